@@ -75,8 +75,10 @@ format: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format legal_corpus indexing serving training tests
 
 # --- measurements -------------------------------------------------------------------------
-bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway overhead
-	$(PY) -m legal_corpus bench
+bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway overhead (results in var/bench)
+	$(PY) -m legal_corpus bench --out var/bench
+	$(PY) -m indexing bench --out var/bench
+	$(PY) -m serving bench --out var/bench
 
 eval: setup ## AILA 2019 retrieval evaluation: bm25s vs bm25/dense/hybrid, report in var/eval
 	$(PY) -m indexing report --out var/eval
