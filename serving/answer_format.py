@@ -1,0 +1,145 @@
+"""The answer format shared by the gateway's prompt, its verifier and training's RAFT data.
+
+One definition, imported by `serving.prompt`, `serving.verify`, `serving.generators.extractive`
+and `training` (RAFT rows), so the format the model is fine-tuned on is the format the gateway
+asks for and checks:
+
+- a claim is followed by the number of the source it rests on: `[n]` (1-based, in the order the
+  sources were given); several sources: `[1][3]`;
+- the operative words of a source are quoted verbatim between `##begin_quote##` and
+  `##end_quote##`; a quote belongs to the first `[n]` that follows it in the same sentence
+  (or, when none follows, the last one before it).
+
+Example::
+
+    Fair use is not an infringement: ##begin_quote##the fair use of a copyrighted work ... is not
+    an infringement of copyright##end_quote## [1].
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+QUOTE_BEGIN = "##begin_quote##"
+QUOTE_END = "##end_quote##"
+CITE_PATTERN = re.compile(r"\[(\d{1,3})\]")
+QUOTE_PATTERN = re.compile(re.escape(QUOTE_BEGIN) + r"(.*?)" + re.escape(QUOTE_END), re.DOTALL)
+# A sentence ends at . ! ? followed by whitespace and an upper-case letter, a quote marker or the
+# end; abbreviations common in legal citations (U.S.C., Fed. R. Civ. P., Art.) do not end one.
+_ABBREVIATIONS = re.compile(
+    r"(?:\b(?:U\.S\.C|U\.S|Fed|R|Civ|Crim|Evid|App|Bankr|P|Art|Arts|No|Nos|v|Inc|Co|Corp|"
+    r"Cir|Ct|Supp|F|Stat|Pub|L|e\.g|i\.e|cf|Id|id|para|et al|seq|Reg|Dist|St|Mr|Ms|Dr|Jr)"
+    r"|\b[A-Z])\.$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A `[n]` source marker in an answer: its number and its offsets."""
+
+    n: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A `##begin_quote##…##end_quote##` span: the quoted text and the span's offsets."""
+
+    text: str
+    start: int
+    end: int
+
+
+def quote(text: str) -> str:
+    """`text` wrapped in the quote markers."""
+    return f"{QUOTE_BEGIN}{text}{QUOTE_END}"
+
+
+def cite(n: int) -> str:
+    """The marker for source `n` (1-based)."""
+    return f"[{n}]"
+
+
+def markers(answer: str) -> list[Marker]:
+    """Every `[n]` in `answer`, in order."""
+    return [Marker(int(m.group(1)), m.start(), m.end()) for m in CITE_PATTERN.finditer(answer)]
+
+
+def quotes(answer: str) -> list[Quote]:
+    """Every quoted span in `answer`, in order (an unterminated quote is ignored)."""
+    return [Quote(m.group(1), m.start(), m.end()) for m in QUOTE_PATTERN.finditer(answer)]
+
+
+def render(answer: str) -> str:
+    """The answer for display: quote markers become typographic quotes (“…”)."""
+    return answer.replace(QUOTE_BEGIN, "\u201c").replace(QUOTE_END, "\u201d")
+
+
+def normalize_ws(text: str) -> str:
+    """Whitespace runs collapsed to one space, ends stripped (quotes compare on this)."""
+    return " ".join(text.split())
+
+
+def sentences(answer: str) -> list[tuple[int, int]]:
+    """Sentence spans `(start, end)` of `answer`; quoted spans never split a sentence.
+
+    Args:
+        answer: the answer text in this format.
+
+    Returns:
+        Offsets of each non-empty sentence, in order.
+    """
+    protected = [(q.start, q.end) for q in quotes(answer)]
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in re.finditer(r"[.!?](?:\s*\[\d{1,3}\])*(?=\s+|$)|\n\s*\n", answer):
+        end = m.end()
+        if any(a <= m.start() < b for a, b in protected):
+            continue
+        if m.group(0)[0] == "." and _ABBREVIATIONS.search(answer[start : m.start() + 1]):
+            continue
+        if answer[start:end].strip():
+            spans.append((start, end))
+        start = end
+    if answer[start:].strip():
+        spans.append((start, len(answer)))
+    return spans
+
+
+def constrain_citations_regex(n_sources: int) -> str:
+    """A regular expression an answer matches when its `[n]` markers only name sources 1..n.
+
+    Used as a structured-output constraint (vLLM `structured_outputs.regex`): `[` may only open
+    a marker for a source that was given.
+
+    Args:
+        n_sources: how many sources the prompt gave.
+
+    Returns:
+        The regular expression.
+    """
+    numbers = "|".join(str(i) for i in range(n_sources, 0, -1)) or "1"
+    return r"(?:[^\[\]]|\[(?:" + numbers + r")\])*"
+
+
+def training_answer(parts: Sequence[tuple[str, str, int]]) -> str:
+    """An answer in this format from `(lead-in, quoted words, source number)` triples.
+
+    Training's RAFT rows and the extractive backend build answers with it, so both use the
+    same markup: `lead-in ##begin_quote##words##end_quote## [n].`
+
+    Args:
+        parts: for each claim, the words before the quote, the verbatim quote and the source.
+
+    Returns:
+        The answer text, one claim per sentence.
+    """
+    out = []
+    for lead, words, n in parts:
+        lead = lead.strip()
+        body = f"{lead} {quote(words)} {cite(n)}" if lead else f"{quote(words)} {cite(n)}"
+        out.append(body.rstrip(".") + ".")
+    return " ".join(out)

@@ -1,0 +1,1 @@
+"""The HTTP layer: dependencies, conversions to the API models, and thin routers."""

@@ -1,0 +1,1 @@
+"""Thin routers: read dependencies, call one function, return its model."""

@@ -1,0 +1,93 @@
+"""`POST /v1/ask`: an answer with verified citations, as JSON or Server-Sent Events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from serving.api.convert import ask_response, check_question, filters, sse
+from serving.api.deps import AuditDep, PipelineDep, SettingsDep, UserKey
+from serving.errors import GatewayError, error_body
+from serving.pipeline import AskInput, Pipeline, Prepared
+from serving.protocol import AskRequest, AskResponse
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["ask"])
+
+_SSE_DOC = (
+    "With `stream: true`: `text/event-stream` with `event: token` (`{text}`), optionally "
+    "`event: degraded` (`{reason, message}`: discard the tokens so far), `event: citations` "
+    "(the full AskResponse), `event: done`; a failure mid-stream is `event: error` "
+    "(`{error: {code, message}}`) then `event: done`."
+)
+
+
+@router.post(
+    "/v1/ask",
+    response_model=AskResponse,
+    description="Answer a question with verified pinpoint citations. " + _SSE_DOC,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def ask(
+    body: AskRequest, key: UserKey, pipeline: PipelineDep, settings: SettingsDep, audit: AuditDep
+) -> AskResponse | StreamingResponse:
+    """Answer a question."""
+    question = check_question(body.question, settings.max_question_chars)
+    inp = AskInput(
+        question=question,
+        top_k=body.top_k,
+        filters=filters(body.as_of, body.jurisdiction, body.kind),
+        model=body.model,
+    )
+    prepared = await pipeline.prepare(inp)
+    log.info("ask by %s: %d chars, %d passages", key.name, len(question), len(prepared.passages))
+    if body.stream:
+        return StreamingResponse(
+            _events(pipeline, prepared, audit, key.name),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    final = await pipeline.answer_prepared(prepared)
+    response = ask_response(final)
+    _audit(audit, key.name, inp, response)
+    return response
+
+
+async def _events(
+    pipeline: Pipeline, prepared: Prepared, audit: AuditDep, key_name: str
+) -> AsyncIterator[bytes]:
+    try:
+        async for event in pipeline.run(prepared):
+            if event.kind == "token":
+                yield sse("token", {"text": event.text})
+            elif event.kind == "degraded":
+                yield sse("degraded", {"reason": event.reason, "message": event.text})
+            elif event.final is not None:
+                response = ask_response(event.final)
+                _audit(audit, key_name, prepared.question, response)
+                yield sse("citations", response.model_dump(mode="json"))
+    except GatewayError as err:
+        yield sse("error", error_body(err.code, err.message))
+    except Exception:
+        log.exception("ask stream failed")
+        yield sse("error", error_body("internal_error", "internal error (logged)"))
+    yield sse("done", {})
+
+
+def _audit(audit: AuditDep, key_name: str, inp: AskInput, response: AskResponse) -> None:
+    audit.record(
+        key=key_name,
+        route="/v1/ask",
+        question=inp.question,
+        as_of=inp.filters.as_of,
+        jurisdiction=inp.filters.jurisdiction,
+        kind=inp.filters.kind,
+        mode=response.mode,
+        model=response.model,
+        degraded=response.degraded,
+        citations=response.verification.citations_by_status,
+        unsupported=response.verification.unsupported_claims,
+    )

@@ -1,0 +1,140 @@
+"""The application factory: `create_app(settings)` assembles the gateway.
+
+The lifespan opens the collaborators and puts them on `app.state` — the retriever, the vLLM
+HTTP client and generator, the verifier, the pipeline, the key store, the rate limiter, the
+audit log — and closes them on shutdown. Nothing is created at import time.
+
+    >>> app = create_app(GatewaySettings(), retriever=my_retriever)
+    >>> uvicorn.run(app, host="127.0.0.1", port=8000)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from serving.api.routes import admin, ask, chat, documents, health, search
+from serving.audit import AuditLog
+from serving.auth import KeyStore, RateLimiter
+from serving.errors import GeneratorError, install_error_handlers
+from serving.generators.extractive import ExtractiveGenerator
+from serving.generators.vllm import VllmConfig, VllmGenerator, make_http_client
+from serving.metrics import Metrics
+from serving.middleware import BodyLimitMiddleware, MetricsMiddleware
+from serving.pipeline import Pipeline
+from serving.retriever import RetrieverLike, open_default_retriever
+from serving.settings import GatewaySettings
+from serving.verify import CitationParser, Verifier, default_citation_parser
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+
+
+def vllm_config(settings: GatewaySettings) -> VllmConfig:
+    """The vLLM client configuration from the gateway settings."""
+    return VllmConfig(
+        base_url=settings.vllm_url,
+        api_key=settings.vllm_api_key,
+        connect_timeout_s=settings.vllm_connect_timeout_s,
+        first_token_timeout_s=settings.vllm_first_token_timeout_s,
+        read_timeout_s=settings.vllm_read_timeout_s,
+        total_timeout_s=settings.vllm_total_timeout_s,
+        retries=settings.vllm_retries,
+        constrain_citations=settings.vllm_constrain_citations,
+    )
+
+
+def create_app(
+    settings: GatewaySettings,
+    *,
+    retriever: RetrieverLike | None = None,
+    retriever_factory: Callable[[], RetrieverLike] | None = None,
+    citation_parser: CitationParser | None = None,
+) -> FastAPI:
+    """The gateway application.
+
+    Args:
+        settings: the configuration (built by the caller from the environment).
+        retriever: an open retriever to use (the caller owns it); else `retriever_factory`
+            (default: `indexing.open_retriever` with indexing's settings) opens one in the
+            lifespan and closes it on shutdown.
+        retriever_factory: how to open the retriever.
+        citation_parser: legal citation parser (default: `legal_corpus.citations`).
+
+    Returns:
+        The FastAPI app; serve it with uvicorn.
+    """
+    metrics = Metrics()
+    if settings.api_keys_file is None:
+        log.warning("no JURIS_API_KEYS_FILE: API keys are not required (development only)")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = retriever is None
+        r = retriever if retriever is not None else (retriever_factory or open_default_retriever)()
+        http = None
+        vllm = None
+        if settings.vllm_url:
+            config = vllm_config(settings)
+            http = make_http_client(config)
+            vllm = VllmGenerator(http, config)
+            try:
+                await vllm.models()
+            except GeneratorError as err:
+                log.warning("vLLM not reachable at start (%s); answers degrade until it is", err)
+        app.state.settings = settings
+        app.state.metrics = metrics
+        app.state.retriever = r
+        app.state.http = http
+        app.state.keys = KeyStore(settings.api_keys_file) if settings.api_keys_file else None
+        app.state.rate_limiter = RateLimiter(
+            settings.rate_limit_per_minute, settings.rate_limit_burst
+        )
+        app.state.audit = AuditLog(settings.audit_log)
+        app.state.pipeline = Pipeline(
+            retriever=r,
+            verifier=Verifier(r, citation_parser or default_citation_parser()),
+            extractive=ExtractiveGenerator(),
+            vllm=vllm,
+            metrics=metrics,
+            settings=settings,
+        )
+        try:
+            yield
+        finally:
+            if http is not None:
+                await http.aclose()
+            close = getattr(r, "close", None)
+            if owned and callable(close):
+                close()
+
+    app = FastAPI(
+        title="Juris gateway",
+        version="0.1.0",
+        description="Legal research answers with verified pinpoint citations.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    for module in (ask, search, documents, chat, admin, health):
+        app.include_router(module.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    web = settings.web_dir or WEB_DIR
+    if (web / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=web, html=True), name="web")
+    return app

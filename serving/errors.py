@@ -1,0 +1,161 @@
+"""Domain errors and their one mapping to HTTP: `{"error": {"code", "message"}}`.
+
+Codes are stable (clients branch on them); messages are for people.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class GatewayError(Exception):
+    """An error the gateway reports to the client with a stable code."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+
+class Unauthorized(GatewayError):
+    """No API key, or one that is wrong or revoked."""
+
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(GatewayError):
+    """The key lacks the scope the endpoint needs."""
+
+    status, code = 403, "forbidden"
+
+
+class NotFound(GatewayError):
+    """The document (or route) does not exist."""
+
+    status, code = 404, "not_found"
+
+
+class PayloadTooLarge(GatewayError):
+    """The request body is larger than `JURIS_MAX_BODY_BYTES`."""
+
+    status, code = 413, "payload_too_large"
+
+
+class InvalidRequest(GatewayError):
+    """The request is malformed or out of bounds."""
+
+    status, code = 422, "invalid_request"
+
+
+class QuestionTooLong(GatewayError):
+    """The question is longer than `JURIS_MAX_QUESTION_CHARS`."""
+
+    status, code = 422, "question_too_long"
+
+
+class UnknownModel(GatewayError):
+    """The model / adapter name is not served."""
+
+    status, code = 400, "unknown_model"
+
+
+class RateLimited(GatewayError):
+    """The key has used its request budget; retry after `Retry-After` seconds."""
+
+    status, code = 429, "rate_limited"
+
+
+class IndexUnavailable(GatewayError):
+    """The index cannot be queried (not built, or the store is down)."""
+
+    status, code = 503, "index_unavailable"
+
+
+class GeneratorError(Exception):
+    """The generator (vLLM) failed: unreachable, timed out, or broke mid-stream.
+
+    Not sent to clients as such: the pipeline falls back to the extractive backend.
+
+    Args:
+        reason: a short stable reason (`unreachable`, `timeout`, `http_502`, `stream_broken`).
+        message: detail for logs.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    """The JSON body of every error response."""
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None):
+    """A JSON error response."""
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain, validation, HTTP and unexpected errors to the JSON error shape, once.
+
+    Args:
+        app: the application.
+    """
+
+    @app.exception_handler(GatewayError)
+    async def _domain(request: Request, exc: GatewayError) -> JSONResponse:
+        _count(request, exc.code)
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        _count(request, "invalid_request")
+        parts = []
+        for err in exc.errors()[:5]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+        return error_response(422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        _count(request, code)
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, code, str(exc.detail), headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        _count(request, "internal_error")
+        return error_response(500, "internal_error", "internal error (logged)")
+
+
+def _count(request: Request, code: str) -> None:
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.errors.labels(code=code).inc()

@@ -1,0 +1,1 @@
+"""Answer generators: vLLM over HTTP (`vllm`) and the model-free extractive backend."""

@@ -1,0 +1,271 @@
+"""The one module that talks to vLLM: its OpenAI-compatible HTTP API, over httpx.
+
+Streaming chat completions with a connect timeout, a first-token timeout, a between-tokens
+timeout and a total deadline; bounded retries before the first token (connection refused, 5xx,
+429); the model name selects the base model or a LoRA adapter (`--lora-modules legal=DIR`
+serves `legal`). Where the server supports structured output (vLLM's `structured_outputs`,
+xgrammar), the `[n]` markers are constrained to the sources given.
+
+Every failure surfaces as `GeneratorError(reason)` (the pipeline then answers extractively),
+except an unknown model name, which is the client's mistake (`UnknownModel`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from serving.answer_format import constrain_citations_regex
+from serving.errors import GeneratorError, UnknownModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class VllmConfig:
+    """How to reach vLLM and how long to wait for it.
+
+    Args:
+        base_url: e.g. `http://127.0.0.1:8001` (with or without `/v1`).
+        api_key: bearer token, if the server wants one.
+        connect_timeout_s: TCP connect timeout.
+        first_token_timeout_s: max wait from request to first generated text.
+        read_timeout_s: max gap between two streamed pieces.
+        total_timeout_s: max time for the whole generation.
+        retries: retries before the first token.
+        constrain_citations: ask for the `[n]` regex constraint.
+    """
+
+    base_url: str
+    api_key: str = ""
+    connect_timeout_s: float = 2.0
+    first_token_timeout_s: float = 20.0
+    read_timeout_s: float = 10.0
+    total_timeout_s: float = 60.0
+    retries: int = 1
+    constrain_citations: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"vLLM URL must start with http:// or https://: {self.base_url!r}")
+        if self.retries < 0:
+            raise ValueError("retries must be >= 0")
+
+    @property
+    def api_root(self) -> str:
+        """The `/v1` root of the OpenAI-compatible API."""
+        root = self.base_url.rstrip("/")
+        return root if root.endswith("/v1") else root + "/v1"
+
+
+def make_http_client(config: VllmConfig) -> httpx.AsyncClient:
+    """The pooled HTTP client the gateway keeps open for vLLM (closed by the lifespan)."""
+    timeout = httpx.Timeout(
+        connect=config.connect_timeout_s,
+        read=max(config.first_token_timeout_s, config.read_timeout_s),
+        write=config.read_timeout_s,
+        pool=config.connect_timeout_s,
+    )
+    headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    return httpx.AsyncClient(timeout=timeout, headers=headers, limits=limits, trust_env=False)
+
+
+@dataclass(slots=True)
+class StreamStats:
+    """What one generation produced: pieces streamed, tokens reported, time to first piece."""
+
+    pieces: int = 0
+    completion_tokens: int | None = None
+    first_token_s: float | None = None
+    constrained: bool = False
+
+
+class VllmGenerator:
+    """Chat completions from a vLLM server.
+
+    Args:
+        client: an open `httpx.AsyncClient` (see `make_http_client`).
+        config: where and how long.
+    """
+
+    name = "vllm"
+
+    def __init__(self, client: httpx.AsyncClient, config: VllmConfig) -> None:
+        self.client = client
+        self.config = config
+        self.known_models: set[str] = set()
+        self._structured_ok = config.constrain_citations
+
+    async def models(self) -> list[str]:
+        """The model names the server serves (base and adapters); refreshes `known_models`.
+
+        Raises:
+            GeneratorError: when the server cannot be reached or answers badly.
+        """
+        try:
+            resp = await asyncio.wait_for(
+                self.client.get(f"{self.config.api_root}/models"),
+                self.config.connect_timeout_s + self.config.read_timeout_s,
+            )
+        except (httpx.HTTPError, TimeoutError) as err:
+            raise GeneratorError("unreachable", f"GET /v1/models: {err!r}") from err
+        if resp.status_code != 200:
+            raise GeneratorError(f"http_{resp.status_code}", "GET /v1/models")
+        names = [m.get("id", "") for m in resp.json().get("data", [])]
+        self.known_models = {n for n in names if n}
+        return names
+
+    def check_model(self, model: str) -> None:
+        """Raise `UnknownModel` when the server is known not to serve `model`."""
+        if self.known_models and model not in self.known_models:
+            raise UnknownModel(
+                f"model {model!r} is not served; available: {sorted(self.known_models)}"
+            )
+
+    async def stream(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        model: str,
+        max_tokens: int,
+        temperature: float = 0.0,
+        n_sources: int = 0,
+        stats: StreamStats | None = None,
+    ) -> AsyncIterator[str]:
+        """Stream the answer's text pieces.
+
+        Args:
+            messages: OpenAI chat messages.
+            model: served model or adapter name.
+            max_tokens: generation budget.
+            temperature: sampling temperature.
+            n_sources: sources in the prompt (for the `[n]` constraint; 0: none).
+            stats: filled in as the stream goes.
+
+        Yields:
+            Text pieces as vLLM produces them.
+
+        Raises:
+            GeneratorError: unreachable, timeout, HTTP error, or a stream that breaks off.
+            UnknownModel: the server does not serve `model`.
+        """
+        stats = stats if stats is not None else StreamStats()
+        cfg = self.config
+        start = time.monotonic()
+        deadline = start + cfg.total_timeout_s
+        body: dict[str, object] = {
+            "model": model,
+            "messages": list(messages),
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        attempt = 0
+        while True:
+            constrained = self._structured_ok and n_sources > 0
+            if constrained:
+                body["structured_outputs"] = {"regex": constrain_citations_regex(n_sources)}
+            else:
+                body.pop("structured_outputs", None)
+            stats.constrained = constrained
+            try:
+                async for piece in self._one_attempt(body, deadline, stats, start):
+                    yield piece
+                return
+            except _Retryable as err:
+                if err.unsupported_constraint and constrained:
+                    log.warning("vLLM rejected the citation constraint; continuing without it")
+                    self._structured_ok = False
+                    continue
+                if stats.pieces == 0 and attempt < cfg.retries and time.monotonic() < deadline:
+                    attempt += 1
+                    await asyncio.sleep(min(0.25 * attempt, max(0.0, deadline - time.monotonic())))
+                    continue
+                raise GeneratorError(err.reason, str(err)) from err
+
+    async def _one_attempt(
+        self, body: dict[str, object], deadline: float, stats: StreamStats, start: float
+    ) -> AsyncIterator[str]:
+        cfg = self.config
+        url = f"{cfg.api_root}/chat/completions"
+        try:
+            async with self.client.stream("POST", url, json=body) as resp:
+                if resp.status_code != 200:
+                    detail = (await resp.aread()).decode("utf-8", "replace")[:500]
+                    self._raise_for_status(resp.status_code, detail, str(body["model"]))
+                lines = resp.aiter_lines()
+                done = False
+                while not done:
+                    wait = cfg.first_token_timeout_s if stats.pieces == 0 else cfg.read_timeout_s
+                    wait = min(wait, deadline - time.monotonic())
+                    if wait <= 0:
+                        raise GeneratorError("timeout", "generation exceeded its deadline")
+                    try:
+                        line = await asyncio.wait_for(anext(lines), wait)
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError as err:
+                        raise GeneratorError("timeout", f"no output for {wait:.1f} s") from err
+                    piece, done = self._parse_line(line, stats)
+                    if piece:
+                        if stats.pieces == 0:
+                            stats.first_token_s = time.monotonic() - start
+                        stats.pieces += 1
+                        yield piece
+                if not done:
+                    raise GeneratorError("stream_broken", "stream ended without [DONE]")
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as err:
+            raise _Retryable("unreachable", repr(err)) from err
+        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout) as err:
+            if stats.pieces == 0:
+                raise _Retryable("unreachable", repr(err)) from err
+            raise GeneratorError("stream_broken", repr(err)) from err
+        except httpx.HTTPError as err:
+            raise GeneratorError("http_error", repr(err)) from err
+
+    @staticmethod
+    def _raise_for_status(status: int, detail: str, model: str) -> None:
+        if status == 404 or (status == 400 and "does not exist" in detail and model in detail):
+            raise UnknownModel(f"model {model!r} is not served by the generator")
+        if status == 400 and "structured_outputs" in detail:
+            raise _Retryable("http_400", detail, unsupported_constraint=True)
+        if status >= 500 or status == 429:
+            raise _Retryable(f"http_{status}", detail)
+        raise GeneratorError(f"http_{status}", detail)
+
+    @staticmethod
+    def _parse_line(line: str, stats: StreamStats) -> tuple[str, bool]:
+        line = line.strip()
+        if not line.startswith("data:"):
+            return "", False
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return "", True
+        try:
+            event = json.loads(data)
+        except json.JSONDecodeError as err:
+            raise GeneratorError("bad_stream", f"not JSON: {data[:200]!r}") from err
+        if "error" in event:
+            raise GeneratorError("stream_error", str(event["error"])[:300])
+        usage = event.get("usage")
+        if usage and usage.get("completion_tokens") is not None:
+            stats.completion_tokens = int(usage["completion_tokens"])
+        choices = event.get("choices") or []
+        if not choices:
+            return "", False
+        return (choices[0].get("delta") or {}).get("content") or "", False
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, message: str, *, unsupported_constraint: bool = False):
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.unsupported_constraint = unsupported_constraint

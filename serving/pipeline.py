@@ -1,0 +1,247 @@
+"""Question → retrieval → generation → verification, with the extractive fallback.
+
+`Pipeline.prepare` retrieves and builds the prompt (errors here are HTTP errors: the index is
+down, the model is unknown). `Pipeline.run` yields events — `token`, `degraded`, `final` — and
+never raises for a generator failure: if vLLM is unreachable, times out or breaks off
+mid-stream, it emits `degraded` (with the reason) and streams the extractive answer instead.
+
+    >>> prepared = await pipeline.prepare(AskInput("Is fair use an infringement?"))
+    >>> async for event in pipeline.run(prepared): ...
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from anyio import to_thread
+
+from indexing.model import Passage, SearchFilters
+from serving import answer_format as fmt
+from serving.errors import GeneratorError, IndexUnavailable
+from serving.generators.extractive import ExtractiveGenerator
+from serving.generators.vllm import StreamStats, VllmGenerator
+from serving.metrics import Metrics
+from serving.prompt import Prompt, build_messages
+from serving.retriever import RetrieverLike
+from serving.settings import GatewaySettings
+from serving.verify import VerificationReport, Verifier
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AskInput:
+    """A question and how to answer it."""
+
+    question: str
+    top_k: int | None = None
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    model: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Retrieved passages and the prompt over the ones that fit."""
+
+    question: AskInput
+    passages: tuple[Passage, ...]
+    prompt: Prompt
+    model: str | None  # None: extractive
+    retrieval_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    """The finished answer, verified."""
+
+    answer_raw: str
+    mode: str
+    model: str
+    passages: tuple[Passage, ...]
+    report: VerificationReport
+    degraded: bool
+    degraded_reason: str | None
+    index_version: str
+    timings: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One pipeline event: `token` (data: text), `degraded` (reason, message), `final`."""
+
+    kind: str
+    text: str = ""
+    reason: str = ""
+    final: Final | None = None
+
+
+class Pipeline:
+    """Answers questions with cited, verified answers.
+
+    Args:
+        retriever: the index.
+        verifier: checks citations.
+        extractive: the model-free backend (also the fallback).
+        vllm: the vLLM backend, or None for extractive only.
+        metrics: where stage timings go.
+        settings: defaults (top_k, max tokens, prompt budget).
+    """
+
+    def __init__(
+        self,
+        retriever: RetrieverLike,
+        verifier: Verifier,
+        extractive: ExtractiveGenerator,
+        vllm: VllmGenerator | None,
+        metrics: Metrics,
+        settings: GatewaySettings,
+    ) -> None:
+        self.retriever = retriever
+        self.verifier = verifier
+        self.extractive = extractive
+        self.vllm = vllm
+        self.metrics = metrics
+        self.settings = settings
+
+    async def search(
+        self, query: str, top_k: int, filters: SearchFilters, mode: str = "hybrid"
+    ) -> list[Passage]:
+        """Retrieve passages (in a worker thread).
+
+        Raises:
+            IndexUnavailable: when the index cannot answer.
+        """
+        with self.metrics.stage("retrieval", mode):
+            try:
+                return await to_thread.run_sync(
+                    lambda: self.retriever.search(query, top_k, filters, mode)
+                )
+            except (ValueError, TypeError):
+                raise
+            except Exception as err:
+                log.exception("retrieval failed")
+                raise IndexUnavailable(f"the index could not be searched: {err}") from err
+
+    async def prepare(self, question: AskInput) -> Prepared:
+        """Retrieve passages for `question` and build the prompt.
+
+        Raises:
+            IndexUnavailable: the index cannot answer.
+            UnknownModel: the generator is known not to serve the requested model.
+        """
+        model = None
+        if self.vllm is not None:
+            model = question.model or self.settings.vllm_model
+            self.vllm.check_model(model)
+        start = time.perf_counter()
+        top_k = question.top_k or self.settings.top_k
+        passages = tuple(await self.search(question.question, top_k, question.filters))
+        retrieval_s = time.perf_counter() - start
+        prompt = build_messages(
+            question.question,
+            passages,
+            max_chars_per_source=self.settings.prompt_max_chars_per_source,
+            max_chars_total=self.settings.prompt_max_chars,
+        )
+        return Prepared(question, passages, prompt, model, retrieval_s)
+
+    async def run(self, prepared: Prepared) -> AsyncIterator[Event]:
+        """Generate and verify; see the module docstring for the events.
+
+        Yields:
+            `token` events, at most one `degraded` event, then one `final` event.
+        """
+        timings = {"retrieval_s": prepared.retrieval_s}
+        degraded_reason: str | None = None
+        pieces: list[str] = []
+        given = prepared.passages
+        mode, model = "extractive", "extractive"
+        start = time.perf_counter()
+        if self.vllm is not None and prepared.model is not None:
+            given = prepared.passages[: prepared.prompt.n_sources]
+            stats = StreamStats()
+            try:
+                with self.metrics.stage("generation", "vllm"):
+                    async for piece in self.vllm.stream(
+                        prepared.prompt.messages,
+                        model=prepared.model,
+                        max_tokens=prepared.question.max_tokens or self.settings.vllm_max_tokens,
+                        temperature=(
+                            prepared.question.temperature
+                            if prepared.question.temperature is not None
+                            else self.settings.vllm_temperature
+                        ),
+                        n_sources=prepared.prompt.n_sources,
+                        stats=stats,
+                    ):
+                        pieces.append(piece)
+                        yield Event("token", text=piece)
+                mode, model = "llm", prepared.model
+                self.metrics.tokens.labels(model=model).inc(stats.completion_tokens or stats.pieces)
+                if stats.first_token_s is not None:
+                    timings["first_token_s"] = stats.first_token_s
+            except GeneratorError as err:
+                degraded_reason = err.reason
+                log.warning("generator failed (%s); answering extractively", err)
+                self.metrics.degraded.labels(reason=err.reason).inc()
+                yield Event("degraded", reason=err.reason, text=str(err)[:300])
+                pieces = []
+                given = prepared.passages
+        if mode == "extractive":
+            with self.metrics.stage("generation", "extractive"):
+                async for piece in self.extractive.stream(
+                    prepared.question.question, prepared.passages
+                ):
+                    pieces.append(piece)
+                    yield Event("token", text=piece)
+        timings["generation_s"] = time.perf_counter() - start
+        answer_raw = "".join(pieces)
+        start = time.perf_counter()
+        with self.metrics.stage("verification"):
+            report = await to_thread.run_sync(lambda: self.verifier.verify(answer_raw, given))
+        timings["verification_s"] = time.perf_counter() - start
+        for c in report.citations:
+            self.metrics.citations.labels(kind=c.kind, status=c.status).inc()
+        self.metrics.unsupported.inc(len(report.unsupported))
+        yield Event(
+            "final",
+            final=Final(
+                answer_raw=answer_raw,
+                mode=mode,
+                model=model,
+                passages=tuple(given),
+                report=report,
+                degraded=degraded_reason is not None,
+                degraded_reason=degraded_reason,
+                index_version=self.index_version(),
+                timings=timings,
+            ),
+        )
+
+    async def answer(self, question: AskInput) -> Final:
+        """Prepare and run to the end; the final answer."""
+        return await self.answer_prepared(await self.prepare(question))
+
+    async def answer_prepared(self, prepared: Prepared) -> Final:
+        """Run a prepared question to the end; the final answer."""
+        async for event in self.run(prepared):
+            if event.final is not None:
+                return event.final
+        raise RuntimeError("pipeline ended without a final answer")
+
+    def index_version(self) -> str:
+        """The index build answering queries ('' when unknown)."""
+        try:
+            return str(self.retriever.index_version)
+        except Exception:
+            return ""
+
+
+def render(final: Final) -> str:
+    """The display form of the final answer."""
+    return fmt.render(final.answer_raw)

@@ -1,0 +1,208 @@
+"""Request and response models of the HTTP API (the pydantic edge of the domain values)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from indexing.model import Passage
+
+KindName = Literal["statute", "rule", "regulation", "opinion"]
+CitationStatus = Literal["verified", "in_corpus", "unknown", "not_in_sources", "misquoted"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AskRequest(_Request):
+    """A question and the retrieval filters."""
+
+    question: str = Field(min_length=1, max_length=20000, description="the question")
+    top_k: int | None = Field(None, ge=1, le=50, description="passages to retrieve")
+    as_of: date | None = Field(None, description="only law in force on this day (YYYY-MM-DD)")
+    jurisdiction: str | None = Field(None, max_length=16, pattern=r"^[a-z]{2}(-[a-z]{2})?$")
+    kind: KindName | None = None
+    stream: bool = Field(False, description="Server-Sent Events instead of one JSON body")
+    model: str | None = Field(
+        None, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$", description="base or an adapter"
+    )
+
+
+class SearchRequest(_Request):
+    """A retrieval query and its filters."""
+
+    query: str = Field(min_length=1, max_length=20000)
+    top_k: int = Field(10, ge=1, le=50)
+    as_of: date | None = None
+    jurisdiction: str | None = Field(None, max_length=16, pattern=r"^[a-z]{2}(-[a-z]{2})?$")
+    kind: KindName | None = None
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+
+
+class PassageOut(BaseModel):
+    """A retrieved passage, numbered as the answer cites it."""
+
+    n: int
+    doc_id: str
+    chunk_id: str
+    citation: str
+    doc_citation: str
+    pinpoint: str
+    anchor: str
+    title: str
+    kind: str
+    jurisdiction: str
+    source: str
+    version: str
+    valid_from: date | None
+    valid_to: date | None
+    score: float
+    text: str
+
+    @classmethod
+    def of(cls, n: int, passage: Passage) -> PassageOut:
+        """The API shape of passage number `n`."""
+        c = passage.chunk
+        return cls(
+            n=n,
+            doc_id=c.doc_id,
+            chunk_id=c.chunk_id,
+            citation=c.citation,
+            doc_citation=c.doc_citation,
+            pinpoint=c.pinpoint,
+            anchor=c.anchor,
+            title=c.title,
+            kind=c.kind,
+            jurisdiction=c.jurisdiction,
+            source=c.source,
+            version=c.version,
+            valid_from=c.valid_from,
+            valid_to=c.valid_to,
+            score=float(passage.score),
+            text=c.text,
+        )
+
+
+class CitationOut(BaseModel):
+    """A citation in the answer and the result of checking it.
+
+    `kind=source`: an `[n]` marker (status `verified`, `misquoted` or `not_in_sources`).
+    `kind=legal`: a legal citation written in the text (status `verified`, `in_corpus`,
+    `unknown`).
+    """
+
+    n: int | None
+    kind: Literal["source", "legal"]
+    doc_id: str | None
+    citation: str
+    pinpoint: str
+    anchor: str | None
+    quote: str | None
+    status: CitationStatus
+    text: str = Field(description="the marker or citation as written in the answer")
+    message: str = ""
+
+
+class Verification(BaseModel):
+    """Summary of the citation check."""
+
+    citations_by_status: dict[str, int]
+    unsupported_claims: int
+    unsupported: list[str]
+    all_verified: bool
+
+
+class AskResponse(BaseModel):
+    """The answer with its checked citations and the passages it rests on."""
+
+    answer: str = Field(description="display text: quote markers rendered as “…”")
+    answer_raw: str = Field(description="the answer in the ##begin_quote## / [n] format")
+    mode: Literal["llm", "extractive"]
+    citations: list[CitationOut]
+    passages: list[PassageOut]
+    verification: Verification
+    model: str
+    index_version: str
+    degraded: bool = False
+    degraded_reason: str | None = None
+
+
+class SearchResponse(BaseModel):
+    """Passages only."""
+
+    passages: list[PassageOut]
+    index_version: str
+
+
+class SectionOut(BaseModel):
+    """One section (chunk) of a document, with its HTML anchor."""
+
+    anchor: str
+    pinpoint: str
+    citation: str
+    heading_path: list[str]
+    text: str
+
+
+class VersionOut(BaseModel):
+    """A version of a document and when it was in force."""
+
+    label: str
+    valid_from: date | None
+    valid_to: date | None
+
+
+class DocumentResponse(BaseModel):
+    """A document version's text, section by section."""
+
+    doc_id: str
+    citation: str
+    title: str
+    kind: str
+    jurisdiction: str
+    source: str
+    version: VersionOut
+    as_of: date | None
+    versions: list[VersionOut]
+    sections: list[SectionOut]
+
+
+class ChatMessage(BaseModel):
+    """An OpenAI chat message."""
+
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | None = Field(None, max_length=20000)
+
+
+class ChatRequest(BaseModel):
+    """OpenAI-compatible chat completion request (the last user message is the question)."""
+
+    model_config = ConfigDict(extra="ignore")
+    model: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
+    messages: list[ChatMessage] = Field(min_length=1, max_length=64)
+    stream: bool = False
+    max_tokens: int | None = Field(None, ge=1, le=4096)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_k: int | None = Field(None, ge=1, le=50, description="Juris: passages to retrieve")
+
+
+class ReadyResponse(BaseModel):
+    """Readiness of the index and the generator."""
+
+    status: Literal["ready", "degraded", "unavailable"]
+    index: dict[str, object]
+    generator: dict[str, object]
+
+
+class KeyInfo(BaseModel):
+    """An API key's public record (never its hash)."""
+
+    name: str
+    key_id: str
+    scopes: list[str]
+    revoked: bool
+    rate_per_minute: float | None

@@ -1,0 +1,286 @@
+"""Citation verification: nothing unverified is presented as verified.
+
+Three checks over an answer in `serving.answer_format`:
+
+1. every `[n]` names a source that was given (else `not_in_sources`);
+2. every quoted span appears verbatim, modulo whitespace, in the source it is attributed to
+   (else `misquoted`);
+3. every legal citation written in the text (U.S.C., Federal Rules, GDPR, case reporters — parsed
+   by `legal_corpus.citations`) is resolved: `verified` (a given source is that document, at a
+   compatible pinpoint), `in_corpus` (the index holds it, but it was not given), `unknown`.
+
+Sentences with no verified `[n]` are counted as unsupported claims.
+
+    >>> verifier = Verifier(retriever, parse_citations)
+    >>> report = verifier.verify(answer_raw, passages)
+    >>> report.citations[0].status
+    'verified'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from indexing.model import Passage, SearchFilters
+from legal_corpus.model import Citation, CitationKind
+from serving import answer_format as fmt
+from serving.retriever import RetrieverLike
+
+log = logging.getLogger(__name__)
+
+CitationParser = Callable[[str], Sequence[Citation]]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedCitation:
+    """One citation of the answer and its verification status.
+
+    Args:
+        n: the source number it points at (None when it points at no given source).
+        kind: `source` (an `[n]` marker) or `legal` (a citation written in the text).
+        doc_id: the document it names, when known.
+        citation: the canonical citation with pinpoint.
+        pinpoint: the pinpoint inside the document.
+        anchor: the section anchor in the document view, when it points at a given source.
+        quote: the quoted words attributed to it, if any.
+        status: `verified`, `misquoted`, `not_in_sources` (markers); `verified`, `in_corpus`,
+            `unknown` (legal citations).
+        text: the marker or citation as written.
+        start: offset in the raw answer.
+        message: why it is not verified.
+    """
+
+    n: int | None
+    kind: str
+    doc_id: str | None
+    citation: str
+    pinpoint: str
+    anchor: str | None
+    quote: str | None
+    status: str
+    text: str
+    start: int
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationReport:
+    """All checked citations of an answer and the sentences no valid citation supports."""
+
+    citations: tuple[CheckedCitation, ...]
+    unsupported: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def by_status(self) -> dict[str, int]:
+        """Count of citations per status."""
+        return dict(Counter(c.status for c in self.citations))
+
+    @property
+    def all_verified(self) -> bool:
+        """True when every citation is verified and every claim is supported."""
+        return not self.unsupported and all(c.status == "verified" for c in self.citations)
+
+
+def pinpoints_compatible(cited: str, given: str) -> bool:
+    """True when a cited pinpoint and a passage's pinpoint name nested parts of one document.
+
+    `(a)` and `(a)(1)` are compatible either way (one contains the other); an empty pinpoint
+    (the whole document) is compatible with everything.
+    """
+    a, b = _norm_pin(cited), _norm_pin(given)
+    return not a or not b or a.startswith(b) or b.startswith(a)
+
+
+def _norm_pin(pin: str) -> str:
+    return re.sub(r"\s+", "", pin).lower()
+
+
+def _norm_cite(text: str) -> str:
+    return re.sub(r"[\s.,§]+", " ", text).strip().lower()
+
+
+class Verifier:
+    """Checks the citations of answers against the sources given and the index.
+
+    Args:
+        retriever: answers `exists` / `lookup` / `search` for citations outside the sources.
+        parse_citations: finds legal citations in text (`legal_corpus.citations`).
+    """
+
+    def __init__(self, retriever: RetrieverLike, parse_citations: CitationParser) -> None:
+        self.retriever = retriever
+        self.parse_citations = parse_citations
+
+    def verify(self, answer: str, passages: Sequence[Passage]) -> VerificationReport:
+        """Check `answer` (raw format) against `passages` (source n = passages[n-1]).
+
+        Args:
+            answer: the answer with `[n]` markers and quote markers.
+            passages: the sources given to the generator, in prompt order.
+
+        Returns:
+            The checked citations, in text order, and the unsupported sentences.
+        """
+        checked = self._check_markers(answer, passages) + self._check_legal(answer, passages)
+        checked.sort(key=lambda c: c.start)
+        verified_marker_at = {
+            c.start for c in checked if c.kind == "source" and c.status == "verified"
+        }
+        unsupported = []
+        for start, end in fmt.sentences(answer):
+            sentence = answer[start:end]
+            words = fmt.CITE_PATTERN.sub(" ", sentence).split()
+            if len(words) < 3:
+                continue
+            if not any(start <= m.start < end and m.start in verified_marker_at
+                       for m in fmt.markers(answer)):  # fmt: skip
+                unsupported.append(fmt.normalize_ws(fmt.render(sentence)))
+        return VerificationReport(tuple(checked), tuple(unsupported))
+
+    def _check_markers(self, answer: str, passages: Sequence[Passage]) -> list[CheckedCitation]:
+        marks = fmt.markers(answer)
+        attributed: dict[int, list[str]] = {}  # marker start -> quotes
+        unattributed: list[fmt.Quote] = []
+        spans = fmt.sentences(answer)
+        for q in fmt.quotes(answer):
+            sent = next(((a, b) for a, b in spans if a <= q.start < b), (0, len(answer)))
+            after = [m for m in marks if q.end <= m.start < sent[1]]
+            before = [m for m in marks if sent[0] <= m.start < q.start]
+            target = after[0] if after else (before[-1] if before else None)
+            if target is None:
+                unattributed.append(q)
+            else:
+                attributed.setdefault(target.start, []).append(q.text)
+
+        out: list[CheckedCitation] = []
+        for m in marks:
+            quoted = attributed.get(m.start, [])
+            if not 1 <= m.n <= len(passages):
+                out.append(
+                    CheckedCitation(
+                        n=m.n, kind="source", doc_id=None, citation="", pinpoint="", anchor=None,
+                        quote=" … ".join(quoted) or None, status="not_in_sources",
+                        text=answer[m.start : m.end], start=m.start,
+                        message=f"source [{m.n}] was not given ({len(passages)} sources)",
+                    )
+                )  # fmt: skip
+                continue
+            chunk = passages[m.n - 1].chunk
+            source_text = fmt.normalize_ws(chunk.text)
+            bad = [q for q in quoted if fmt.normalize_ws(q) not in source_text]
+            out.append(
+                CheckedCitation(
+                    n=m.n, kind="source", doc_id=chunk.doc_id, citation=chunk.citation,
+                    pinpoint=chunk.pinpoint, anchor=chunk.anchor,
+                    quote=" … ".join(quoted) or None,
+                    status="misquoted" if bad else "verified",
+                    text=answer[m.start : m.end], start=m.start,
+                    message=f"not verbatim in source [{m.n}]: {bad[0]!r}" if bad else "",
+                )
+            )  # fmt: skip
+        for q in unattributed:
+            found = [
+                i for i, p in enumerate(passages, 1)
+                if fmt.normalize_ws(q.text) in fmt.normalize_ws(p.chunk.text)
+            ]  # fmt: skip
+            chunk = passages[found[0] - 1].chunk if found else None
+            out.append(
+                CheckedCitation(
+                    n=found[0] if found else None, kind="source",
+                    doc_id=chunk.doc_id if chunk else None,
+                    citation=chunk.citation if chunk else "",
+                    pinpoint=chunk.pinpoint if chunk else "",
+                    anchor=chunk.anchor if chunk else None,
+                    quote=q.text, status="verified" if found else "misquoted",
+                    text=fmt.quote(q.text), start=q.start,
+                    message="" if found else "quote with no [n] found in no source",
+                )
+            )  # fmt: skip
+        return out
+
+    def _check_legal(self, answer: str, passages: Sequence[Passage]) -> list[CheckedCitation]:
+        # Citations inside quotes are the source's own words (checked verbatim above).
+        quoted = [(q.start, q.end) for q in fmt.quotes(answer)]
+        out: list[CheckedCitation] = []
+        try:
+            found = list(self.parse_citations(answer))
+        except Exception:  # a parser bug must not turn an answer into a 500
+            log.exception("citation parsing failed")
+            return out
+        for cit in found:
+            if any(a <= cit.start < b for a, b in quoted):
+                continue
+            out.append(self._resolve(cit, passages))
+        return out
+
+    def _resolve(self, cit: Citation, passages: Sequence[Passage]) -> CheckedCitation:
+        def result(status: str, n: int | None = None, doc_id: str | None = None,
+                   message: str = "") -> CheckedCitation:  # fmt: skip
+            anchor = passages[n - 1].chunk.anchor if n else None
+            return CheckedCitation(
+                n=n, kind="legal", doc_id=doc_id, citation=cit.canonical, pinpoint=cit.pinpoint,
+                anchor=anchor, quote=None, status=status, text=cit.raw, start=cit.start,
+                message=message,
+            )  # fmt: skip
+
+        if cit.doc_id is None and cit.kind == CitationKind.CASE:
+            want = _norm_cite(cit.canonical)
+            for i, p in enumerate(passages, 1):
+                if want and want in _norm_cite(p.chunk.doc_citation):
+                    return result("verified", i, p.chunk.doc_id)
+            for p in self._search(cit.canonical):
+                if want and want in _norm_cite(p.chunk.doc_citation):
+                    return result(
+                        "in_corpus", None, p.chunk.doc_id, "in the corpus, not among the sources"
+                    )
+            return result("unknown", message="not found in the corpus")
+        if cit.doc_id is None:
+            return result("unknown", message="citation names no corpus document")
+
+        same_doc = [
+            (i, p)
+            for i, p in enumerate(passages, 1)
+            if p.chunk.doc_id == cit.doc_id and pinpoints_compatible(cit.pinpoint, p.chunk.pinpoint)
+        ]
+        if same_doc:
+            # the passage at exactly the cited pinpoint, else the most specific one around it
+            want = _norm_pin(cit.pinpoint)
+            i, _ = max(
+                same_doc,
+                key=lambda ip: (_norm_pin(ip[1].chunk.pinpoint) == want, len(ip[1].chunk.pinpoint)),
+            )
+            return result("verified", i, cit.doc_id)
+        try:
+            exists = self.retriever.exists(cit.doc_id)
+            if exists and cit.pinpoint:
+                exists = bool(self.retriever.lookup(cit.doc_id, cit.pinpoint))
+                if not exists:
+                    return result(
+                        "unknown", None, cit.doc_id,
+                        f"{cit.doc_id} has no pinpoint {cit.pinpoint} in the corpus",
+                    )  # fmt: skip
+        except Exception:
+            log.exception("index lookup failed for %s", cit.doc_id)
+            return result("unknown", None, cit.doc_id, "index lookup failed")
+        if exists:
+            return result("in_corpus", None, cit.doc_id, "in the corpus, not among the sources")
+        return result("unknown", None, cit.doc_id, "not found in the corpus")
+
+    def _search(self, text: str) -> list[Passage]:
+        try:
+            return self.retriever.search(text, 5, SearchFilters(), "bm25")
+        except Exception:
+            log.exception("index search failed for %r", text)
+            return []
+
+
+def default_citation_parser() -> CitationParser:
+    """`legal_corpus.citations.parse_citations`."""
+    from legal_corpus.citations import parse_citations  # type: ignore[import-not-found]
+
+    parser: CitationParser = parse_citations
+    return parser

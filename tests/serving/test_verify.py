@@ -1,0 +1,103 @@
+"""Citation verification: markers, quotes, legal citations, unsupported claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from serving.answer_format import quote
+from serving.verify import pinpoints_compatible
+from tests.serving.corpus_slice import USC_107_1
+
+pytestmark = pytest.mark.unit
+
+
+def statuses(report):
+    return [(c.kind, c.n, c.status) for c in report.citations]
+
+
+def test_verbatim_quotes_with_valid_markers_verify(verifier, passages):
+    answer = (
+        f"Fair use {quote('is not an infringement of copyright')} [1]. "
+        f"Courts weigh {quote('the purpose and character of   the use')} [2]."
+    )
+    report = verifier.verify(answer, passages)
+    assert statuses(report) == [("source", 1, "verified"), ("source", 2, "verified")]
+    assert report.citations[1].quote == "the purpose and character of   the use"
+    assert report.citations[1].anchor == "p-1"
+    assert report.unsupported == ()
+    assert report.all_verified
+
+
+def test_marker_for_a_source_not_given_is_not_in_sources(verifier, passages):
+    report = verifier.verify("Fair use is a defence to infringement [3].", passages)
+    assert statuses(report) == [("source", 3, "not_in_sources")]
+    assert "was not given" in report.citations[0].message
+    assert len(report.unsupported) == 1
+    assert not report.all_verified
+
+
+def test_quote_not_verbatim_is_misquoted(verifier, passages):
+    answer = f"Fair use {quote('is never an infringement of copyright')} [1]."
+    report = verifier.verify(answer, passages)
+    assert statuses(report) == [("source", 1, "misquoted")]
+    assert "not verbatim" in report.citations[0].message
+    assert report.unsupported  # the only marker failed, so the claim is unsupported
+
+
+def test_quote_attributed_to_the_wrong_source_is_misquoted(verifier, passages):
+    # the words are in source 2, not source 1
+    answer = f"The factors include {quote(USC_107_1[:40])} [1]."
+    assert statuses(verifier.verify(answer, passages)) == [("source", 1, "misquoted")]
+
+
+def test_legal_citation_among_sources_is_verified(verifier, passages):
+    answer = "Under 17 U.S.C. § 107(1) the purpose of the use matters [2]."
+    report = verifier.verify(answer, passages)
+    legal = [c for c in report.citations if c.kind == "legal"]
+    assert [(c.doc_id, c.pinpoint, c.status, c.n) for c in legal] == [
+        ("usc:17/107", "(1)", "verified", 2)
+    ]
+
+
+def test_legal_citation_in_corpus_but_not_in_sources(verifier, passages):
+    answer = "An expert may testify under Fed. R. Evid. 702 when qualified [1]."
+    legal = [c for c in verifier.verify(answer, passages).citations if c.kind == "legal"]
+    assert [(c.doc_id, c.status, c.n) for c in legal] == [("fre:702", "in_corpus", None)]
+
+
+def test_legal_citation_not_in_corpus_is_unknown(verifier, passages):
+    answer = "Civil rights claims arise under 42 U.S.C. § 1983 in such cases [1]."
+    legal = [c for c in verifier.verify(answer, passages).citations if c.kind == "legal"]
+    assert [(c.doc_id, c.status) for c in legal] == [("usc:42/1983", "unknown")]
+    assert legal[0].message == "not found in the corpus"
+
+
+def test_case_citation_not_in_corpus_is_unknown(verifier, passages):
+    answer = "See Roe v. Wade, 410 U.S. 113 (1973), on a different question [1]."
+    legal = [c for c in verifier.verify(answer, passages).citations if c.kind == "legal"]
+    assert [(c.canonical if hasattr(c, "canonical") else c.citation, c.status) for c in legal] == [
+        ("410 U.S. 113", "unknown")
+    ]
+
+
+def test_sentence_without_citation_counts_as_unsupported(verifier, passages):
+    answer = (
+        f"Fair use {quote('is not an infringement of copyright')} [1]. "
+        "It also protects every parody ever written. Short."
+    )
+    report = verifier.verify(answer, passages)
+    assert report.unsupported == ("It also protects every parody ever written.",)
+
+
+def test_citations_inside_quotes_are_not_resolved_again(verifier, passages):
+    answer = f"{quote('Notwithstanding the provisions of sections 106 and 106A')} [1]."
+    report = verifier.verify(answer, passages)
+    assert [c.kind for c in report.citations] == ["source"]
+
+
+@pytest.mark.parametrize(
+    ("cited", "given", "ok"),
+    [("(a)", "(a)(1)", True), ("(a)(1)(B)", "(a)(1)", True), ("", "(b)", True), ("(b)", "(a)", False)],
+)
+def test_pinpoints_compatible(cited, given, ok):
+    assert pinpoints_compatible(cited, given) is ok
