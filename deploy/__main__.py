@@ -1,0 +1,110 @@
+"""`python -m deploy render|check`: render the overlays offline and check them.
+
+python -m deploy render deploy/k8s/overlays/gpu > gpu.yaml     # what `kubectl apply -k` sees
+python -m deploy check                                         # every overlay: schemas + policy
+python -m deploy check --kube-version 1.33 deploy/k8s/overlays/cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from deploy.dockerfile import lint_dockerfile
+from deploy.kustomize import KustomizeError, render
+from deploy.policy import Profile, check
+
+ROOT = Path(__file__).resolve().parent
+OVERLAYS: dict[str, Profile] = {
+    "overlays/gpu": "gpu",
+    "overlays/cpu": "cpu",
+    "overlays/gpu/bulk-build": "bulk-build",
+    "overlays/cpu/bulk-build": "bulk-build",
+}
+KUBE_VERSIONS = ("1.30", "1.33")
+DOCKERFILES = ("docker/gateway.Dockerfile", "docker/indexer.Dockerfile")
+
+
+def profile_of(overlay: Path) -> Profile:
+    """The policy profile of an overlay directory (by its path under deploy/k8s)."""
+    rel = overlay.resolve().relative_to(ROOT / "k8s").as_posix()
+    if rel not in OVERLAYS:
+        raise SystemExit(f"{overlay}: not one of the overlays {sorted(OVERLAYS)}")
+    return OVERLAYS[rel]
+
+
+def schema_errors(docs: list[dict], version: str) -> list[str]:
+    """Strict schema validation of every object with kubernetes-validate.
+
+    Args:
+        docs: rendered objects.
+        version: a Kubernetes version kubernetes-validate bundles (e.g. `1.33`).
+
+    Returns:
+        One message per invalid object.
+    """
+    import kubernetes_validate
+
+    errors = []
+    for doc in docs:
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            name = f"{doc['kind']}/{doc['metadata'].get('name')}"
+            errors.append(f"{name} (Kubernetes {version}): {str(exc).splitlines()[0]}")
+    return errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m deploy", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_render = sub.add_parser("render", help="print an overlay's objects as YAML")
+    p_render.add_argument("overlay", type=Path)
+    p_check = sub.add_parser("check", help="validate schemas and policy; non-zero on failure")
+    p_check.add_argument("overlays", type=Path, nargs="*")
+    p_check.add_argument("--kube-version", action="append", dest="versions")
+    args = parser.parse_args(argv)
+
+    if args.command == "render":
+        try:
+            docs = render(args.overlay)
+        except KustomizeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
+        return 0
+
+    overlays = args.overlays or [ROOT / "k8s" / o for o in OVERLAYS]
+    failures = 0
+    for overlay in overlays:
+        try:
+            docs = render(overlay)
+        except KustomizeError as exc:
+            print(f"FAIL {overlay}: {exc}")
+            failures += 1
+            continue
+        problems = [str(v) for v in check(docs, profile_of(overlay))]
+        for version in args.versions or KUBE_VERSIONS:
+            problems += schema_errors(docs, version)
+        failures += len(problems)
+        status = "ok" if not problems else f"{len(problems)} problem(s)"
+        print(f"{overlay}: {len(docs)} objects, {status}")
+        for problem in problems:
+            print(f"  {problem}")
+    if not args.overlays:
+        for rel in DOCKERFILES:
+            problems = lint_dockerfile(ROOT / rel)
+            failures += len(problems)
+            print(f"{rel}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+            for problem in problems:
+                print(f"  {problem}")
+    print(f"{failures} problem(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
