@@ -1,0 +1,466 @@
+"""Federal Rules (Civil, Criminal, Evidence, Appellate, Bankruptcy) from yearly Markdown files.
+
+Layout: `federal_rules/<collection>/rule-<N>/<YYYY>.md` plus `current.md`. A file is YAML
+front matter (`rule`, `title`, `title_number`, `title_name`, `last_amended`, `versions`,
+`source_pdf_url`, …) and a Markdown body; the amendment history sits in a trailing
+`<p class="amendment-history">`, and some rules carry `## Appended Forms` after it.
+
+One unit = one rule directory; it yields one `LegalDocument` per *version* of the rule.
+
+Ids and citations: `frcp:12` / `Fed. R. Civ. P. 12`, `frcrmp:11` / `Fed. R. Crim. P. 11`,
+`fre:702` / `Fed. R. Evid. 702`, `frap:4` / `Fed. R. App. P. 4`, `frbp:7001` /
+`Fed. R. Bankr. P. 7001`; `rule-12_1` is Rule 12.1. The lettered Supplemental Rules for
+Admiralty or Maritime Claims and Asset Forfeiture Actions are part of the Civil Rules:
+`frcp:G` / `Fed. R. Civ. P. Supp. R. G`. The bundle also has copies of them under
+`criminal/rule-A` … `rule-G` (only a `current.md`, same text as the civil ones); the Criminal
+Rules have no lettered rules, so discovery leaves those seven directories out rather than
+invent `Fed. R. Crim. P. G`.
+
+Body text comes in two shapes, and both become pinpoints (`(b)(6)` →
+`Fed. R. Civ. P. 12(b)(6)`):
+
+- *structured*: one paragraph per item, `**(a) Caption.** text` or `**(1)** text`. The bold
+  part after the label is a caption when it reads like one (title case), else it is text
+  that the PDF conversion happened to bold.
+- *flat*: the whole rule in one paragraph with inline labels (`… if: (a) the expert’s …;
+  (b) …`). A label opens an item only where it follows `:`, `;`, `.`, a dash, `; and`,
+  `; or` or the start, and only in sequence (`(b)` after `(a)`, a new level starting at
+  `(a)`, `(1)`, `(A)`, `(i)`); anything else, such as the cross-reference in
+  `Rule 4(a) and (b)`, stays text.
+- If a body holds the flat text, a line of only `-`, then the structured form, only the
+  structured form is used so no text is duplicated (no file of the 2005–2025 bundle has this
+  shape any more; the guard stays for re-scraped files).
+
+Versions: the file for year Y is the text as published in Y, in force since December 1 of
+Y−1 (amendments take effect December 1). Consecutive years with identical text (same
+pinpoints, captions and text) are merged into one version labelled with its *first* year, so
+the label stays stable when a later identical year is added; `metadata["years"]` lists the
+years merged. `valid_from` of the first version is the latest effective date in the
+amendment history on or before December 1 of Y−1 (None when the history has none); for a later
+version it is December 1 of Y−1, or an effective date the history gives between the previous
+two December 1sts (an amendment effective on another day). `valid_to` is the next version's
+`valid_from`; the last version is open-ended when the directory has `current.md` (which
+repeats the latest year and is not a version of its own), and ends on December 1 of its last
+year when it has not (the rule was abrogated or moved, e.g. Fed. R. App. P. 35 in 2024).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from legal_corpus.adapters._text import PinpointTreeBuilder, normalize_ws
+from legal_corpus.adapters.base import ParseError, SourceUnit
+from legal_corpus.model import Kind, LegalDocument, Section, Version
+
+SOURCE = "federal_rules"
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """One body of rules: its folder, id namespace, citation prefix and name."""
+
+    folder: str
+    namespace: str
+    prefix: str
+    name: str
+    division: str
+
+
+COLLECTIONS: tuple[Collection, ...] = (
+    Collection("civil", "frcp", "Fed. R. Civ. P.", "Federal Rules of Civil Procedure", "Title"),
+    Collection(
+        "criminal", "frcrmp", "Fed. R. Crim. P.", "Federal Rules of Criminal Procedure", "Title"
+    ),
+    Collection("evidence", "fre", "Fed. R. Evid.", "Federal Rules of Evidence", "Article"),
+    Collection(
+        "appellate", "frap", "Fed. R. App. P.", "Federal Rules of Appellate Procedure", "Title"
+    ),
+    Collection(
+        "bankruptcy", "frbp", "Fed. R. Bankr. P.", "Federal Rules of Bankruptcy Procedure", "Part"
+    ),
+)
+BY_FOLDER = {c.folder: c for c in COLLECTIONS}
+BY_NAMESPACE = {c.namespace: c for c in COLLECTIONS}
+
+_RULE_DIR = re.compile(r"^rule-([0-9A-Za-z]+(?:_[0-9]+)*)$")
+_YEAR_FILE = re.compile(r"^(\d{4})\.md$")
+_HISTORY = re.compile(r'<p class="amendment-history">(.*?)</p>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+_BOLD_ITEM = re.compile(r"^\*\*\((\w{1,6})\)\s*(.*?)\*\*\s*(.*)$", re.S)
+_SEPARATOR = re.compile(r"(?m)^\s*[-‐‑–—]\s*$")
+_INLINE_LABEL = re.compile(r"\((\d{1,3}|[a-z]{1,5}|[A-Z]{1,5})\)(?=\s)")
+_LABEL_CONTEXT = re.compile(r"(?:^|[:;.—–]|[;,]\s+(?:and|or))\s*$")
+_EFF_DATE = re.compile(r"eff\.\s+([A-Z][a-z]{2,4})\.?\s+(\d{1,2}),\s+(\d{4})")
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    )
+}
+_SMALL_WORDS = {
+    "a", "an", "the", "of", "and", "or", "to", "in", "for", "on", "by", "with", "under",
+    "from", "as", "at", "but", "nor", "its", "if", "is", "be", "into", "not", "that", "who",
+    "when", "after", "before", "other", "than",
+}  # fmt: skip
+
+
+def rule_number(dir_name: str) -> str | None:
+    """The rule number a directory holds: `rule-12_1` -> `12.1`, `rule-G` -> `G`."""
+    m = _RULE_DIR.match(dir_name)
+    return m.group(1).replace("_", ".") if m else None
+
+
+def rule_citation(collection: Collection, number: str) -> str:
+    """`Fed. R. Civ. P. 12`; the Supplemental Rules are `Fed. R. Civ. P. Supp. R. G`."""
+    if number.isalpha():
+        return f"{collection.prefix} Supp. R. {number}"
+    return f"{collection.prefix} {number}"
+
+
+def effective_dates(history: str) -> list[date]:
+    """Every `eff. Dec. 1, 2023` date of an amendment history, in order of appearance.
+
+    Args:
+        history: the amendment history text.
+
+    Returns:
+        The effective dates that parse.
+    """
+    out: list[date] = []
+    for mon, day, year in _EFF_DATE.findall(history):
+        month = _MONTHS.get(mon[:3].lower())
+        if month is None:
+            continue
+        try:
+            out.append(date(int(year), month, int(day)))
+        except ValueError:
+            continue
+    return out
+
+
+def _is_caption(text: str) -> bool:
+    if not text or text.endswith((":", ";", ",")) or len(text) > 200:
+        return False
+    words = re.findall(r"[A-Za-z][\w’'\-]*", text)
+    significant = [w for w in words if w.lower() not in _SMALL_WORDS]
+    if not significant:
+        return False
+    capital = sum(1 for w in significant if w[0].isupper())
+    return capital / len(significant) >= 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """One yearly file: front matter, the rule's sections, history and appended forms."""
+
+    path: Path
+    year: int
+    front: dict[str, Any]
+    body: str
+    items: tuple[Section, ...]
+    history: str
+    appended: str
+
+    def content_key(self) -> tuple[tuple[str, str, str], ...]:
+        out = [("", "", self.body)]
+        for top in self.items:
+            out.extend((s.pinpoint, s.heading, s.text) for s in top.walk())
+        return tuple(out)
+
+
+def split_front_matter(path: Path, raw: str) -> tuple[dict[str, Any], str, int]:
+    """Split a rule file into its YAML front matter and Markdown body.
+
+    Args:
+        path: the file (for errors).
+        raw: its text.
+
+    Returns:
+        (front matter mapping, body, line number where the body starts).
+
+    Raises:
+        ParseError: missing or unterminated front matter, invalid YAML, no `rule` key.
+    """
+    if not raw.startswith("---"):
+        raise ParseError(path, "missing YAML front matter (file must start with '---')", "line 1")
+    end = re.search(r"(?m)^---\s*$", raw[3:])
+    if end is None:
+        raise ParseError(path, "YAML front matter is not closed by a '---' line", "line 1")
+    fm_text = raw[3 : 3 + end.start()]
+    try:
+        front = yaml.safe_load(fm_text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 2}, column {mark.column + 1}" if mark else "front matter"
+        problem = getattr(err, "problem", None) or str(err)
+        raise ParseError(path, f"invalid YAML front matter: {problem}", where) from err
+    if not isinstance(front, dict) or "rule" not in front:
+        raise ParseError(path, "front matter has no 'rule' key", "front matter")
+    body_start = 3 + end.end()
+    return front, raw[body_start:], raw.count("\n", 0, body_start) + 1
+
+
+def _flat_items(builder: PinpointTreeBuilder, text: str) -> None:
+    pos = 0
+    for m in _INLINE_LABEL.finditer(text):
+        if not _LABEL_CONTEXT.search(text[: m.start()]):
+            continue
+        if builder.place(m.group(1), strict=True) is None:
+            continue
+        builder.add_text(text[pos : m.start()].strip())
+        builder.add(m.group(1), strict=True)
+        pos = m.end()
+    builder.add_text(text[pos:].strip())
+
+
+def parse_body(path: Path, body: str, citation: str, line0: int) -> tuple[str, tuple[Section, ...]]:
+    """The body text before the first item, and the item sections, of one rule file.
+
+    Args:
+        path: the file (for errors).
+        body: Markdown between the front matter and the amendment history.
+        citation: the rule's citation (pinpoint citations extend it).
+        line0: the file line the body starts on (for errors).
+
+    Returns:
+        (unlabelled body text, top-level item sections).
+    """
+    sep = _SEPARATOR.search(body)
+    if sep and "**(" in body[sep.end() :]:
+        body = body[sep.end() :]
+    builder = PinpointTreeBuilder(citation)
+    paragraphs = [p for p in re.split(r"\n\s*\n", body) if p.strip()]
+    for para in paragraphs:
+        m = _BOLD_ITEM.match(para.strip())
+        if m:
+            label, bold, rest = m.group(1), normalize_ws(m.group(2)), normalize_ws(m.group(3))
+            if bold and _is_caption(bold):
+                heading, text = bold.rstrip(".").strip(), rest
+            else:
+                heading, text = "", f"{bold} {rest}".strip()
+            if not builder.add(label, heading=heading, text=text):
+                builder.add_text(normalize_ws(para.replace("**", "")))
+        elif para.lstrip().startswith("#"):
+            line = line0 + body.count("\n", 0, body.find(para))
+            raise ParseError(path, "unexpected Markdown heading in rule text", f"line {line}")
+        else:
+            _flat_items(builder, normalize_ws(para.replace("**", "")))
+    return " ".join(builder.body), tuple(builder.build())
+
+
+def parse_file(path: Path, year: int, citation: str) -> ParsedFile:
+    """Parse one yearly rule file.
+
+    Args:
+        path: the `YYYY.md` (or `current.md`) file.
+        year: the publication year it stands for.
+        citation: the rule's citation.
+
+    Returns:
+        The parsed file.
+
+    Raises:
+        ParseError: unreadable file, bad front matter.
+    """
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise ParseError(path, f"not UTF-8: {err.reason}", f"line {line}") from err
+    front, rest, line0 = split_front_matter(path, raw)
+    history = ""
+    appended = ""
+    hm = _HISTORY.search(rest)
+    if hm:
+        history = normalize_ws(_TAG.sub(" ", hm.group(1)))
+        appended = normalize_ws(_TAG.sub(" ", rest[hm.end() :]))
+        rest = rest[: hm.start()]
+    body_text, items = parse_body(path, rest, citation, line0)
+    return ParsedFile(path, year, front, body_text, items, history, appended)
+
+
+class FederalRulesAdapter:
+    """Adapter for `federal_rules/`: one unit per rule directory, one document per version."""
+
+    name = SOURCE
+
+    def discover(self, corpus_dir: Path) -> list[SourceUnit]:
+        """Every rule directory under `corpus_dir/federal_rules` (sorted).
+
+        Args:
+            corpus_dir: the corpus root.
+
+        Returns:
+            One unit per rule directory (key `evidence/rule-702`).
+        """
+        root = corpus_dir / "federal_rules"
+        units: list[SourceUnit] = []
+        for coll in COLLECTIONS:
+            folder = root / coll.folder
+            if not folder.is_dir():
+                continue
+            for rule_dir in sorted(folder.iterdir()):
+                number = rule_number(rule_dir.name)
+                if not rule_dir.is_dir() or number is None:
+                    continue
+                if coll.folder == "criminal" and number.isalpha():
+                    continue  # copies of the civil Supplemental Rules (module docstring)
+                files = tuple(sorted(p for p in rule_dir.iterdir() if p.suffix == ".md"))
+                if files:
+                    units.append(SourceUnit(SOURCE, f"{coll.folder}/{rule_dir.name}", files))
+        return units
+
+    def units_for(self, corpus_dir: Path, doc_id: str) -> list[SourceUnit]:
+        """The unit (rule directory) holding `doc_id` (`fre:702`), or none.
+
+        Args:
+            corpus_dir: the corpus root.
+            doc_id: a Federal Rules document id.
+
+        Returns:
+            A list of at most one unit.
+        """
+        ns, _, number = doc_id.partition(":")
+        coll = BY_NAMESPACE.get(ns)
+        if coll is None or not number:
+            return []
+        rule_dir = corpus_dir / "federal_rules" / coll.folder / f"rule-{number.replace('.', '_')}"
+        if not rule_dir.is_dir():
+            return []
+        files = tuple(sorted(p for p in rule_dir.iterdir() if p.suffix == ".md"))
+        return [SourceUnit(SOURCE, f"{coll.folder}/{rule_dir.name}", files)] if files else []
+
+    def parse(self, unit: SourceUnit) -> Iterator[LegalDocument]:
+        """The versions of one rule, oldest first.
+
+        Args:
+            unit: a rule directory unit from `discover`.
+
+        Returns:
+            An iterator of documents, one per version.
+
+        Raises:
+            ParseError: a file of the rule cannot be read.
+        """
+        folder, _, dir_name = unit.key.partition("/")
+        coll = BY_FOLDER[folder]
+        number = rule_number(dir_name)
+        if number is None:
+            raise ParseError(unit.key, f"not a rule directory: {dir_name}")
+        citation = rule_citation(coll, number)
+        yearly: list[tuple[int, Path]] = []
+        current: Path | None = None
+        for path in unit.paths:
+            m = _YEAR_FILE.match(path.name)
+            if m:
+                yearly.append((int(m.group(1)), path))
+            elif path.name == "current.md":
+                current = path
+        if not yearly and current is not None:
+            front, _, _ = split_front_matter(current, current.read_text(encoding="utf-8"))
+            years = [int(v) for v in front.get("versions") or [] if str(v).isdigit()]
+            yearly = [(years[-1] if years else date.today().year, current)]
+        yearly.sort()
+        parsed = [parse_file(path, year, citation) for year, path in yearly]
+        groups: list[list[ParsedFile]] = []
+        for pf in parsed:
+            if groups and groups[-1][-1].content_key() == pf.content_key():
+                groups[-1].append(pf)
+            else:
+                groups.append([pf])
+        starts = _version_starts(groups)
+        for i, group in enumerate(groups):
+            if i + 1 < len(groups):
+                valid_to: date | None = starts[i + 1]
+            elif current is not None:
+                valid_to = None
+            else:
+                valid_to = date(group[-1].year, 12, 1)
+            yield _document(coll, number, citation, group, starts[i], valid_to)
+
+
+def _version_starts(groups: list[list[ParsedFile]]) -> list[date | None]:
+    starts: list[date | None] = []
+    for i, group in enumerate(groups):
+        first = group[0]
+        dec1 = date(first.year - 1, 12, 1)
+        effs = effective_dates(first.history)
+        if i == 0:
+            earlier = [d for d in effs if d <= dec1]
+            start: date | None = max(earlier) if earlier else None
+        else:
+            window = [d for d in effs if date(first.year - 2, 12, 1) < d <= dec1]
+            start = max(window) if window else dec1
+            prev = starts[-1]
+            if prev is not None and start <= prev:
+                start = dec1
+        starts.append(start)
+    # a first version can't start after its successor (odd histories): drop the guess
+    first, second = [*starts, None, None][:2]
+    if first is not None and second is not None and first >= second:
+        starts[0] = None
+    return starts
+
+
+def _document(
+    coll: Collection,
+    number: str,
+    citation: str,
+    group: list[ParsedFile],
+    valid_from: date | None,
+    valid_to: date | None,
+) -> LegalDocument:
+    first = group[0]
+    front = first.front
+    title = normalize_ws(str(front.get("title") or ""))
+    heading_path = [coll.name]
+    title_number = normalize_ws(str(front.get("title_number") or ""))
+    title_name = normalize_ws(str(front.get("title_name") or ""))
+    if title_number or title_name:
+        heading_path.append(
+            f"{coll.division} {title_number}. {title_name}".strip(" .")
+            if title_number
+            else title_name
+        )
+    heading_path.append(f"Rule {number}. {title}".strip(" ."))
+    root = Section(
+        pinpoint="",
+        citation=citation,
+        heading=title,
+        text=first.body,
+        children=first.items,
+    )
+    metadata: dict[str, Any] = {
+        "collection": coll.folder,
+        "rule": number,
+        "years": [pf.year for pf in group],
+        "files": [str(pf.path) for pf in group],
+        "last_amended": str(front.get("last_amended") or ""),
+        "amendment_history": first.history,
+        "title_number": title_number,
+        "title_name": title_name,
+        "source_pdf_url": str(front.get("source_pdf_url") or ""),
+        "source_pdf_page": front.get("source_pdf_page"),
+    }
+    if first.appended:
+        metadata["appended_forms"] = first.appended
+    return LegalDocument(
+        doc_id=f"{coll.namespace}:{number}",
+        source=SOURCE,
+        kind=Kind.RULE,
+        jurisdiction="us",
+        title=title,
+        citation=citation,
+        version=Version(label=str(first.year), valid_from=valid_from, valid_to=valid_to),
+        sections=(root,),
+        source_path=str(first.path),
+        heading_path=tuple(heading_path),
+        metadata=metadata,
+    )
