@@ -403,8 +403,8 @@ def _version_starts(groups: list[list[ParsedFile]]) -> list[date | None]:
                 start = dec1
         starts.append(start)
     # a first version can't start after its successor (odd histories): drop the guess
-    first, second = [*starts, None, None][:2]
-    if first is not None and second is not None and first >= second:
+    head, second = [*starts, None, None][:2]
+    if head is not None and second is not None and head >= second:
         starts[0] = None
     return starts
 
