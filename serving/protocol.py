@@ -100,7 +100,8 @@ class CitationOut(BaseModel):
     citation: str
     pinpoint: str
     anchor: str | None
-    quote: str | None
+    quote: str | None = Field(description="the first quoted span attributed to it")
+    quotes: list[str] = Field(description="every quoted span attributed to it")
     status: CitationStatus
     text: str = Field(description="the marker or citation as written in the answer")
     message: str = ""

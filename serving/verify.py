@@ -46,7 +46,7 @@ class CheckedCitation:
         citation: the canonical citation with pinpoint.
         pinpoint: the pinpoint inside the document.
         anchor: the section anchor in the document view, when it points at a given source.
-        quote: the quoted words attributed to it, if any.
+        quotes: the quoted words attributed to it (verbatim as the answer has them).
         status: `verified`, `misquoted`, `not_in_sources` (markers); `verified`, `in_corpus`,
             `unknown` (legal citations).
         text: the marker or citation as written.
@@ -60,11 +60,16 @@ class CheckedCitation:
     citation: str
     pinpoint: str
     anchor: str | None
-    quote: str | None
+    quotes: tuple[str, ...]
     status: str
     text: str
     start: int
     message: str = ""
+
+    @property
+    def quote(self) -> str | None:
+        """The first quote attributed to this citation, if any."""
+        return self.quotes[0] if self.quotes else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +168,7 @@ class Verifier:
                 out.append(
                     CheckedCitation(
                         n=m.n, kind="source", doc_id=None, citation="", pinpoint="", anchor=None,
-                        quote=" … ".join(quoted) or None, status="not_in_sources",
+                        quotes=tuple(quoted), status="not_in_sources",
                         text=answer[m.start : m.end], start=m.start,
                         message=f"source [{m.n}] was not given ({len(passages)} sources)",
                     )
@@ -176,7 +181,7 @@ class Verifier:
                 CheckedCitation(
                     n=m.n, kind="source", doc_id=chunk.doc_id, citation=chunk.citation,
                     pinpoint=chunk.pinpoint, anchor=chunk.anchor,
-                    quote=" … ".join(quoted) or None,
+                    quotes=tuple(quoted),
                     status="misquoted" if bad else "verified",
                     text=answer[m.start : m.end], start=m.start,
                     message=f"not verbatim in source [{m.n}]: {bad[0]!r}" if bad else "",
@@ -195,7 +200,7 @@ class Verifier:
                     citation=chunk.citation if chunk else "",
                     pinpoint=chunk.pinpoint if chunk else "",
                     anchor=chunk.anchor if chunk else None,
-                    quote=q.text, status="verified" if found else "misquoted",
+                    quotes=(q.text,), status="verified" if found else "misquoted",
                     text=fmt.quote(q.text), start=q.start,
                     message="" if found else "quote with no [n] found in no source",
                 )
@@ -223,7 +228,7 @@ class Verifier:
             anchor = passages[n - 1].chunk.anchor if n else None
             return CheckedCitation(
                 n=n, kind="legal", doc_id=doc_id, citation=cit.canonical, pinpoint=cit.pinpoint,
-                anchor=anchor, quote=None, status=status, text=cit.raw, start=cit.start,
+                anchor=anchor, quotes=(), status=status, text=cit.raw, start=cit.start,
                 message=message,
             )  # fmt: skip
 

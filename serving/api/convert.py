@@ -23,6 +23,7 @@ def citation_out(c: CheckedCitation) -> CitationOut:
         pinpoint=c.pinpoint,
         anchor=c.anchor,
         quote=c.quote,
+        quotes=list(c.quotes),
         status=c.status,  # type: ignore[arg-type]
         text=c.text,
         message=c.message,

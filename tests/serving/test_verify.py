@@ -97,7 +97,12 @@ def test_citations_inside_quotes_are_not_resolved_again(verifier, passages):
 
 @pytest.mark.parametrize(
     ("cited", "given", "ok"),
-    [("(a)", "(a)(1)", True), ("(a)(1)(B)", "(a)(1)", True), ("", "(b)", True), ("(b)", "(a)", False)],
+    [
+        ("(a)", "(a)(1)", True),
+        ("(a)(1)(B)", "(a)(1)", True),
+        ("", "(b)", True),
+        ("(b)", "(a)", False),
+    ],
 )
 def test_pinpoints_compatible(cited, given, ok):
     assert pinpoints_compatible(cited, given) is ok

@@ -1,0 +1,82 @@
+"""The extractive backend, the prompt and the answer format."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexing.model import Passage, SearchFilters
+from serving import answer_format as fmt
+from serving.generators.extractive import NO_SOURCES, ExtractiveGenerator
+from serving.prompt import SYSTEM_PROMPT, build_messages
+
+pytestmark = pytest.mark.unit
+
+
+def test_extractive_answer_is_fully_cited_and_verifies(retriever, verifier):
+    question = "Is fair use of a copyrighted work for teaching an infringement of copyright?"
+    passages = retriever.search(question, 5, SearchFilters())
+    answer = ExtractiveGenerator().compose(question, passages)
+    report = verifier.verify(answer, passages)
+    assert fmt.quotes(answer), answer
+    assert report.all_verified, report
+    assert report.by_status.get("verified", 0) >= 2
+    assert "17 U.S.C. § 107" in answer
+    # the most relevant sentence of § 107 is quoted
+    assert "is not an infringement of copyright" in answer
+
+
+def test_extractive_puts_governing_provisions_before_opinions(retriever, verifier):
+    statute = retriever.chunks[0]
+    opinion = statute.__class__(**{
+        **{f: getattr(statute, f) for f in statute.__slots__},
+        "doc_id": "cap:1", "kind": "opinion", "title": "Campbell v. Acuff-Rose Music, Inc.",
+        "citation": "510 U.S. 569", "doc_citation": "510 U.S. 569", "pinpoint": "",
+        "text": "The fair use of a copyrighted work for parody is not an infringement per se.",
+    })  # fmt: skip
+    passages = [Passage(opinion, 9.0), Passage(statute, 1.0)]
+    answer = ExtractiveGenerator().compose("fair use of a copyrighted work", passages)
+    assert answer.index("[2]") < answer.index("[1]")
+    assert "the court stated" in answer
+    assert verifier.verify(answer, passages).by_status.get("misquoted", 0) == 0
+
+
+def test_extractive_without_passages_says_so():
+    assert ExtractiveGenerator().compose("anything", []) == NO_SOURCES
+
+
+def test_extractive_rejects_bad_configuration():
+    with pytest.raises(ValueError, match="at least 1"):
+        ExtractiveGenerator(max_sources=0)
+
+
+def test_prompt_numbers_sources_with_citations_and_budget(passages):
+    prompt = build_messages("What is fair use?", passages, max_chars_total=10_000)
+    system, user = prompt.messages
+    assert system["content"] == SYSTEM_PROMPT
+    assert fmt.QUOTE_BEGIN in SYSTEM_PROMPT and "[1]" in SYSTEM_PROMPT
+    assert "[1] 17 U.S.C. § 107 —" in user["content"]
+    assert "[2] 17 U.S.C. § 107(1) —" in user["content"]
+    assert user["content"].rstrip().endswith("Answer with citations:")
+    assert prompt.n_sources == 2
+    small = build_messages("What is fair use?", passages, max_chars_per_source=100,
+                           max_chars_total=150)  # fmt: skip
+    assert small.n_sources == 1
+    assert "…" in small.messages[1]["content"]
+
+
+def test_answer_format_helpers():
+    answer = fmt.training_answer([("Fair use", "is not an infringement", 1), ("", "x y z", 2)])
+    assert answer == (
+        "Fair use ##begin_quote##is not an infringement##end_quote## [1]. "
+        "##begin_quote##x y z##end_quote## [2]."
+    )
+    assert [m.n for m in fmt.markers(answer)] == [1, 2]
+    assert [q.text for q in fmt.quotes(answer)] == ["is not an infringement", "x y z"]
+    assert fmt.render(answer).startswith("Fair use “is not an infringement” [1].")
+    assert len(fmt.sentences(answer)) == 2
+    assert len(fmt.sentences("Under 17 U.S.C. § 107 it is fair [1]. Fed. R. Civ. P. 12 too.")) == 2
+    regex = fmt.constrain_citations_regex(2)
+    import re
+
+    assert re.fullmatch(regex, "a [1] b [2].")
+    assert not re.fullmatch(regex, "a [3].")
