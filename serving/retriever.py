@@ -58,5 +58,5 @@ def open_default_retriever() -> RetrieverLike:
     from indexing import open_retriever  # type: ignore[attr-defined]
     from indexing.settings import IndexSettings  # type: ignore[import-not-found]
 
-    retriever: RetrieverLike = open_retriever(IndexSettings())
+    retriever: RetrieverLike = open_retriever(IndexSettings())  # type: ignore[call-arg]
     return retriever

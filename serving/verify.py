@@ -192,14 +192,14 @@ class Verifier:
                 i for i, p in enumerate(passages, 1)
                 if fmt.normalize_ws(q.text) in fmt.normalize_ws(p.chunk.text)
             ]  # fmt: skip
-            chunk = passages[found[0] - 1].chunk if found else None
+            hit = passages[found[0] - 1].chunk if found else None
             out.append(
                 CheckedCitation(
                     n=found[0] if found else None, kind="source",
-                    doc_id=chunk.doc_id if chunk else None,
-                    citation=chunk.citation if chunk else "",
-                    pinpoint=chunk.pinpoint if chunk else "",
-                    anchor=chunk.anchor if chunk else None,
+                    doc_id=hit.doc_id if hit else None,
+                    citation=hit.citation if hit else "",
+                    pinpoint=hit.pinpoint if hit else "",
+                    anchor=hit.anchor if hit else None,
                     quotes=(q.text,), status="verified" if found else "misquoted",
                     text=fmt.quote(q.text), start=q.start,
                     message="" if found else "quote with no [n] found in no source",
