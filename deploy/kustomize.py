@@ -94,11 +94,20 @@ def load_yaml_documents(path: Path) -> list[Manifest]:
     try:
         docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
     except yaml.YAMLError as exc:
-        raise KustomizeError(path, f"invalid YAML: {exc}") from exc
+        raise KustomizeError(path, f"invalid YAML: {_yaml_problem(exc)}") from exc
     for i, doc in enumerate(docs):
         if not isinstance(doc, dict) or "kind" not in doc or "metadata" not in doc:
             raise KustomizeError(path, f"document {i + 1} is not a Kubernetes object")
     return docs
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """`line L, column C: problem` for a YAML error (1-based, as editors count)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is None:
+        return problem
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def render(directory: Path) -> list[Manifest]:
@@ -215,7 +224,7 @@ def _apply_patch_spec(
     try:
         parsed = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
-        raise KustomizeError(where, f"invalid YAML in patch: {exc}") from exc
+        raise KustomizeError(where, f"invalid YAML in patch: {_yaml_problem(exc)}") from exc
     parsed = [p for p in parsed if p is not None]
     target = patch_spec.get("target")
     if len(parsed) == 1 and isinstance(parsed[0], list):

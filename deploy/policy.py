@@ -282,12 +282,10 @@ def _check_network_policies(docs: list[Manifest]) -> Iterator[Violation]:
     if has_vllm:
         targets.append(("netpol-vllm", VLLM, [GATEWAY], None))
     for rule_id, target, allowed, port in targets:
-        covered = False
+        granted: list[dict[str, str]] = []
         for pol in policies:
             if not selects(pol["spec"].get("podSelector"), target):
                 continue
-            if "Ingress" in (pol["spec"].get("policyTypes") or []):
-                covered = True
             for rule in pol["spec"].get("ingress") or []:
                 ports = _rule_ports(rule)
                 if port is not None and ports is not None and port not in ports:
@@ -298,14 +296,16 @@ def _check_network_policies(docs: list[Manifest]) -> Iterator[Violation]:
                     continue
                 for peer in peers:
                     sel = peer.get("podSelector")
+                    labels = (sel or {}).get("matchLabels") or {}
                     if "ipBlock" in peer or "namespaceSelector" in peer or not sel:
                         yield Violation(rule_id, _name(pol), f"ingress from {peer} is too wide")
-                    elif (sel.get("matchLabels") or {}) not in allowed or sel.get(
-                        "matchExpressions"
-                    ):
+                    elif labels not in allowed or sel.get("matchExpressions"):
                         yield Violation(rule_id, _name(pol), f"ingress from {sel} not allowed")
-        if not covered:
-            yield Violation(rule_id, "NetworkPolicy", f"no ingress policy selects {target}")
+                    else:
+                        granted.append(labels)
+        for source in allowed:
+            if source not in granted:
+                yield Violation(rule_id, "NetworkPolicy", f"no policy lets {source} reach {target}")
 
 
 def _check_qdrant_access(docs: list[Manifest]) -> Iterator[Violation]:

@@ -1,0 +1,38 @@
+"""Rendered overlays, once per session (rendering reads YAML only: no cluster, no network)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from deploy.kustomize import Manifest, render
+
+K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
+OVERLAYS = {
+    "gpu": (K8S / "overlays" / "gpu", "gpu"),
+    "cpu": (K8S / "overlays" / "cpu", "cpu"),
+    "gpu/bulk-build": (K8S / "overlays" / "gpu" / "bulk-build", "bulk-build"),
+    "cpu/bulk-build": (K8S / "overlays" / "cpu" / "bulk-build", "bulk-build"),
+}
+
+
+@pytest.fixture(scope="session")
+def rendered() -> dict[str, list[Manifest]]:
+    """Every overlay rendered by the offline kustomize renderer."""
+    return {name: render(path) for name, (path, _) in OVERLAYS.items()}
+
+
+@pytest.fixture()
+def gpu_docs(rendered: dict[str, list[Manifest]]) -> list[Manifest]:
+    """A private copy of the production overlay, for tests that break it on purpose."""
+    return copy.deepcopy(rendered["gpu"])
+
+
+def find(docs: list[Manifest], kind: str, name: str) -> Manifest:
+    """The object `kind/name` of a rendered overlay."""
+    for doc in docs:
+        if doc["kind"] == kind and doc["metadata"]["name"] == name:
+            return doc
+    raise KeyError(f"{kind}/{name}")

@@ -1,0 +1,79 @@
+"""The container build files follow the rules (parsed offline: there is no Docker engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploy.dockerfile import image_pinned, lint_dockerfile, parse_dockerfile
+
+pytestmark = pytest.mark.unit
+
+DOCKER = Path(__file__).resolve().parents[2] / "deploy" / "docker"
+GOOD = """\
+ARG BASE=python:3.11.14-slim-bookworm
+FROM ${BASE} AS build
+ARG TORCH=2.13.0
+RUN pip install --index-url https://example.invalid/cpu torch==${TORCH} \\
+ && pip install ".[serving]"
+FROM ${BASE}
+COPY --from=build /opt/venv /opt/venv
+ENV HF_HUB_OFFLINE=1
+USER 10001:10001
+"""
+
+
+@pytest.mark.parametrize("name", ["gateway.Dockerfile", "indexer.Dockerfile"])
+def test_project_dockerfiles_pass(name: str) -> None:
+    path = DOCKER / name
+    assert lint_dockerfile(path) == []
+    instructions = parse_dockerfile(path.read_text(encoding="utf-8"))
+    froms = [i.value for i in instructions if i.keyword == "FROM"]
+    assert froms == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE} AS runtime"]
+    runs = " ".join(i.value for i in instructions if i.keyword == "RUN")
+    # CPU torch pinned and installed before the project extras
+    assert runs.index("torch==${TORCH_VERSION}") < runs.index(".[serving,indexing,rulings]")
+    assert (DOCKER / f"{name}.dockerignore").is_file()
+
+
+def test_good_example_passes(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text(GOOD, encoding="utf-8")
+    assert lint_dockerfile(path) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("python:3.11.14-slim-bookworm", "python:latest", "is not pinned"),
+        ("python:3.11.14-slim-bookworm", "python", "is not pinned"),
+        ("torch==${TORCH}", "torch", "pip requirement 'torch' is not pinned"),
+        ("torch==${TORCH}", "torch>=2", "is not pinned"),
+        ("USER 10001:10001\n", "USER root\n", "runs as root"),
+        ("USER 10001:10001\n", "", "sets no USER"),
+        ("ENV HF_HUB_OFFLINE=1\n", "", "HF_HUB_OFFLINE"),
+        ("FROM ${BASE}\nCOPY --from=build /opt/venv /opt/venv\n", "", "two stages"),
+    ],
+)
+def test_lint_bites(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in GOOD
+    path = tmp_path / "Dockerfile"
+    path.write_text(GOOD.replace(old, new), encoding="utf-8")
+    problems = lint_dockerfile(path)
+    assert any(message in p for p in problems), problems
+    assert all(p.startswith(str(path)) for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("image", "pinned"),
+    [
+        ("python:3.11.14-slim-bookworm", True),
+        ("python@sha256:" + "0" * 64, True),
+        ("registry:5000/python", False),
+        ("python:slim", False),
+        ("python:latest", False),
+    ],
+)
+def test_image_pinned(image: str, pinned: bool) -> None:
+    assert image_pinned(image) is pinned
