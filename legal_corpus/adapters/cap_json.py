@@ -35,6 +35,7 @@ from typing import Any
 
 from lxml import etree
 
+from legal_corpus.adapters._text import normalize_ws
 from legal_corpus.adapters.base import ParseError, SourceUnit
 from legal_corpus.model import Kind, LegalDocument, Section, Version
 
@@ -110,7 +111,7 @@ def _local(tag: Any) -> str:
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"[ \t\r\f\v]+", " ", re.sub(r"\s*\n\s*", " ", text)).strip()
+    return normalize_ws(text)
 
 
 def _element_text(el: Any, pages: list[str]) -> str:
