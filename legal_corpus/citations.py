@@ -110,7 +110,7 @@ _NOT_NEXT = (
 )
 
 _USC_SEC = r"\d+[A-Za-z]*(?:-\d+[A-Za-z]*)*"
-_USC_ITEM = rf"{_USC_SEC}{_PIN}{_NOT_NEXT}"
+_USC_ITEM = rf"{_USC_SEC}(?!\w){_PIN}{_NOT_NEXT}"
 _USC_LIST = (
     rf"{_USC_ITEM}(?:(?:{_LIST_SEP}|\s*[–—]\s*|\s+(?:to|through)\s+)(?:§§?\s*)?{_USC_ITEM})*"
 )
@@ -135,8 +135,9 @@ _USC_PATTERNS = (
     ),
 )
 
-_RULE_NUM = r"\d{1,4}(?:\.\d{1,2})?"
-_RULE_ITEM = rf"{_RULE_NUM}{_PIN}{_NOT_NEXT}"
+_RULE_NUM = r"\d{1,4}(?:\.\d{1,2})?(?!\d)"
+# federal rule numbers carry no letter suffix (`Rule 22B`, `Rule 3-C` are other bodies of rules)
+_RULE_ITEM = rf"{_RULE_NUM}{_PIN}(?![A-Za-z0-9]|-[A-Za-z0-9]){_NOT_NEXT}"
 _RULE_LIST = rf"{_RULE_ITEM}(?:(?:{_LIST_SEP}){_RULE_ITEM})*"
 _RULE_ABBR = (
     r"(?:Fed\.?\s?R(?:ules?)?\.?\s?(?:Civ|Crim|Evid|App|Bankr)\.?(?:\s?P(?:roc)?\.?)?"
@@ -171,13 +172,21 @@ _NON_FEDERAL_BEFORE = re.compile(
     r"(?:\b(?:Local|Circuit|Court|Court's|Supreme|Tax|State|Supplemental|Admiralty|Uniform"
     r"|Model|Professional|Conduct|Cir\.|Sup\.|Ct\.|L\.|Order\s+[IVXLC\d]+[A-Z]?,?)\s*)$"
 )
+# signs that a text speaks about some other body of rules (Indian service rules, the Code of
+# Civil Procedure's Orders, state rules): there a bare `Rule N` is not taken for a Federal Rule
+# unless a Federal Rules family is named nearby
+_OTHER_RULES_SIGNAL = re.compile(
+    r"\bsub-rule\b|\bRules,?\s+(?:1[89]|20)\d\d\b|\b(?:1[89]|20)\d\d\s+Rules\b|\bOrder\s+[IVXL]+\b"
+    r"|\bRule,?\s+(?:1[89]|20)\d\d\b|\bu/ss?\b|\bI\.?P\.?C\b|\bCr\.?\s?P\.?\s?C\b"
+    r"|\bConstitution\s+of\s+India\b|\bIndlaw\b|\bS\.C\.R\.|\bS\.C\.C\.|\bA\.I\.R\.|\(supra\)"
+)
 # what after a bare `Rule N` shows it belongs to some other body of rules
 _NON_FEDERAL_AFTER = re.compile(
     r"\s*,?\s+(?:of|under)\s+(?:the\s+|this\s+|that\s+|said\s+)?(?!Federal\b)\S"
     r"|\s+of\s+Order\b|\s*(?:CPC|C\.P\.C\.|Cr\.?P\.?C)"
 )
 
-_ART_ITEM = rf"\d{{1,3}}{_PIN}{_NOT_NEXT}"
+_ART_ITEM = rf"\d{{1,3}}(?!\d){_PIN}{_NOT_NEXT}"
 _ART_LIST = rf"{_ART_ITEM}(?:(?:{_LIST_SEP}|{_RANGE_SEP}){_ART_ITEM})*"
 _GDPR_NAME = (
     r"(?:GDPR|General\s+Data\s+Protection\s+Regulation"
@@ -198,7 +207,7 @@ _RECITAL_PATTERN = re.compile(
 )
 
 _IND_ITEM = (
-    rf"\d{{1,4}}(?:\s?-\s?[A-Z]{{1,2}}\b|[A-Z]{{1,2}}\b|\s[A-Z]\b(?![.\w]))?{_PIN}{_NOT_NEXT}"
+    rf"\d{{1,4}}(?!\d)(?:\s?-\s?[A-Z]{{1,2}}\b|[A-Z]{{1,2}}\b|\s[A-Z]\b(?![.\w]))?{_PIN}{_NOT_NEXT}"
 )
 _IND_SEP = (
     rf"(?:{_LIST_SEP}|\s*/\s*|\s+(?:read\s+with|r/w)\s+)"
@@ -424,6 +433,7 @@ def _context_family(mentions: Sequence[tuple[int, str]], start: int, end: int) -
 
 def _rule_candidates(text: str) -> Iterator[_Candidate]:
     mentions: list[tuple[int, str]] | None = None
+    other_rules: bool | None = None
     for m in _RULE_PATTERN.finditer(text):
         family: str | None
         if m["list2"] is not None:
@@ -434,6 +444,8 @@ def _rule_candidates(text: str) -> Iterator[_Candidate]:
             list_text, family = m["list3"], _family_from_text(m["name3"])
         elif m["list4"] is not None:
             list_text, family = m["list4"], _family_from_text(m["word4"])
+            if _NON_FEDERAL_AFTER.match(text, m.end()):  # `Civil Rule 2 of 1965`
+                continue
         else:
             list_text, family = m["list5"], None
             if _NON_FEDERAL_BEFORE.search(text[max(0, m.start() - 24) : m.start()]):
@@ -456,6 +468,11 @@ def _rule_candidates(text: str) -> Iterator[_Candidate]:
                 if mentions is None:
                     mentions = _family_mentions(text)
                 fam = _context_family(mentions, m.start(), m.end())
+                if fam is None:
+                    if other_rules is None:
+                        other_rules = _OTHER_RULES_SIGNAL.search(text) is not None
+                    if other_rules:
+                        continue
                 if fam is None or not RULE_FAMILIES[fam].has_number(number):
                     fam = _family_by_number(number) or _DEFAULT_FAMILY
             spec = RULE_FAMILIES[fam]
@@ -525,7 +542,7 @@ def _indian_candidates(text: str) -> Iterator[_Candidate]:
                 act = " ".join(m["act"].split())
                 if act.lower().startswith("the "):
                     act = act[4:]
-                year = " ".join((m["year"] or "").split())
+                year = re.sub(r"\s+", " ", m["year"] or "")
                 code = f"{act}{year}"
             items = _expand(_items(m["list"]), False)
             if not items:
@@ -627,7 +644,7 @@ def _eyecite() -> tuple[Any, Any]:
     return get_citations, WindowedTokenizer()
 
 
-_MAY_HAVE_CASES = re.compile(r"\d\s*[A-Z]|\b[Ii]d\.|\b[Ii]bid\b|\bsupra\b")
+_MAY_HAVE_CASES = re.compile(r"\d\s*[A-Z]|§|\b[Ii]d\.|\b[Ii]bid\b|\bsupra\b")
 
 
 def _strip_at(pin: str | None) -> str:
@@ -719,6 +736,7 @@ def _case_candidates(text: str, taken: Sequence[_Candidate]) -> list[_CaseCandid
             out.append(_CaseCandidate(start, end, case("Id.", pin), "id"))
         elif isinstance(found, SupraCitation):
             guess = (found.metadata.antecedent_guess or "").strip()
+            guess = guess if guess[:1].isupper() else ""
             canonical = f"{guess}, supra" if guess else "supra"
             out.append(_CaseCandidate(start, end, case(canonical, pin), "supra", guess=guess))
         elif isinstance(found, FullLawCitation):
