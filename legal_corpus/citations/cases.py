@@ -1,0 +1,269 @@
+"""Case citations through eyecite (Free Law Project), and resolving short, id. and supra forms.
+
+eyecite is the one outside library this package speaks to; it is imported, and its tokenizer
+built, once per process on the first text that may hold a case citation (`functools.cache`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from legal_corpus.citations.patterns import Candidate, clean_raw, expand_ranges, split_items
+from legal_corpus.model import Citation, CitationKind
+
+# --------------------------------------------------------------------------------------------
+# eyecite: case citations
+
+
+class _EyeciteWarningFilter(logging.Filter):
+    """eyecite logs a warning for every overlap it cannot classify; they are not actionable."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Unknown overlap case")
+
+
+@functools.cache
+def _eyecite() -> tuple[Any, Any]:
+    """eyecite's `get_citations` and a tokenizer, built once (importing eyecite takes ~0.5 s)."""
+    from eyecite import get_citations
+    from eyecite.models import Token
+    from eyecite.tokenizers import AhocorasickTokenizer
+
+    logging.getLogger("eyecite.helpers").addFilter(_EyeciteWarningFilter())
+
+    class WindowedTokenizer(AhocorasickTokenizer):
+        """Runs only the reporter regexes whose strings occur in each window of the text.
+
+        eyecite runs every reporter regex whose reporter string occurs anywhere in the text
+        over the whole text; a long opinion mentions many reporters, so the cost grows with
+        length x reporters. Windows (with an overlap longer than any citation token) keep
+        each regex to the parts of the text that can contain its reporter.
+        """
+
+        window = 4000
+        overlap = 200
+
+        def extract_tokens(self, text: str) -> Generator[Token, None, None]:
+            n = len(text)
+            if n <= self.window + self.overlap:
+                yield from super().extract_tokens(text)
+                return
+            start = 0
+            while start < n:
+                stop = min(n, start + self.window)
+                if stop < n:
+                    space = text.rfind(" ", start + self.window // 2, stop)
+                    stop = space if space > start else stop
+                chunk = text[start : min(n, stop + self.overlap)]
+                for extractor in self.get_extractors(chunk):
+                    for match in extractor.get_matches(chunk):
+                        if match.start() + start < stop or stop >= n:
+                            yield extractor.get_token(match, offset=start)
+                start = stop
+
+    return get_citations, WindowedTokenizer()
+
+
+_MAY_HAVE_CASES = re.compile(r"\d\s*[A-Z]|§|\b[Ii]d\.|\b[Ii]bid\b|\bsupra\b")
+
+
+def _strip_at(pin: str | None) -> str:
+    if not pin:
+        return ""
+    return re.sub(r"^\s*,?\s*(?:at\s+)?", "", pin).strip(" ,.")
+
+
+@dataclass(frozen=True, slots=True)
+class _CaseRef:
+    """A full case citation already seen, for resolving short, id. and supra citations."""
+
+    volume: str
+    reporter: str
+    page: int
+    canonical: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _CaseCandidate(Candidate):
+    """A candidate found by eyecite, with what resolving short forms against it needs.
+
+    Args:
+        form: `full`, `short`, `id`, `supra` or `other`.
+        ref: for a full case citation, its reference; for a short one, its volume, reporter
+            and page (the page is the pin page).
+        guess: for supra, the antecedent's name as written.
+    """
+
+    form: str = "other"
+    ref: _CaseRef | None = None
+    guess: str = ""
+
+
+def _page(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def case_candidates(text: str, taken: Sequence[Candidate]) -> list[_CaseCandidate]:
+    """Case (and other eyecite) citations that do not overlap a span the patterns here took."""
+    if not _MAY_HAVE_CASES.search(text):
+        return []
+    get_citations, tokenizer = _eyecite()
+    from eyecite.models import (
+        FullCaseCitation,
+        FullLawCitation,
+        IdCitation,
+        ShortCaseCitation,
+        SupraCitation,
+    )
+
+    spans = sorted((c.start, c.end) for c in taken)
+
+    def overlaps(start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e in spans)
+
+    out: list[_CaseCandidate] = []
+    for found in get_citations(text, tokenizer=tokenizer):
+        start, end = found.span()
+        if overlaps(start, end):
+            continue
+        end, raw = clean_raw(text, start, end)
+        pin = _strip_at(getattr(found.metadata, "pin_cite", None))
+
+        def case(canonical: str, pinpoint: str) -> tuple[Citation, ...]:
+            return (Citation(raw, start, end, CitationKind.CASE, canonical, None, pinpoint),)  # noqa: B023
+
+        if isinstance(found, FullCaseCitation):
+            volume, page = found.groups.get("volume"), _page(found.groups.get("page"))
+            if not volume or page is None:
+                continue
+            reporter = found.corrected_reporter()
+            canonical = f"{volume} {reporter} {page}"
+            meta = found.metadata
+            names = tuple(n for n in (meta.plaintiff, meta.defendant) if n)
+            ref = _CaseRef(volume, reporter, page, canonical, names)
+            out.append(_CaseCandidate(start, end, case(canonical, pin), "full", ref))
+        elif isinstance(found, ShortCaseCitation):
+            volume, page = found.groups.get("volume"), _page(found.groups.get("page"))
+            if not volume or page is None:
+                continue
+            reporter = found.corrected_reporter()
+            ref = _CaseRef(volume, reporter, page, f"{volume} {reporter} at {page}", ())
+            guess = (found.metadata.antecedent_guess or "").strip()
+            cits = case(ref.canonical, pin or str(page))
+            out.append(_CaseCandidate(start, end, cits, "short", ref, guess))
+        elif isinstance(found, IdCitation):
+            out.append(_CaseCandidate(start, end, case("Id.", pin), "id"))
+        elif isinstance(found, SupraCitation):
+            guess = (found.metadata.antecedent_guess or "").strip()
+            guess = guess if guess[:1].isupper() else ""
+            canonical = f"{guess}, supra" if guess else "supra"
+            out.append(_CaseCandidate(start, end, case(canonical, pin), "supra", guess=guess))
+        elif isinstance(found, FullLawCitation):
+            cits = _usc_from_law(found.groups, raw, start, end)
+            if not cits:
+                canonical = re.sub(r"§\s*", "§ ", " ".join(found.matched_text().split()))
+                cits = (
+                    Citation(raw, start, end, CitationKind.STATUTE_OTHER, canonical, None, pin),
+                )
+            out.append(_CaseCandidate(start, end, cits))
+        # journals, bare section signs and references are not authority Juris resolves
+    return out
+
+
+def _usc_from_law(groups: dict[str, Any], raw: str, start: int, end: int) -> tuple[Citation, ...]:
+    """A US Code citation eyecite found in a spelling the patterns here do not know."""
+    reporter = re.sub(r"[\s.]", "", groups.get("reporter") or "")
+    title, section = groups.get("title"), groups.get("section")
+    if reporter not in ("USC", "USCA", "USCS") or not title or not section:
+        return ()
+    items = expand_ranges(split_items(section), "§§" in raw)
+    return tuple(
+        Citation(
+            raw,
+            start,
+            end,
+            CitationKind.USC,
+            f"{title} U.S.C. § {it.number}{it.pinpoint}",
+            f"usc:{title}/{it.number}",
+            it.pinpoint,
+        )
+        for it in items
+    )
+
+
+def resolve(candidates: Sequence[Candidate]) -> list[Citation]:
+    """Citations in order, with short, id. and supra case citations resolved where possible.
+
+    `Id.` takes the authority of the citation just before it, whatever its kind (so `Id.`
+    after `17 U.S.C. § 107` is that section). A short citation takes the canonical form of the
+    latest full citation in the same volume and reporter starting at or before its page; supra
+    the latest full citation whose party names contain the name written before it.
+    """
+    out: list[Citation] = []
+    cases: list[_CaseRef] = []
+    for cand in candidates:
+        if not isinstance(cand, _CaseCandidate) or cand.form in ("full", "other"):
+            if isinstance(cand, _CaseCandidate) and cand.ref is not None:
+                cases.append(cand.ref)
+            out.extend(cand.citations)
+            continue
+        (cit,) = cand.citations
+        if cand.form == "id" and out:
+            prev = out[-1]
+            if prev.kind is CitationKind.CASE:
+                pin = cit.pinpoint or prev.pinpoint
+                cit = Citation(cit.raw, cit.start, cit.end, prev.kind, prev.canonical, None, pin)
+            elif cit.pinpoint:
+                # `Id. at 5` after a statute names a page of something not recognised here
+                pass
+            else:  # `Id.` after a statute, rule or article: the same provision
+                cit = Citation(
+                    cit.raw,
+                    cit.start,
+                    cit.end,
+                    prev.kind,
+                    prev.canonical,
+                    prev.doc_id,
+                    prev.pinpoint,
+                )
+        elif cand.form == "short" and cand.ref is not None:
+            match = _short_antecedent(cand.ref, cand.guess, cases)
+            if match is not None:
+                cit = _with_canonical(cit, match.canonical)
+        elif cand.form == "supra" and cand.guess:
+            guess = cand.guess.lower()
+            match = next(
+                (c for c in reversed(cases) if any(guess in n.lower() for n in c.names)), None
+            )
+            if match is not None:
+                cit = _with_canonical(cit, match.canonical)
+        out.append(cit)
+    return out
+
+
+def _short_antecedent(ref: _CaseRef, guess: str, cases: Sequence[_CaseRef]) -> _CaseRef | None:
+    """The full citation a short one (`539 U.S. at 328`) points at.
+
+    Among earlier full citations in the same volume and reporter that start at or before the
+    pin page, the one whose party names contain eyecite's antecedent guess, else the one that
+    starts closest before the pin page.
+    """
+    same = [c for c in cases if c.volume == ref.volume and c.reporter == ref.reporter]
+    same = [c for c in same if c.page <= ref.page]
+    if not same:
+        return None
+    if guess:
+        named = [c for c in same if any(guess.lower() in n.lower() for n in c.names)]
+        if named:
+            return named[-1]
+    return max(reversed(same), key=lambda c: c.page)
+
+
+def _with_canonical(cit: Citation, canonical: str) -> Citation:
+    return Citation(cit.raw, cit.start, cit.end, cit.kind, canonical, cit.doc_id, cit.pinpoint)
