@@ -71,10 +71,7 @@ def check(manifests: Iterable[Manifest], profile: Profile) -> list[Violation]:
         The violations, empty when the manifests comply.
     """
     docs = list(manifests)
-    out: list[Violation] = []
-    for doc in docs:
-        if doc.get("kind") in WORKLOADS:
-            out.extend(_check_workload(doc))
+    out = check_workloads(docs)
     if profile == "bulk-build":
         out.extend(_check_bulk_build(docs))
         return out
@@ -86,6 +83,22 @@ def check(manifests: Iterable[Manifest], profile: Profile) -> list[Violation]:
         out.extend(_check_gpu(docs))
     else:
         out.extend(_check_cpu(docs))
+    return out
+
+
+def check_workloads(manifests: Iterable[Manifest]) -> list[Violation]:
+    """The rules every workload must keep (images, resources, security, probes, job limits).
+
+    Args:
+        manifests: any objects; only workloads (Deployment, StatefulSet, Job, CronJob, Pod) count.
+
+    Returns:
+        The violations, empty when every workload complies.
+    """
+    out: list[Violation] = []
+    for doc in manifests:
+        if doc.get("kind") in WORKLOADS:
+            out.extend(_check_workload(doc))
     return out
 
 

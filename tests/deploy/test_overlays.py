@@ -112,3 +112,14 @@ def test_cli_render_prints_yaml(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["render", str(path)]) == 0
     docs = list(yaml.safe_load_all(capsys.readouterr().out))
     assert ("StatefulSet", "qdrant") in {(d["kind"], d["metadata"]["name"]) for d in docs}
+
+
+def test_pvc_loader_pod_follows_the_workload_rules() -> None:
+    from deploy.kustomize import load_yaml_documents
+    from deploy.policy import check_workloads
+
+    from .conftest import K8S
+
+    (pod,) = load_yaml_documents(K8S / "tools" / "pvc-loader.yaml")
+    kubernetes_validate.validate(pod, "1.33", strict=True)
+    assert check_workloads([pod]) == []
