@@ -39,7 +39,7 @@ class SearchRequest(_Request):
     as_of: date | None = None
     jurisdiction: str | None = Field(None, max_length=16, pattern=r"^[a-z]{2}(-[a-z]{2})?$")
     kind: KindName | None = None
-    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
 
 
 class PassageOut(BaseModel):

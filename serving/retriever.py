@@ -55,8 +55,8 @@ def open_default_retriever() -> RetrieverLike:
     Returns:
         An open retriever (the caller closes it if it has `close`).
     """
-    from indexing import open_retriever  # type: ignore[attr-defined]
-    from indexing.settings import IndexSettings  # type: ignore[import-not-found]
+    from indexing.retrieve import open_retriever
+    from indexing.settings import IndexSettings
 
     retriever: RetrieverLike = open_retriever(IndexSettings())  # type: ignore[call-arg]
     return retriever

@@ -277,7 +277,7 @@ class Verifier:
 
     def _search(self, text: str) -> list[Passage]:
         try:
-            return self.retriever.search(text, 5, SearchFilters(), "bm25")
+            return self.retriever.search(text, 5, SearchFilters(), "sparse")
         except Exception:
             log.exception("index search failed for %r", text)
             return []

@@ -66,6 +66,8 @@ async def document(
 
 
 def _version(v: Any) -> VersionOut:
+    if isinstance(v, tuple | list) and len(v) == 3:  # (label, valid_from, valid_to)
+        return VersionOut(label=str(v[0]), valid_from=v[1], valid_to=v[2])
     if isinstance(v, dict):
         get = v.get
     else:
