@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 
 from deploy.dockerfile import lint_dockerfile
-from deploy.kustomize import KustomizeError, render
-from deploy.policy import Profile, check
+from deploy.kustomize import KustomizeError, load_yaml_documents, render
+from deploy.policy import Profile, check, check_workloads
 
 ROOT = Path(__file__).resolve().parent
 OVERLAYS: dict[str, Profile] = {
@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     p_check = sub.add_parser("check", help="validate schemas and policy; non-zero on failure")
     p_check.add_argument("overlays", type=Path, nargs="*")
     p_check.add_argument("--kube-version", action="append", dest="versions")
+    p_check.add_argument(
+        "--profile", choices=["gpu", "cpu", "bulk-build"], help="policy profile of OVERLAYS"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "render":
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAIL {overlay}: {exc}")
             failures += 1
             continue
-        problems = [str(v) for v in check(docs, profile_of(overlay))]
+        problems = [str(v) for v in check(docs, args.profile or profile_of(overlay))]
         for version in args.versions or KUBE_VERSIONS:
             problems += schema_errors(docs, version)
         failures += len(problems)
@@ -96,6 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"  {problem}")
     if not args.overlays:
+        loader = load_yaml_documents(ROOT / "k8s" / "tools" / "pvc-loader.yaml")
+        problems = [str(v) for v in check_workloads(loader)]
+        for version in args.versions or KUBE_VERSIONS:
+            problems += schema_errors(loader, version)
+        failures += len(problems)
+        print(
+            f"k8s/tools/pvc-loader.yaml: {'ok' if not problems else f'{len(problems)} problem(s)'}"
+        )
+        for problem in problems:
+            print(f"  {problem}")
         for rel in DOCKERFILES:
             problems = lint_dockerfile(ROOT / rel)
             failures += len(problems)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import kubernetes_validate
 import pytest
 
@@ -123,3 +125,16 @@ def test_pvc_loader_pod_follows_the_workload_rules() -> None:
     (pod,) = load_yaml_documents(K8S / "tools" / "pvc-loader.yaml")
     kubernetes_validate.validate(pod, "1.33", strict=True)
     assert check_workloads([pod]) == []
+
+
+def test_cli_check_fails_on_a_broken_overlay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "kustomization.yaml").write_text(
+        f"resources: [{OVERLAYS['gpu'][0]}]\n"
+        "images:\n  - name: registry.juris.internal/juris/gateway\n    newTag: latest\n",
+        encoding="utf-8",
+    )
+    assert main(["check", "--profile", "gpu", "--kube-version", "1.33", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "[image-pinned] Deployment/gateway" in out
