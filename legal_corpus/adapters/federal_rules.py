@@ -36,7 +36,9 @@ Y−1 (amendments take effect December 1). Consecutive years with identical text
 pinpoints, captions and text) are merged into one version labelled with its *first* year, so
 the label stays stable when a later identical year is added; `metadata["years"]` lists the
 years merged. `valid_from` of the first version is the latest effective date in the
-amendment history on or before December 1 of Y−1 (None when the history has none); for a later
+amendment history on or before December 1 of Y−1; without one, December 1 of Y−1 for a rule
+that first appears after its collection's first year (a new rule, e.g. Bankruptcy Rule 3015.1
+in 2018), else None (in force since before the record begins). For a later
 version it is December 1 of Y−1, or an effective date the history gives between the previous
 two December 1sts (an amendment effective on another day). `valid_to` is the next version's
 `valid_from`; the last version is open-ended when the directory has `current.md` (which
@@ -198,7 +200,7 @@ def split_front_matter(path: Path, raw: str) -> tuple[dict[str, Any], str, int]:
         front = yaml.safe_load(fm_text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 2}, column {mark.column + 1}" if mark else "front matter"
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "front matter"
         problem = getattr(err, "problem", None) or str(err)
         raise ParseError(path, f"invalid YAML front matter: {problem}", where) from err
     if not isinstance(front, dict) or "rule" not in front:
@@ -291,6 +293,22 @@ class FederalRulesAdapter:
 
     name = SOURCE
 
+    def __init__(self) -> None:
+        self._first_years: dict[Path, int] = {}
+
+    def _first_year(self, collection_dir: Path) -> int:
+        """The earliest yearly file of a collection (2005 in the bundle), cached."""
+        if collection_dir not in self._first_years:
+            years = [
+                int(m.group(1))
+                for rule_dir in collection_dir.iterdir()
+                if rule_dir.is_dir()
+                for f in rule_dir.iterdir()
+                if (m := _YEAR_FILE.match(f.name))
+            ]
+            self._first_years[collection_dir] = min(years, default=0)
+        return self._first_years[collection_dir]
+
     def discover(self, corpus_dir: Path) -> list[SourceUnit]:
         """Every rule directory under `corpus_dir/federal_rules` (sorted).
 
@@ -375,7 +393,7 @@ class FederalRulesAdapter:
                 groups[-1].append(pf)
             else:
                 groups.append([pf])
-        starts = _version_starts(groups)
+        starts = _version_starts(groups, self._first_year(unit.paths[0].parent.parent))
         for i, group in enumerate(groups):
             if i + 1 < len(groups):
                 valid_to: date | None = starts[i + 1]
@@ -386,7 +404,7 @@ class FederalRulesAdapter:
             yield _document(coll, number, citation, group, starts[i], valid_to)
 
 
-def _version_starts(groups: list[list[ParsedFile]]) -> list[date | None]:
+def _version_starts(groups: list[list[ParsedFile]], first_year: int) -> list[date | None]:
     starts: list[date | None] = []
     for i, group in enumerate(groups):
         first = group[0]
@@ -394,7 +412,12 @@ def _version_starts(groups: list[list[ParsedFile]]) -> list[date | None]:
         effs = effective_dates(first.history)
         if i == 0:
             earlier = [d for d in effs if d <= dec1]
-            start: date | None = max(earlier) if earlier else None
+            if earlier:
+                start: date | None = max(earlier)
+            elif first.year > first_year:  # a rule new that year, without a history yet
+                start = dec1
+            else:  # in force since before the record begins
+                start = None
         else:
             window = [d for d in effs if date(first.year - 2, 12, 1) < d <= dec1]
             start = max(window) if window else dec1

@@ -9,8 +9,12 @@ finished `<section>` is cleared, so memory stays flat whatever the title's size.
 Documents: one per `<section>` that carries an `identifier` and is not inside a note or a
 quotation (amendment notes quote whole sections; those are not the Code). `/us/usc/t17/s107`
 becomes `usc:17/107`, citation `17 U.S.C. § 107`, with the title as the file name writes it
-(`5A`, `11a`, `18a`; leading zeros dropped). Identifiers naming ranges of repealed sections
-(`s101 to 105`, `s2, 3`) become `usc:3/101-105` / `usc:3/2,3`, cited `§§`. Sections of the
+(`5A`, `11a`, `18a`; leading zeros dropped). A stub standing for several repealed or omitted
+sections (`§§ 202 to 204. Repealed.`, identifier `s202 to 204` in one edition, `s202` in
+the other) takes the first section's id, `usc:3/202`, and is cited `3 U.S.C. §§ 202–204`
+as its number says, so both editions' stubs are versions of one document. Hyphenated
+section numbers (`§ 28–1`) are written with an ASCII hyphen in ids and citations
+(`usc:30/28-1`, `30 U.S.C. § 28-1`), as they are usually typed. Sections of the
 appendix titles sit under a compiled act (`/us/usc/t5a/pl/92/463/s1`): `usc:5A/pl92-463/s1`,
 cited `Pub. L. 92-463, § 1 (5 U.S.C. App.)`. The appendix titles' court rules (`11a`, `18a`)
 and reorganization plans are not sections and are not emitted: the Federal Rules adapter
@@ -330,14 +334,14 @@ def section_id(title: str, identifier: str) -> tuple[str, str] | None:
         )
     if not rest.startswith("s"):
         return None
-    sec = normalize_ws(rest[1:])
-    many = bool(re.search(r"\s+to\s+|\.\.\.|[–,]", sec))
-    sec = re.sub(r"\s*(?:\bto\b|\.\.\.|–)\s*", "-", sec)
-    sec = re.sub(r"\s*,\s*", ",", sec)
-    cite_sec = sec.replace("-", "–") if many else sec
-    mark = "§§" if many else "§"
+    # `28–1` is one section (hyphenated number, written with an ASCII hyphen here)
+    sec = normalize_ws(rest[1:]).replace("–", "-")
+    parts = re.split(r"\s*(?:\bto\b|\.\.\.|,)\s*", sec)
     app = " App." if appendix else ""
-    return f"usc:{title}/{sec}", f"{number} U.S.C.{app} {mark} {cite_sec}"
+    if len(parts) > 1:  # a stub for a range of sections: its id is the first one's
+        cite_sec = re.sub(r"\s*(?:\bto\b|\.\.\.)\s*", "–", sec)
+        return f"usc:{title}/{parts[0]}", f"{number} U.S.C.{app} §§ {cite_sec}"
+    return f"usc:{title}/{sec}", f"{number} U.S.C.{app} § {sec}"
 
 
 class UscodeAdapter:
@@ -461,6 +465,9 @@ class UscodeAdapter:
         if ids is None:
             return None
         doc_id, citation = ids
+        num, _ = _heading(el)
+        if num.startswith("§§"):  # the number says it covers several sections
+            citation = f"{citation.split(' §', 1)[0]} §§ {num[2:].strip().rstrip('.')}"
         if doc_id in seen_ids:  # the same section twice in one edition: number the copies
             n = 2
             while f"{doc_id}~{n}" in seen_ids:
@@ -476,7 +483,6 @@ class UscodeAdapter:
             elif cname in {"notes", "note"}:
                 notes.extend(_notes(child))
         level = _walk_level(el, notes)
-        num, _ = _heading(el)
         section_heading = level.heading
         root = _freeze(level, "", citation, set())
         root = Section(

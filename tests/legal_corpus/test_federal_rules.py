@@ -1,0 +1,217 @@
+"""Federal Rules adapter on the real yearly Markdown files, and on broken copies of them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from legal_corpus.adapters import IngestReport, iter_documents
+from legal_corpus.adapters._text import PinpointTreeBuilder, label_kinds
+from legal_corpus.adapters.base import ParseError
+from legal_corpus.adapters.federal_rules import (
+    FederalRulesAdapter,
+    effective_dates,
+    parse_body,
+    rule_number,
+)
+from legal_corpus.corpus import as_of, load_versions
+from legal_corpus.model import Kind
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("doc_id", "citation", "title_word"),
+    [
+        ("fre:702", "Fed. R. Evid. 702", "Expert"),
+        ("frcp:12", "Fed. R. Civ. P. 12", "Defenses"),
+        ("frcrmp:11", "Fed. R. Crim. P. 11", "Pleas"),
+        ("frap:4", "Fed. R. App. P. 4", "Appeal"),
+        ("frbp:7001", "Fed. R. Bankr. P. 7001", "Adversary"),
+        ("frcp:G", "Fed. R. Civ. P. Supp. R. G", "Forfeiture"),
+        ("frcrmp:12.1", "Fed. R. Crim. P. 12.1", "Alibi"),
+    ],
+)
+def test_ids_citations_and_kind(
+    corpus_dir: Path, doc_id: str, citation: str, title_word: str
+) -> None:
+    versions = load_versions(doc_id, corpus_dir)
+    assert versions, doc_id
+    latest = versions[-1]
+    assert latest.doc_id == doc_id
+    assert latest.citation == citation
+    assert latest.kind is Kind.RULE and latest.jurisdiction == "us"
+    assert title_word in latest.title
+    assert latest.version.valid_to is None  # every one of these is in force today
+    assert latest.source_path.endswith(".md") and "current.md" not in latest.source_path
+
+
+def test_fre_702_as_of_both_sides_of_the_2023_amendment(corpus_dir: Path) -> None:
+    versions = load_versions("fre:702", corpus_dir)
+    before = as_of(versions, "2023-06-01")
+    after = as_of(versions, "2024-01-01")
+    assert before is not None and after is not None and before is not after
+    assert "may testify in the form of an opinion or otherwise if:" in before.text
+    assert "more likely than not" not in before.text
+    assert "more likely than not" in after.text
+    assert after.version.valid_from is not None
+    assert after.version.valid_from.isoformat() == "2023-12-01"
+    assert before.version.valid_to == after.version.valid_from
+    d = after.section("(d)")
+    assert d is not None and d.citation == "Fed. R. Evid. 702(d)"
+    assert d.text.startswith("the expert’s opinion reflects a reliable application")
+
+
+def test_frcp_12_b_6(corpus_dir: Path) -> None:
+    doc = as_of(load_versions("frcp:12", corpus_dir), "2024-06-01")
+    assert doc is not None
+    s = doc.section("(b)(6)")
+    assert s is not None
+    assert s.citation == "Fed. R. Civ. P. 12(b)(6)"
+    assert s.text == "failure to state a claim upon which relief can be granted; and"
+    b = doc.section("(b)")
+    assert b is not None and b.heading == "How to Present Defenses"
+    assert b.text.startswith("Every defense to a claim for relief in any pleading must be")
+    # (i) after (A) is roman: 12(a)(1)(A)(i)
+    assert doc.section("(a)(1)(A)(i)") is not None
+    assert doc.section("(a)(1)(A)(ii)") is not None
+    pins = [s.pinpoint for s in doc.walk()]
+    assert len(pins) == len(set(pins))
+
+
+def test_text_not_duplicated_and_history_is_metadata(corpus_dir: Path) -> None:
+    doc = load_versions("frcp:12", corpus_dir)[-1]
+    assert doc.text.count("failure to state a claim upon which relief can be granted") == 1
+    assert "As amended" not in doc.text
+    assert "eff. Dec. 1" in doc.metadata["amendment_history"]
+
+
+def test_structured_form_after_separator_wins(tmp_path: Path) -> None:
+    body = (
+        "\nThe court may strike: (a) an insufficient defense; and (b) scandalous matter.\n"
+        "\n-\n\n"
+        "**(a)** an insufficient defense; and\n\n**(b)** scandalous matter.\n"
+    )
+    text, items = parse_body(tmp_path / "x.md", body, "Fed. R. Civ. P. 99", 1)
+    assert text == ""
+    assert [(s.pinpoint, s.text) for s in items] == [
+        ("(a)", "an insufficient defense; and"),
+        ("(b)", "scandalous matter."),
+    ]
+
+
+def test_flat_text_splits_only_real_enumerations(tmp_path: Path) -> None:
+    body = (
+        "A party may move under Rule 12(b) and (c) if: (a) the motion is timely; "
+        "(b) it cites subdivision (d) of this rule; and (c) it is signed."
+    )
+    text, items = parse_body(tmp_path / "x.md", body, "Fed. R. Civ. P. 99", 1)
+    assert text == "A party may move under Rule 12(b) and (c) if:"
+    assert [s.pinpoint for s in items] == ["(a)", "(b)", "(c)"]
+    assert items[1].text == "it cites subdivision (d) of this rule; and"
+
+
+@pytest.mark.parametrize(
+    ("labels", "pinpoints"),
+    [
+        (["a", "1", "A", "i", "ii", "B", "2", "b"], ["(a)", "(a)(1)", "(a)(1)(A)",
+         "(a)(1)(A)(i)", "(a)(1)(A)(ii)", "(a)(1)(B)", "(a)(2)", "(b)"]),
+        # Supplemental Rule G: (1) (a) (i) (A)
+        (["1", "a", "i", "A", "ii", "b", "2"], ["(1)", "(1)(a)", "(1)(a)(i)", "(1)(a)(i)(A)",
+         "(1)(a)(ii)", "(1)(b)", "(2)"]),
+        # (i) after (h) is the letter i, (v) after (iv) the roman five
+        (["h", "i", "j"], ["(h)", "(i)", "(j)"]),
+        (["a", "i", "ii", "iii", "iv", "v", "b"], ["(a)", "(a)(i)", "(a)(ii)", "(a)(iii)",
+         "(a)(iv)", "(a)(v)", "(b)"]),
+    ],
+)  # fmt: skip
+def test_label_nesting(labels: list[str], pinpoints: list[str]) -> None:
+    builder = PinpointTreeBuilder("X")
+    for label in labels:
+        assert builder.add(label)
+    assert [s.pinpoint for top in builder.build() for s in top.walk()] == pinpoints
+
+
+def test_label_kinds() -> None:
+    assert label_kinds("i") == {"lower": 9, "lower_roman": 1}
+    assert label_kinds("12") == {"digit": 12}
+    assert label_kinds("aa") == {"lower": 27}
+    assert label_kinds("IV") == {"upper_roman": 4}
+
+
+def test_rule_numbers_and_history_dates() -> None:
+    assert rule_number("rule-12_1") == "12.1"
+    assert rule_number("rule-G") == "G"
+    assert rule_number("notes") is None
+    dates = effective_dates(
+        "(As amended Apr. 17, 2000, eff. Dec. 1, 2000; Apr. 24, 2023, eff. July 1, 2023.)"
+    )
+    assert [d.isoformat() for d in dates] == ["2000-12-01", "2023-07-01"]
+
+
+def test_discover_skips_criminal_copies_of_supplemental_rules(corpus_dir: Path) -> None:
+    units = FederalRulesAdapter().discover(corpus_dir)
+    keys = {u.key for u in units}
+    assert "civil/rule-G" in keys
+    assert "criminal/rule-G" not in keys
+    assert "evidence/rule-702" in keys
+    assert len(units) == 565
+
+
+def _copy_rule(corpus_dir: Path, tmp_path: Path, rel: str) -> Path:
+    dest = tmp_path / "federal_rules" / rel
+    shutil.copytree(corpus_dir / "federal_rules" / rel, dest)
+    return dest
+
+
+def test_broken_yaml_front_matter_names_file_and_line(corpus_dir: Path, tmp_path: Path) -> None:
+    bad_dir = _copy_rule(corpus_dir, tmp_path, "evidence/rule-702")
+    _copy_rule(corpus_dir, tmp_path, "evidence/rule-703")
+    bad = bad_dir / "2024.md"
+    text = bad.read_text(encoding="utf-8")
+    broken = text.replace('"Testimony by Expert Witnesses"', '"Testimony by" Expert Witnesses"')
+    assert broken != text
+    bad.write_text(broken, encoding="utf-8")
+    report = IngestReport()
+    docs = list(iter_documents(tmp_path, ["federal_rules"], report))
+    assert len(report.errors) == 1
+    err = report.errors[0]
+    assert isinstance(err, ParseError)
+    assert err.path == str(bad)
+    assert err.where.startswith("line 3")
+    assert "YAML" in err.message
+    assert {d.doc_id for d in docs} == {"fre:703"}  # the good rule is parsed, the bad skipped
+
+
+def test_unclosed_front_matter(corpus_dir: Path, tmp_path: Path) -> None:
+    bad_dir = _copy_rule(corpus_dir, tmp_path, "civil/rule-1")
+    bad = bad_dir / "2010.md"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("\n---\n", "\n\n", 1))
+    adapter = FederalRulesAdapter()
+    (unit,) = adapter.discover(tmp_path)
+    with pytest.raises(ParseError, match="not closed") as info:
+        list(adapter.parse(unit))
+    assert info.value.path == str(bad)
+
+
+@pytest.mark.slow
+def test_whole_source_counts(corpus_dir: Path) -> None:
+    report = IngestReport()
+    per_collection: dict[str, set[str]] = {}
+    versions = 0
+    for doc in iter_documents(corpus_dir, ["federal_rules"], report):
+        versions += 1
+        per_collection.setdefault(doc.doc_id.split(":")[0], set()).add(doc.doc_id)
+        pins = [s.pinpoint for s in doc.walk()]
+        assert len(pins) == len(set(pins)), doc.version_key
+    assert report.ok, report.summary()
+    assert {k: len(v) for k, v in per_collection.items()} == {
+        "frcp": 104,
+        "frcrmp": 110,
+        "fre": 69,
+        "frap": 53,
+        "frbp": 229,
+    }
+    assert versions == 1310
