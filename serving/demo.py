@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -77,10 +76,9 @@ def run_demo(sources: str | None = None, wait: bool = True) -> int:
     Returns:
         The process exit code.
     """
-    import uvicorn
-
     from serving.app import create_app
     from serving.auth import add_key, read_keys_file, revoke_key
+    from serving.server import running_server
     from serving.settings import GatewaySettings
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -94,40 +92,25 @@ def run_demo(sources: str | None = None, wait: bool = True) -> int:
     key = add_key(keys_file, "demo", admin=True)
     settings = GatewaySettings(api_keys_file=keys_file)  # type: ignore[call-arg]
     app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://{settings.host}:{settings.port}"
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            print(f"the gateway did not start on {base}", flush=True)
+    with running_server(app, settings.host, settings.port) as base:
+        print(f"\nJuris gateway on {base}/  (API docs: {base}/docs)")
+        print(f"demo API key (admin): {key}\n")
+        print(f"asking: {SAMPLE_QUESTION}")
+        r = httpx.post(
+            f"{base}/v1/ask",
+            json={"question": SAMPLE_QUESTION},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=300,
+        )
+        if r.status_code != 200:
+            print(f"ask failed: HTTP {r.status_code}: {r.text}")
             return 1
-        time.sleep(0.1)
-    print(f"\nJuris gateway on {base}/  (API docs: {base}/docs)")
-    print(f"demo API key (admin): {key}\n")
-    print(f"asking: {SAMPLE_QUESTION}")
-    r = httpx.post(
-        f"{base}/v1/ask",
-        json={"question": SAMPLE_QUESTION},
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=300,
-    )
-    if r.status_code != 200:
-        print(f"ask failed: HTTP {r.status_code}: {r.text}")
-        server.should_exit = True
-        thread.join(10)
-        return 1
-    print_answer(r.json())
-    if wait:
-        print(f"\nserving on {base}/ — Ctrl-C to stop", flush=True)
-        try:
-            while thread.is_alive():
-                thread.join(0.5)
-        except KeyboardInterrupt:
-            pass
-    server.should_exit = True
-    thread.join(10)
+        print_answer(r.json())
+        if wait:
+            print(f"\nserving on {base}/ — Ctrl-C to stop", flush=True)
+            try:
+                while True:
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                pass
     return 0

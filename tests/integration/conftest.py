@@ -7,18 +7,13 @@ when the indexing package provides it.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from serving.auth import add_key
-from serving.vllm_process import free_port
+from serving.server import running_server
 from tests.support.vllm_server import vllm_server  # noqa: F401  (session fixture)
 
 try:  # the real index over a corpus slice, from the indexing package's test support
@@ -29,23 +24,9 @@ except ImportError:  # pragma: no cover - until indexing's test support lands
     HAVE_INDEX_SLICE = False
 
 
-@contextmanager
-def running_gateway(app: FastAPI) -> Iterator[str]:
-    """Serve `app` with uvicorn on 127.0.0.1 in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
+def running_gateway(app: FastAPI):
+    """Serve `app` with uvicorn on 127.0.0.1 in a thread; a context manager yielding its URL."""
+    return running_server(app)
 
 
 @pytest.fixture(scope="session")
