@@ -23,7 +23,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 # Bump when anything below changes what gets written, so cached builds are rebuilt.
-_BUILD_VERSION = "1"
+_BUILD_VERSION = "2"
 _STAMP = "juris_tiny_model.json"
 
 BOS, EOS, PAD, UNK = "<s>", "<|end|>", "<pad>", "<unk>"
@@ -32,7 +32,7 @@ ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>")
 # detokenises, and these must survive in the answer text the gateway verifies.
 FORMAT_TOKENS = ("##begin_quote##", "##end_quote##")
 
-VOCAB_SIZE = 1024
+VOCAB_SIZE = 2000
 HIDDEN_SIZE = 256
 NUM_HEADS = 4  # head_dim 64: vLLM's CPU attention rejects head_dim 16
 NUM_LAYERS = 2

@@ -1,0 +1,283 @@
+"""LoRA / QLoRA fine-tuning with TRL's `SFTTrainer` and peft, exported for vLLM.
+
+Loss is on assistant tokens only (the chat template's `{% generation %}` markers), the model's
+own chat template formats every row, checkpoints go to `output_dir/checkpoint-N` and a rerun
+resumes from the last one. The result is `output_dir/adapter` (peft format: what
+`vllm ... --enable-lora --lora-modules legal=<output_dir>/adapter --max-lora-rank <r>` loads)
+and, with `merge: true`, `output_dir/merged` (a full model with the adapter folded in).
+
+    python -m training lora --config training/configs/tiny-cpu.yaml model=var/tiny-model \
+        train_file=var/raft/train.jsonl output_dir=var/lora-tiny max_steps=200
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from training.config import ConfigError, TrainConfig, check_against_model
+
+log = logging.getLogger(__name__)
+
+ADAPTER_DIR = "adapter"
+MERGED_DIR = "merged"
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    """Where the adapter went and how training ended."""
+
+    adapter_dir: Path
+    merged_dir: Path | None
+    steps: int
+    final_loss: float | None
+    resumed_from: str | None
+    device: str
+
+
+def read_chat_rows(path: Path) -> list[dict[str, Any]]:
+    """The `messages` of each line of a chat JSONL file (other keys, e.g. `meta`, dropped).
+
+    Args:
+        path: the file (as written by `python -m training raft-data`).
+
+    Returns:
+        `[{"messages": [...]}, ...]`.
+
+    Raises:
+        ValueError: a line that is not JSON or has no messages, naming file and line.
+    """
+    rows = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                messages = obj["messages"]
+            except (json.JSONDecodeError, KeyError, TypeError) as err:
+                raise ValueError(f"{path}:{n}: not a chat row ({err})") from None
+            rows.append(
+                {"messages": [{"role": m["role"], "content": m["content"]} for m in messages]}
+            )
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    return rows
+
+
+def device_check(cfg: TrainConfig) -> str:
+    """The device training will use; refuses quantised loading without a GPU, clearly.
+
+    Args:
+        cfg: the configuration.
+
+    Returns:
+        `cuda` or `cpu`.
+
+    Raises:
+        ConfigError: 4-bit / 8-bit requested where no CUDA GPU (or no bitsandbytes) exists.
+    """
+    import torch
+
+    has_gpu = torch.cuda.is_available() and not cfg.use_cpu
+    if cfg.load_in_4bit or cfg.load_in_8bit:
+        option = "load_in_4bit (QLoRA)" if cfg.load_in_4bit else "load_in_8bit"
+        if not has_gpu:
+            raise ConfigError(
+                f"{option} needs a CUDA GPU and this machine has none: bitsandbytes "
+                "quantisation does not run on CPU. Set load_in_4bit=false load_in_8bit=false to "
+                "train plain LoRA on CPU, or run on a GPU machine."
+            )
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                f"{option} needs the bitsandbytes package (pip install bitsandbytes)"
+            ) from None
+    return "cuda" if has_gpu else "cpu"
+
+
+class _LossLogger:
+    """Writes every logged step (loss, learning rate) to the log and to `train_log.jsonl`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def make(self) -> Any:
+        from transformers import TrainerCallback
+
+        path = self.path
+
+        class Callback(TrainerCallback):  # type: ignore[misc]
+            def on_log(
+                self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any
+            ) -> None:
+                if not logs:
+                    return
+                record = {"step": state.global_step, **logs}
+                log.info("step %d: %s", state.global_step, json.dumps(logs))
+                with path.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(record) + "\n")
+
+        return Callback()
+
+
+def train_lora(cfg: TrainConfig) -> TrainResult:
+    """Fine-tune `cfg.model` with LoRA (QLoRA when `load_in_4bit`) on `cfg.train_file`.
+
+    Args:
+        cfg: the validated configuration (`training.config.load_config`).
+
+    Returns:
+        Where the adapter (and merged model) were written and the final loss.
+
+    Raises:
+        ConfigError: options the model or machine cannot satisfy (before any training).
+        ValueError: unreadable training data.
+    """
+    check_against_model(cfg)
+    device = device_check(cfg)
+    train_rows = read_chat_rows(Path(cfg.train_file))
+    eval_rows = read_chat_rows(Path(cfg.eval_file)) if cfg.eval_file else None
+
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTConfig, SFTTrainer
+
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    tokenizer = AutoTokenizer.from_pretrained(cfg.model)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if "generation" not in (tokenizer.chat_template or ""):
+        raise ConfigError(
+            f"model: the chat template of {cfg.model} has no {{% generation %}} markers, which "
+            "assistant-only loss needs"
+        )
+
+    model_kwargs: dict[str, Any] = {}
+    if cfg.load_in_4bit or cfg.load_in_8bit:
+        from transformers import BitsAndBytesConfig
+
+        model_kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=cfg.load_in_4bit,
+            load_in_8bit=cfg.load_in_8bit,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+        model_kwargs["device_map"] = {"": 0}
+    dtype = torch.bfloat16 if cfg.bf16 else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=dtype, **model_kwargs)
+    if cfg.load_in_4bit or cfg.load_in_8bit:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=cfg.gradient_checkpointing
+        )
+
+    target: str | list[str] = (
+        "all-linear" if cfg.target_modules == ["all-linear"] else list(cfg.target_modules)
+    )
+    peft_config = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=target,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    args = SFTConfig(
+        output_dir=str(out),
+        use_cpu=device == "cpu",
+        report_to="none",
+        assistant_only_loss=True,
+        max_length=cfg.max_length,
+        packing=False,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        warmup_steps=cfg.warmup_steps,
+        num_train_epochs=cfg.num_train_epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        bf16=cfg.bf16,
+        logging_steps=cfg.logging_steps,
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        eval_strategy="steps" if eval_rows else "no",
+        eval_steps=cfg.save_steps if eval_rows else None,
+        seed=cfg.seed,
+        dataloader_num_workers=0,
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(train_rows),
+        eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[_LossLogger(out / "train_log.jsonl").make()],
+    )
+    resume = get_last_checkpoint(str(out)) if cfg.resume else None
+    if resume:
+        log.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
+
+    adapter_dir = out / ADAPTER_DIR
+    trainer.model.save_pretrained(str(adapter_dir))
+    _check_adapter_for_vllm(adapter_dir, cfg)
+    merged_dir = None
+    if cfg.merge:
+        merged_dir = out / MERGED_DIR
+        merged = trainer.model.merge_and_unload()
+        merged.save_pretrained(str(merged_dir))
+        tokenizer.save_pretrained(str(merged_dir))
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    result = TrainResult(
+        adapter_dir=adapter_dir,
+        merged_dir=merged_dir,
+        steps=int(trainer.state.global_step),
+        final_loss=float(losses[-1]) if losses else None,
+        resumed_from=resume,
+        device=device,
+    )
+    (out / "result.json").write_text(
+        json.dumps(
+            {k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}, indent=2
+        )
+        + "\n"
+    )
+    return result
+
+
+def _check_adapter_for_vllm(adapter_dir: Path, cfg: TrainConfig) -> None:
+    """Fail loudly when the adapter's config holds what vLLM's LoRA loader rejects."""
+    conf = json.loads((adapter_dir / "adapter_config.json").read_text())
+    problems = []
+    if conf.get("r") != cfg.lora_r:
+        problems.append(f"r {conf.get('r')} != lora_r {cfg.lora_r}")
+    if conf.get("bias", "none") != "none":
+        problems.append("bias must be 'none'")
+    if conf.get("use_dora"):
+        problems.append("DoRA adapters are not served by vLLM")
+    if conf.get("modules_to_save"):
+        problems.append(f"modules_to_save {conf['modules_to_save']} are not served by vLLM")
+    if not (adapter_dir / "adapter_model.safetensors").is_file():
+        problems.append("adapter_model.safetensors missing")
+    if problems:
+        raise ValueError(f"{adapter_dir}: adapter not servable by vLLM: {'; '.join(problems)}")
+    log.info(
+        "adapter ready: vllm ... --enable-lora --lora-modules %s=%s --max-lora-rank %d",
+        cfg.adapter_name,
+        adapter_dir,
+        max(8, cfg.lora_r),
+    )
