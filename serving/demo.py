@@ -2,8 +2,8 @@
 
 On a fresh machine with the embedded defaults (no GPU, no Qdrant server, no network):
 
-1. builds the index with `indexing` (embedded engine under `JURIS_QDRANT_PATH`) — or, when a
-   build exists, re-uses it (and brings it up to date with indexing's sync where available);
+1. builds the index with `indexing` (embedded engine under `JURIS_QDRANT_PATH`), or, when a
+   build exists, re-uses it and embeds only what changed (indexing's sync);
 2. creates a demo API key in `var/demo_api_keys.json` and prints it;
 3. starts the gateway (web page at http://127.0.0.1:8000/);
 4. asks a sample question through the HTTP API and prints the answer and its citations;
@@ -26,31 +26,30 @@ DEMO_KEYS = Path("var/demo_api_keys.json")
 
 
 def ensure_index(sources: list[str] | None) -> str:
-    """The current index build, built (or synced) with `indexing` as needed.
+    """The current index build, brought up to date with `indexing`'s sync.
+
+    The first run builds the index; later runs re-use it and only embed what changed in the
+    corpus (`python -m indexing sync`).
 
     Args:
-        sources: adapter sources to index on a first build (None: all).
+        sources: adapter sources to index (None: all).
 
     Returns:
         The name of the build now current.
     """
-    from indexing import build
     from indexing.settings import IndexSettings
+    from indexing.sync import run_sync
 
     settings = IndexSettings()  # type: ignore[call-arg]
-    current = build.make_catalog(settings).current()
-    sync = getattr(build, "run_sync", None)
-    if current is not None and callable(sync):
-        print(f"index {current} exists: syncing changes from {settings.corpus()} …", flush=True)
-        sync(settings, sources=sources)
-    elif current is None:
-        print(f"building the index from {settings.corpus()} (first run) …", flush=True)
-        result = build.run_build(settings, sources=sources)
-        print(f"built {result.build}: {result.points} passages", flush=True)
-    else:
-        print(f"re-using index build {current}", flush=True)
-    now = build.make_catalog(settings).current()
-    return str(now)
+    print(f"syncing the index in {settings.qdrant_path} with {settings.corpus()} …", flush=True)
+    result = run_sync(settings, sources=sources)
+    skipped = len(result.report.errors)
+    print(
+        f"index build {result.build}: {result.embedded_chunks} passages embedded this run"
+        + (f", {skipped} source files skipped (see the log)" if skipped else ""),
+        flush=True,
+    )
+    return str(result.build)
 
 
 def print_answer(body: dict) -> None:
