@@ -3,7 +3,7 @@
     python -m legal_corpus bench [--corpus DIR] [--out var/bench] [--sources uscode aila]
 
 Each adapter runs in a fresh process (spawned), so its peak resident memory
-(`ru_maxrss` of that process) is its own and not the high-water mark of the adapters before
+(`VmHWM` of that process) is its own and not the high-water mark of the adapters before
 it. The time includes importing the adapter's libraries (for rulings: unstructured and spaCy),
 which a nightly run pays once. Results go to `<out>/legal_corpus.json` and
 `<out>/legal_corpus.md`; the exit status is 1 when any file could not be parsed.
@@ -22,6 +22,24 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB.
+
+    Linux's `VmHWM` (reset when a process execs, so a spawned child reports its own peak);
+    elsewhere `ru_maxrss`, which on Linux would also carry the parent's peak across the
+    fork that starts a spawned child.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024
 
 
 def _rss_mb() -> float:
@@ -62,7 +80,6 @@ def bench_source(corpus: str, source: str) -> dict[str, Any]:
                 sections += 1
                 chars += len(section.text)
     seconds = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     return {
         "source": source,
         "units": len(units),
@@ -73,7 +90,7 @@ def bench_source(corpus: str, source: str) -> dict[str, Any]:
         "first_document_s": round(first_doc_s, 2) if first_doc_s is not None else None,
         "documents_per_s": round(docs / seconds, 1) if seconds > 0 else None,
         "units_per_s": round(len(units) / seconds, 2) if seconds > 0 else None,
-        "peak_rss_mb": round(peak_kib / 1024, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "baseline_rss_mb": round(baseline, 1),
         "errors": [{"path": e.path, "where": e.where, "message": e.message} for e in report.errors],
     }
