@@ -119,6 +119,12 @@ _RULE_PATTERN = re.compile(
     # bare Rule 12(b)(6)
     rf"|(?:\bRules?\s+(?P<list5>{_RULE_LIST}))"
 )
+# the Supplemental Rules for Admiralty or Maritime Claims and Asset Forfeiture Actions (part of
+# the Civil Rules): `Supplemental Rule G(5)`, `Fed. R. Civ. P. Supp. R. G`
+_SUPPLEMENTAL_PATTERN = re.compile(
+    r"(?:\bFed\.\s?R\.\s?Civ\.\s?P\.\s?Supp\.\s?R\.|\bSupplemental\s+(?:Admiralty\s+)?Rule)"
+    rf"\s*(?P<letter>[A-G])\b(?P<pin>{PIN})"
+)
 # mentions of a rule family without a rule number, used as context for bare rules
 FAMILY_MENTION = re.compile(
     rf"(?<![\w.]){_RULE_ABBR}|\bFederal\s+Rules?\s+of\s+{_RULE_NAME}|\b{_RULE_WORD}\s+Rules?\b"
@@ -448,6 +454,19 @@ def rule_candidates(text: str) -> Iterator[Candidate]:
             )
         if cits:
             yield Candidate(m.start(), end, tuple(cits))
+    for m in _SUPPLEMENTAL_PATTERN.finditer(text):
+        end, raw = clean_raw(text, m.start(), m.end())
+        pin = m["pin"] or ""
+        cit = Citation(
+            raw=raw,
+            start=m.start(),
+            end=end,
+            kind=CitationKind.RULE,
+            canonical=f"Fed. R. Civ. P. Supp. R. {m['letter']}{pin}",
+            doc_id=f"frcp:{m['letter']}",
+            pinpoint=pin,
+        )
+        yield Candidate(m.start(), end, (cit,))
 
 
 def gdpr_candidates(text: str) -> Iterator[Candidate]:

@@ -91,6 +91,12 @@ RULES = [
         "An objection or request under this rule is governed by Rule 9014 and must be served on",
         ["Fed. R. Bankr. P. 9014"],
     ),
+    # federal_rules/civil/rule-14/current.md (a Supplemental Rule for admiralty claims)
+    (
+        "If a plaintiff asserts an admiralty or maritime claim under Rule 9(h), the defendant or "
+        "a person who asserts a right under Supplemental Rule C(6)(a)(i) may",
+        ["Fed. R. Civ. P. 9(h)", "Fed. R. Civ. P. Supp. R. C(6)(a)(i)"],
+    ),
     # the spellings issue 2 lists
     ("Fed. R. Civ. P. 12(b)(6)", ["Fed. R. Civ. P. 12(b)(6)"]),
     ("FRCP 23", ["Fed. R. Civ. P. 23"]),
@@ -349,3 +355,54 @@ def test_real_opinion(corpus_dir: Path) -> None:
     assert "40 U.S.C. § 270b" in names and "73 F.3d 397" in names
     kinds = {c.kind for c in found}
     assert {CitationKind.USC, CitationKind.RULE, CitationKind.CASE} <= kinds
+
+
+def test_fast_eyecite_tokenizer_finds_what_eyecite_finds(corpus_dir: Path) -> None:
+    """The windowed tokenizer and the faster court lookup change speed, not results."""
+    from eyecite import get_citations
+    from eyecite.tokenizers import AhocorasickTokenizer
+
+    from legal_corpus.citations.cases import _eyecite
+
+    _, fast = _eyecite()
+    text = (corpus_dir / "opinions/text/opinion_text.txt").read_text()
+
+    def found(tokenizer: object) -> list[tuple[str, tuple[int, int], str, str | None]]:
+        return [
+            (type(c).__name__, c.span(), c.matched_text(), getattr(c.metadata, "court", None))
+            for c in get_citations(text, tokenizer=tokenizer)
+        ]
+
+    expected = found(AhocorasickTokenizer())
+    assert len(expected) > 30
+    assert found(fast) == expected
+
+
+def test_fast_court_lookup_agrees_with_eyecite() -> None:
+    import eyecite.helpers as helpers
+    from courts_db import courts
+
+    from legal_corpus.citations.cases import _eyecite, _speed_up_court_lookup
+
+    _eyecite()
+    fast = helpers.get_court_by_paren
+    assert getattr(fast, "_juris_fast", False)
+    for paren in ["2d Cir.", "5th Cir.", "Mo.App. S.D.", "D.C. Cir.", "Tex.App.-Waco", "9th Cir"]:
+        assert fast(paren) == _reference_court(paren, courts)
+    _speed_up_court_lookup()  # idempotent
+    assert helpers.get_court_by_paren is fast
+
+
+def _reference_court(paren: str, courts: list[dict[str, object]]) -> object:
+    """eyecite 2.7's `get_court_by_paren`, as written there."""
+    import re
+
+    court_str = re.sub(r"[^\w]", "", paren).lower()
+    code = None
+    for court in courts:
+        s = re.sub(r"[^\w]", "", str(court["citation_string"])).lower()
+        if s == court_str:
+            return str(court["id"])
+        if s.startswith(court_str):
+            code = court["id"]
+    return code
