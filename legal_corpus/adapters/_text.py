@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 from legal_corpus.model import Section
 
-_WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 DIGIT = "digit"
@@ -49,7 +48,8 @@ def normalize_ws(text: str) -> str:
     Returns:
         The text with only its whitespace changed.
     """
-    return _WS.sub(" ", _CONTROL.sub("", text.replace("\u00a0", " "))).strip()
+    # str.split() splits on every Unicode space (no-break spaces included)
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def join_blocks(blocks: list[str]) -> str:
