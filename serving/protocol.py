@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from indexing.model import Passage
 
@@ -15,6 +15,15 @@ CitationStatus = Literal["verified", "in_corpus", "unknown", "not_in_sources", "
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_filters_are_absent(cls, data: Any) -> Any:
+        # forms send "" for an unset filter; treat it as absent rather than invalid
+        if isinstance(data, dict):
+            optional = ("as_of", "jurisdiction", "kind", "model")
+            return {k: (None if k in optional and v == "" else v) for k, v in data.items()}
+        return data
 
 
 class AskRequest(_Request):

@@ -144,6 +144,8 @@ def test_filters_and_documents_as_of(client, user_key):
     assert [p["version"] for p in r.json()["passages"]] == ["2011"]
     r = client.post("/v1/search", json={**q, "kind": "statute"}, headers=auth(user_key))
     assert r.json()["passages"] == []
+    blank = {**q, "jurisdiction": "", "kind": ""}  # a form's unset filters
+    assert client.post("/v1/search", json=blank, headers=auth(user_key)).status_code == 200
     r = client.get("/v1/documents/fre:702", params={"as_of": "2015-01-01"}, headers=auth(user_key))
     doc = r.json()
     assert doc["version"]["label"] == "2011" and len(doc["versions"]) == 2
