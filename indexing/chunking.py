@@ -129,26 +129,36 @@ class _Unit:
     depth: int
     subtree_end: int  # index (exclusive) of the last unit inside this section's subtree
     tokens: int
+    top: int  # which top-level section of the document the unit belongs to
+    parent: int  # position of the parent section in the document walk (-1: none)
 
 
 def _units(doc: LegalDocument, count: TokenCounter) -> list[_Unit]:
-    flat: list[tuple[Section, int]] = []
+    flat: list[tuple[Section, int, int]] = []
+    parents: list[int] = []
 
-    def visit(section: Section, depth: int) -> None:
-        flat.append((section, depth))
+    def visit(section: Section, depth: int, top: int, parent: int) -> None:
+        me = len(flat)
+        flat.append((section, depth, top))
+        parents.append(parent)
         for child in section.children:
-            visit(child, depth + 1)
+            visit(child, depth + 1, top, me)
 
-    for top in doc.sections:
-        visit(top, 0)
-    # Subtree extent over text-bearing nodes only.
-    with_text = [(s, d) for s, d in flat if s.text.strip()]
+    for i, top_section in enumerate(doc.sections):
+        visit(top_section, 0, i, -1)
+    # Subtree extents over all nodes (a heading-only section still bounds its subtree),
+    # then expressed in positions among the text-bearing units.
+    text_before = [0]
+    for section, _, _ in flat:
+        text_before.append(text_before[-1] + (1 if section.text.strip() else 0))
     units: list[_Unit] = []
-    for i, (section, depth) in enumerate(with_text):
+    for i, (section, depth, top) in enumerate(flat):
+        if not section.text.strip():
+            continue
         end = i + 1
-        while end < len(with_text) and with_text[end][1] > depth:
+        while end < len(flat) and flat[end][1] > depth:
             end += 1
-        units.append(_Unit(section, depth, end, count(section.text)))
+        units.append(_Unit(section, depth, text_before[end], count(section.text), top, parents[i]))
     return units
 
 
@@ -220,13 +230,16 @@ class Chunker:
             text = "\n".join(u.section.text.strip() for u in members)
             tokens = sum(u.tokens for u in members)
             parts = [text] if tokens <= self.max_tokens else self._split(text)
+            covered = tuple(u.section.pinpoint for u in members) if len(members) > 1 else ()
             heading = members[0].section.heading
             path = doc.heading_path or ((doc.title,) if doc.title else ())
             if heading and (not path or path[-1] != heading):
                 path = (*path, heading)
             for part_no, part in enumerate(parts):
                 chunks.append(
-                    self._make(doc, pinpoint, citation, anchor, path, part, part_no, len(chunks))
+                    self._make(
+                        doc, pinpoint, citation, anchor, path, part, part_no, len(chunks), covered
+                    )
                 )
         return chunks
 
@@ -238,17 +251,32 @@ class Chunker:
     # -- internals ------------------------------------------------------------------------
 
     def _group(self, units: list[_Unit]) -> list[tuple[int, int]]:
+        """Consecutive units to merge: a prefix of one section's subtree, or whole sibling
+        subtrees in a row (`(b)` with `(b)(1)`…`(b)(7)`; `(e)` and `(f)`), never a tail of one
+        subtree with the start of the next (`(a)(3)` with `(b)`)."""
         groups: list[tuple[int, int]] = []
         i = 0
         while i < len(units):
             start, tokens = i, units[i].tokens
+            head = i  # the last group member at the first member's depth
             j = i + 1
             while j < len(units):
-                nxt = units[j].tokens
-                tiny = tokens < self.min_tokens or nxt < self.min_tokens
-                if not tiny or tokens + nxt > self.max_tokens:
+                nxt = units[j]
+                if not (tokens < self.min_tokens or nxt.tokens < self.min_tokens):
                     break
-                tokens += nxt
+                if tokens + nxt.tokens > self.max_tokens:
+                    break
+                inside = j < units[head].subtree_end
+                sibling = (
+                    nxt.depth == units[start].depth
+                    and nxt.parent == units[start].parent
+                    and j == units[head].subtree_end
+                )
+                if not (inside or sibling):
+                    break
+                if sibling:
+                    head = j
+                tokens += nxt.tokens
                 j += 1
             groups.append((start, j))
             i = j
@@ -258,14 +286,16 @@ class Chunker:
         self, doc: LegalDocument, units: list[_Unit], start: int, end: int
     ) -> tuple[str, str, str]:
         first = units[start].section
+        anchor = pinpoint_anchor(first.pinpoint)
         if end - start == 1 or units[start].subtree_end == end:
-            return first.pinpoint, first.citation or doc.citation, pinpoint_anchor(first.pinpoint)
-        last = units[end - 1].section
+            return first.pinpoint, first.citation or doc.citation, anchor
+        heads = [u for u in units[start:end] if u.depth == units[start].depth]
+        last = (heads[-1] if heads[-1].subtree_end == end else units[end - 1]).section
         pin = f"{first.pinpoint}–{last.pinpoint}" if first.pinpoint else last.pinpoint
-        citation = f"{doc.citation}{first.pinpoint}–{last.pinpoint}".strip()
+        citation = f"{doc.citation}{pin}"
         if first.citation and first.pinpoint and first.citation.endswith(first.pinpoint):
             citation = f"{first.citation}–{last.pinpoint}"
-        return pin, citation, pinpoint_anchor(first.pinpoint)
+        return pin, citation, anchor
 
     def _split(self, text: str) -> list[str]:
         pieces: list[str] = []
@@ -311,6 +341,7 @@ class Chunker:
         text: str,
         part: int,
         order: int,
+        covered: tuple[str, ...] = (),
     ) -> Chunk:
         v = doc.version
         return Chunk(
@@ -333,6 +364,7 @@ class Chunker:
             valid_to=v.valid_to,
             content_hash=doc.content_hash,
             decision_date=doc.decision_date,
+            pinpoints=covered,
         )
 
 

@@ -70,7 +70,7 @@ class TorchEmbedder:
             or self.model.get_sentence_embedding_dimension
         )
         self.dim = int(get_dim() or 384)
-        self.max_tokens = int(self.model.max_seq_length)
+        self.max_tokens = int(self.model.max_seq_length or 256)
         self.name = f"{self.model_dir.name}:torch"
         self._lock = threading.Lock()
 

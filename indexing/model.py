@@ -38,6 +38,8 @@ class Chunk:
         valid_from, valid_to: the version's period in force (see `legal_corpus.model`).
         content_hash: the document version's content hash (for sync).
         decision_date: for opinions.
+        pinpoints: every pinpoint whose text the chunk holds (a merged chunk holds several);
+            empty means just `pinpoint`.
     """
 
     chunk_id: str
@@ -59,6 +61,7 @@ class Chunk:
     valid_to: date | None = None
     content_hash: str = ""
     decision_date: date | None = None
+    pinpoints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,11 +149,14 @@ def filter_conditions(filters: SearchFilters | None, today: date | None = None) 
     return Where(tuple(must))
 
 
-def _pin_matches(chunk_pin: str, wanted: str) -> int:
-    """How well a chunk's pinpoint answers a requested one (0: not at all, 3: exactly)."""
-    if chunk_pin == wanted:
+def _pin_matches(chunk: Chunk, wanted: str) -> int:
+    """How well a chunk answers a requested pinpoint (0: not at all, 3: exactly)."""
+    chunk_pin = chunk.pinpoint
+    if chunk_pin == wanted or wanted in chunk.pinpoints:
         return 3
     first = chunk_pin.split("–")[0]
+    if any(p and wanted.startswith(p) for p in chunk.pinpoints):
+        return 2
     if first == wanted or (first and wanted.startswith(first)):
         return 2  # the chunk is (or starts at) the requested provision or its parent
     if chunk_pin.startswith(wanted) or first.startswith(wanted):
@@ -417,7 +420,7 @@ class Retriever:
 def _best_pinpoint(chunks: list[Chunk], pinpoint: str) -> list[Chunk]:
     if not pinpoint or not chunks:
         return chunks
-    scored = [(_pin_matches(c.pinpoint, pinpoint), c) for c in chunks]
+    scored = [(_pin_matches(c, pinpoint), c) for c in chunks]
     best = max(s for s, _ in scored)
     if best == 0:
         return chunks

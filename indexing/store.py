@@ -80,6 +80,7 @@ def chunk_payload(chunk: Chunk, n_chunks: int) -> dict[str, Any]:
         "valid_to": day_int(chunk.valid_to, OPEN_TO),
         "content_hash": chunk.content_hash,
         "decision_date": chunk.decision_date.isoformat() if chunk.decision_date else None,
+        "pinpoints": list(chunk.pinpoints),
         "n_chunks": n_chunks,
         "retired": False,
     }
@@ -108,6 +109,7 @@ def payload_chunk(point_id: str, p: dict[str, Any]) -> Chunk:
         valid_to=int_day(p.get("valid_to")),
         content_hash=p.get("content_hash", ""),
         decision_date=date.fromisoformat(dd) if dd else None,
+        pinpoints=tuple(p.get("pinpoints") or ()),
     )
 
 

@@ -1,0 +1,232 @@
+"""`python -m indexing build|sync|search|bench` (and `eval`, `report` when installed).
+
+    python -m indexing build [--corpus DIR] [--sources uscode federal_rules ...]
+    python -m indexing sync [--corpus DIR] [--incoming DIR] [--dry-run]
+    python -m indexing search "fair use" --top-k 10 [--as-of 2023-06-01] [--jurisdiction us]
+                              [--kind statute] [--source uscode] [--mode hybrid] --json
+    python -m indexing bench --out var/bench
+
+Other modules add subcommands by exposing `register(subparsers)`: the CLI imports
+`indexing.evaluate` and `indexing.report` lazily when they exist, and each registers its
+parser with `set_defaults(func=...)` where `func(args) -> int` is the exit status.
+
+Exit status: 0 done; 1 done but some input files were skipped (listed on stderr); 2 usage
+error, unavailable index or another writer running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+EXTENSIONS = ("indexing.evaluate", "indexing.report")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from indexing.settings import IndexSettings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "corpus", None):
+        overrides["corpus_dir"] = Path(args.corpus)
+    return IndexSettings(**overrides)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {value!r}") from err
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from indexing.build import run_build
+
+    settings = _settings(args)
+    result = run_build(settings, sources=args.sources or None, progress=_progress(args))
+    s = result.stats
+    print(
+        f"build {result.build}: {s.documents} document versions, {s.chunks} chunks, "
+        f"{result.points} points in {s.seconds:.1f} s ({s.chunks_per_second:.1f} chunks/s); "
+        f"now current for {settings.collection!r}"
+        + (f"; dropped {', '.join(result.dropped)}" if result.dropped else "")
+    )
+    print(result.report.summary(), file=sys.stderr)
+    return 0 if result.report.ok else 1
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from indexing.sync import run_sync
+
+    settings = _settings(args)
+    result = run_sync(
+        settings,
+        sources=args.sources or None,
+        incoming=Path(args.incoming) if args.incoming else None,
+        dry_run=args.dry_run,
+        progress=_progress(args),
+    )
+    if result.dry_run and result.build is None:
+        print("no index yet: a sync would build it from scratch")
+    else:
+        print(result.plan.describe())
+        if not result.dry_run:
+            print(f"index {result.build}: {result.embedded_chunks} chunks embedded")
+    if result.report.errors:
+        print(result.report.summary(), file=sys.stderr)
+    return 0 if result.report.ok else 1
+
+
+def passage_json(p: Any) -> dict[str, Any]:
+    """The search CLI's JSON shape of one passage."""
+    c = p.chunk
+    return {
+        "doc_id": c.doc_id,
+        "chunk_id": c.chunk_id,
+        "score": round(float(p.score), 6),
+        "citation": c.citation,
+        "pinpoint": c.pinpoint,
+        "text": c.text,
+        "version": c.version,
+        "valid_from": c.valid_from.isoformat() if c.valid_from else None,
+        "valid_to": c.valid_to.isoformat() if c.valid_to else None,
+        "source": c.source,
+        "kind": c.kind,
+        "jurisdiction": c.jurisdiction,
+        "heading_path": list(c.heading_path),
+    }
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from indexing.model import SearchFilters
+    from indexing.retrieve import open_retriever
+
+    settings = _settings(args)
+    filters = SearchFilters(
+        as_of=args.as_of,
+        jurisdiction=args.jurisdiction,
+        kind=args.kind,
+        sources=tuple(args.source or ()),
+    )
+    retriever = open_retriever(settings)
+    try:
+        passages = retriever.search(
+            args.query, top_k=args.top_k, filters=filters, mode=args.mode, group_by_doc=args.group
+        )
+        out = {
+            "query": args.query,
+            "index_version": retriever.index_version,
+            "mode": args.mode,
+            "results": [passage_json(p) for p in passages],
+        }
+    finally:
+        retriever.close()
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        for i, r in enumerate(out["results"], 1):
+            print(f"{i:2d}. [{r['score']:.4f}] {r['citation']}  ({r['doc_id']} @ {r['version']})")
+            print(f"    {r['text'][:200]}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from indexing.bench import run_bench
+
+    return run_bench(_settings(args), Path(args.out), args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, extensions included."""
+    parser = argparse.ArgumentParser(prog="python -m indexing", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--corpus", help="corpus directory (default: JURIS_CORPUS_DIR)")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    b = sub.add_parser("build", help="build a new index version and make it current")
+    common(b)
+    b.add_argument("--sources", nargs="*", help="sources to index (default: all)")
+    b.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("sync", help="add/replace/retire changed documents in the current index")
+    common(s)
+    s.add_argument("--sources", nargs="*", help="sources to sync (default: all)")
+    s.add_argument("--incoming", help="folder of new rulings (PDF, HTML, DOCX, TXT)")
+    s.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    s.set_defaults(func=cmd_sync)
+
+    q = sub.add_parser("search", help="hybrid search of the current index")
+    common(q)
+    q.add_argument("query")
+    q.add_argument("--top-k", type=int, default=10)
+    q.add_argument("--as-of", type=_day, help="only versions in force that day (YYYY-MM-DD)")
+    q.add_argument("--jurisdiction")
+    q.add_argument("--kind", choices=["statute", "rule", "regulation", "opinion"])
+    q.add_argument("--source", action="append", help="restrict to a source (repeatable)")
+    q.add_argument("--mode", choices=["hybrid", "dense", "sparse"], default="hybrid")
+    q.add_argument("--group", action="store_true", help="one passage per document")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=cmd_search)
+
+    k = sub.add_parser("bench", help="throughput, sync and latency benchmarks")
+    common(k)
+    k.add_argument("--out", default="var/bench", help="output folder (JSON + Markdown)")
+    k.add_argument("--sample", type=int, default=1500, help="chunks for the throughput runs")
+    k.add_argument("--queries", type=int, default=200, help="queries for the latency run")
+    k.add_argument(
+        "--latency-index",
+        help="index root to time queries on (default: the configured JURIS_QDRANT_PATH)",
+    )
+    k.set_defaults(func=cmd_bench)
+
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m indexing`."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "sentence_transformers", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from indexing.build import BusyError
+    from indexing.retrieve import IndexUnavailable
+
+    try:
+        rc: int = args.func(args)
+        return rc
+    except (BusyError, IndexUnavailable, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
