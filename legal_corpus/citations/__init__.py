@@ -112,7 +112,37 @@ def normalize_citation(text: str) -> Citation | None:
     if by_id is not None:
         return by_id
     found = parse_citations(text)
+    if not found:
+        # people type queries in lower case (`17 usc 107`, `frcp 12(b)(6)`, `art 17 gdpr`):
+        # retry with the words of citations in their usual case (same length, same offsets)
+        cased = _CITATION_WORD.sub(lambda m: _CITATION_WORDS[m.group(0).lower()], text)
+        if cased != text:
+            found = [_with_raw(c, text) for c in parse_citations(cased)]
     return found[0] if found else None
+
+
+# words of citations and their usual case, for lower-case queries
+_WORDS_AS_CITED = (
+    "USC U S C FRCP FRCrP FRE FRAP FRBP GDPR IPC CrPC CPC EU Fed R Civ Crim Evid App Bankr P "
+    "Rule Rules Art Arts Article Articles Section Sections Recital Federal Civil Criminal "
+    "Evidence Appellate Bankruptcy Procedure Regulation Constitution India Indian Penal Code"
+)
+_CITATION_WORDS = {w.lower(): w for w in _WORDS_AS_CITED.split()}
+_CITATION_WORD = re.compile(
+    r"\b(?:" + "|".join(sorted(_CITATION_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+
+
+def _with_raw(cit: Citation, text: str) -> Citation:
+    return Citation(
+        text[cit.start : cit.end],
+        cit.start,
+        cit.end,
+        cit.kind,
+        cit.canonical,
+        cit.doc_id,
+        cit.pinpoint,
+    )
 
 
 def is_bare_rule(citation: Citation) -> bool:

@@ -236,6 +236,8 @@ def case_candidates(text: str, taken: Sequence[Candidate]) -> list[_CaseCandidat
             cits = _usc_from_law(found.groups, raw, start, end)
             if not cits:
                 canonical = re.sub(r"§\s*", "§ ", " ".join(found.matched_text().split()))
+                if pin.startswith("("):  # `29 C.F.R. § 1630.2(j)`: the pinpoint is part of it
+                    canonical += pin
                 cits = (
                     Citation(raw, start, end, CitationKind.STATUTE_OTHER, canonical, None, pin),
                 )

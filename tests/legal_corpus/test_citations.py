@@ -58,6 +58,14 @@ US_CODE = [
     ("17 U.S.C. §§ 107–108", ["17 U.S.C. § 107", "17 U.S.C. § 108"]),
     ("28 U.S.C. §§ 1331, 1343", ["28 U.S.C. § 1331", "28 U.S.C. § 1343"]),
     ("28 U. S. C. §1331(a)", ["28 U.S.C. § 1331(a)"]),
+    ("17 U.S.C.A. § 107", ["17 U.S.C. § 107"]),
+    ("title 17, United States Code, section 107", ["17 U.S.C. § 107"]),
+    ("18 U.S.C. 2511(2)(d)", ["18 U.S.C. § 2511(2)(d)"]),
+    # uscode/2022/usc17.xml (statutory note): a list under `of title 17`
+    (
+        "enacting provisions set out as notes under sections 106, 114, and 115 of title 17",
+        ["17 U.S.C. § 106", "17 U.S.C. § 114", "17 U.S.C. § 115"],
+    ),
     # a hyphenated section is one section, not a range
     ("42 U.S.C. §§ 2000e-2, 2000e-3", ["42 U.S.C. § 2000e-2", "42 U.S.C. § 2000e-3"]),
     # a list does not swallow the title of the next citation
@@ -105,6 +113,9 @@ RULES = [
     ("Federal Rule of Civil Procedure 56", ["Fed. R. Civ. P. 56"]),
     ("Fed. R. Evid. 702(b)", ["Fed. R. Evid. 702(b)"]),
     ("FRE 403", ["Fed. R. Evid. 403"]),
+    ("FRAP 4", ["Fed. R. App. P. 4"]),
+    ("FRBP 7001", ["Fed. R. Bankr. P. 7001"]),
+    ("FRCrP 11", ["Fed. R. Crim. P. 11"]),
     ("Fed.R.Civ.P. 12", ["Fed. R. Civ. P. 12"]),
     ("Fed. R. Crim. P. 12.1", ["Fed. R. Crim. P. 12.1"]),
     ("Fed. R. App. P. 4(a)(1)(A)", ["Fed. R. App. P. 4(a)(1)(A)"]),
@@ -152,6 +163,7 @@ CASES = [
         "Ten Percent Law, codified at Tex. Educ. Code Ann. §51.803",
         ["Tex. Educ. Code Ann. § 51.803"],
     ),
+    ("29 C.F.R. § 1630.2(j)", ["29 C.F.R. § 1630.2(j)"]),
 ]
 
 INDIA = [
@@ -202,6 +214,8 @@ INDIA = [
         ["Const. of India art. 311(2)"],
     ),
     ("Article 21 of the Constitution", ["Const. of India art. 21"]),
+    ("Section 13 of the Hindu Marriage Act, 1955", ["Hindu Marriage Act, 1955 § 13"]),
+    ("s. 9 of the Code of Civil Procedure", ["CPC § 9"]),
 ]
 
 NEGATIVE = [
@@ -282,6 +296,11 @@ def test_canonical_forms_normalise_to_themselves(canonical: str) -> None:
         ("usc:17/107", "17 U.S.C. § 107", "usc:17/107"),
         ("frcp:12(b)(6)", "Fed. R. Civ. P. 12(b)(6)", "frcp:12"),
         ("gdpr:recital47", "GDPR Recital 47", "gdpr:recital47"),
+        # typed in lower case
+        ("17 usc 107", "17 U.S.C. § 107", "usc:17/107"),
+        ("frcp 12(b)(6)", "Fed. R. Civ. P. 12(b)(6)", "frcp:12"),
+        ("art 17 gdpr", "GDPR Art. 17", "gdpr:art17"),
+        ("fed. r. evid. 702", "Fed. R. Evid. 702", "fre:702"),
     ],
 )
 def test_normalize_citation_for_the_search_box(query: str, canonical: str, doc_id: str) -> None:
