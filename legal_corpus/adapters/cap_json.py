@@ -292,6 +292,16 @@ def parse_cap_case(path: Path) -> LegalDocument:
             case without opinion text.
     """
     case = _load_json(path)
+    try:
+        return _case_document(path, case)
+    except (AttributeError, KeyError, TypeError) as err:
+        # a field of an unexpected type (a string where CAP has an object, …)
+        raise ParseError(
+            path, f"unexpected CAP JSON structure: {type(err).__name__}: {err}"
+        ) from err
+
+
+def _case_document(path: Path, case: dict[str, Any]) -> LegalDocument:
     if "id" not in case:
         raise ParseError(path, "missing field 'id'", "top level")
     name_abbr = str(case.get("name_abbreviation") or case.get("name") or "").strip()

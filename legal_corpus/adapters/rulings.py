@@ -65,12 +65,13 @@ def _unstructured() -> dict[str, Any]:
     from unstructured.partition.text import partition_text
 
     tokenize._SPACY_MODEL_NAME = SPACY_MODEL  # type: ignore[misc]
+    eng = ["eng"]  # the corpus is English; saying so skips language detection and its warning
     return {
-        ".pdf": lambda path: partition_pdf(filename=str(path), strategy="fast"),
-        ".html": lambda path: partition_html(filename=str(path)),
-        ".htm": lambda path: partition_html(filename=str(path)),
-        ".docx": lambda path: partition_docx(filename=str(path)),
-        ".txt": lambda text: partition_text(text=text),
+        ".pdf": lambda path: partition_pdf(filename=str(path), strategy="fast", languages=eng),
+        ".html": lambda path: partition_html(filename=str(path), languages=eng),
+        ".htm": lambda path: partition_html(filename=str(path), languages=eng),
+        ".docx": lambda path: partition_docx(filename=str(path), languages=eng),
+        ".txt": lambda text: partition_text(text=text, languages=eng),
     }
 
 

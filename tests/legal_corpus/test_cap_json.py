@@ -150,3 +150,12 @@ def test_discover_and_units_for(corpus_dir: Path) -> None:
     (unit,) = adapter.units_for(corpus_dir, "cap:4531970")
     assert unit.paths[0].name == "case_6.json"
     assert adapter.units_for(corpus_dir, "cap:1") == []
+
+
+def test_fields_of_unexpected_types_are_a_parse_error(cap_dir: Path, tmp_path: Path) -> None:
+    raw = json.loads((cap_dir / "case_2.json").read_text())
+    raw["court"] = "Missouri Court of Appeals"  # an object in CAP
+    path = tmp_path / "case_2.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ParseError, match="unexpected CAP JSON structure"):
+        parse_cap_case(path)
