@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from legal_corpus.citations import is_bare_rule, normalize_citation, parse_citations
 from legal_corpus.model import CitationKind
@@ -425,3 +427,76 @@ def _reference_court(paren: str, courts: list[dict[str, object]]) -> object:
         if s.startswith(court_str):
             code = court["id"]
     return code
+
+
+_PIECES = [
+    "17",
+    "U.S.C.",
+    "USC",
+    "§",
+    "§§",
+    "107",
+    "108",
+    "–",
+    "-",
+    ",",
+    "and",
+    "or",
+    "(a)",
+    "(1)",
+    "Fed.",
+    "R.",
+    "Civ.",
+    "Evid.",
+    "P.",
+    "Rule",
+    "Rules",
+    "12",
+    "702",
+    "7001",
+    "12.1",
+    "of",
+    "the",
+    "Federal",
+    "Rules",
+    "Evidence",
+    "Article",
+    "Art.",
+    "GDPR",
+    "Recital",
+    "47",
+    "Section",
+    "Sections",
+    "IPC",
+    "read",
+    "with",
+    "/",
+    "Constitution",
+    "Id.",
+    "supra",
+    "at",
+    "410",
+    "U.S.",
+    "113",
+    "v.",
+    "Roe",
+    "Wade",
+    "(1973)",
+    "title",
+    "Act",
+    "1955",
+    "Order",
+    "XXI",
+    "\n",
+    ";",
+    ".",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+def test_any_mix_of_citation_words_parses_without_error(words: list[str]) -> None:
+    text = " ".join(words)
+    found = parse_citations(text)
+    assert all(text[c.start : c.end] == c.raw and c.canonical for c in found)
+    assert [c.start for c in found] == sorted(c.start for c in found)
