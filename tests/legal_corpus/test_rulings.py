@@ -216,3 +216,18 @@ def test_units_for(corpus_dir: Path) -> None:
     (unit,) = adapter.units_for(corpus_dir, "ruling:ca1-12-2209")
     assert unit.paths[0].name == "ca1-12-2209.pdf"
     assert adapter.units_for(corpus_dir, "ruling:nope") == []
+
+
+def test_pdf_without_text_is_an_error_not_an_empty_document(
+    rulings: dict[str, LegalDocument], tmp_path: Path
+) -> None:
+    """What a scanned opinion (or a missing pikepdf) looks like: pages but no text."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(612, 792))
+    path = tmp_path / "scanned.pdf"
+    pdf.save(str(path))
+    with pytest.raises(ParseError, match="no text extracted") as err:
+        parse_ruling_file(path)
+    assert err.value.path == str(path)
