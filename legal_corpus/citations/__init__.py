@@ -67,7 +67,9 @@ __all__ = [
 # Public API
 
 
-def parse_citations(text: str) -> list[Citation]:
+def parse_citations(
+    text: str, *, rule_family: str | None = None, usc_title: str | None = None
+) -> list[Citation]:
     """Every legal citation in `text`, in order of appearance.
 
     A list or range (`28 U.S.C. §§ 1331, 1343`, `§§ 107–108`) yields one citation per section,
@@ -76,16 +78,29 @@ def parse_citations(text: str) -> list[Citation]:
 
     Args:
         text: free text: an opinion, a statute, a question, a generated answer.
+        rule_family: for a text that is itself part of one set of Federal Rules (`criminal`
+            for the Criminal Rules' cross-references): the family of a bare `Rule N` when the
+            text names none nearby. Keys of `RULE_FAMILIES`.
+        usc_title: for a text from one title of the US Code (`17`): the title that
+            `section 106 of this title` refers to; without it such references are skipped.
 
     Returns:
         `Citation`s ordered by start offset (citations from one list keep their written order).
+
+    Raises:
+        ValueError: for an unknown `rule_family` or a `usc_title` that is not a title number.
     """
+    if rule_family is not None and rule_family not in RULE_FAMILIES:
+        known = ", ".join(RULE_FAMILIES)
+        raise ValueError(f"unknown rule family {rule_family!r}; known: {known}")
+    if usc_title is not None and not re.fullmatch(r"\d{1,2}", usc_title):
+        raise ValueError(f"usc_title must be a title number such as '17', not {usc_title!r}")
     if not text:
         return []
     own = select(
         [
-            *usc_candidates(text),
-            *rule_candidates(text),
+            *usc_candidates(text, usc_title),
+            *rule_candidates(text, rule_family),
             *gdpr_candidates(text),
             *indian_candidates(text),
         ]

@@ -92,6 +92,12 @@ _USC_PATTERNS = (
     ),
 )
 
+# section 106 of this title; sections 106, 114, and 115 of this title (inside the US Code,
+# where the title is the document's own: only with `usc_title`)
+_USC_THIS_TITLE = re.compile(
+    rf"\b(?P<sign>[Ss]ections?|§§?)\s*(?P<list>{_USC_LIST})\s+of\s+this\s+title\b"
+)
+
 _RULE_NUM = r"\d{1,4}(?:\.\d{1,2})?(?!\d)"
 # federal rule numbers carry no letter suffix (`Rule 22B`, `Rule 3-C` are other bodies of rules)
 _RULE_ITEM = rf"{_RULE_NUM}{PIN}(?![A-Za-z0-9]|-[A-Za-z0-9]){_NOT_NEXT}"
@@ -306,8 +312,12 @@ def clean_raw(text: str, start: int, end: int) -> tuple[int, str]:
     return start + len(stripped), stripped
 
 
-def usc_candidates(text: str) -> Iterator[Candidate]:
-    for pattern in _USC_PATTERNS:
+def usc_candidates(text: str, usc_title: str | None = None) -> Iterator[Candidate]:
+    """US Code citations; with `usc_title`, also `section N of this title`."""
+    patterns: tuple[re.Pattern[str], ...] = _USC_PATTERNS
+    if usc_title is not None:
+        patterns = (*patterns, _USC_THIS_TITLE)
+    for pattern in patterns:
         for m in pattern.finditer(text):
             sign = (m["sign"] or "").lower()
             plural = sign in ("§§", "ss", "ss.", "sections") or sign.endswith("s.")
@@ -317,7 +327,8 @@ def usc_candidates(text: str) -> Iterator[Candidate]:
             items = expand_ranges(items, plural)
             if not items:
                 continue
-            title = m["title"].lstrip("0") or "0"
+            title = m["title"] if pattern is not _USC_THIS_TITLE else usc_title
+            title = (title or "").lstrip("0") or "0"
             end = m.end() if plural or pattern is not _USC_PATTERNS[0] else None
             if end is None:
                 # a singular sign takes only its first number: end the span there
@@ -394,7 +405,8 @@ def _context_family(mentions: Sequence[tuple[int, str]], start: int, end: int) -
     return after[0] if after else None
 
 
-def rule_candidates(text: str) -> Iterator[Candidate]:
+def rule_candidates(text: str, rule_family: str | None = None) -> Iterator[Candidate]:
+    """Federal Rules citations; `rule_family` is the family of bare rules with no family nearby."""
     mentions: list[tuple[int, str]] | None = None
     other_rules: bool | None = None
     for m in _RULE_PATTERN.finditer(text):
@@ -430,7 +442,7 @@ def rule_candidates(text: str) -> Iterator[Candidate]:
             if fam is None:
                 if mentions is None:
                     mentions = _family_mentions(text)
-                fam = _context_family(mentions, m.start(), m.end())
+                fam = _context_family(mentions, m.start(), m.end()) or rule_family
                 if fam is None:
                     if other_rules is None:
                         other_rules = _OTHER_RULES_SIGNAL.search(text) is not None

@@ -500,3 +500,32 @@ def test_any_mix_of_citation_words_parses_without_error(words: list[str]) -> Non
     found = parse_citations(text)
     assert all(text[c.start : c.end] == c.raw and c.canonical for c in found)
     assert [c.start for c in found] == sorted(c.start for c in found)
+
+
+def test_rule_family_of_the_text_itself() -> None:
+    # federal_rules/criminal/rule-12_2/current.md: a Criminal Rule citing its own family
+    text = (
+        "If the defendant provides notice under Rule 12.2(a), the court must, upon the "
+        "government’s motion, order the defendant to be examined under 18 U.S.C. § 4242."
+    )
+    assert canonicals(text) == ["Fed. R. Civ. P. 12.2(a)", "18 U.S.C. § 4242"]
+    found = parse_citations(text, rule_family="criminal")
+    assert [c.canonical for c in found] == ["Fed. R. Crim. P. 12.2(a)", "18 U.S.C. § 4242"]
+    assert found[0].doc_id == "frcrmp:12.2"
+
+
+def test_this_title_inside_the_us_code() -> None:
+    # uscode/2022/usc17.xml (statutory note)
+    text = (
+        "enacting provisions set out as notes under this section and sections 106, 114, and 115 "
+        "of this title"
+    )
+    assert canonicals(text) == []
+    found = parse_citations(text, usc_title="17")
+    assert [c.doc_id for c in found] == ["usc:17/106", "usc:17/114", "usc:17/115"]
+
+
+@pytest.mark.parametrize(("option", "value"), [("rule_family", "tax"), ("usc_title", "five")])
+def test_bad_options_are_refused_with_a_clear_message(option: str, value: str) -> None:
+    with pytest.raises(ValueError, match=repr(value)):
+        parse_citations("Rule 12", **{option: value})
