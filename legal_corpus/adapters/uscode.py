@@ -48,8 +48,10 @@ present in only one edition have one open-ended version. Editions with identical
 separate versions (same text, different labels and periods), so every edition's document is
 reproducible from its own file and the reindex can tell what each release point said.
 
-Malformed XML raises `ParseError` with the line and column lxml reports; the documents of the
-title parsed before the error have been yielded already.
+Malformed XML raises `ParseError` with the line and column lxml reports. The sections of one
+file are collected (one title, a few MB of text) before the first is yielded, so a file that
+breaks halfway yields no documents at all rather than half a title; the XML tree itself is
+still cleared section by section.
 """
 
 from __future__ import annotations
@@ -410,7 +412,9 @@ class UscodeAdapter:
         releases = [read_release(p) for p in unit.paths]
         for i, path in enumerate(unit.paths):
             valid_to = releases[i + 1].day if i + 1 < len(releases) else None
-            yield from self._parse_file(path, unit.key[1:], releases[i], valid_to)
+            # one file's sections are collected before any is yielded, so a file that
+            # turns out malformed halfway yields nothing (no half title gets indexed)
+            yield from list(self._parse_file(path, unit.key[1:], releases[i], valid_to))
 
     def _parse_file(
         self, path: Path, title: str, release: Release, valid_to: date | None
