@@ -84,7 +84,7 @@ def make_indexer(settings: IndexSettings, embedder: Embedder | None = None) -> I
     emb = embedder or make_embedder(settings)
     max_tokens = min(200, emb.max_tokens - 40)  # room for the embedded citation prefix
     chunker = Chunker(model_token_counter(settings.model_dir()), max_tokens=max_tokens)
-    return Indexer(emb, chunker, Bm25Encoder(), batch_size=max(settings.embed_batch, 32))
+    return Indexer(emb, chunker, Bm25Encoder(), batch_size=settings.embed_batch)
 
 
 def parse_tracked(

@@ -91,7 +91,7 @@ _ABBREVIATIONS = {
     "rel",
     "hon",
 }
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])[\"'”’)]*\s+(?=[\"“(\[]?[A-Z0-9§])")
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])([\"'”’)]*)\s+(?=[\"“(\[]?[A-Z0-9§])")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -107,7 +107,7 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
-        candidate = text[start : m.start()]
+        candidate = text[start : m.end(1)]
         last = candidate.rsplit(None, 1)[-1] if candidate.split() else ""
         word = last.rstrip(".!?;:\"'”’)").lower().lstrip('("“')
         if last.endswith(".") and (word in _ABBREVIATIONS or len(word) == 1):

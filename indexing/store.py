@@ -29,6 +29,7 @@ import os
 import shutil
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -811,6 +812,17 @@ class ServerCatalog:
             sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
             hnsw_config=m.HnswConfigDiff(m=16, ef_construct=128, full_scan_threshold=10_000),
         )
+        with warnings.catch_warnings():
+            # local mode (tests) warns that it ignores payload indexes; a server uses them
+            warnings.filterwarnings("ignore", message="Payload indexes have no effect")
+            self._indexes(name)
+        return ServerStore(
+            self.client, name, self.exact_below if exact_below is None else exact_below
+        )
+
+    def _indexes(self, name: str) -> None:
+        from qdrant_client import models as m
+
         for f in KEYWORD_FIELDS:
             self.client.create_payload_index(name, f, m.PayloadSchemaType.KEYWORD)
         for f in INTEGER_FIELDS:
@@ -819,9 +831,6 @@ class ServerCatalog:
                 f,
                 m.IntegerIndexParams(type=m.IntegerIndexType.INTEGER, lookup=False, range=True),
             )
-        return ServerStore(
-            self.client, name, self.exact_below if exact_below is None else exact_below
-        )
 
     def open(self, name: str) -> ServerStore:
         if not self.client.collection_exists(name):

@@ -288,7 +288,13 @@ def _apply(plan: SyncPlan, store: VectorStore, indexer: object, today: date, pro
         }
     embedded = 0
     if todo:
-        stats = indexer.run(iter(todo), store, progress=progress, total=len(todo))
+        stats = indexer.run(
+            iter(todo),
+            store,
+            progress=progress,
+            total=len(todo),
+            on_done=lambda d: log.info("indexed %s", d.version_key),
+        )
         embedded = stats.chunks
     store.delete(stale)
     close_day = day_int(today, OPEN_TO)

@@ -1,0 +1,21 @@
+"""Fixtures of the indexing tests: the shared real index slice, a small writable corpus."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.index_slice import index_slice  # noqa: F401  (re-exported fixture)
+
+
+@pytest.fixture()
+def small_corpus(tmp_path: Path, corpus_dir: Path) -> Path:
+    """A writable corpus of six real AILA statutes (S1–S6), for build and sync tests."""
+    root = tmp_path / "corpus"
+    (root / "aila" / "statutes").mkdir(parents=True)
+    for n in range(1, 7):
+        src = corpus_dir / "aila" / "statutes" / f"S{n}.txt"
+        shutil.copy(src, root / "aila" / "statutes" / src.name)
+    return root

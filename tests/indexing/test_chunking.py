@@ -1,0 +1,105 @@
+"""Chunking on real provisions: pinpoints, deterministic ids, sentence splits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexing.chunking import Chunker, model_token_counter, split_sentences
+from indexing.settings import default_embed_model
+from legal_corpus.adapters import make_adapter
+from legal_corpus.model import LegalDocument
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def chunker() -> Chunker:
+    return Chunker(model_token_counter(default_embed_model()), max_tokens=200)
+
+
+def _docs(corpus_dir: Path, source: str, key: str) -> list[LegalDocument]:
+    adapter = make_adapter(source)
+    unit = next(u for u in adapter.discover(corpus_dir) if u.key == key)
+    return list(adapter.parse(unit))
+
+
+def test_rule_chunks_carry_pinpoints_and_stay_inside_one_provision(corpus_dir, chunker):
+    rule12 = _docs(corpus_dir, "federal_rules", "civil/rule-12")[-1]
+    chunks = chunker.chunk(rule12)
+    assert len(chunks) > 3
+    for c in chunks:
+        assert c.doc_id == "frcp:12" and c.version == rule12.version.label
+        assert c.citation.startswith("Fed. R. Civ. P. 12")
+        assert c.valid_from == rule12.version.valid_from
+        covered = [p for p in (c.pinpoints or (c.pinpoint,)) if p]
+        if covered:
+            # a merge is whole sibling provisions or the start of one, never the tail of
+            # (a) with the start of (b): every pinpoint lies under a shallowest one, and the
+            # chunk starts with a shallowest one
+            depth = min(p.count("(") for p in covered)
+            heads = [p for p in covered if p.count("(") == depth]
+            assert covered[0] in heads, covered
+            assert all(any(p.startswith(h) for h in heads) for p in covered), covered
+    holder = [c for c in chunks if "(b)(6)" in c.pinpoints or c.pinpoint == "(b)(6)"]
+    assert len(holder) == 1
+    assert "failure to state a claim" in holder[0].text
+    # every section's text is in exactly one chunk, in order
+    texts = [s.text.strip() for s in rule12.walk() if s.text.strip()]
+    joined = "\n".join(c.text for c in chunks)
+    pos = 0
+    for t in texts:
+        found = joined.find(t[:60], pos)
+        assert found >= 0, t[:60]
+        pos = found
+
+
+def test_chunk_ids_are_deterministic_and_unique(corpus_dir, chunker):
+    versions = _docs(corpus_dir, "federal_rules", "evidence/rule-702")
+    first = [c.chunk_id for d in versions for c in chunker.chunk(d)]
+    again = [c.chunk_id for d in versions for c in chunker.chunk(d)]
+    assert first == again
+    assert len(set(first)) == len(first)
+
+
+def test_long_paragraph_split_at_sentence_boundaries(corpus_dir):
+    chunker = Chunker(model_token_counter(default_embed_model()), max_tokens=60, min_tokens=10)
+    doc = _docs(corpus_dir, "aila/casedocs", "C1")[0]
+    chunks = chunker.chunk(doc)
+    by_pin: dict[str, list[str]] = {}
+    for c in chunks:
+        by_pin.setdefault(c.pinpoint, []).append(c.text)
+    split = {p: parts for p, parts in by_pin.items() if len(parts) > 1}
+    assert split, "a long paragraph of C1 must be split"
+    count = model_token_counter(default_embed_model())
+    for pin, parts in split.items():
+        section = doc.section(pin)
+        assert section is not None
+        assert " ".join(" ".join(parts).split()) == " ".join(section.text.split())
+        too_long = [x for x in split_sentences(section.text) if count(x) > 60]
+        for part in parts[:-1]:
+            tail = " ".join(part.split()[-4:])
+            at_sentence_end = part.rstrip()[-1] in '.;:?!)\u201d"'
+            # mid-sentence only inside a sentence that alone exceeds the window
+            assert at_sentence_end or any(tail in " ".join(x.split()) for x in too_long), tail
+        assert all(count(p) <= 60 for p in parts)
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "See 17 U.S.C. § 107. The court agreed.",
+            ["See 17 U.S.C. § 107.", "The court agreed."],
+        ),
+        (
+            "Smith v. Jones, 410 U.S. 113 (1973), controls. Fed. R. Civ. P. 12(b)(6) applies.",
+            ["Smith v. Jones, 410 U.S. 113 (1973), controls.", "Fed. R. Civ. P. 12(b)(6) applies."],
+        ),
+        ("No. 96-7169 was argued. It was decided.", ["No. 96-7169 was argued.", "It was decided."]),
+    ],
+)
+def test_split_sentences_respects_legal_abbreviations(text, expected):
+    assert split_sentences(text) == expected

@@ -1,0 +1,171 @@
+"""One contract, two stores: the embedded engine (qdrant-edge-py) and the server client
+(qdrant-client, pointed at its local mode, which speaks the server's API)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexing.model import Chunk, chunk_id
+from indexing.sparse import Bm25Encoder
+from indexing.store import (
+    OPEN_TO,
+    Catalog,
+    EdgeCatalog,
+    IndexPoint,
+    Match,
+    MatchAny,
+    ServerCatalog,
+    Where,
+    as_of_conditions,
+    new_build_name,
+    payload_chunk,
+    prune,
+)
+
+pytestmark = pytest.mark.unit
+
+DIM = 16
+# (doc_id, version, valid_from, valid_to, kind, jurisdiction, text) — real provisions.
+ROWS = [
+    ("fre:702", "2012", date(2011, 12, 1), date(2023, 12, 1), "rule", "us",
+     "A witness who is qualified as an expert by knowledge, skill, experience, training, or "
+     "education may testify in the form of an opinion or otherwise if"),
+    ("fre:702", "2024", date(2023, 12, 1), None, "rule", "us",
+     "if the proponent demonstrates to the court that it is more likely than not that"),
+    ("usc:17/107", "Online@117-80", date(2021, 12, 27), None, "statute", "us",
+     "the fair use of a copyrighted work, including such use by reproduction in copies"),
+    ("usc:30/1811", "Online@113-31", date(2013, 8, 9), date(2021, 12, 27), "statute", "us",
+     "Congress finds and declares that the availability of critical minerals"),
+    ("gdpr:art17", "2018-05-23", None, None, "regulation", "eu",
+     "The data subject shall have the right to obtain from the controller the erasure of "
+     "personal data concerning him or her without undue delay"),
+    ("aila:S2", "AILA 2019", None, None, "statute", "in",
+     "Whoever commits murder shall be punished with death, or imprisonment for life"),
+]  # fmt: skip
+
+
+def _points() -> list[IndexPoint]:
+    enc = Bm25Encoder()
+    rng = np.random.default_rng(7)
+    pts = []
+    for i, (doc_id, ver, vf, vt, kind, jur, text) in enumerate(ROWS):
+        chunk = Chunk(
+            chunk_id=chunk_id(doc_id, ver, ""), doc_id=doc_id, version=ver,
+            citation=doc_id.upper(), doc_citation=doc_id.upper(), pinpoint="", anchor="p-body",
+            heading_path=("H",), text=text, order=0, source=doc_id.split(":")[0], kind=kind,
+            jurisdiction=jur, title="T", valid_from=vf, valid_to=vt, content_hash=f"h{i}",
+        )  # fmt: skip
+        vec = rng.normal(size=DIM)
+        pts.append(IndexPoint(chunk, vec / np.linalg.norm(vec), enc.document(text), 1))
+    return pts
+
+
+@pytest.fixture(params=["edge", "server"])
+def catalog(request, tmp_path: Path) -> Catalog:
+    if request.param == "edge":
+        return EdgeCatalog(tmp_path / "qdrant", "juris")
+    from qdrant_client import QdrantClient
+
+    return ServerCatalog(QdrantClient(":memory:"), "juris")
+
+
+@pytest.fixture()
+def store(catalog):
+    s = catalog.create(new_build_name("juris"), DIM)
+    s.upsert(_points())
+    s.flush()
+    yield s
+    s.close()
+
+
+def test_roundtrip_payload_and_count(store):
+    pts = _points()
+    assert store.count() == len(pts)
+    got = {
+        h.id: payload_chunk(h.id, h.payload)
+        for h in store.retrieve([p.chunk.chunk_id for p in pts])
+    }
+    for p in pts:
+        assert got[p.chunk.chunk_id] == p.chunk
+
+
+def test_dense_sparse_and_hybrid_queries(store):
+    pts = _points()
+    target = pts[2]
+    dense = store.query([list(target.dense)], None, limit=3)
+    assert dense[0].id == target.chunk.chunk_id and dense[0].score == pytest.approx(1.0, abs=1e-4)
+    sparse = store.query([], Bm25Encoder().query("fair use copyrighted work"), limit=3)
+    assert sparse[0].id == target.chunk.chunk_id
+    hybrid = store.query(
+        [list(pts[4].dense)], Bm25Encoder().query("fair use copyrighted"), limit=4, prefetch=6
+    )
+    top2 = {h.id for h in hybrid[:2]}
+    assert top2 == {pts[4].chunk.chunk_id, target.chunk.chunk_id}
+    assert store.query([], Bm25Encoder().query("the of"), limit=3) == []
+
+
+def test_filters_as_of_and_fields(store):
+    def ids(where):
+        return {h.payload["doc_id"] + "@" + h.payload["version"] for h in store.scroll(where)}
+
+    old = ids(Where(as_of_conditions(date(2023, 6, 1))))
+    assert "fre:702@2012" in old and "fre:702@2024" not in old
+    new = ids(Where(as_of_conditions(date(2024, 1, 1))))
+    assert "fre:702@2024" in new and "fre:702@2012" not in new
+    assert "usc:30/1811@Online@113-31" in ids(Where(as_of_conditions(date(2014, 1, 1))))
+    assert "usc:30/1811@Online@113-31" not in new
+    assert ids(Where((Match("jurisdiction", "eu"),))) == {"gdpr:art17@2018-05-23"}
+    assert ids(Where((MatchAny("kind", ("regulation", "rule")),), (Match("version", "2012"),))) == {
+        "fre:702@2024",
+        "gdpr:art17@2018-05-23",
+    }
+    hits = store.query(
+        [list(_points()[0].dense)], None, Where(as_of_conditions(date(2024, 1, 1))), limit=10
+    )
+    assert all(h.payload["version"] != "2012" for h in hits)
+    assert store.count(Where((Match("doc_id", "fre:702"),))) == 2
+
+
+def test_delete_and_set_payload(store):
+    pts = _points()
+    store.set_payload([pts[2].chunk.chunk_id], {"valid_to": 20250101, "retired": True})
+    (hit,) = store.retrieve([pts[2].chunk.chunk_id])
+    assert hit.payload["valid_to"] == 20250101 and hit.payload["retired"] is True
+    assert hit.payload["text"] == pts[2].chunk.text  # merged, not replaced
+    store.delete([pts[0].chunk.chunk_id, "00000000-0000-0000-0000-000000000000"])
+    assert store.count() == len(pts) - 1
+    assert {h.id for h in store.scroll(fields=["doc_id"])} == {p.chunk.chunk_id for p in pts[1:]}
+    assert all(set(h.payload) == {"doc_id"} for h in store.scroll(fields=["doc_id"]))
+    assert payload_chunk("x", {**hit.payload, "valid_to": OPEN_TO}).valid_to is None
+
+
+def test_catalog_swap_copy_and_prune(catalog):
+    assert catalog.current() is None
+    first = catalog.create("juris_a", DIM)
+    first.upsert(_points()[:2])
+    first.flush()
+    first.close()
+    catalog.swap("juris_a")
+    assert catalog.current() == "juris_a"
+    token = catalog.changed_token()
+    copy = catalog.copy("juris_a", "juris_b")
+    assert copy.count() == 2
+    copy.upsert(_points()[2:3])
+    copy.close()
+    catalog.swap("juris_b")
+    assert catalog.current() == "juris_b" and catalog.changed_token() != token
+    reopened = catalog.open("juris_a")
+    assert reopened.count() == 2  # the copy did not touch the source
+    reopened.close()
+    catalog.create("juris_c", DIM).close()
+    assert catalog.builds() == ["juris_a", "juris_b", "juris_c"]
+    assert prune(catalog, keep=2) == ["juris_a"]
+    assert catalog.builds() == ["juris_b", "juris_c"] and catalog.current() == "juris_b"
+    with pytest.raises(ValueError):
+        catalog.drop("juris_b")
+    with pytest.raises(ValueError):
+        catalog.open("juris_missing")
