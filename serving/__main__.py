@@ -87,9 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--no-vllm", action="store_true", help="skip the vLLM overhead part")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per HTTP call otherwise
     if args.cmd == "keys":
         import os
 

@@ -160,6 +160,7 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
     from serving.vllm_process import start_vllm, tiny_model_and_adapter
 
     proc = None
+    closers: list[Any] = []  # the embedded index allows one process: close it before `load`
     url = os.environ.get("JURIS_VLLM_URL", "")
     model = os.environ.get("JURIS_VLLM_MODEL", "base")
     if not url:
@@ -176,6 +177,7 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
             rate_limit_per_minute=1e9, rate_limit_burst=10_000,
         )  # fmt: skip
         inner = open_default_retriever()
+        closers.append(getattr(inner, "close", lambda: None))
         retrieval: list[float] = []
         cached: dict[str, list[Passage]] = {}
         for _ in range(3):
@@ -242,6 +244,8 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
             "paired_added_total": summary_ms(total_diff),
         }
     finally:
+        for close in closers:
+            close()
         if proc is not None:
             proc.kill()
 

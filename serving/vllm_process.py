@@ -131,16 +131,29 @@ def build_random_adapter(model_dir: Path, out_dir: Path, rank: int = 8, seed: in
 
     Args:
         model_dir: the base model.
-        out_dir: where to save the adapter (reused when present).
+        out_dir: where to save the adapter (reused while the base model is unchanged).
         rank: LoRA rank (vLLM is started with `--max-lora-rank 8`).
         seed: seeds the adapter weights.
 
     Returns:
         `out_dir`.
     """
-    if (out_dir / "adapter_config.json").is_file():
-        return out_dir
+    import hashlib
     import shutil
+
+    base_id = hashlib.sha256(
+        b"".join(
+            (model_dir / name).read_bytes()
+            for name in ("config.json", "tokenizer.json", "juris_tiny_model.json")
+            if (model_dir / name).is_file()
+        )
+        + f"|{rank}|{seed}".encode()
+    ).hexdigest()
+    stamp = out_dir / "juris_base_model.sha256"
+    fresh = (out_dir / "adapter_config.json").is_file() and stamp.is_file()
+    if fresh and stamp.read_text().strip() == base_id:
+        return out_dir
+    shutil.rmtree(out_dir, ignore_errors=True)
 
     import torch
     from peft import LoraConfig, get_peft_model
@@ -158,6 +171,7 @@ def build_random_adapter(model_dir: Path, out_dir: Path, rank: int = 8, seed: in
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     get_peft_model(base, config).save_pretrained(str(tmp))
+    (tmp / stamp.name).write_text(base_id + "\n")
     tmp.rename(out_dir)
     return out_dir
 
