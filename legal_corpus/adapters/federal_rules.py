@@ -387,7 +387,9 @@ class FederalRulesAdapter:
         if not yearly and current is not None:
             front, _, _ = split_front_matter(current, current.read_text(encoding="utf-8"))
             years = [int(v) for v in front.get("versions") or [] if str(v).isdigit()]
-            yearly = [(years[-1] if years else date.today().year, current)]
+            if not years:
+                raise ParseError(current, "no yearly file and no 'versions' year", "front matter")
+            yearly = [(years[-1], current)]
         yearly.sort()
         parsed = [parse_file(path, year, citation) for year, path in yearly]
         groups: list[list[ParsedFile]] = []
