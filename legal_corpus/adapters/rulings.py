@@ -429,8 +429,11 @@ def parse_ruling_file(path: Path | str) -> LegalDocument:
         for name, value in (("court", court), ("docket", docket), ("date", decided))
         if not value
     ]
+    caption = "\n".join(head_lines)
+    dockets = list(dict.fromkeys(m.group(2).rstrip(".,") for m in _DOCKET.finditer(caption)))
     metadata: dict[str, Any] = {
         "docket": docket or "",
+        "dockets": dockets,  # consolidated cases state several; `docket` is the first
         "format": path.suffix.lower().lstrip("."),
         "elements": len(pieces),
         "pages": max((p.page or 0 for p in pieces), default=0) or None,

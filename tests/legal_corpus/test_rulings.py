@@ -122,6 +122,11 @@ def test_page_furniture_is_removed(rulings: dict[str, LegalDocument]) -> None:
     assert "Document: 00116475093" not in rulings["pdf/ca1-12-2209.pdf"].text
 
 
+def test_consolidated_dockets_are_all_kept(rulings: dict[str, LegalDocument]) -> None:
+    dockets = rulings["pdf/ca1-12-2209.pdf"].metadata["dockets"]
+    assert dockets[:3] == ["12-2207", "12-2208", "12-2209"]
+
+
 def test_paragraphs_are_merged_into_sensible_sizes(rulings: dict[str, LegalDocument]) -> None:
     doc = rulings["pdf/opinion_tax.pdf"]
     sizes = sorted(len(s.text) for s in doc.sections)
