@@ -13,7 +13,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from legal_corpus.corpus import default_corpus_dir  # noqa: E402
+from legal_corpus.corpus import default_corpus_dir
 
 
 @pytest.fixture(scope="session")
@@ -21,5 +21,8 @@ def corpus_dir() -> Path:
     """The bundled legal corpus; tests that need it skip with a message where it is absent."""
     path = default_corpus_dir()
     if not path.is_dir():
-        pytest.skip(f"legal corpus not found at {path} (set JURIS_CORPUS_DIR or put ../shared beside the project)")
+        pytest.skip(
+            f"legal corpus not found at {path} "
+            "(set JURIS_CORPUS_DIR or put ../shared beside the project)"
+        )
     return path

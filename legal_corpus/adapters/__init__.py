@@ -1,9 +1,9 @@
 """Source adapters: one per format, and the batch loop that runs them.
 
-    >>> from legal_corpus.adapters import iter_documents, IngestReport
-    >>> report = IngestReport()
-    >>> for doc in iter_documents(corpus_dir, sources=["federal_rules"], report=report):
-    ...     print(doc.doc_id, doc.version.label)
+>>> from legal_corpus.adapters import iter_documents, IngestReport
+>>> report = IngestReport()
+>>> for doc in iter_documents(corpus_dir, sources=["federal_rules"], report=report):
+...     print(doc.doc_id, doc.version.label)
 """
 
 from __future__ import annotations
