@@ -192,3 +192,16 @@ def test_health_metrics_and_no_question_in_logs(client, user_key, tmp_path, capl
 def test_production_refuses_insecure_settings():
     with pytest.raises(ValueError, match="JURIS_API_KEYS_FILE"):
         GatewaySettings(_env_file=None, environment="production")  # type: ignore[call-arg]
+
+
+def test_web_client_is_served_at_root_without_shadowing_the_api(retriever, tmp_path):
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<!doctype html><title>Juris</title>")
+    with make_client(retriever, web_dir=web) as c:
+        assert "<title>Juris</title>" in c.get("/").text
+        assert c.get("/docs").status_code == 200
+        assert c.get("/openapi.json").json()["info"]["title"] == "Juris gateway"
+        r = c.get("/v1/unknown")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+        assert c.get("/healthz").json() == {"status": "ok"}
