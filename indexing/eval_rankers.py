@@ -1,0 +1,312 @@
+"""Document rankers for the AILA evaluation: bm25s baseline, product sparse, dense, hybrid.
+
+Every ranker maps a query text to `{doc_id: score}` over the whole source (all 2,914
+judgments, or all 197 statutes); `indexing.evaluate` turns those into TREC runs.
+
+- `Bm25sRanker` — the independent baseline: the `bm25s` library's Lucene BM25 (k1 1.5,
+  b 0.75) over whole documents with its standard tokeniser, English stopwords and Snowball
+  stemming (PyStemmer). Nothing of the product is used.
+- `SparseRanker` — the product's own sparse vectors: `indexing.sparse.tokenize` (legal tokens
+  kept whole) and `Bm25Encoder` document weights on the same passages the index stores,
+  scored exactly as Qdrant scores a sparse vector with the IDF modifier
+  (`Σ q_t · idf_t · d_t`, `idf_t = ln(1 + (N − n_t + 0.5)/(n_t + 0.5))` over passages), then
+  aggregated per document (`max`, `top3` = sum of the best three, or `rrf` over passage ranks).
+  Long fact patterns are used whole: the query vector weights each term by its frequency in
+  the query (`query_tf=True`) instead of the product's default term presence.
+- `DenseRanker` — MiniLM passage vectors from `indexing.eval_dense.DenseCache`. A query longer
+  than the model window is split into overlapping windows (`split_query`), each window is
+  embedded, a document's score for a window is its best passage's cosine, and the windows
+  are fused by their mean.
+- `fuse_rrf` — hybrid: weighted reciprocal rank fusion of document rankings (the same fusion
+  the product's hybrid query asks Qdrant for, applied at document level).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm import tqdm
+
+from indexing.eval_dense import PASSAGE_WORDS, split_passages
+from indexing.sparse import Bm25Encoder, term_id, tokenize
+
+log = logging.getLogger(__name__)
+
+Scores = dict[str, float]
+Aggregation = Literal["max", "top3", "rrf"]
+RRF_K = 60
+
+
+@dataclass(frozen=True, slots=True)
+class SourceDocs:
+    """The documents of one AILA source: ids (`C123`) and full texts, in file order."""
+
+    source: str
+    ids: tuple[str, ...]
+    texts: tuple[str, ...]
+
+    def fingerprint(self) -> str:
+        """A short hash of ids and text lengths (a cache key for derived data)."""
+        h = hashlib.sha1(self.source.encode())
+        for i, t in zip(self.ids, self.texts, strict=True):
+            h.update(f"{i}:{len(t)};".encode())
+        return h.hexdigest()[:12]
+
+
+def load_source(corpus_dir: Path, source: str, only: Sequence[str] | None = None) -> SourceDocs:
+    """Read an AILA source folder (`aila/casedocs`, `aila/statutes`).
+
+    Args:
+        corpus_dir: the corpus root.
+        source: the source folder under it.
+        only: keep only these document ids (a small slice for tests); None keeps all.
+
+    Returns:
+        The documents, ids being the file stems as the qrels use them.
+
+    Raises:
+        FileNotFoundError: when the folder holds no `*.txt` documents.
+    """
+    files = sorted((corpus_dir / source).glob("*.txt"))
+    if only is not None:
+        wanted = set(only)
+        files = [f for f in files if f.stem in wanted]
+    if not files:
+        raise FileNotFoundError(f"{corpus_dir / source}: no *.txt documents")
+    texts = tuple(f.read_text(encoding="utf-8", errors="replace") for f in files)
+    return SourceDocs(source, tuple(f.stem for f in files), texts)
+
+
+class Bm25sRanker:
+    """The `bm25s` library baseline over whole documents (see module docstring)."""
+
+    def __init__(self, docs: SourceDocs) -> None:
+        import bm25s
+        import Stemmer
+
+        self._bm25s = bm25s
+        self.stemmer = Stemmer.Stemmer("english")
+        self.ids = docs.ids
+        tokens = bm25s.tokenize(
+            list(docs.texts), stopwords="en", stemmer=self.stemmer, show_progress=False
+        )
+        self.model = bm25s.BM25()
+        self.model.index(tokens, show_progress=False)
+
+    def rank(self, query: str) -> Scores:
+        """BM25 scores of every document that shares a term with `query`."""
+        terms = self._bm25s.tokenize(
+            [query], stopwords="en", stemmer=self.stemmer, return_ids=False, show_progress=False
+        )
+        scores = self.model.get_scores(terms[0])
+        return {self.ids[i]: float(s) for i, s in enumerate(scores) if s > 0}
+
+
+class SparseRanker:
+    """Product sparse vectors on passages, Qdrant IDF scoring, document aggregation.
+
+    Args:
+        docs: the source.
+        cache_dir: where the passage-term matrix is cached (None: not cached).
+        encoder: the product's document encoder (default parameters when None).
+        max_words: the passage budget (the same passages the dense cache embeds).
+    """
+
+    def __init__(
+        self,
+        docs: SourceDocs,
+        cache_dir: Path | None = None,
+        encoder: Bm25Encoder | None = None,
+        max_words: int = PASSAGE_WORDS,
+    ) -> None:
+        self.encoder = encoder or Bm25Encoder()
+        self.ids = docs.ids
+        self.columns: dict[int, int] = {}
+        key = f"{docs.fingerprint()}-{max_words}-{self.encoder.k1}-{self.encoder.b}"
+        key += f"-{self.encoder.avg_len}"
+        cached = (
+            cache_dir / f"sparse-{docs.source.replace('/', '-')}-{key}.npz" if cache_dir else None
+        )
+        if cached is not None and cached.exists():
+            with np.load(cached) as z:
+                self.matrix = sp.csr_matrix(
+                    (z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"])
+                )
+                self.owner = z["owner"]
+                self.columns = {int(t): i for i, t in enumerate(z["terms"])}
+        else:
+            self._build(docs, max_words)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                terms = np.array(sorted(self.columns, key=self.columns.__getitem__))
+                np.savez(
+                    cached,
+                    data=self.matrix.data,
+                    indices=self.matrix.indices,
+                    indptr=self.matrix.indptr,
+                    shape=np.array(self.matrix.shape),
+                    owner=self.owner,
+                    terms=terms,
+                )
+        n_points = self.matrix.shape[0]
+        df = np.bincount(self.matrix.indices, minlength=self.matrix.shape[1])
+        self.idf = np.log1p((n_points - df + 0.5) / (df + 0.5))
+        self.n_docs = len(self.ids)
+
+    def _build(self, docs: SourceDocs, max_words: int) -> None:
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        owner: list[int] = []
+        self.columns = {}
+        row = 0
+        for d, text in enumerate(
+            tqdm(docs.texts, desc=f"sparse {docs.source}", unit="doc", disable=None)
+        ):
+            for passage in split_passages(text, max_words):
+                vec = self.encoder.document(passage)
+                for tid, w in zip(vec.indices, vec.values, strict=True):
+                    col = self.columns.setdefault(tid, len(self.columns))
+                    rows.append(row)
+                    cols.append(col)
+                    vals.append(w)
+                owner.append(d)
+                row += 1
+        self.matrix = sp.csr_matrix(
+            (np.array(vals, dtype=np.float32), (rows, cols)), shape=(row, len(self.columns))
+        )
+        self.owner = np.array(owner, dtype=np.int32)
+
+    def passage_scores(self, query: str, query_tf: bool = True) -> np.ndarray:
+        """Qdrant's IDF-modified sparse score of every passage for `query`."""
+        terms = tokenize(query)
+        weights = Counter(terms) if query_tf else Counter(set(terms))
+        q = np.zeros(self.matrix.shape[1], dtype=np.float32)
+        for term, w in weights.items():
+            col = self.columns.get(term_id(term))
+            if col is not None:
+                q[col] = w * self.idf[col]
+        result: np.ndarray = self.matrix @ q
+        return result
+
+    def rank(self, query: str, agg: Aggregation = "max", query_tf: bool = True) -> Scores:
+        """Document scores: passage scores aggregated per document.
+
+        Args:
+            query: the query text, used whole.
+            agg: `max` (best passage), `top3` (sum of the best three), `rrf` (reciprocal
+                rank fusion over the passage ranking: Σ 1/(60 + rank)).
+            query_tf: weight query terms by their frequency (else term presence).
+
+        Returns:
+            doc id -> score for documents with a positive score.
+        """
+        scores = self.passage_scores(query, query_tf)
+        return aggregate(scores, self.owner, self.ids, agg)
+
+
+def aggregate(
+    passage_scores: np.ndarray, owner: np.ndarray, ids: Sequence[str], agg: Aggregation
+) -> Scores:
+    """Fold passage scores into document scores (`max`, `top3` or `rrf`; see `SparseRanker`)."""
+    hit = np.flatnonzero(passage_scores > 0) if agg != "rrf" else np.arange(len(passage_scores))
+    order = hit[np.argsort(-passage_scores[hit], kind="stable")]
+    out: dict[int, float] = {}
+    seen: Counter[int] = Counter()
+    for rank, p in enumerate(order, start=1):
+        d = int(owner[p])
+        if agg == "max":
+            if d not in out:
+                out[d] = float(passage_scores[p])
+        elif agg == "top3":
+            if seen[d] < 3:
+                out[d] = out.get(d, 0.0) + float(passage_scores[p])
+                seen[d] += 1
+        else:
+            if rank > 2000:
+                break
+            out[d] = out.get(d, 0.0) + 1.0 / (RRF_K + rank)
+    return {ids[d]: s for d, s in out.items()}
+
+
+def split_query(text: str, window: int = PASSAGE_WORDS, stride: int | None = None) -> list[str]:
+    """Overlapping word windows covering a long query (one window when it fits).
+
+    Args:
+        text: the query.
+        window: words per window (fits MiniLM's 256-token window, see `PASSAGE_WORDS`).
+        stride: words between window starts (default: half a window).
+
+    Returns:
+        The windows; together they cover every word of the query.
+    """
+    words = text.split()
+    if len(words) <= window:
+        return [" ".join(words)]
+    step = stride or max(1, window // 2)
+    starts = list(range(0, len(words) - window + 1, step))
+    if starts[-1] + window < len(words):
+        starts.append(len(words) - window)
+    return [" ".join(words[s : s + window]) for s in starts]
+
+
+class DenseRanker:
+    """Dense document scores from cached passage vectors (see module docstring).
+
+    Args:
+        ids: the source's document ids (every one gets a score).
+        passage_ids: the document id of each cached passage vector.
+        vectors: L2-normalised passage vectors (rows).
+        encode: texts -> L2-normalised vectors, for the query windows.
+    """
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        passage_ids: Sequence[str],
+        vectors: np.ndarray,
+        encode: Callable[[Sequence[str]], np.ndarray],
+    ) -> None:
+        self.ids = tuple(ids)
+        index = {d: i for i, d in enumerate(self.ids)}
+        keep = [i for i, d in enumerate(passage_ids) if d in index]
+        self.owner = np.array([index[passage_ids[i]] for i in keep], dtype=np.int64)
+        self.vectors = vectors[keep]
+        self.encode = encode
+
+    def rank(self, query: str, fuse: Literal["mean", "max"] = "mean") -> Scores:
+        """Each document's best-passage cosine per query window, fused over the windows."""
+        windows = split_query(query)
+        q = np.asarray(self.encode(windows), dtype=np.float32)
+        sims = self.vectors @ q.T  # passages x windows
+        best = np.full((len(self.ids), len(windows)), -1.0, dtype=np.float32)
+        np.maximum.at(best, self.owner, sims)
+        doc = best.mean(axis=1) if fuse == "mean" else best.max(axis=1)
+        return {d: float(s) for d, s in zip(self.ids, doc, strict=True) if s > -1.0}
+
+
+def fuse_rrf(rankings: Sequence[Scores], weights: Sequence[float], k: int = RRF_K) -> Scores:
+    """Weighted reciprocal rank fusion of document rankings: Σ w / (k + rank).
+
+    Args:
+        rankings: doc -> score maps (higher is better), each ranked independently.
+        weights: one weight per ranking.
+        k: the RRF constant (60, as Qdrant's `Fusion.Rrf` default).
+
+    Returns:
+        doc -> fused score.
+    """
+    fused: dict[str, float] = {}
+    for scores, w in zip(rankings, weights, strict=True):
+        ranked = sorted(scores.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
+        for rank, (doc, _) in enumerate(ranked, start=1):
+            fused[doc] = fused.get(doc, 0.0) + w / (k + rank)
+    return fused

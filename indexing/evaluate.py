@@ -1,0 +1,279 @@
+"""`python -m indexing eval`: rank AILA documents for each query and score the run like trec_eval.
+
+    python -m indexing eval --queries ../shared/legal_corpus/aila/queries_dev.txt \\
+        --qrels ../shared/legal_corpus/aila/qrels_statutes_dev.txt --source aila/statutes \\
+        --mode hybrid --run-out var/eval/statutes-hybrid.run --json
+
+prints `{"map":…, "p@10":…, "ndcg@10":…, "bpref":…, "recip_rank":…, "recall@100":…,
+"queries":N}`. Modes: `bm25` (the product's legal-token sparse vectors), `dense` (MiniLM),
+`hybrid` (the product default: both, fused), and `bm25s` (the independent library baseline).
+Documents are ranked over the whole source folder; ids are the file stems the qrels use
+(`C123`, `S45`). See `indexing/README.md`, section Evaluation, for the measured choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from tqdm import tqdm
+
+from indexing.eval_dense import DenseCache
+from indexing.eval_metrics import (
+    Qrels,
+    Run,
+    TrecFormatError,
+    evaluate,
+    read_qrels,
+    read_queries,
+    trec_order,
+    write_run,
+)
+from indexing.eval_rankers import (
+    Aggregation,
+    Bm25sRanker,
+    DenseRanker,
+    Scores,
+    SourceDocs,
+    SparseRanker,
+    fuse_rrf,
+    load_source,
+)
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["bm25", "dense", "hybrid", "bm25s"]
+MODES: tuple[Mode, ...] = ("bm25s", "bm25", "dense", "hybrid")
+SOURCES = ("aila/casedocs", "aila/statutes")
+RUN_DEPTH = 100
+Encoder = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalChoices:
+    """The retrieval choices the evaluation measured and kept (see README, Evaluation).
+
+    Args:
+        sparse_agg: passage-to-document aggregation of sparse scores.
+        query_tf: weight sparse query terms by their frequency in the query.
+        dense_fuse: how the windows of a long query are fused (`mean` or `max`).
+        hybrid_weights: RRF weights of (sparse, dense).
+        dense_rounds: passages per document the dense side uses (None: all cached).
+    """
+
+    sparse_agg: Aggregation = "max"
+    query_tf: bool = False
+    dense_fuse: Literal["mean", "max"] = "mean"
+    hybrid_weights: tuple[float, float] = (1.0, 1.0)
+    dense_rounds: int | None = None
+
+
+def load_encoder(model_dir: Path | None = None) -> Encoder:
+    """The product's embedder (`indexing.embeddings`, torch backend) as an encode function.
+
+    Args:
+        model_dir: a local sentence-transformers directory (default: the bundled MiniLM).
+
+    Returns:
+        texts -> L2-normalised float32 rows.
+    """
+    from indexing.embeddings import load_embedder
+    from indexing.settings import default_embed_model
+
+    embedder = load_embedder(model_dir or default_embed_model(), "torch")
+    return lambda texts: embedder.encode(list(texts))
+
+
+class AilaEvaluation:
+    """Rankers over one AILA source, built lazily and cached under `cache_dir`.
+
+    Args:
+        corpus_dir: the corpus root.
+        source: `aila/casedocs` or `aila/statutes`.
+        cache_dir: where passage matrices and dense vectors are kept between runs.
+        choices: the retrieval choices.
+        encoder_factory: builds the dense encoder when a dense mode is first used.
+        only_docs: restrict the source to these ids (small slices for tests).
+    """
+
+    def __init__(
+        self,
+        corpus_dir: Path,
+        source: str,
+        cache_dir: Path,
+        choices: RetrievalChoices | None = None,
+        encoder_factory: Callable[[], Encoder] = load_encoder,
+        only_docs: Sequence[str] | None = None,
+    ) -> None:
+        if source not in SOURCES:
+            raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+        self.corpus_dir, self.source, self.cache_dir = corpus_dir, source, cache_dir
+        self.choices = choices or RetrievalChoices()
+        self.docs: SourceDocs = load_source(corpus_dir, source, only_docs)
+        self.only_docs = only_docs
+        self._encoder_factory = encoder_factory
+        self._encoder: Encoder | None = None
+        self._bm25s: Bm25sRanker | None = None
+        self._sparse: SparseRanker | None = None
+        self._dense: DenseRanker | None = None
+
+    def encoder(self) -> Encoder:
+        """The dense encoder (loaded once)."""
+        if self._encoder is None:
+            self._encoder = self._encoder_factory()
+        return self._encoder
+
+    def bm25s(self) -> Bm25sRanker:
+        """The bm25s baseline ranker."""
+        if self._bm25s is None:
+            self._bm25s = Bm25sRanker(self.docs)
+        return self._bm25s
+
+    def sparse(self) -> SparseRanker:
+        """The product-sparse ranker (passage matrix cached)."""
+        if self._sparse is None:
+            cache = self.cache_dir / "sparse" if self.only_docs is None else None
+            self._sparse = SparseRanker(self.docs, cache)
+        return self._sparse
+
+    def dense(self) -> DenseRanker:
+        """The dense ranker; embeds the passages missing from the cache first."""
+        if self._dense is None:
+            root = self.cache_dir / "dense"
+            if self.only_docs is not None:
+                root = root / f"slice-{self.docs.fingerprint()}"
+            cache = DenseCache(root, self.source, self.corpus_dir, only=self.only_docs)
+            rounds = self.choices.dense_rounds
+            cache.build(self.encoder(), max_rounds=rounds)
+            passage_ids, vectors = cache.load(rounds)
+            self._dense = DenseRanker(self.docs.ids, passage_ids, vectors, self.encoder())
+        return self._dense
+
+    def rank(self, mode: Mode, query: str) -> Scores:
+        """Document scores for one query in one mode."""
+        c = self.choices
+        if mode == "bm25s":
+            return self.bm25s().rank(query)
+        if mode == "bm25":
+            return self.sparse().rank(query, c.sparse_agg, c.query_tf)
+        if mode == "dense":
+            return self.dense().rank(query, c.dense_fuse)
+        sparse = self.sparse().rank(query, c.sparse_agg, c.query_tf)
+        dense = self.dense().rank(query, c.dense_fuse)
+        return fuse_rrf([sparse, dense], c.hybrid_weights)
+
+    def run(self, mode: Mode, queries: dict[str, str], depth: int = RUN_DEPTH) -> Run:
+        """A TREC run: every query's top `depth` documents in trec_eval order."""
+        run: Run = {}
+        for qid, text in tqdm(queries.items(), desc=f"{self.source} {mode}", disable=None):
+            run[qid] = dict(trec_order(self.rank(mode, text), depth))
+        return run
+
+
+def evaluate_mode(
+    evaluation: AilaEvaluation,
+    mode: Mode,
+    queries: dict[str, str],
+    qrels: Qrels,
+    run_out: Path | None = None,
+) -> dict[str, float]:
+    """Run one mode over the queries, optionally write the run file, and score it.
+
+    Args:
+        evaluation: the rankers of one source.
+        mode: `bm25`, `dense`, `hybrid` or `bm25s`.
+        queries: query id -> text.
+        qrels: the judgments.
+        run_out: where to write the TREC run (None: not written).
+
+    Returns:
+        The measures (see `indexing.eval_metrics.evaluate`).
+    """
+    run = evaluation.run(mode, queries)
+    if run_out is not None:
+        write_run(run_out, run, tag=f"juris-{mode}")
+    return evaluate(qrels, run)
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    """Register the `eval` subcommand on the `python -m indexing` parser."""
+    p = subparsers.add_parser("eval", help="score retrieval on AILA-style queries and qrels")
+    configure_parser(p)
+    return p
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    """The `eval` options (shared by `python -m indexing eval` and this module's main)."""
+    p.add_argument("--queries", type=Path, required=True, help="`ID||text` lines")
+    p.add_argument("--qrels", type=Path, required=True, help="TREC qrels `qid Q0 docid rel`")
+    p.add_argument("--source", choices=SOURCES, default="aila/casedocs")
+    p.add_argument("--mode", choices=MODES, default="hybrid")
+    p.add_argument("--run-out", type=Path, help="write the TREC run file here")
+    p.add_argument("--corpus", type=Path, help="corpus root (default: JURIS_CORPUS_DIR)")
+    p.add_argument("--cache", type=Path, default=Path("var/eval/cache"), help="cache dir")
+    p.add_argument(
+        "--dense-rounds",
+        type=int,
+        default=None,
+        help="passages per document on the dense side (default: all; see README)",
+    )
+    p.add_argument("--only-docs", help="comma-separated document ids: rank only these")
+    p.add_argument("--json", action="store_true", help="print the measures as one JSON object")
+    p.set_defaults(func=run_cli)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Execute `eval`; returns the exit status (2 on bad input files)."""
+    from indexing.settings import IndexSettings
+
+    settings: Any = IndexSettings(**{})
+    corpus = args.corpus or settings.corpus()
+    try:
+        queries = read_queries(args.queries)
+        qrels = read_qrels(args.qrels)
+    except (OSError, TrecFormatError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    only = [d.strip() for d in args.only_docs.split(",")] if args.only_docs else None
+    try:
+        evaluation = AilaEvaluation(
+            corpus,
+            args.source,
+            args.cache,
+            RetrievalChoices(dense_rounds=args.dense_rounds),
+            encoder_factory=lambda: load_encoder(settings.embed_model),
+            only_docs=only,
+        )
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    unknown = set(qrels) - set(queries)
+    if unknown:
+        log.warning("qrels name %d queries absent from %s", len(unknown), args.queries)
+    metrics = evaluate_mode(evaluation, args.mode, queries, qrels, args.run_out)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for key, value in metrics.items():
+            print(f"{key:<12}{value:.4f}" if key != "queries" else f"{key:<12}{int(value)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m indexing.evaluate …` (the same as `python -m indexing eval …`)."""
+    parser = argparse.ArgumentParser(prog="python -m indexing eval", description=__doc__)
+    configure_parser(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,199 @@
+"""`python -m indexing report --out var/eval` (`make eval`): AILA 2019 side by side.
+
+Runs the bm25s baseline, the product's sparse (`bm25`), `dense` and `hybrid` modes on both
+AILA 2019 tasks (prior cases: `aila/casedocs` with `qrels_priorcases_dev.txt`; statutes:
+`aila/statutes` with `qrels_statutes_dev.txt`) in one process, and writes into `--out`:
+
+- `report.md` — a Markdown table of MAP, P@10, nDCG@10, BPREF, RR and R@100 per task and
+  mode, with the best published FIRE 2019 runs as reference rows;
+- `report.png` — a bar chart of MAP and P@10 (matplotlib, Agg backend);
+- `metrics.json` — the same figures; `runs/<task>-<mode>.run` — the TREC run files.
+
+Dense vectors are cached under `--out/cache` and reused (see `indexing.eval_dense`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from indexing.eval_metrics import read_qrels, read_queries
+from indexing.evaluate import MODES, AilaEvaluation, Mode, RetrievalChoices, evaluate_mode
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One AILA 2019 task: its documents, judgments and best published run."""
+
+    name: str
+    source: str
+    qrels: str
+    published_map: float
+    published_p10: float
+
+
+TASKS = (
+    Task("prior cases", "aila/casedocs", "qrels_priorcases_dev.txt", 0.1492, 0.07),
+    Task("statutes", "aila/statutes", "qrels_statutes_dev.txt", 0.1566, 0.0975),
+)
+COLUMNS = ("map", "p@10", "ndcg@10", "bpref", "recip_rank", "recall@100")
+MODE_LABELS = {
+    "bm25s": "bm25s baseline (library, stemmed)",
+    "bm25": "Juris bm25 (legal-token sparse)",
+    "dense": "Juris dense (MiniLM)",
+    "hybrid": "Juris hybrid (default)",
+}
+
+
+def run_report(
+    corpus_dir: Path,
+    out: Path,
+    modes: Sequence[Mode] = MODES,
+    choices: RetrievalChoices | None = None,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Evaluate every mode on both tasks and write report.md, report.png, metrics.json, runs.
+
+    Args:
+        corpus_dir: the corpus root (holds `aila/`).
+        out: the output directory.
+        modes: the modes to run.
+        choices: retrieval choices (default: the measured defaults).
+
+    Returns:
+        task name -> mode -> measures.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    queries = read_queries(corpus_dir / "aila" / "queries_dev.txt")
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for task in TASKS:
+        qrels = read_qrels(corpus_dir / "aila" / task.qrels)
+        evaluation = AilaEvaluation(corpus_dir, task.source, out / "cache", choices)
+        results[task.name] = {}
+        for mode in modes:
+            run_file = out / "runs" / f"{task.source.split('/')[-1]}-{mode}.run"
+            metrics = evaluate_mode(evaluation, mode, queries, qrels, run_file)
+            results[task.name][mode] = metrics
+            log.info("%s %s MAP %.4f", task.name, mode, metrics["map"])
+    (out / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "report.md").write_text(markdown(results, choices or RetrievalChoices()))
+    chart(results, out / "report.png")
+    return results
+
+
+def markdown(results: dict[str, dict[str, dict[str, float]]], choices: RetrievalChoices) -> str:
+    """The Markdown report: one table per task, published best run as a reference row."""
+    lines = [
+        "# Retrieval evaluation — AILA 2019 dev queries (AILA_Q1–Q10), full corpus",
+        "",
+        "Measures computed as trec_eval computes them (ir-measures over pytrec-eval-terrier);",
+        "documents ranked over the whole source; runs of 100 documents per query.",
+        f"Choices: {choices}.",
+        "",
+    ]
+    for task in TASKS:
+        rows = results.get(task.name, {})
+        lines += [f"## {task.name}", ""]
+        lines.append("| run | " + " | ".join(COLUMNS) + " | queries |")
+        lines.append("|---|" + "---:|" * (len(COLUMNS) + 1))
+        for mode, m in rows.items():
+            cells = " | ".join(f"{m[c]:.4f}" for c in COLUMNS)
+            lines.append(f"| {MODE_LABELS.get(mode, mode)} | {cells} | {int(m['queries'])} |")
+        ref = ["—"] * len(COLUMNS)
+        ref[0], ref[1] = f"{task.published_map:.4f}", f"{task.published_p10:.4f}"
+        lines.append(f"| FIRE 2019 best published run (test queries) | {' | '.join(ref)} | 50 |")
+        target = 1.3 * task.published_map
+        hybrid = rows.get("hybrid", {}).get("map")
+        if hybrid is not None:
+            verdict = "reached" if hybrid >= target else "not reached"
+            lines += ["", f"Target hybrid MAP ≥ {target:.3f} (published × 1.3): {verdict}."]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def chart(results: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
+    """A grouped bar chart of MAP and P@10 per task and run (PNG, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(TASKS), figsize=(6 * len(TASKS), 4.2), squeeze=False)
+    for ax, task in zip(axes[0], TASKS, strict=True):
+        rows = results.get(task.name, {})
+        labels = [*rows.keys(), "FIRE best"]
+        maps = [rows[m]["map"] for m in rows] + [task.published_map]
+        p10s = [rows[m]["p@10"] for m in rows] + [task.published_p10]
+        xs = range(len(labels))
+        ax.bar([x - 0.2 for x in xs], maps, width=0.4, label="MAP")
+        ax.bar([x + 0.2 for x in xs], p10s, width=0.4, label="P@10")
+        ax.axhline(1.3 * task.published_map, color="grey", linestyle="--", linewidth=1)
+        ax.set_xticks(list(xs), labels, rotation=20)
+        ax.set_title(f"AILA 2019 {task.name} (dev Q1–Q10)")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    """Register the `report` subcommand on the `python -m indexing` parser."""
+    p = subparsers.add_parser("report", help="AILA 2019 evaluation report (make eval)")
+    configure_parser(p)
+    return p
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    """The `report` options."""
+    p.add_argument("--out", type=Path, default=Path("var/eval"), help="output directory")
+    p.add_argument("--corpus", type=Path, help="corpus root (default: JURIS_CORPUS_DIR)")
+    p.add_argument("--modes", default=",".join(MODES), help="comma-separated modes")
+    p.add_argument(
+        "--dense-rounds", type=int, default=None, help="passages per document, dense side"
+    )
+    p.set_defaults(func=run_cli)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Execute `report`; returns the exit status."""
+    from indexing.settings import IndexSettings
+
+    settings: Any = IndexSettings(**{})
+    corpus = args.corpus or settings.corpus()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        print(f"error: unknown modes {bad}; expected {', '.join(MODES)}", file=sys.stderr)
+        return 2
+    try:
+        results = run_report(
+            corpus, args.out, modes, RetrievalChoices(dense_rounds=args.dense_rounds)
+        )
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for task, rows in results.items():
+        for mode, m in rows.items():
+            print(f"{task:<12} {mode:<7} MAP {m['map']:.4f}  P@10 {m['p@10']:.4f}")
+    print(f"wrote {args.out / 'report.md'} and {args.out / 'report.png'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m indexing.report …` (the same as `python -m indexing report …`)."""
+    parser = argparse.ArgumentParser(prog="python -m indexing report", description=__doc__)
+    configure_parser(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
