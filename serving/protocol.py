@@ -138,6 +138,10 @@ class AskResponse(BaseModel):
     index_version: str
     degraded: bool = False
     degraded_reason: str | None = None
+    timings: dict[str, float] = Field(
+        default_factory=dict,
+        description="seconds per stage: retrieval_s, first_token_s, generation_s, verification_s",
+    )
 
 
 class SearchResponse(BaseModel):

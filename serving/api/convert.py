@@ -49,6 +49,7 @@ def ask_response(final: Final) -> AskResponse:
         index_version=final.index_version,
         degraded=final.degraded,
         degraded_reason=final.degraded_reason,
+        timings={k: round(v, 6) for k, v in final.timings.items()},
     )
 
 

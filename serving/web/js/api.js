@@ -1,0 +1,104 @@
+// The gateway's HTTP API as the page uses it: the key header, JSON errors, SSE answers.
+import { readEvents } from "./sse.js";
+
+/** An error the page can explain: `code` is the gateway's stable code, or a client one. */
+export class ApiError extends Error {
+  /**
+   * @param {string} code e.g. "unauthorized", "rate_limited", "network_error"
+   * @param {string} message human text (from the server, shown as text)
+   * @param {number} status HTTP status (0 when no response came)
+   * @param {number|null} retryAfter seconds, from `Retry-After`
+   */
+  constructor(code, message, status = 0, retryAfter = null) {
+    super(message);
+    this.code = code;
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+export class Api {
+  /** @param {() => string} getKey returns the stored API key ("" when none) */
+  constructor(getKey) {
+    this.getKey = getKey;
+  }
+
+  headers(json) {
+    const headers = { Accept: json ? "application/json" : "text/event-stream" };
+    const key = this.getKey();
+    if (key) headers.Authorization = `Bearer ${key}`;
+    return headers;
+  }
+
+  async request(method, path, body, { json = true, signal } = {}) {
+    const headers = this.headers(json);
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+    } catch (err) {
+      if (err && err.name === "AbortError") throw err;
+      throw new ApiError("network_error", "The Juris gateway could not be reached.", 0);
+    }
+    if (!response.ok) throw await errorOf(response, !!this.getKey());
+    return response;
+  }
+
+  /** `POST /v1/search` → `{passages, index_version}`. */
+  async search(query, filters, signal) {
+    const response = await this.request("POST", "/v1/search", { query, ...filters }, { signal });
+    return response.json();
+  }
+
+  /**
+   * `POST /v1/ask` with `stream: true`; calls `onEvent(name, data)` per SSE event.
+   * @returns {Promise<void>}
+   */
+  async askStream(question, filters, onEvent, signal) {
+    const response = await this.request(
+      "POST",
+      "/v1/ask",
+      { question, ...filters, stream: true },
+      { json: false, signal },
+    );
+    try {
+      await readEvents(response, onEvent);
+    } catch (err) {
+      if (err && err.name === "AbortError") throw err;
+      throw new ApiError("network_error", "The connection broke while the answer was streaming.");
+    }
+  }
+
+  /** `GET /v1/documents/{id}?as_of=` → the document version with its sections. */
+  async document(docId, asOf, signal) {
+    const query = asOf ? `?as_of=${encodeURIComponent(asOf)}` : "";
+    const path = `/v1/documents/${docId.split("/").map(encodeURIComponent).join("/")}${query}`;
+    const response = await this.request("GET", path, undefined, { signal });
+    return response.json();
+  }
+}
+
+/** The ApiError of a non-2xx response (the gateway's JSON error body when it has one). */
+async function errorOf(response, sentKey) {
+  let code = `http_${response.status}`;
+  let message = `The gateway answered ${response.status} ${response.statusText}.`;
+  try {
+    const body = await response.json();
+    if (body && body.error && typeof body.error.code === "string") {
+      code = body.error.code;
+      message = String(body.error.message || message);
+    }
+  } catch {
+    // not JSON (a proxy's page): keep the status text
+  }
+  if (response.status === 401 && !sentKey) code = "no_key";
+  const retry = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+  return new ApiError(code, message, response.status, Number.isFinite(retry) ? retry : null);
+}
