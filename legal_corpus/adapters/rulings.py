@@ -281,10 +281,14 @@ _NUMBERED = re.compile(r"^(?:¶\s*(\d{1,3})\.?|(\d{1,3})\.)\s+(?=[A-Z“\"(])")
 
 
 def _body(pieces: Sequence[Piece]) -> list[Piece]:
-    """Pieces without page furniture; a short line repeated on 3+ pages is a running head."""
+    """Pieces without page furniture and repeats.
+
+    A short line repeated 3+ times is a running head (kept once); an element repeated right
+    after itself is dropped.
+    """
     counts = Counter(p.text for p in pieces if len(p.text) < 100)
     seen: set[str] = set()
-    kept = []
+    kept: list[Piece] = []
     for p in pieces:
         if p.category in _DROP_CATEGORIES or _FURNITURE.match(p.text):
             continue
@@ -292,6 +296,8 @@ def _body(pieces: Sequence[Piece]) -> list[Piece]:
             if p.text in seen:
                 continue
             seen.add(p.text)
+        if kept and kept[-1].text == p.text:
+            continue  # PDFs that overprint text (faux bold) yield the same element twice
         kept.append(p)
     return kept
 

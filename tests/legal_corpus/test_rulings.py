@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,12 @@ def test_page_furniture_is_removed(rulings: dict[str, LegalDocument]) -> None:
     assert "Cite as: 569 U. S." not in text
     assert text.count("TARRANT REGIONAL WATER DIST. v. HERRMANN") <= 1
     assert "Document: 00116475093" not in rulings["pdf/ca1-12-2209.pdf"].text
+
+
+def test_no_paragraph_is_repeated(rulings: dict[str, LegalDocument]) -> None:
+    for name, doc in rulings.items():
+        texts = [s.text for s in doc.sections]
+        assert all(a != b for a, b in pairwise(texts)), name
 
 
 def test_consolidated_dockets_are_all_kept(rulings: dict[str, LegalDocument]) -> None:
