@@ -1,0 +1,221 @@
+"""Versioned builds with a pointer swap, and the incremental sync: add, replace, retire,
+idempotent, dry run, incoming rulings with a corrupt file, and SIGKILL then re-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from indexing.build import make_catalog, run_build
+from indexing.cli import main
+from indexing.model import SearchFilters
+from indexing.retrieve import open_retriever
+from indexing.settings import IndexSettings
+from indexing.sync import run_sync
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CACHE = PROJECT_ROOT / "var" / "embed_cache"
+
+
+def _settings(root: Path, corpus: Path, **kw) -> IndexSettings:
+    return IndexSettings(
+        qdrant_path=root, corpus_dir=corpus, embed_cache=CACHE, keep_builds=2, **kw
+    )
+
+
+def _points(settings: IndexSettings) -> dict[str, dict]:
+    catalog = make_catalog(settings)
+    store = catalog.open(catalog.current())
+    try:
+        return {h.id: h.payload for h in store.scroll()}
+    finally:
+        store.close()
+
+
+@pytest.mark.unit
+def test_build_swaps_pointer_while_searches_keep_working(tmp_path, small_corpus):
+    settings = _settings(tmp_path / "q", small_corpus)
+    first = run_build(settings, progress=False)
+    retriever = open_retriever(settings)
+    assert retriever.index_version == first.build
+    errors: list[Exception] = []
+    seen: set[str] = set()
+    stop = threading.Event()
+    searching = threading.Event()
+    done: list[int] = []
+
+    def search_loop() -> None:
+        while not stop.is_set():
+            try:
+                res = retriever.search("punishment for murder", top_k=3)
+                assert res, "a search during the rebuild returned nothing"
+                seen.add(retriever.index_version)
+                done.append(1)
+                searching.set()
+            except Exception as err:  # collected and asserted below
+                errors.append(err)
+                searching.set()
+
+    t = threading.Thread(target=search_loop)
+    t.start()
+    assert searching.wait(60)
+    try:
+        second = run_build(settings, progress=False)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        t.join()
+    assert not errors, errors
+    assert retriever.index_version == second.build != first.build
+    assert first.build in seen and len(done) > 1
+    third = run_build(settings, progress=False)
+    catalog = make_catalog(settings)
+    assert catalog.current() == third.build
+    assert catalog.builds() == [second.build, third.build]  # keep_builds=2
+    assert not (settings.qdrant_path / "builds" / first.build).exists()
+    retriever.close()
+
+
+@pytest.mark.unit
+def test_sync_add_replace_retire_idempotent_and_dry_run(tmp_path, small_corpus, capsys):
+    settings = _settings(tmp_path / "q", small_corpus)
+    run_build(settings, progress=False)
+    statutes = small_corpus / "aila" / "statutes"
+    before = _points(settings)
+    # nothing changed: no plan, no embedding, same build
+    idle = run_sync(settings, progress=False)
+    assert idle.plan.empty and idle.embedded_chunks == 0 and idle.plan.units_parsed == 0
+    # change one, delete one, add one
+    s2 = statutes / "S2.txt"
+    s2.write_text(s2.read_text().rstrip("\n") + " This sentence was added by an amendment.\n")
+    (statutes / "S3.txt").unlink()
+    src = Path(os.environ.get("JURIS_CORPUS_DIR", PROJECT_ROOT.parent / "shared" / "legal_corpus"))
+    (statutes / "S7.txt").write_text((src / "aila" / "statutes" / "S7.txt").read_text())
+    dry = run_sync(settings, dry_run=True, progress=False)
+    assert [d.doc_id for d in dry.plan.add] == ["aila:S7"]
+    assert [d.doc_id for d in dry.plan.replace] == ["aila:S2"]
+    assert dry.plan.retire == ["aila:S3@AILA 2019"]
+    assert _points(settings) == before  # the dry run changed nothing
+    done = run_sync(settings, progress=False, today=date(2026, 1, 15))
+    after = _points(settings)
+    by_doc: dict[str, list[dict]] = {}
+    for p in after.values():
+        by_doc.setdefault(p["doc_id"], []).append(p)
+    assert "aila:S7" in by_doc
+    assert any("added by an amendment" in p["text"] for p in by_doc["aila:S2"])
+    assert all(p["retired"] and p["valid_to"] == 20260115 for p in by_doc["aila:S3"])
+    assert done.embedded_chunks >= len(by_doc["aila:S7"])
+    # retired: gone today, still there as of 2025
+    retriever = open_retriever(settings)
+    assert retriever.document("aila:S3", as_of=date(2026, 2, 1)) == []
+    assert retriever.document("aila:S3", as_of=date(2025, 6, 1))
+    hits = retriever.search("murder", top_k=10, filters=SearchFilters(as_of=date(2026, 2, 1)))
+    assert all(p.chunk.doc_id != "aila:S3" for p in hits)
+    retriever.close()
+    # a second run finds nothing to do
+    again = run_sync(settings, progress=False)
+    assert again.plan.empty and again.embedded_chunks == 0
+    assert _points(settings) == after
+
+
+@pytest.mark.unit
+def test_incoming_rulings_with_a_corrupt_file(tmp_path, small_corpus, corpus_dir, capsys):
+    settings = _settings(tmp_path / "q", small_corpus)
+    run_build(settings, progress=False)
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    # a real opinion (its first pages) and a PDF that is not one
+    lines = (corpus_dir / "opinions" / "text" / "opinion_text.txt").read_text().splitlines()
+    (incoming / "ideal-electronic-1997.txt").write_text("\n".join(lines[:90]) + "\n")
+    (incoming / "broken.pdf").write_bytes(b"%PDF-1.4\n" + os.urandom(2000))
+    env = {"JURIS_QDRANT_PATH": str(settings.qdrant_path), "JURIS_EMBED_CACHE": str(CACHE)}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        rc = main(["sync", "-q", "--corpus", str(small_corpus), "--incoming", str(incoming)])
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert "broken.pdf" in captured.err and "skipped" in captured.err
+    assert "add ruling:ideal-electronic-1997" in captured.out
+    ids = {p["doc_id"] for p in _points(settings).values()}
+    assert "ruling:ideal-electronic-1997" in ids
+    # the folder emptied afterwards: the ruling stays (incoming documents are not retired)
+    for f in incoming.iterdir():
+        f.unlink()
+    assert run_sync(settings, progress=False).plan.retire == []
+
+
+def _run_sync_subprocess(settings: IndexSettings, corpus: Path) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update(
+        JURIS_QDRANT_PATH=str(settings.qdrant_path),
+        JURIS_EMBED_CACHE=str(CACHE),
+        JURIS_EMBED_BATCH="2",
+        HF_HUB_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "indexing", "sync", "-q", "--corpus", str(corpus)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_mid_sync_then_rerun_gives_the_clean_result(tmp_path, corpus_dir, small_corpus):
+    statutes = small_corpus / "aila" / "statutes"
+    base = sorted(statutes.iterdir())
+    killed = _settings(tmp_path / "killed", small_corpus)
+    run_build(killed, progress=False)
+    clean = _settings(tmp_path / "clean", small_corpus)
+    run_build(clean, progress=False)
+    # twelve new statutes and one changed: enough work to be killed in the middle of
+    for n in range(20, 32):
+        name = f"S{n}.txt"
+        (statutes / name).write_text((corpus_dir / "aila" / "statutes" / name).read_text())
+    base[0].write_text(base[0].read_text().rstrip("\n") + " Amended.\n")
+
+    proc = _run_sync_subprocess(killed, small_corpus)
+    assert proc.stderr is not None
+    indexed = 0
+    deadline = time.monotonic() + 240
+    for line in proc.stderr:
+        if "indexed aila:" in line:
+            indexed += 1
+            if indexed == 2:
+                break
+        assert time.monotonic() < deadline, "sync never reported progress"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert indexed == 2, "killed before any progress"
+    assert (killed.qdrant_path / "sync.work.json").exists(), "killed after the sync ended"
+
+    rerun = _run_sync_subprocess(killed, small_corpus)
+    _out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err[-2000:]
+    assert "resuming sync" in err
+    run_sync(clean, progress=False)
+
+    got, want = _points(killed), _points(clean)
+    assert len(got) == len(want)
+    assert got == want
+    assert not (killed.qdrant_path / "sync.work.json").exists()
+    assert json.loads((killed.qdrant_path / "juris.current").read_text())["build"]

@@ -1,0 +1,122 @@
+"""Retrieval end to end over the real index slice: as_of, exact citations, documents, CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from indexing.cli import main
+from indexing.model import SearchFilters
+from indexing.retrieve import Retriever, cited_provisions, open_retriever
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def retriever(index_slice) -> Retriever:
+    r = open_retriever(index_slice)
+    yield r
+    r.close()
+
+
+EXPERT = "when may an expert witness testify in the form of an opinion"
+
+
+def test_fre_702_as_of_old_and_amended_text(retriever):
+    before = retriever.search(EXPERT, top_k=3, filters=SearchFilters(as_of=date(2023, 6, 1)))
+    after = retriever.search(EXPERT, top_k=3, filters=SearchFilters(as_of=date(2024, 1, 1)))
+    top_before = next(p for p in before if p.chunk.doc_id == "fre:702")
+    top_after = next(p for p in after if p.chunk.doc_id == "fre:702")
+    assert top_before.chunk.version == "2012"
+    assert "more likely than not" not in top_before.chunk.text
+    assert top_after.chunk.version == "2024"
+    assert "more likely than not" in top_after.chunk.text
+
+
+def test_section_of_2013_edition_only_found_as_of_2014_not_2023(retriever):
+    q = "critical minerals and materials supply"
+    in_2014 = retriever.search(q, top_k=5, filters=SearchFilters(as_of=date(2014, 1, 1)))
+    in_2023 = retriever.search(q, top_k=20, filters=SearchFilters(as_of=date(2023, 1, 1)))
+    assert "usc:30/1811" in [p.chunk.doc_id for p in in_2014]
+    assert "usc:30/1811" not in [p.chunk.doc_id for p in in_2023]
+    assert retriever.document("usc:30/1811", as_of=date(2023, 1, 1)) == []
+    assert retriever.document("usc:30/1811", as_of=date(2014, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("query", "doc_id", "pinpoint"),
+    [
+        ("Is parody a use allowed by 17 U.S.C. § 107?", "usc:17/107", ""),
+        ("motion to dismiss under Rule 12(b)(6)", "frcp:12", "(b)(6)"),
+        ("erasure under GDPR Art. 17(1)", "gdpr:art17", "(1)"),
+    ],
+)
+def test_exact_citation_comes_first(retriever, query, doc_id, pinpoint):
+    (top, *_) = retriever.search(query, top_k=5)
+    assert top.chunk.doc_id == doc_id
+    if pinpoint:
+        assert (
+            top.chunk.pinpoint == pinpoint
+            or pinpoint in top.chunk.pinpoints
+            or any(pinpoint.startswith(p) for p in (top.chunk.pinpoint, *top.chunk.pinpoints) if p)
+        )
+
+
+def test_cited_provisions_parses_common_forms():
+    got = {(c.doc_id, c.pinpoint) for c in cited_provisions("17 USC 107 and Fed. R. Evid. 702(b)")}
+    assert ("usc:17/107", "") in got and ("fre:702", "(b)") in got
+
+
+def test_filters_and_modes(retriever):
+    q = "punishment for murder"
+    for mode in ("hybrid", "dense", "sparse"):
+        res = retriever.search(q, top_k=5, mode=mode, filters=SearchFilters(jurisdiction="in"))
+        assert res and all(p.chunk.jurisdiction == "in" for p in res)
+    only_rules = retriever.search(EXPERT, top_k=5, filters=SearchFilters(kind="rule"))
+    assert only_rules and all(p.chunk.kind == "rule" for p in only_rules)
+    grouped = retriever.search("copyright", top_k=5, group_by_doc=True)
+    assert len({p.chunk.doc_id for p in grouped}) == len(grouped)
+    with pytest.raises(ValueError):
+        retriever.search(q, mode="fuzzy")
+
+
+def test_long_query_is_windowed_not_truncated(retriever):
+    long_query = " ".join(["The accused was charged with murder of his neighbour."] * 60)
+    windows = retriever.query_windows(long_query)
+    assert len(windows) > 1
+    assert " ".join(windows) == long_query
+    docs = retriever.search_documents(
+        long_query, top_k=5, filters=SearchFilters(sources=("aila/statutes",))
+    )
+    assert docs and len({d for d, _, _ in docs}) == len(docs)
+
+
+def test_documents_versions_lookup_exists(retriever):
+    versions = retriever.versions("fre:702")
+    assert [v[0] for v in versions] == ["2005", "2012", "2024"]
+    assert versions[-1][2] is None and versions[1][2] == date(2023, 12, 1)
+    latest = retriever.document("fre:702")
+    assert latest and {c.version for c in latest} == {"2024"}
+    assert [c.order for c in latest] == sorted(c.order for c in latest)
+    b6 = retriever.lookup("frcp:12", "(b)(6)")
+    assert b6 and all("(b)(6)" in c.pinpoints or c.pinpoint == "(b)(6)" for c in b6)
+    assert retriever.exists("gdpr:art17") and not retriever.exists("gdpr:art999")
+    assert retriever.document("gdpr:art999") == [] and retriever.lookup("gdpr:art999") == []
+    retriever.check()
+    assert retriever.index_version.startswith("juris_")
+
+
+def test_search_cli_json_shape(index_slice, monkeypatch, capsys):
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
+    monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
+    rc = main(["search", "fair use", "--top-k", "3", "--as-of", "2024-01-01", "--kind",
+               "statute", "--jurisdiction", "us", "--json", "-q"])  # fmt: skip
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["results"]) == 3
+    for r in out["results"]:
+        assert {"doc_id", "chunk_id", "score", "citation", "pinpoint", "text"} <= set(r)
+        assert r["kind"] == "statute"
+    assert out["results"][0]["doc_id"].startswith("usc:17/")
