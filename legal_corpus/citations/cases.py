@@ -228,7 +228,7 @@ def case_candidates(text: str, taken: Sequence[Candidate]) -> list[_CaseCandidat
         elif isinstance(found, IdCitation):
             out.append(_CaseCandidate(start, end, case("Id.", pin), "id"))
         elif isinstance(found, SupraCitation):
-            guess = (found.metadata.antecedent_guess or "").strip()
+            guess = (found.metadata.antecedent_guess or "").strip() or _name_before(text, start)
             guess = guess if guess[:1].isupper() else ""
             canonical = f"{guess}, supra" if guess else "supra"
             out.append(_CaseCandidate(start, end, case(canonical, pin), "supra", guess=guess))
@@ -273,10 +273,16 @@ def resolve(candidates: Sequence[Candidate]) -> list[Citation]:
     `Id.` takes the authority of the citation just before it, whatever its kind (so `Id.`
     after `17 U.S.C. § 107` is that section). A short citation takes the canonical form of the
     latest full citation in the same volume and reporter starting at or before its page; supra
-    the latest full citation whose party names contain the name written before it.
+    the latest full citation whose party names contain the name written before it (or, when
+    none came before, the first one after it).
     """
     out: list[Citation] = []
     cases: list[_CaseRef] = []
+    later = [
+        c.ref
+        for c in candidates
+        if isinstance(c, _CaseCandidate) and c.form == "full" and c.ref is not None
+    ]
     for cand in candidates:
         if not isinstance(cand, _CaseCandidate) or cand.form in ("full", "other"):
             if isinstance(cand, _CaseCandidate) and cand.ref is not None:
@@ -311,10 +317,25 @@ def resolve(candidates: Sequence[Candidate]) -> list[Citation]:
             match = next(
                 (c for c in reversed(cases) if any(guess in n.lower() for n in c.names)), None
             )
+            if match is None:  # a syllabus cites `Adarand, supra` before the opinion's full cite
+                match = next((c for c in later if any(guess in n.lower() for n in c.names)), None)
             if match is not None:
                 cit = _with_canonical(cit, match.canonical)
         out.append(cit)
     return out
+
+
+_NAME_BEFORE = re.compile(r"([A-Z][\w.'’&-]*)\s*,?\s*$")
+_CASE_NAME_BEFORE = re.compile(r"([A-Z][\w.'’&-]*)\s+v\.\s+[^,;()]{1,60},?\s*$")
+
+
+def _name_before(text: str, start: int) -> str:
+    """The name written before `supra`: `Bakke` in `Bakke, supra, at 305`, the first party in
+    `Grutter v. Bollinger, supra`."""
+    m = _CASE_NAME_BEFORE.search(text, max(0, start - 90), start) or _NAME_BEFORE.search(
+        text, max(0, start - 40), start
+    )
+    return m.group(1).rstrip(".") if m else ""
 
 
 def _short_antecedent(ref: _CaseRef, guess: str, cases: Sequence[_CaseRef]) -> _CaseRef | None:

@@ -7,6 +7,7 @@ regulation itself says "this Regulation"), so they use the spellings the issue l
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -529,3 +530,21 @@ def test_this_title_inside_the_us_code() -> None:
 def test_bad_options_are_refused_with_a_clear_message(option: str, value: str) -> None:
     with pytest.raises(ValueError, match=repr(value)):
         parse_citations("Rule 12", **{option: value})
+
+
+def test_supra_resolves_to_the_named_case(corpus_dir: Path) -> None:
+    """In the Supreme Court slip opinion, supra names Grutter and Gratz (both v. Bollinger,
+    both in volume 539) and cases whose full citation only comes later than the syllabus."""
+    text = (corpus_dir / "opinions/text/scotus_slip_opinion.txt").read_text()
+    found = parse_citations(text)
+
+    def supra_after(words: str) -> str:
+        # the slip opinion breaks lines anywhere: match the words across any whitespace
+        m = re.search(r"\s+".join(map(re.escape, words.split())) + r",\s*", text)
+        assert m is not None, words
+        return next(c.canonical for c in found if c.start >= m.end() and c.raw.startswith("supra"))
+
+    assert supra_after("decisions in Grutter v. Bollinger") == "539 U.S. 306"
+    assert supra_after("strict scrutiny, Gratz") == "539 U.S. 244"
+    assert supra_after("benefits of diversity. Bakke") == "438 U.S. 265"
+    assert supra_after("See Adarand") == "515 U.S. 200"  # its full citation comes later
