@@ -115,7 +115,9 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None):
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """A JSON error response."""
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 

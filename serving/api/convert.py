@@ -53,7 +53,9 @@ def ask_response(final: Final) -> AskResponse:
     )
 
 
-def filters(as_of: Any = None, jurisdiction: str | None = None, kind: str | None = None):
+def filters(
+    as_of: Any = None, jurisdiction: str | None = None, kind: str | None = None
+) -> SearchFilters:
     """Search filters from request fields."""
     return SearchFilters(as_of=as_of, jurisdiction=jurisdiction, kind=kind)
 

@@ -1,0 +1,461 @@
+// The Juris web client: wires the question form, the streamed answer, citation cards, the
+// document panel, search-only mode, the API key and the local history together.
+import { Api } from "./api.js";
+import { DocPanel } from "./docpanel.js";
+import { append, byId, clear, el } from "./dom.js";
+import {
+  answerAsText,
+  passageCard,
+  renderAnswer,
+  renderCards,
+  renderLegal,
+  renderVerification,
+} from "./render.js";
+import { clearHistory, loadHistory, loadKey, remember, saveKey } from "./storage.js";
+import { displayOfRaw } from "./text.js";
+
+const $ = byId;
+const form = /** @type {HTMLFormElement} */ ($("ask-form"));
+const question = /** @type {HTMLTextAreaElement} */ ($("question"));
+const submit = $("submit");
+const stop = $("stop");
+const statusBox = $("status");
+const alertBox = $("alert");
+const answerSection = $("answer-section");
+const answerBox = $("answer");
+const resultsSection = $("results-section");
+const keyInput = /** @type {HTMLInputElement} */ ($("api-key"));
+
+const api = new Api(loadKey);
+const panel = new DocPanel(api, showError);
+let controller = null;
+let lastAnswer = null;
+let lastFilters = {};
+
+// ---- states --------------------------------------------------------------------------------
+
+function setStatus(text, state = "") {
+  statusBox.textContent = text;
+  statusBox.dataset.state = state;
+}
+
+function clearAlert() {
+  alertBox.hidden = true;
+  alertBox.dataset.state = "";
+  clear(alertBox);
+}
+
+/** Explain an error: 401 (no or wrong key), 429, network, validation, index down. */
+function showError(err) {
+  const code = err.code || "error";
+  let title;
+  let detail = err.message || "";
+  let action = null;
+  switch (code) {
+    case "no_key":
+      title = "An API key is needed.";
+      detail = "This gateway requires an API key. Enter yours under “API key” at the top.";
+      action = keyAction();
+      break;
+    case "unauthorized":
+      title = "The API key was refused.";
+      detail = `${err.message} Check the key under “API key” at the top.`;
+      action = keyAction();
+      break;
+    case "rate_limited":
+      title = "Rate limited.";
+      detail =
+        err.retryAfter !== null
+          ? `Too many requests with this key. Try again in ${err.retryAfter} s.`
+          : "Too many requests with this key. Try again shortly.";
+      break;
+    case "network_error":
+      title = "Network error.";
+      detail = `${err.message} Check your connection and that the gateway is running, then try again.`;
+      break;
+    case "index_unavailable":
+      title = "The index is unavailable.";
+      break;
+    case "question_too_long":
+    case "invalid_request":
+    case "payload_too_large":
+      title = "The question could not be sent.";
+      break;
+    default:
+      title = `Error (${code}).`;
+  }
+  clear(alertBox);
+  append(alertBox, el("strong", { text: title }), " ", el("span", { text: detail }), action);
+  alertBox.dataset.state = code;
+  alertBox.hidden = false;
+  setStatus("");
+}
+
+function keyAction() {
+  const button = el("button", { type: "button", class: "link", text: "Enter the API key" });
+  button.addEventListener("click", () => {
+    $("key-settings").open = true;
+    keyInput.focus();
+  });
+  return el("span", {}, " ", button);
+}
+
+// ---- the API key ---------------------------------------------------------------------------
+
+function showKeyState() {
+  const key = loadKey();
+  $("key-summary").textContent = key ? "API key ✓" : "API key (none)";
+  $("key-state").textContent = key
+    ? `A key ending in …${key.slice(-4)} is saved in this browser.`
+    : "No key saved.";
+}
+
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  saveKey(keyInput.value.trim());
+  keyInput.value = "";
+  showKeyState();
+  clearAlert();
+  setStatus("API key saved.");
+});
+$("key-forget").addEventListener("click", () => {
+  saveKey("");
+  keyInput.value = "";
+  showKeyState();
+  setStatus("API key forgotten.");
+});
+
+// ---- history -------------------------------------------------------------------------------
+
+function showHistory() {
+  const list = $("history");
+  clear(list);
+  const items = loadHistory();
+  $("history-empty").hidden = items.length > 0;
+  $("history-clear").hidden = items.length === 0;
+  for (const item of items) {
+    const filters = Object.entries(item.filters || {})
+      .filter(([, v]) => v)
+      .map(([k, v]) => `${k.replace("_", " ")} ${v}`)
+      .join(", ");
+    const button = el(
+      "button",
+      { type: "button", class: "history-item" },
+      el("span", { class: "history-q", text: item.question }),
+      el("span", {
+        class: "hint",
+        text: [item.mode === "search" ? "search" : "answer", filters].filter(Boolean).join(" · "),
+      }),
+    );
+    button.addEventListener("click", () => {
+      question.value = item.question;
+      setMode(item.mode === "search" ? "search" : "ask");
+      /** @type {HTMLSelectElement} */ ($("jurisdiction")).value = item.filters.jurisdiction || "";
+      /** @type {HTMLSelectElement} */ ($("kind")).value = item.filters.kind || "";
+      /** @type {HTMLInputElement} */ ($("as-of")).value = item.filters.as_of || "";
+      question.focus();
+    });
+    list.append(el("li", {}, button));
+  }
+}
+
+$("history-clear").addEventListener("click", () => {
+  clearHistory();
+  showHistory();
+  question.focus();
+  setStatus("History cleared.");
+});
+
+// ---- the form ------------------------------------------------------------------------------
+
+function mode() {
+  const checked = form.querySelector('input[name="mode"]:checked');
+  return checked ? /** @type {HTMLInputElement} */ (checked).value : "ask";
+}
+
+function setMode(value) {
+  for (const input of form.querySelectorAll('input[name="mode"]')) {
+    /** @type {HTMLInputElement} */ (input).checked = /** @type {HTMLInputElement} */ (input).value === value;
+  }
+  submit.textContent = value === "search" ? "Search" : "Ask";
+}
+
+form.addEventListener("change", (event) => {
+  if (/** @type {HTMLInputElement} */ (event.target).name === "mode") setMode(mode());
+});
+
+question.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+function filtersOf() {
+  const value = (id) => /** @type {HTMLInputElement} */ ($(id)).value.trim();
+  const filters = {};
+  if (value("jurisdiction")) filters.jurisdiction = value("jurisdiction");
+  if (value("kind")) filters.kind = value("kind");
+  if (value("as-of")) filters.as_of = value("as-of");
+  return filters;
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = question.value.trim();
+  if (!text) {
+    setStatus("Type a question first.", "empty");
+    question.focus();
+    return;
+  }
+  const filters = filtersOf();
+  remember({ question: text, mode: mode(), filters, at: new Date().toISOString() });
+  showHistory();
+  if (mode() === "search") runSearch(text, filters);
+  else runAsk(text, filters);
+});
+
+stop.addEventListener("click", () => {
+  if (controller) controller.abort();
+});
+
+function busy(on) {
+  submit.disabled = on;
+  stop.hidden = !on;
+  form.setAttribute("aria-busy", on ? "true" : "false");
+}
+
+// ---- ask (streamed) ------------------------------------------------------------------------
+
+function openPassage(p, quotes, opener) {
+  panel.open(
+    {
+      docId: p.doc_id,
+      anchor: p.anchor,
+      // the version the question asked about; without one, the version the passage is from
+      asOf: lastFilters.as_of || p.valid_from || "",
+      quotes,
+      label: p.citation,
+      version: p.version || null,
+    },
+    opener,
+  );
+}
+
+function openLegal(c, opener) {
+  panel.open(
+    {
+      docId: c.doc_id,
+      anchor: c.anchor || null,
+      asOf: lastFilters.as_of || "",
+      quotes: [],
+      label: c.citation,
+      version: null,
+    },
+    opener,
+  );
+}
+
+function goToCard(n) {
+  const card = document.getElementById(`card-${n}`);
+  if (!card) return;
+  for (const c of document.querySelectorAll(".card.flash")) c.classList.remove("flash");
+  card.classList.add("flash");
+  card.scrollIntoView({ block: "nearest" });
+  card.focus({ preventScroll: true });
+}
+
+function resetAnswer() {
+  clearAlert();
+  resultsSection.hidden = true;
+  answerSection.hidden = false;
+  clear(answerBox);
+  for (const id of ["verification", "cards", "legal", "results"]) clear($(id));
+  $("cards-heading").hidden = true;
+  $("legal-heading").hidden = true;
+  $("degraded").hidden = true;
+  $("answer-meta").textContent = "";
+  /** @type {HTMLButtonElement} */ ($("copy")).disabled = true;
+  answerBox.dataset.state = "streaming";
+  answerBox.dataset.tokens = "0";
+  lastAnswer = null;
+}
+
+function showDegraded(reason, message) {
+  const box = $("degraded");
+  clear(box);
+  append(
+    box,
+    el("strong", { text: "Degraded mode: " }),
+    `the language model is unavailable (${reason}); this answer was composed from the sources ` +
+      "by the extractive backend, quoting them verbatim.",
+    message ? el("span", { class: "hint", text: ` ${message}` }) : null,
+  );
+  box.hidden = false;
+}
+
+async function runAsk(text, filters) {
+  if (controller) controller.abort();
+  controller = new AbortController();
+  lastFilters = filters;
+  resetAnswer();
+  busy(true);
+  answerBox.setAttribute("aria-busy", "true");
+  setStatus("Retrieving the governing sources…", "working");
+  let raw = "";
+  let tokens = 0;
+  let final = null;
+  try {
+    await api.askStream(
+      text,
+      filters,
+      (name, data) => {
+        if (name === "token") {
+          if (tokens === 0) setStatus("Writing the answer…", "streaming");
+          tokens += 1;
+          raw += data.text;
+          answerBox.textContent = displayOfRaw(raw);
+          answerBox.dataset.tokens = String(tokens);
+        } else if (name === "degraded") {
+          raw = ""; // the generator failed: what came so far is discarded
+          answerBox.textContent = "";
+          showDegraded(data.reason, data.message);
+        } else if (name === "citations") {
+          final = data;
+          showFinal(data);
+        } else if (name === "error") {
+          showError(data.error || { code: "error", message: "the answer failed" });
+        }
+      },
+      controller.signal,
+    );
+    if (!final && alertBox.hidden) {
+      showError({ code: "network_error", message: "The answer stopped before it was complete." });
+    }
+  } catch (err) {
+    if (err && err.name === "AbortError") setStatus("Stopped.", "stopped");
+    else showError(err);
+    if (!final) answerSection.hidden = !answerBox.textContent;
+  } finally {
+    busy(false);
+    answerBox.setAttribute("aria-busy", "false");
+    answerBox.dataset.state = final ? "done" : "failed";
+  }
+}
+
+function showFinal(response) {
+  lastAnswer = response;
+  if (response.degraded) showDegraded(response.degraded_reason || "unavailable", "");
+  if (!response.passages.length) {
+    clear(answerBox);
+    answerBox.append(
+      el("p", {
+        class: "empty",
+        text:
+          "No passages in the index match this question with these filters, so there is no " +
+          "answer. Try other words, or remove a filter.",
+      }),
+    );
+    answerBox.dataset.empty = "true";
+    setStatus("No results.", "no_results");
+    return;
+  }
+  answerBox.dataset.empty = "false";
+  renderAnswer(answerBox, response, goToCard);
+  renderVerification($("verification"), response);
+  renderCards($("cards"), response, openPassage);
+  renderLegal($("legal"), response, openLegal);
+  $("cards-heading").hidden = !response.passages.length;
+  $("legal-heading").hidden = !response.citations.some((c) => c.kind === "legal");
+  $("answer-meta").textContent =
+    `${response.mode === "llm" ? `Written by ${response.model}` : "Extractive answer (quoted from the sources)"}` +
+    ` · index ${response.index_version}` +
+    (lastFilters.as_of ? ` · law as of ${lastFilters.as_of}` : "");
+  /** @type {HTMLButtonElement} */ ($("copy")).disabled = false;
+  const v = response.verification;
+  setStatus(
+    `Answer complete: ${response.passages.length} sources, ` +
+      (v.all_verified ? "every citation verified." : `${v.unsupported_claims} unsupported claims.`),
+    "done",
+  );
+}
+
+// ---- copy ----------------------------------------------------------------------------------
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // permission refused: fall back below
+    }
+  }
+  const area = el("textarea", { class: "offscreen", readonly: true, "aria-hidden": "true" });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  let ok = false;
+  try {
+    ok = document.execCommand("copy");
+  } catch {
+    ok = false;
+  }
+  area.remove();
+  return ok;
+}
+
+$("copy").addEventListener("click", async () => {
+  if (!lastAnswer) return;
+  const ok = await copyText(answerAsText(lastAnswer));
+  setStatus(ok ? "Answer and citations copied." : "Copying failed: select the text and copy it.", ok ? "copied" : "copy_failed");
+});
+
+// ---- search only ---------------------------------------------------------------------------
+
+async function runSearch(text, filters) {
+  if (controller) controller.abort();
+  controller = new AbortController();
+  lastFilters = filters;
+  clearAlert();
+  answerSection.hidden = true;
+  resultsSection.hidden = false;
+  const list = $("results");
+  clear(list);
+  clear($("cards")); // card ids are per passage number: one list on the page at a time
+  $("results-meta").textContent = "";
+  busy(true);
+  setStatus("Searching…", "working");
+  try {
+    const data = await api.search(text, filters, controller.signal);
+    if (!data.passages.length) {
+      list.append(
+        el("li", { class: "empty", text: "No passages match. Try other words, or remove a filter." }),
+      );
+      setStatus("No results.", "no_results");
+      return;
+    }
+    for (const p of data.passages) {
+      list.append(passageCard(p, { onOpen: openPassage, quotes: [] }));
+    }
+    $("results-meta").textContent =
+      `${data.passages.length} passages · index ${data.index_version}` +
+      (filters.as_of ? ` · law as of ${filters.as_of}` : "");
+    setStatus(`${data.passages.length} passages found.`, "done");
+  } catch (err) {
+    if (err && err.name === "AbortError") setStatus("Stopped.", "stopped");
+    else {
+      resultsSection.hidden = true;
+      showError(err);
+    }
+  } finally {
+    busy(false);
+  }
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+showKeyState();
+showHistory();
+setMode(mode());
+document.documentElement.dataset.ready = "true";
