@@ -7,6 +7,7 @@ regulation itself says "this Regulation"), so they use the spellings the issue l
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -548,3 +549,24 @@ def test_supra_resolves_to_the_named_case(corpus_dir: Path) -> None:
     assert supra_after("strict scrutiny, Gratz") == "539 U.S. 244"
     assert supra_after("benefits of diversity. Bakke") == "438 U.S. 265"
     assert supra_after("See Adarand") == "515 U.S. 200"  # its full citation comes later
+
+
+def test_command_line_parse(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "legal_corpus.citations", "parse", "See 17 USC 107 and FRE 702."],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [(r["canonical"], r["doc_id"]) for r in rows] == [
+        ("17 U.S.C. § 107", "usc:17/107"),
+        ("Fed. R. Evid. 702", "fre:702"),
+    ]
+    missing = tmp_path / "no-such-opinion.txt"
+    bad = subprocess.run(
+        [sys.executable, "-m", "legal_corpus.citations", "parse", "--file", str(missing)],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and str(missing) in bad.stderr
