@@ -1,15 +1,41 @@
-"""Argument parsing and wiring for `python -m training`; the work lives in the other modules."""
+"""Argument parsing and wiring for `python -m training`; the work lives in the other modules.
+
+    python -m training tiny-model --out var/tiny-model
+    python -m training raft-data --out var/raft --sources federal_rules gdpr --k 3 --p 0.8
+    python -m training raft-data --out var/raft --user-data mine.jsonl --model var/tiny-model
+    python -m training lora --config training/configs/tiny-cpu.yaml max_steps=50
+    python -m training eval --data var/raft/eval.jsonl --vllm-url http://127.0.0.1:8000 \
+        --base-model base --adapter-model legal --out var/eval/training.json
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("training")
 
 
-def _tiny_model(args: argparse.Namespace) -> int:
+class TrainingSettings(BaseSettings):
+    """`JURIS_*` settings the training commands read (flags override them)."""
+
+    model_config = SettingsConfigDict(env_prefix="JURIS_", extra="ignore")
+
+    corpus_dir: Path | None = None
+    vllm_url: str | None = None
+    teacher_url: str | None = None
+    teacher_model: str | None = None
+
+
+def _tiny_model(args: argparse.Namespace, settings: TrainingSettings) -> int:
     from training.tiny_model import build_tiny_model
 
     out = build_tiny_model(Path(args.out), seed=args.seed)
@@ -17,15 +43,211 @@ def _tiny_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_chunks(corpus_dir: Path, sources: Sequence[str], limit: int | None) -> Iterable[Any]:
+    from indexing.chunking import Chunker
+    from legal_corpus.adapters import IngestReport, discover_units, parse_units
+
+    units = discover_units(corpus_dir, sources or None)
+    if limit:
+        units = units[:limit]
+    report = IngestReport()
+    chunks = list(Chunker().iter_chunks(parse_units(units, report)))
+    for err in report.errors:
+        log.warning("corpus file skipped: %s", err)
+    return chunks
+
+
+def _open_retriever(kind: str, chunks: Sequence[Any]) -> Any:
+    if kind == "memory":
+        from training.retrieval import MemoryRetriever
+
+        return MemoryRetriever(chunks)
+    try:
+        from serving.retriever import open_default_retriever
+    except ImportError as err:  # pragma: no cover - depends on the indexing package
+        raise ValueError(f"cannot open the index ({err}); use --retriever memory") from None
+    try:
+        return open_default_retriever()
+    except Exception as err:
+        raise ValueError(f"cannot open the index ({err}); use --retriever memory") from None
+
+
+def _raft_data(args: argparse.Namespace, settings: TrainingSettings) -> int:
+    from legal_corpus.corpus import default_corpus_dir
+    from training.raft import (
+        RaftBuilder,
+        RaftConfig,
+        data_card,
+        teacher_question_writer,
+        write_jsonl,
+    )
+    from training.user_data import DataError, chat_token_counter, read_user_rows
+
+    cfg = RaftConfig(
+        k=args.k,
+        p_oracle=args.p,
+        eval_fraction=args.eval_fraction,
+        seed=args.seed,
+        max_quote_words=args.max_quote_words,
+        max_chars_per_source=args.max_chars_per_source,
+        questions_per_chunk=args.questions_per_chunk,
+    )
+    out = Path(args.out)
+    corpus_dir = Path(args.corpus_dir or settings.corpus_dir or default_corpus_dir())
+    extra: dict[str, Any] = {"corpus_dir": str(corpus_dir), "sources": args.sources or "all"}
+    user_rows: list[dict[str, Any]] = []
+    if args.user_data:
+        counter = chat_token_counter(Path(args.model)) if args.model else None
+        for path in args.user_data:
+            try:
+                got = read_user_rows(
+                    Path(path),
+                    max_tokens=args.max_tokens if counter else None,
+                    count_tokens=counter,
+                    strict=args.strict,
+                )
+            except DataError as err:
+                print(f"error: {err} (--strict: nothing written)", file=sys.stderr)
+                return 2
+            user_rows.extend(got.rows)
+            extra.setdefault("user_data", {})[str(path)] = {
+                "rows": len(got.rows),
+                "dropped": dict(got.dropped),
+                "errors": [str(e) for e in got.errors[:50]],
+            }
+    rows: list[dict[str, Any]] = []
+    result = None
+    if not args.no_corpus:
+        chunks = list(_load_chunks(corpus_dir, args.sources, args.limit_units))
+        if not chunks:
+            raise ValueError(f"no chunks from {corpus_dir} for sources {args.sources or 'all'}")
+        retriever = _open_retriever(args.retriever, chunks)
+        teacher_url = args.teacher_url or settings.teacher_url
+        teacher = None
+        if teacher_url:
+            teacher_model = args.teacher_model or settings.teacher_model or "base"
+            teacher = teacher_question_writer(teacher_url, teacher_model)
+            extra["teacher"] = {"url": teacher_url, "model": teacher_model}
+        oracles = [c for c in chunks if c.valid_to is None]
+        if args.max_oracles:
+            oracles = oracles[: args.max_oracles]
+        result = RaftBuilder(retriever, cfg, teacher).build(oracles, progress=True)
+        rows = [r.to_json() for r in result.rows]
+    if result is None:
+        from training.raft import RaftResult
+
+        result = RaftResult(cfg)
+    by_split: dict[str, list[dict[str, Any]]] = {"train": [], "eval": []}
+    for row in rows:
+        by_split[row["meta"]["split"]].append(row)
+    for row in user_rows:
+        by_split[row["meta"]["split"]].append(row)
+    n_train = write_jsonl(out / "train.jsonl", by_split["train"])
+    n_eval = write_jsonl(out / "eval.jsonl", by_split["eval"])
+    user_dropped = sum(sum(v["dropped"].values()) for v in extra.get("user_data", {}).values())
+    card = data_card(result, extra)
+    card["files"] = {"train.jsonl": n_train, "eval.jsonl": n_eval}
+    card["user_rows"] = len(user_rows)
+    card["user_rows_dropped"] = user_dropped
+    (out / "data_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps({k: card[k] for k in ("files", "P", "k", "dropped", "user_rows_dropped")}))
+    return 1 if user_dropped else 0
+
+
+def _lora(args: argparse.Namespace, settings: TrainingSettings) -> int:
+    from training.config import load_config
+    from training.lora import train_lora
+
+    cfg = load_config(Path(args.config) if args.config else None, args.overrides)
+    result = train_lora(cfg)
+    print(
+        json.dumps(
+            {
+                "adapter_dir": str(result.adapter_dir),
+                "merged_dir": str(result.merged_dir) if result.merged_dir else None,
+                "steps": result.steps,
+                "final_loss": result.final_loss,
+                "resumed_from": result.resumed_from,
+                "device": result.device,
+                "vllm": f"--enable-lora --lora-modules {cfg.adapter_name}={result.adapter_dir} "
+                f"--max-lora-rank {max(8, cfg.lora_r)}",
+            }
+        )
+    )
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: TrainingSettings) -> int:
+    from training.evaluate import evaluate, read_eval_rows, vllm_generate
+
+    url = args.vllm_url or settings.vllm_url
+    if not url:
+        raise ValueError("no vLLM server: give --vllm-url or set JURIS_VLLM_URL")
+    rows = read_eval_rows(Path(args.data))
+    if args.limit:
+        rows = rows[: args.limit]
+    models = [args.base_model, args.adapter_model]
+    report = evaluate(rows, vllm_generate(url, args.max_tokens), models, progress=True)
+    text = json.dumps(report, indent=2, ensure_ascii=False)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n")
+    print(json.dumps(report["models"], indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m training` argument parser (one sub-command per pipeline step)."""
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m training",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     tiny = sub.add_parser("tiny-model", help="build the tiny local Llama model for tests/demos")
     tiny.add_argument("--out", required=True, help="output directory")
     tiny.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
     tiny.set_defaults(func=_tiny_model)
+
+    raft = sub.add_parser("raft-data", help="build RAFT chat JSONL (train/eval) + data card")
+    raft.add_argument("--out", required=True, help="output directory")
+    raft.add_argument("--corpus-dir", help="legal corpus (default: JURIS_CORPUS_DIR / ../shared)")
+    raft.add_argument("--sources", nargs="*", default=[], help="adapter sources (default all)")
+    raft.add_argument("--limit-units", type=int, help="only the first N source files/units")
+    raft.add_argument("--max-oracles", type=int, help="only the first N oracle chunks")
+    raft.add_argument("--retriever", choices=["index", "memory"], default="index",
+                      help="hard negatives from the index (default) or in-memory BM25")  # fmt: skip
+    raft.add_argument("--k", type=int, default=3, help="distractors per row")
+    raft.add_argument("--p", type=float, default=0.8, help="fraction of rows keeping the oracle")
+    raft.add_argument("--eval-fraction", type=float, default=0.2, help="documents held out")
+    raft.add_argument("--seed", type=int, default=0)
+    raft.add_argument("--max-quote-words", type=int, default=40)
+    raft.add_argument("--max-chars-per-source", type=int, default=1200)
+    raft.add_argument("--questions-per-chunk", type=int, default=2)
+    raft.add_argument("--teacher-url", help="OpenAI-compatible server writing extra questions")
+    raft.add_argument("--teacher-model", help="served model name of the teacher")
+    raft.add_argument("--user-data", nargs="*", default=[], help="user chat JSONL file(s)")
+    raft.add_argument("--model", help="model dir whose chat template/context checks user rows")
+    raft.add_argument("--max-tokens", type=int, default=2048, help="context length for rows")
+    raft.add_argument("--strict", action="store_true", help="refuse bad user rows")
+    raft.add_argument("--no-corpus", action="store_true", help="user data only")
+    raft.set_defaults(func=_raft_data)
+
+    lora = sub.add_parser("lora", help="LoRA/QLoRA fine-tuning (YAML config + key=value)")
+    lora.add_argument("--config", help="YAML configuration file")
+    lora.add_argument("overrides", nargs="*", help="key=value overrides of the config")
+    lora.set_defaults(func=_lora)
+
+    ev = sub.add_parser("eval", help="before/after evaluation through vLLM's OpenAI API")
+    ev.add_argument("--data", required=True, help="eval.jsonl from raft-data")
+    ev.add_argument("--vllm-url", help="vLLM server root (default JURIS_VLLM_URL)")
+    ev.add_argument("--base-model", default="base", help="served name of the base model")
+    ev.add_argument("--adapter-model", default="legal", help="served name of the adapter")
+    ev.add_argument("--max-tokens", type=int, default=256)
+    ev.add_argument("--limit", type=int, help="only the first N rows")
+    ev.add_argument("--out", help="write the full report (with examples) here")
+    ev.set_defaults(func=_eval)
     return parser
 
 
@@ -36,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    settings = TrainingSettings()
     try:
-        return int(args.func(args))
+        return int(args.func(args, settings))
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

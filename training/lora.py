@@ -233,12 +233,13 @@ def train_lora(cfg: TrainConfig) -> TrainResult:
     trainer.train(resume_from_checkpoint=resume)
 
     adapter_dir = out / ADAPTER_DIR
-    trainer.model.save_pretrained(str(adapter_dir))
+    peft_model: Any = trainer.model
+    peft_model.save_pretrained(str(adapter_dir))
     _check_adapter_for_vllm(adapter_dir, cfg)
     merged_dir = None
     if cfg.merge:
         merged_dir = out / MERGED_DIR
-        merged = trainer.model.merge_and_unload()
+        merged = peft_model.merge_and_unload()
         merged.save_pretrained(str(merged_dir))
         tokenizer.save_pretrained(str(merged_dir))
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]

@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,7 @@ class RaftRow:
     oracle_chunk_id: str | None
     source_chunk_ids: list[str]
     distractor_reasons: list[str]
+    sources: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The JSONL object: `messages` plus a `meta` object (ignored by the trainer)."""
@@ -471,13 +473,31 @@ class RaftBuilder:
             oracle_chunk_id=oracle.chunk_id,
             source_chunk_ids=[c.chunk_id for c, _ in sources],
             distractor_reasons=[r for _, r in sources if r != "oracle"],
+            sources=[chunk_to_json(c) for c, _ in sources],
         )
 
 
-def passages_of(row: dict[str, Any], chunks_by_id: dict[str, Chunk]) -> list[Passage]:
-    """The passages a row's prompt numbered, rebuilt from its `meta.source_chunk_ids`."""
-    ids = row.get("meta", {}).get("source_chunk_ids", [])
-    return [Passage(chunks_by_id[i], 0.0) for i in ids]
+def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
+    """A chunk as JSON (dates as ISO strings), so a row carries the sources it numbered."""
+    out = asdict(chunk)
+    for key in ("valid_from", "valid_to", "decision_date"):
+        out[key] = out[key].isoformat() if out[key] else None
+    out["heading_path"] = list(chunk.heading_path)
+    return out
+
+
+def chunk_from_json(data: dict[str, Any]) -> Chunk:
+    """The inverse of `chunk_to_json`."""
+    values = dict(data)
+    for key in ("valid_from", "valid_to", "decision_date"):
+        values[key] = date.fromisoformat(values[key]) if values.get(key) else None
+    values["heading_path"] = tuple(values.get("heading_path") or ())
+    return Chunk(**values)
+
+
+def passages_of(row: dict[str, Any]) -> list[Passage]:
+    """The passages a row's prompt numbered (source n = passages[n-1]), from its `meta`."""
+    return [Passage(chunk_from_json(s), 0.0) for s in row.get("meta", {}).get("sources", [])]
 
 
 def data_card(result: RaftResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
