@@ -77,6 +77,7 @@ format: setup ## apply ruff's fixes and formatting
 # --- measurements -------------------------------------------------------------------------
 bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway overhead (results in var/bench)
 	$(PY) -m legal_corpus bench --out var/bench
+	$(PY) -m legal_corpus.citations bench --out var/bench
 	$(PY) -m indexing bench --out var/bench
 	$(PY) -m serving bench --out var/bench
 
