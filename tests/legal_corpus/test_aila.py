@@ -176,3 +176,22 @@ def test_units_for_finds_one_file(corpus_dir: Path) -> None:
     assert unit.paths[0].name == "S45.txt"
     assert AilaCaseAdapter().units_for(corpus_dir, "aila:C999999") == []
     assert AilaCaseAdapter().units_for(corpus_dir, "aila:S45") == []
+
+
+def test_second_opinion_restarting_its_numbering(casedocs: Path, tmp_path: Path) -> None:
+    """A judgment whose second opinion numbers its paragraphs from 1 again."""
+    first = (casedocs / "C1.txt").read_text(encoding="utf-8").rstrip("\n")
+    second_body = (casedocs / "C2.txt").read_text(encoding="utf-8").splitlines()[6:]
+    path = tmp_path / "C1.txt"
+    path.write_text(
+        first + "\nThe Judgment was delivered by : R. V. Raveendran, J.\n" + "\n".join(second_body)
+    )
+    doc = parse_judgment(path)
+    pins = [s.pinpoint for s in doc.walk()]
+    assert len(pins) == len(set(pins))
+    opinion = doc.section("opinion 2")
+    assert opinion is not None and opinion.heading.endswith("R. V. Raveendran, J.")
+    assert opinion.children[0].pinpoint == "opinion 2, ¶ 1"
+    assert opinion.children[0].citation == "Masud Khan v State Of Uttar Pradesh, opinion 2, ¶ 1"
+    assert opinion.children[0].text.startswith("These appeals are filed against")
+    assert doc.metadata["opinions"] == ["A. Alagiriswami, J.", "R. V. Raveendran, J."]
