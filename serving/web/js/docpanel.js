@@ -115,7 +115,7 @@ export class DocPanel {
     let found = 0;
     for (const s of doc.sections) {
       const isCited = t.anchor !== null && s.anchor === t.anchor;
-      const label = s.pinpoint ? s.citation : s.heading_path.join(" › ") || s.citation;
+      const label = s.pinpoint ? s.citation : s.heading_path[s.heading_path.length - 1] || s.citation;
       const link = el("a", {
         href: `#${sectionId(s.anchor)}`,
         text: label,

@@ -116,7 +116,9 @@ $("key-form").addEventListener("submit", (event) => {
   keyInput.value = "";
   showKeyState();
   clearAlert();
+  /** @type {HTMLDetailsElement} */ ($("key-settings")).open = false;
   setStatus("API key saved.");
+  question.focus();
 });
 $("key-forget").addEventListener("click", () => {
   saveKey("");

@@ -1,0 +1,405 @@
+"""The web client in a real browser (Debian's Chromium via Playwright) against a real gateway.
+
+The gateway is `serving.app.create_app` under uvicorn over the real index slice
+(`tests/support/index_slice.py`) with a real API keys file; answers come from the extractive
+backend (the vLLM path is the gateway's own integration tests). A second gateway points its
+generator at a closed port and allows one request per key, for the degraded and rate-limited
+states. Screenshots go to `test-artifacts/web/` (git-ignored) at laptop and phone widths.
+
+Every test fails if the browser logs an error or a page error, except the failed-resource
+lines of the HTTP errors the test itself provokes (401, 429, an aborted request).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from serving.app import create_app
+from serving.auth import add_key
+from serving.settings import GatewaySettings
+from serving.vllm_process import free_port
+from tests.integration.conftest import running_gateway
+
+pytestmark = pytest.mark.integration
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+LAPTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+QUESTION = "What must the proponent of expert testimony show under Rule 702?"
+OLD_702 = "the expert has reliably applied the principles and methods"
+NEW_702 = "more likely than not"
+TIMEOUT_MS = 30_000
+
+
+# ---- servers and browser ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def web_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A keys file: a lawyer's key (generous) and a key allowed one request at a time."""
+    path = tmp_path_factory.mktemp("web-keys") / "keys.json"
+    return {
+        "path": path,
+        "user": add_key(path, "web-lawyer", rate_per_minute=100_000),
+        "limited": add_key(path, "web-limited", rate_per_minute=1),
+    }
+
+
+@pytest.fixture(scope="module")
+def gateway(slice_retriever: Any, web_keys: dict[str, Any]) -> Iterator[str]:
+    """The real gateway (extractive backend) serving the web client at `/`."""
+    settings = GatewaySettings(api_keys_file=web_keys["path"], vllm_url="")
+    with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def degraded_gateway(slice_retriever: Any, web_keys: dict[str, Any]) -> Iterator[str]:
+    """A gateway whose vLLM is down (a closed port) and whose buckets hold one request."""
+    settings = GatewaySettings(
+        api_keys_file=web_keys["path"],
+        vllm_url=f"http://127.0.0.1:{free_port()}",
+        vllm_connect_timeout_s=1,
+        vllm_retries=0,
+        rate_limit_burst=1,
+    )
+    with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless (Playwright's own browser download does not work here)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (make setup-browser)")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Console:
+    """Errors the page logged; `allow` holds patterns of expected failed-resource lines."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.allow: list[str] = []
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(re.search(a, e) for a in self.allow)]
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture
+def open_page(browser: Any, console: Console) -> Iterator[Any]:
+    """`open_page(url, viewport)`: a fresh browser context (empty storage) with the console
+    watched; at the end of the test no unexpected console error or page error may remain."""
+    contexts: list[Any] = []
+
+    def make(url: str, viewport: dict[str, int] = LAPTOP) -> Any:
+        context = browser.new_context(viewport=viewport)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on(
+            "console",
+            lambda m: (
+                console.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda e: console.errors.append(f"pageerror: {e}"))
+        page.goto(url + "/")
+        page.wait_for_selector("html[data-ready='true']")
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert console.unexpected() == [], "the browser logged errors"
+
+
+def shot(page: Any, name: str, full_page: bool = False) -> Path:
+    """Write a screenshot under test-artifacts/web/ and return its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    assert path.stat().st_size > 5_000
+    return path
+
+
+def save_key(page: Any, key: str) -> None:
+    page.click("#key-summary")
+    page.fill("#api-key", key)
+    page.press("#api-key", "Enter")
+    page.wait_for_selector("#key-summary:has-text('✓')")
+
+
+# A MutationObserver records whether answer text was on screen while the stream was open.
+WATCH_STREAM = """
+() => {
+  window.__partial = 0;
+  const answer = document.getElementById('answer');
+  new MutationObserver(() => {
+    if (answer.getAttribute('aria-busy') === 'true' && answer.textContent.length > 0
+        && !answer.querySelector('a.cite-ref')) window.__partial += 1;
+  }).observe(answer, {childList: true, characterData: true, subtree: true});
+}
+"""
+
+
+def ask(page: Any, question: str, as_of: str = "") -> None:
+    page.fill("#question", question)
+    page.fill("#as-of", as_of)
+    page.press("#question", "Enter")  # Enter submits
+
+
+# ---- tests ------------------------------------------------------------------------------------
+
+
+def test_answer_streams_cites_and_opens_the_document_as_of(
+    gateway: str, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    page = open_page(gateway)
+    save_key(page, web_keys["user"])
+    page.evaluate(WATCH_STREAM)
+    ask(page, QUESTION, as_of="2023-06-01")
+    page.wait_for_selector("#answer[data-state='done']")
+
+    # streamed: many token events reached the page, text showed before the final answer
+    assert int(page.get_attribute("#answer", "data-tokens") or 0) > 10
+    assert page.evaluate("window.__partial") >= 1
+    assert page.get_attribute("#answer", "aria-live") == "polite"
+    answer = page.inner_text("#answer")
+    assert "Fed. R. Evid. 702" in answer and OLD_702 in answer and NEW_702 not in answer
+    assert "Every citation verified" in page.inner_text("#verification")
+    shot(page, "laptop-answer", full_page=True)
+
+    # [n] → its card: canonical citation, the quoted words highlighted, a badge
+    ref = page.locator("#answer a.cite-ref", has_text="[1]").first
+    ref.click()
+    card = page.locator("#card-1")
+    assert page.evaluate("document.activeElement.id") == "card-1"
+    assert card.locator("cite").inner_text() == "Fed. R. Evid. 702"
+    assert card.locator(".badge").inner_text() == "verified"
+    assert OLD_702 in card.locator("mark.quote").first.inner_text()
+
+    # the document at the cited section, passage highlighted, as of the question's date
+    open_button = card.locator("button.open-doc")
+    open_button.click()
+    panel = page.locator("#doc-panel")
+    page.wait_for_selector("#doc-panel[data-state='loaded']")
+    cited = panel.locator(".doc-section.cited")
+    assert cited.count() == 1
+    assert OLD_702 in cited.locator("mark.quote").first.inner_text()
+    assert "as of 2023-06-01" in panel.locator("#doc-meta").inner_text()
+    assert panel.locator("#doc-nav a").count() >= 1
+    old_version = panel.get_attribute("data-version")
+    shot(page, "laptop-document-2023-06-01")
+
+    # switch "as of": the amended rule (in force 2023-12-01) and a note that quotes differ
+    page.fill("#doc-as-of", "2024-01-01")
+    page.press("#doc-as-of", "Enter")
+    page.wait_for_function(
+        "v => document.getElementById('doc-panel').dataset.version !== v", arg=old_version
+    )
+    text = panel.locator(".doc-section.cited").inner_text()
+    assert NEW_702 in text and OLD_702 not in text
+    assert "do not appear" in panel.locator("#doc-note").inner_text()
+    shot(page, "laptop-document-2024-01-01")
+
+    # Escape closes the panel and gives focus back to the button that opened it
+    page.keyboard.press("Escape")
+    assert not panel.is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('open-doc')")
+
+    # copy the answer with its citations (clipboard API)
+    page.click("#copy")
+    page.wait_for_selector("#status[data-state='copied']")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert OLD_702 in copied and "[1] Fed. R. Evid. 702 (verified)" in copied
+
+    # history and key survive a reload (localStorage)
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    assert QUESTION in page.inner_text("#history")
+    assert "✓" in page.inner_text("#key-summary")
+    page.click("#history .history-item")
+    assert page.input_value("#question") == QUESTION
+    assert page.input_value("#as-of") == "2023-06-01"
+
+
+def test_keyboard_alone_asks_and_moves_through_citations(
+    gateway: str, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    page = open_page(gateway)
+    save_key(page, web_keys["user"])
+    page.reload()  # start from the top of a fresh page, the key kept in localStorage
+    page.wait_for_selector("html[data-ready='true']")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "question"
+    page.keyboard.type("Under Rule 702, when may an expert witness testify?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#answer[data-state='done']")
+
+    # Tab reaches a [n] link; its focus is visible; Enter moves to the card
+    page.focus("#copy")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('cite-ref')"):
+            break
+    assert page.evaluate("document.activeElement.classList.contains('cite-ref')")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none")
+    n = page.evaluate("document.activeElement.dataset.n")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == f"card-{n}"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('open-doc')"):
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#doc-panel[data-state='loaded']")
+    assert page.locator("#doc-panel .doc-section.cited").count() == 1
+    page.keyboard.press("Escape")
+    assert not page.locator("#doc-panel").is_visible()
+
+
+def test_search_only_at_phone_width(gateway: str, open_page: Any, web_keys: dict[str, Any]) -> None:
+    page = open_page(gateway, PHONE)
+    save_key(page, web_keys["user"])
+    page.check("input[name='mode'][value='search']")
+    assert page.inner_text("#submit") == "Search"
+    page.select_option("#kind", "rule")
+    ask(page, "summary judgment no genuine dispute as to any material fact")
+    page.wait_for_selector("#status[data-state='done']")
+    assert page.locator("#answer-section").is_hidden()
+    results = page.locator("#results > li.card")
+    assert results.count() >= 1
+    citations = results.locator("cite").all_inner_texts()
+    assert all(c.startswith("Fed. R.") for c in citations), citations
+    assert any(c.startswith("Fed. R. Civ. P. 56") for c in citations), citations
+    # readable at 390 px: nothing wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "phone-search")
+    results.first.locator("button.open-doc").click()
+    page.wait_for_selector("#doc-panel[data-state='loaded']")
+    assert page.locator("#doc-panel .doc-section.cited").count() == 1
+    shot(page, "phone-document")
+    page.keyboard.press("Escape")
+
+    # the answer at phone width too
+    page.check("input[name='mode'][value='ask']")
+    ask(page, QUESTION, as_of="2024-01-01")
+    page.wait_for_selector("#answer[data-state='done']")
+    assert NEW_702 in page.inner_text("#answer")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.locator("#answer-section").scroll_into_view_if_needed()
+    shot(page, "phone-answer")
+
+
+def test_no_key_and_wrong_key_are_explained(gateway: str, open_page: Any, console: Console) -> None:
+    console.allow = [r"status of 401"]
+    page = open_page(gateway)
+    ask(page, QUESTION)
+    page.wait_for_selector("#alert[data-state='no_key']")
+    assert "API key is needed" in page.inner_text("#alert")
+    save_key(page, "jk_00000000_not-a-real-key")
+    ask(page, QUESTION)
+    page.wait_for_selector("#alert[data-state='unauthorized']")
+    assert "refused" in page.inner_text("#alert")
+    assert page.locator("#answer-section").is_hidden()
+    shot(page, "laptop-wrong-key")
+    page.click("#alert button")  # the alert leads to the key field
+    assert page.evaluate("document.activeElement.id") == "api-key"
+
+
+def test_no_results_and_network_error(
+    gateway: str, open_page: Any, console: Console, web_keys: dict[str, Any]
+) -> None:
+    console.allow = [r"net::ERR_FAILED"]
+    page = open_page(gateway)
+    save_key(page, web_keys["user"])
+    page.check("input[name='mode'][value='search']")
+    page.select_option("#jurisdiction", "eu")
+    page.select_option("#kind", "opinion")  # the index holds no EU court opinion
+    ask(page, "right to erasure")
+    page.wait_for_selector("#status[data-state='no_results']")
+    assert "No passages match" in page.inner_text("#results")
+
+    page.route("**/v1/search", lambda route: route.abort("failed"))  # the network drops
+    ask(page, "right to erasure")
+    page.wait_for_selector("#alert[data-state='network_error']")
+    assert "could not be reached" in page.inner_text("#alert")
+
+
+def test_degraded_mode_and_rate_limit(
+    degraded_gateway: str, open_page: Any, console: Console, web_keys: dict[str, Any]
+) -> None:
+    console.allow = [r"status of 429"]
+    page = open_page(degraded_gateway)
+    save_key(page, web_keys["limited"])
+    ask(page, QUESTION, as_of="2024-01-01")
+    page.wait_for_selector("#answer[data-state='done']")
+    banner = page.locator("#degraded")
+    assert banner.is_visible() and "Degraded mode" in banner.inner_text()
+    assert NEW_702 in page.inner_text("#answer")  # still a cited, extractive answer
+    assert page.locator("#answer a.cite-ref").count() >= 1
+    shot(page, "laptop-degraded")
+    ask(page, QUESTION)  # the key's bucket held one request
+    page.wait_for_selector("#alert[data-state='rate_limited']")
+    assert re.search(r"Try again in \d+ s", page.inner_text("#alert"))
+
+
+def test_client_modules_in_the_browser(gateway: str, open_page: Any) -> None:
+    """The page's own parsing code, run in Chromium: SSE split anywhere, quote markers."""
+    page = open_page(gateway)
+    result = page.evaluate(
+        """async () => {
+          const { SseParser } = await import('/js/sse.js');
+          const { displayOfRaw, findLoose, quoteParts } = await import('/js/text.js');
+          const wire = 'event: token\\r\\ndata: {"text": "a"}\\r\\n\\r\\n: comment\\n' +
+                       'event: done\\ndata: {}\\n\\n';
+          const seen = [];
+          for (let size = 1; size <= wire.length; size += 7) {
+            const events = [];
+            const p = new SseParser((n, d) => events.push(n + ' ' + d));
+            for (let i = 0; i < wire.length; i += size) p.push(wire.slice(i, i + size));
+            p.end();
+            seen.push(events.join('|'));
+          }
+          return {
+            sse: [...new Set(seen)],
+            partial: displayOfRaw('Under § 107: ##begin_quote##fair use##end_quote## [1] ##beg'),
+            loose: findLoose('a  fair\\nuse of it', 'FAIR use'),
+            parts: quoteParts('… is not an infringement … of copyright'),
+          };
+        }"""
+    )
+    assert result["sse"] == ['token {"text": "a"}|done {}']
+    assert result["partial"] == "Under § 107: “fair use” [1] "
+    assert result["loose"] == [3, 11]
+    assert result["parts"] == ["is not an infringement", "of copyright"]
