@@ -191,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--latency-index",
         help="index root to time queries on (default: the configured JURIS_QDRANT_PATH)",
     )
+    k.add_argument(
+        "--only",
+        default="throughput,sync,latency,hnsw,embeddings",
+        help="comma-separated parts to run",
+    )
+    k.add_argument("--sync-docs", type=int, default=100, help="documents of the sync corpus")
     k.set_defaults(func=cmd_bench)
 
     for name in EXTENSIONS:

@@ -273,7 +273,6 @@ class CachedEmbedder:
         return out
 
 
-@lru_cache(maxsize=4)
 def load_embedder(
     model_dir: Path, backend: str = "torch", batch_size: int = 32, onnx_dir: Path | None = None
 ) -> Embedder:
@@ -289,7 +288,15 @@ def load_embedder(
         A shared, thread-safe embedder.
     """
     if backend == "torch":
-        return TorchEmbedder(Path(model_dir), batch_size)
+        return _load(Path(model_dir), backend, batch_size, None)
     if backend == "onnx-int8":
-        return OnnxInt8Embedder(Path(model_dir), onnx_dir or Path("var/onnx"), batch_size)
+        return _load(Path(model_dir), backend, batch_size, Path(onnx_dir or "var/onnx"))
     raise ValueError(f"unknown embedding backend {backend!r} (torch | onnx-int8)")
+
+
+@lru_cache(maxsize=4)
+def _load(model_dir: Path, backend: str, batch_size: int, onnx_dir: Path | None) -> Embedder:
+    if backend == "torch":
+        return TorchEmbedder(model_dir, batch_size)
+    assert onnx_dir is not None
+    return OnnxInt8Embedder(model_dir, onnx_dir, batch_size)

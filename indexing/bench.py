@@ -1,0 +1,461 @@
+# ruff: noqa: E501  (Markdown report lines are kept whole for readability)
+"""`python -m indexing bench --out var/bench`: indexing throughput, sync cost, query latency,
+HNSW recall against exact search, and torch fp32 vs ONNX int8 embeddings.
+
+Writes `indexing.json` and `indexing.md` into `--out`. Everything runs on samples of the real
+corpus sized by `--sample` / `--queries` (a whole-corpus build takes hours on 2 shared CPU
+cores); the Markdown says what each figure was measured on.
+
+1. Throughput: the same chunks embedded by `SentenceTransformer.encode` alone, then indexed by
+   the whole pipeline (parsing, chunking, sparse weights, embedding, upserts; no embedding
+   cache), in the same run.
+2. Sync: a full build of a corpus of AILA statutes, then a sync with no change, then one with
+   1% of the documents changed (no embedding cache either).
+3. Query latency: hybrid + filters, query embedding included, one client; the engine's own
+   time for the same queries (precomputed vectors) in the same run.
+4. HNSW recall@10 against exact search on the same real embeddings, for a few `ef` values.
+5. Embeddings: torch fp32 and ONNX int8 throughput on the same chunks, cosine agreement, and
+   dense document retrieval quality (MAP, recall@100 with `ir-measures`) on the AILA dev
+   statute queries over all 197 statutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexing.build import make_indexer, parse_tracked, run_build
+from indexing.chunking import Chunker, embed_text, model_token_counter
+from indexing.embeddings import Embedder, load_embedder
+from indexing.model import SearchFilters
+from indexing.retrieve import Retriever, filter_conditions
+from indexing.settings import IndexSettings
+from indexing.sparse import Bm25Encoder
+from indexing.store import EdgeCatalog, new_build_name
+from indexing.sync import run_sync
+from legal_corpus.adapters import IngestReport, SourceUnit, discover_units
+
+log = logging.getLogger(__name__)
+
+QUERIES = [
+    "Can an expert witness give an opinion on the ultimate issue?",
+    "motion to dismiss for failure to state a claim",
+    "fair use of a copyrighted work for criticism or teaching",
+    "right to erasure of personal data",
+    "summary judgment when there is no genuine dispute as to any material fact",
+    "punishment for murder",
+    "lawfulness of processing based on consent",
+    "exclusive rights of the copyright owner to reproduce the work",
+    "time to serve a responsive pleading after service of the summons",
+    "anticipatory bail when a person apprehends arrest",
+]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q)) if values else 0.0
+
+
+def _sample_units(corpus: Path, sources: list[str], per_source: int) -> list[SourceUnit]:
+    units: list[SourceUnit] = []
+    for source in sources:
+        found = discover_units(corpus, [source])
+        step = max(1, len(found) // per_source)
+        units.extend(found[::step][:per_source])
+    return units
+
+
+def bench_throughput(settings: IndexSettings, sample: int, work: Path) -> dict[str, Any]:
+    """Pipeline chunks/s vs raw `encode` chunks/s on the same chunks."""
+    from tqdm import tqdm
+
+    corpus = settings.corpus()
+    raw = load_embedder(settings.model_dir(), "torch", settings.embed_batch)
+    indexer = make_indexer(settings, raw)  # no cache: every chunk is embedded
+    units = _sample_units(corpus, ["federal_rules", "gdpr", "aila/casedocs", "uscode"], 400)
+    report = IngestReport()
+    chosen: list[SourceUnit] = []
+    texts: list[str] = []
+    by_unit: dict[str, int] = {}
+    for unit in units:
+        before = len(texts)
+        for doc in parse_tracked([unit], report):
+            texts.extend(embed_text(c) for c in indexer.chunker.chunk(doc))
+        if len(texts) > before:
+            chosen.append(unit)
+            by_unit[f"{unit.source}/{unit.key}"] = len(texts) - before
+        if len(texts) >= sample:
+            break
+    model: Any = getattr(raw, "model", None)
+    t0 = time.perf_counter()
+    if model is not None:
+        model.encode(texts, batch_size=settings.embed_batch, normalize_embeddings=True)
+    else:
+        raw.encode(texts)
+    raw_s = time.perf_counter() - t0
+    catalog = EdgeCatalog(work / "throughput", settings.collection)
+    store = catalog.create(new_build_name(settings.collection), raw.dim)
+    t0 = time.perf_counter()
+    stats = indexer.run(parse_tracked(chosen, IngestReport()), store, progress=False)
+    store.flush()
+    pipe_s = time.perf_counter() - t0
+    store.close()
+    catalog.swap(store.name)
+    tqdm.write(f"throughput: {len(texts)} chunks, encode {raw_s:.1f}s, pipeline {pipe_s:.1f}s")
+    return {
+        "chunks": len(texts),
+        "pipeline_chunks": stats.chunks,
+        "units": len(chosen),
+        "encode_seconds": raw_s,
+        "pipeline_seconds": pipe_s,
+        "encode_chunks_per_s": len(texts) / raw_s,
+        "pipeline_chunks_per_s": stats.chunks / pipe_s,
+        "ratio": (stats.chunks / pipe_s) / (len(texts) / raw_s),
+        "pipeline_embed_seconds": stats.embed_seconds,
+        "pipeline_upsert_seconds": stats.upsert_seconds,
+    }
+
+
+def bench_sync(settings: IndexSettings, work: Path, docs: int) -> dict[str, Any]:
+    """Full build vs no-change sync vs 1%-changed sync on a copy of AILA statutes."""
+    corpus = work / "sync_corpus"
+    folder = corpus / "aila" / "statutes"
+    folder.mkdir(parents=True, exist_ok=True)
+    src = settings.corpus() / "aila" / "statutes"
+    files = sorted(src.glob("S*.txt"), key=lambda p: int(p.stem[1:]))[:docs]
+    for f in files:
+        shutil.copy(f, folder / f.name)
+    s = settings.model_copy(
+        update={"qdrant_path": work / "sync_index", "corpus_dir": corpus, "embed_cache": None}
+    )
+    t0 = time.perf_counter()
+    built = run_build(s, progress=False)
+    full = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    idle = run_sync(s, progress=False)
+    nochange = time.perf_counter() - t0
+    changed = max(1, len(files) // 100)
+    for f in files[:changed]:
+        p = folder / f.name
+        p.write_text(p.read_text().rstrip("\n") + " As amended by the benchmark.\n")
+    t0 = time.perf_counter()
+    one = run_sync(s, progress=False)
+    onepct = time.perf_counter() - t0
+    return {
+        "documents": len(files),
+        "chunks": built.stats.chunks,
+        "full_build_seconds": full,
+        "sync_nochange_seconds": nochange,
+        "sync_nochange_ratio": nochange / full,
+        "sync_nochange_embedded": idle.embedded_chunks,
+        "changed_documents": changed,
+        "sync_1pct_seconds": onepct,
+        "sync_1pct_ratio": onepct / full,
+        "sync_1pct_embedded": one.embedded_chunks,
+    }
+
+
+def bench_latency(
+    settings: IndexSettings, index_root: Path, n_queries: int, embedder: Embedder
+) -> dict[str, Any]:
+    """Hybrid + filters through `Retriever.search` vs the engine alone, same queries."""
+    s = settings.model_copy(update={"qdrant_path": index_root, "qdrant_url": None})
+    catalog = EdgeCatalog(index_root, s.collection, s.exact_below)
+    retriever = Retriever(catalog, embedder, hnsw_ef=s.hnsw_ef)
+    store = retriever._current()
+    points = store.count()
+    filters = SearchFilters(as_of=time_today(), jurisdiction="us")
+    queries = [
+        QUERIES[i % len(QUERIES)] + ("" if i < len(QUERIES) else f" {i}") for i in range(n_queries)
+    ]
+    for q in queries[:3]:
+        retriever.search(q, top_k=10, filters=filters)  # warm up
+    full: list[float] = []
+    for q in queries:
+        t0 = time.perf_counter()
+        retriever.search(q, top_k=10, filters=filters)
+        full.append((time.perf_counter() - t0) * 1000)
+    vecs = [embedder.encode([q])[0] for q in queries]
+    sparse = Bm25Encoder()
+    where = filter_conditions(filters)
+    engine: list[float] = []
+    for q, v in zip(queries, vecs, strict=True):
+        sv = sparse.query(q)
+        t0 = time.perf_counter()
+        store.query([list(v)], sv, where, limit=10, prefetch=50, hnsw_ef=s.hnsw_ef)
+        engine.append((time.perf_counter() - t0) * 1000)
+    embed: list[float] = []
+    for q in queries[:50]:
+        t0 = time.perf_counter()
+        embedder.encode([q])
+        embed.append((time.perf_counter() - t0) * 1000)
+    retriever.close()
+    return {
+        "index_points": points,
+        "queries": len(queries),
+        "search_p50_ms": _percentile(full, 50),
+        "search_p99_ms": _percentile(full, 99),
+        "engine_p50_ms": _percentile(engine, 50),
+        "engine_p99_ms": _percentile(engine, 99),
+        "query_embed_p50_ms": _percentile(embed, 50),
+        "filters": "as_of today + jurisdiction us",
+    }
+
+
+def time_today() -> Any:
+    from datetime import date
+
+    return date.today()
+
+
+def bench_hnsw_recall(
+    index_root: Path, collection: str, work: Path, embedder: Embedder
+) -> dict[str, Any]:
+    """Recall@10 of HNSW (m=16, ef_construct=128) vs exact search on the same real vectors."""
+    import qdrant_edge as qe
+
+    src = EdgeCatalog(index_root, collection).open(
+        EdgeCatalog(index_root, collection).current() or ""
+    )
+    ids, vectors = [], []
+    for rec_batch in _scroll_vectors(src):
+        for rid, vec in rec_batch:
+            ids.append(rid)
+            vectors.append(vec)
+    src.close()
+    path = work / "hnsw"
+    shutil.rmtree(path, ignore_errors=True)
+    shard = qe.EdgeShard.create(
+        str(path),
+        qe.EdgeConfig(
+            vectors={"dense": qe.EdgeVectorParams(len(vectors[0]), qe.Distance.Cosine)},
+            hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=128, full_scan_threshold=1),
+            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1, default_segment_number=1),
+        ),
+    )
+    for i in range(0, len(ids), 500):
+        shard.update(
+            qe.UpdateOperation.upsert_points(
+                [
+                    qe.Point(pid, {"dense": v})
+                    for pid, v in zip(ids[i : i + 500], vectors[i : i + 500], strict=True)
+                ]
+            )
+        )
+    shard.optimize()
+    info = shard.info()
+    queries = [embedder.encode([q])[0].tolist() for q in QUERIES]
+    rng = np.random.default_rng(0)
+    queries += [vectors[int(i)] for i in rng.choice(len(vectors), size=40, replace=False)]
+    out: dict[str, Any] = {"points": len(ids), "indexed_vectors": info.indexed_vectors_count}
+    exact = [
+        {
+            str(p.id)
+            for p in shard.query(
+                qe.QueryRequest(
+                    limit=10,
+                    query=qe.Query.Nearest(q, using="dense"),
+                    params=qe.SearchParams(exact=True),
+                )
+            )
+        }
+        for q in queries
+    ]
+    for ef in (16, 64, 128, 256):
+        rec = []
+        for q, truth in zip(queries, exact, strict=True):
+            got = {
+                str(p.id)
+                for p in shard.query(
+                    qe.QueryRequest(
+                        limit=10,
+                        query=qe.Query.Nearest(q, using="dense"),
+                        params=qe.SearchParams(hnsw_ef=ef),
+                    )
+                )
+            }
+            rec.append(len(got & truth) / max(1, len(truth)))
+        out[f"recall@10_ef{ef}"] = statistics.mean(rec)
+    shard.close()
+    return out
+
+
+def _scroll_vectors(store: Any) -> Any:
+    import qdrant_edge as qe
+
+    offset = None
+    while True:
+        with store._lock:
+            recs, offset = store._shard.scroll(
+                qe.ScrollRequest(
+                    offset=offset, limit=1000, with_payload=False, with_vector=["dense"]
+                )
+            )
+        yield [(str(r.id), list(r.vector["dense"])) for r in recs]
+        if offset is None or not recs:
+            return
+
+
+def bench_embeddings(settings: IndexSettings, work: Path, sample: int) -> dict[str, Any]:
+    """torch fp32 vs ONNX int8: throughput, cosine agreement, AILA statute retrieval quality."""
+    import ir_measures
+    from ir_measures import AP, P, R
+
+    corpus = settings.corpus()
+    chunker = Chunker(model_token_counter(settings.model_dir()), max_tokens=200)
+    report = IngestReport()
+    units = discover_units(corpus, ["aila/statutes"])
+    chunks = [c for doc in parse_tracked(units, report) for c in chunker.chunk(doc)]
+    texts = [embed_text(c) for c in chunks]
+    queries = {}
+    for line in (corpus / "aila" / "queries_dev.txt").read_text().splitlines():
+        if "||" in line:
+            qid, text = line.split("||", 1)
+            queries[qid.strip()] = text.strip()
+    qrels = list(ir_measures.read_trec_qrels(str(corpus / "aila" / "qrels_statutes_dev.txt")))
+    out: dict[str, Any] = {"chunks": len(chunks), "documents": len({c.doc_id for c in chunks})}
+    vectors: dict[str, np.ndarray] = {}
+    for backend in ("torch", "onnx-int8"):
+        emb = load_embedder(
+            settings.model_dir(), backend, settings.embed_batch, work.parent / "onnx"
+        )
+        emb.encode(texts[:8])  # warm up (and export the ONNX model once)
+        n = min(sample, len(texts))
+        t0 = time.perf_counter()
+        emb.encode(texts[:n])
+        rate = n / (time.perf_counter() - t0)
+        vecs = emb.encode(texts)
+        vectors[backend] = vecs
+        # document ranking: best chunk per statute, long queries windowed and max-fused
+        retr = Retriever.__new__(Retriever)
+        retr.count_tokens = model_token_counter(settings.model_dir())
+        retr.window_tokens = 200
+        run = []
+        for qid, q in queries.items():
+            qv = emb.encode(retr.query_windows(q))
+            sims = (vecs @ qv.T).max(axis=1)
+            best: dict[str, float] = {}
+            for c, sc in zip(chunks, sims, strict=True):
+                d = c.doc_id.split(":", 1)[1]
+                best[d] = max(best.get(d, -1.0), float(sc))
+            for d, sc in sorted(best.items(), key=lambda kv: -kv[1])[:100]:
+                run.append(ir_measures.ScoredDoc(qid, d, sc))
+        agg = ir_measures.calc_aggregate([AP, R @ 100, P @ 10], qrels, run)
+        out[backend] = {
+            "chunks_per_s": rate,
+            "timed_chunks": n,
+            "map": agg[AP],
+            "recall@100": agg[R @ 100],
+            "p@10": agg[P @ 10],
+        }
+    cos = (vectors["torch"] * vectors["onnx-int8"]).sum(axis=1)
+    out["cosine_min"] = float(cos.min())
+    out["cosine_mean"] = float(cos.mean())
+    return out
+
+
+def _markdown(res: dict[str, Any]) -> str:
+    t, sy, la, hn, em = (
+        res.get(k, {}) for k in ("throughput", "sync", "latency", "hnsw", "embeddings")
+    )
+    lines = ["# indexing benchmarks", "", f"Machine: {res['machine']}; run {res['started']}.", ""]
+    if t:
+        lines += [
+            "## 1. Indexing throughput (same chunks, same run)",
+            f"- `SentenceTransformer.encode` alone: **{t['encode_chunks_per_s']:.1f} chunks/s** ({t['chunks']} chunks)",
+            f"- whole pipeline (parse, chunk, sparse, embed, upsert): **{t['pipeline_chunks_per_s']:.1f} chunks/s**",
+            f"- ratio: **{t['ratio']:.2f}** (target ≥ 0.8)",
+            "",
+        ]
+    if sy:
+        lines += [
+            "## 2. Sync vs full build",
+            f"- corpus: {sy['documents']} AILA statutes, {sy['chunks']} chunks; full build {sy['full_build_seconds']:.1f} s",
+            f"- no change: {sy['sync_nochange_seconds']:.2f} s = **{100 * sy['sync_nochange_ratio']:.1f}%** of a build (target ≤ 2%), {sy['sync_nochange_embedded']} chunks embedded",
+            f"- {sy['changed_documents']} document(s) changed (1%): {sy['sync_1pct_seconds']:.2f} s = **{100 * sy['sync_1pct_ratio']:.1f}%** (target ≤ 5%), {sy['sync_1pct_embedded']} chunks embedded",
+            "",
+        ]
+    if la:
+        lines += [
+            "## 3. Query latency (embedded engine, hybrid + filters, one client)",
+            f"- index: {la['index_points']} points; {la['queries']} queries; filters: {la['filters']}",
+            f"- `Retriever.search` incl. query embedding: p50 **{la['search_p50_ms']:.1f} ms**, p99 **{la['search_p99_ms']:.1f} ms** (targets 30 / 100 ms)",
+            f"- engine alone (same queries, vectors precomputed): p50 {la['engine_p50_ms']:.2f} ms, p99 {la['engine_p99_ms']:.2f} ms",
+            f"- query embedding alone: p50 {la['query_embed_p50_ms']:.1f} ms",
+            "",
+        ]
+    if hn:
+        recs = ", ".join(
+            f"{k.split('_')[1]}: {v:.3f}" for k, v in hn.items() if k.startswith("recall")
+        )
+        lines += [
+            "## 4. HNSW recall@10 vs exact search (real embeddings)",
+            f"- {hn['points']} points ({hn['indexed_vectors']} in HNSW, m=16, ef_construct=128): {recs}",
+            "",
+        ]
+    if em:
+        lines += [
+            "## 5. torch fp32 vs ONNX int8 (AILA statutes, dev queries Q1–Q10, dense only)",
+            "| backend | chunks/s | MAP | recall@100 | P@10 |",
+            "|---|---|---|---|---|",
+        ]
+        for b in ("torch", "onnx-int8"):
+            e = em[b]
+            lines.append(
+                f"| {b} | {e['chunks_per_s']:.1f} | {e['map']:.4f} | {e['recall@100']:.4f} | {e['p@10']:.3f} |"
+            )
+        lines += [
+            "",
+            f"cosine(fp32, int8) over {em['chunks']} chunks: mean {em['cosine_mean']:.4f}, min {em['cosine_min']:.4f}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def run_bench(settings: IndexSettings, out: Path, args: argparse.Namespace) -> int:
+    """Run the benchmarks and write `indexing.json` / `indexing.md` into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    res: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs, Python {platform.python_version()}",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "args": {"sample": args.sample, "queries": args.queries},
+    }
+    parts = set(args.only.split(","))
+    work = Path(tempfile.mkdtemp(prefix="bench-", dir=str(settings.qdrant_path.parent)))
+    try:
+        if "throughput" in parts:
+            res["throughput"] = bench_throughput(settings, args.sample, work)
+            _save(out, res)
+        if "sync" in parts:
+            res["sync"] = bench_sync(settings, work, args.sync_docs)
+            _save(out, res)
+        raw = load_embedder(settings.model_dir(), "torch", settings.embed_batch)
+        latency_root = Path(args.latency_index) if args.latency_index else work / "throughput"
+        if "latency" in parts:
+            res["latency"] = bench_latency(settings, latency_root, args.queries, raw)
+            res["latency"]["index"] = str(latency_root)
+            _save(out, res)
+        if "hnsw" in parts:
+            res["hnsw"] = bench_hnsw_recall(latency_root, settings.collection, work, raw)
+            _save(out, res)
+        if "embeddings" in parts:
+            res["embeddings"] = bench_embeddings(settings, work, min(args.sample, 300))
+            _save(out, res)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(_markdown(res))
+    return 0
+
+
+def _save(out: Path, res: dict[str, Any]) -> None:
+    (out / "indexing.json").write_text(json.dumps(res, indent=2, default=str))
+    (out / "indexing.md").write_text(_markdown(res))
