@@ -185,31 +185,61 @@ class SparseRanker:
         )
         self.owner = np.array(owner, dtype=np.int32)
 
-    def passage_scores(self, query: str, query_tf: bool = True) -> np.ndarray:
-        """Qdrant's IDF-modified sparse score of every passage for `query`."""
-        terms = tokenize(query)
-        weights = Counter(terms) if query_tf else Counter(set(terms))
-        q = np.zeros(self.matrix.shape[1], dtype=np.float32)
-        for term, w in weights.items():
-            col = self.columns.get(term_id(term))
-            if col is not None:
-                q[col] = w * self.idf[col]
-        result: np.ndarray = self.matrix @ q
-        return result
-
-    def rank(self, query: str, agg: Aggregation = "max", query_tf: bool = True) -> Scores:
-        """Document scores: passage scores aggregated per document.
+    def query_vector(
+        self, query: str, query_tf: bool = False, query_terms: int | None = None
+    ) -> np.ndarray:
+        """The query's sparse vector with Qdrant's IDF folded in.
 
         Args:
             query: the query text, used whole.
+            query_tf: weight terms by their frequency in the query (else presence, as the
+                product's `Bm25Encoder.query`).
+            query_terms: keep only the this many most specific terms (highest IDF; ties by
+                term), the rest of a long fact pattern being narrative; None keeps all.
+
+        Returns:
+            A dense array over the matrix columns.
+        """
+        counts = Counter(tokenize(query))
+        known: list[tuple[float, str, int]] = []
+        for term, n in counts.items():
+            col = self.columns.get(term_id(term))
+            if col is not None:
+                known.append((float(self.idf[col]), term, col))
+        if query_terms is not None:
+            known = sorted(known, key=lambda k: (-k[0], k[1]))[:query_terms]
+        q = np.zeros(self.matrix.shape[1], dtype=np.float32)
+        for idf, term, col in known:
+            q[col] = (counts[term] if query_tf else 1.0) * idf
+        return q
+
+    def passage_scores(
+        self, query: str, query_tf: bool = False, query_terms: int | None = None
+    ) -> np.ndarray:
+        """Qdrant's IDF-modified sparse score of every passage for `query`."""
+        result: np.ndarray = self.matrix @ self.query_vector(query, query_tf, query_terms)
+        return result
+
+    def rank(
+        self,
+        query: str,
+        agg: Aggregation = "max",
+        query_tf: bool = False,
+        query_terms: int | None = None,
+    ) -> Scores:
+        """Document scores: passage scores aggregated per document.
+
+        Args:
+            query: the query text.
             agg: `max` (best passage), `top3` (sum of the best three), `rrf` (reciprocal
                 rank fusion over the passage ranking: Σ 1/(60 + rank)).
-            query_tf: weight query terms by their frequency (else term presence).
+            query_tf: see `query_vector`.
+            query_terms: see `query_vector`.
 
         Returns:
             doc id -> score for documents with a positive score.
         """
-        scores = self.passage_scores(query, query_tf)
+        scores = self.passage_scores(query, query_tf, query_terms)
         return aggregate(scores, self.owner, self.ids, agg)
 
 

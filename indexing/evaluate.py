@@ -173,8 +173,22 @@ class AilaEvaluation:
         """A TREC run: every query's top `depth` documents in trec_eval order."""
         run: Run = {}
         for qid, text in tqdm(queries.items(), desc=f"{self.source} {mode}", disable=None):
-            run[qid] = dict(trec_order(self.rank(mode, text), depth))
+            run[qid] = dict(trec_order(self._complete(self.rank(mode, text), depth), depth))
         return run
+
+    def _complete(self, scores: Scores, depth: int) -> Scores:
+        """Pad a ranking that scored fewer than `depth` documents with the unscored ones.
+
+        They rank below every scored document (in trec_eval's tie order), so a run file
+        always holds `depth` documents per query when the source has that many.
+        """
+        if len(scores) >= min(depth, len(self.docs.ids)):
+            return scores
+        floor = min(scores.values(), default=0.0) - 1.0
+        padded = dict(scores)
+        for doc in self.docs.ids:
+            padded.setdefault(doc, floor)
+        return padded
 
 
 def evaluate_mode(

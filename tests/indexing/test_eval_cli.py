@@ -1,0 +1,88 @@
+"""`python -m indexing eval` end to end on a small slice of the real AILA data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from indexing.evaluate import main
+
+KEYS = ["map", "p@10", "ndcg@10", "bpref", "recip_rank", "recall@100", "queries"]
+
+
+@pytest.fixture
+def two_queries(corpus_dir: Path, tmp_path: Path) -> Path:
+    lines = (corpus_dir / "aila" / "queries_dev.txt").read_text().splitlines()[:2]
+    path = tmp_path / "queries.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _check(out: str, queries: int) -> dict[str, float]:
+    metrics = json.loads(out.strip().splitlines()[-1])
+    assert list(metrics) == KEYS
+    assert metrics["queries"] == queries
+    for key in KEYS[:-1]:
+        assert 0.0 <= metrics[key] <= 1.0
+    return metrics
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("mode", ["bm25", "bm25s"])
+def test_statutes_sparse_modes(
+    mode: str,
+    corpus_dir: Path,
+    two_queries: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = tmp_path / "statutes.run"
+    qrels = corpus_dir / "aila" / "qrels_statutes_dev.txt"
+    argv = ["--queries", str(two_queries), "--qrels", str(qrels), "--source", "aila/statutes"]
+    argv += ["--mode", mode, "--run-out", str(run), "--corpus", str(corpus_dir)]
+    argv += ["--cache", str(tmp_path / "cache"), "--json"]
+    assert main(argv) == 0
+    metrics = _check(capsys.readouterr().out, 2)
+    assert metrics["recall@100"] > 0  # 100 of 197 statutes: some relevant one is found
+    lines = [ln.split() for ln in run.read_text().splitlines()]
+    assert all(len(f) == 6 and f[1] == "Q0" and f[5] == f"juris-{mode}" for f in lines)
+    for qid in ("AILA_Q1", "AILA_Q2"):
+        rows = [f for f in lines if f[0] == qid]
+        assert len(rows) == 100
+        assert [int(f[3]) for f in rows] == list(range(1, 101))
+        scores = [float(f[4]) for f in rows]
+        assert scores == sorted(scores, reverse=True)
+        assert all(f[2].startswith("S") for f in rows)
+
+
+@pytest.mark.slow
+def test_hybrid_on_a_slice_embeds_and_fuses(
+    corpus_dir: Path, two_queries: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    qrels = corpus_dir / "aila" / "qrels_statutes_dev.txt"
+    relevant = sorted(
+        {ln.split()[2] for ln in qrels.read_text().splitlines() if ln.split()[3] != "0"}
+    )[:4]
+    only = ",".join([*relevant, "S1", "S2", "S3", "S4"])
+    run = tmp_path / "hybrid.run"
+    argv = ["--queries", str(two_queries), "--qrels", str(qrels), "--source", "aila/statutes"]
+    argv += ["--mode", "hybrid", "--only-docs", only, "--run-out", str(run)]
+    argv += ["--corpus", str(corpus_dir), "--cache", str(tmp_path / "cache"), "--json"]
+    assert main(argv) == 0
+    _check(capsys.readouterr().out, 2)
+    ranked = {ln.split()[2] for ln in run.read_text().splitlines()}
+    assert ranked == set(only.split(","))  # fewer than 100 documents: all of them, once
+    assert any((tmp_path / "cache" / "dense").rglob("round-000.npz"))
+
+
+@pytest.mark.unit
+def test_bad_queries_file_exits_2(
+    corpus_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("no separator here\n")
+    qrels = corpus_dir / "aila" / "qrels_statutes_dev.txt"
+    assert main(["--queries", str(bad), "--qrels", str(qrels), "--json"]) == 2
+    assert "bad.txt:1" in capsys.readouterr().err
