@@ -44,11 +44,17 @@ VERSION = Version(label="AILA 2019")
 _ID_FILE = re.compile(r"^([CS])(\d+)$")
 _DATE = re.compile(r"^\s*(\d{1,2})\s+([A-Za-z]+)\s*,?\s+(\d{4})\s*$")
 _BENCH = re.compile(
-    r"^\s*(The Judgment was delivered by|The Order of the Court was as follows|"
-    r"JUDGMENT|ORDER)\b\s*:?\s*(.*)$",
-    re.IGNORECASE,
+    r"^\s*[\"“]?(?:\([^)]*\)\s*)?"  # "(Non-Reportable)The Judgment was delivered by: …"
+    r"((?i:The (?:Judge?ment|Order)(?: of the Court)? (?:was|is) (?:delivered by|as follows))"
+    r"|JUDGMENT(?=\s*:?\s*$)|ORDER(?=\s*:?\s*$))\s*:?\s*(.*)$"
 )
-_DELIVERED = re.compile(r"^\s*The Judgment was delivered by\s*:?\s*(.*)$", re.IGNORECASE)
+# Header lines after the case number: more case numbers, "Arising out of …", the lower court's
+# judgment and order. A line with none of these marks is the start of the text.
+_HEADERISH = re.compile(
+    r"^[(\[]|\d|(?i:reportable)|\b(?:No|Nos|Appeal|Appeals|Petition|Petitions|Arising|WITH|AND|IN|OF|JURISDICTION|"
+    r"Jurisdiction|High Court|Judgment and Order)\b"
+)
+_DELIVERED = re.compile(r"^\s*The Judge?ment was delivered by\s*:?\s*(.*)$", re.IGNORECASE)
 # "1.  text", "1.text", "12 . text" or (without a dot) "1 Leave granted."
 _NUMBERED_DOT = re.compile(r"^\s*(\d{1,3})\s?\.\s*(?=\S)(.*)$")
 _NUMBERED_BARE = re.compile(r"^\s*(\d{1,3})\s+(?=[A-Z\"'“(])(.*)$")
@@ -132,6 +138,16 @@ class _Opinion:
     paragraphs: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
+def _find_bench(lines: list[str]) -> int | None:
+    """Index of the bench line, if one comes before the first numbered paragraph."""
+    for k, line in enumerate(lines[1:], start=1):
+        if _BENCH.match(line.strip()):
+            return k
+        if (m := _NUMBERED_DOT.match(line)) and int(m.group(1)) <= 3:
+            return None
+    return None
+
+
 def _paragraph_starts(lines: list[str]) -> dict[int, tuple[int, str]]:
     """Which lines open a numbered paragraph: line index -> (number, text after the number).
 
@@ -203,8 +219,10 @@ def parse_judgment(path: Path, data: bytes | None = None) -> LegalDocument:
     court: str | None = None
     decided: date | None = None
     header: list[str] = []
-    # Header: status note, court, date, case numbers, bench; ends at the first numbered
-    # paragraph or after the bench line.
+    # Header: status note, court, date, case numbers, bench. It ends after the bench line when
+    # there is one before the first numbered paragraph; otherwise at the first line that does
+    # not look like a case number or the lower court's history.
+    bench_at = _find_bench(lines[:40])
     while i < len(lines) and i < 40:
         line = lines[i].strip()
         if not line:
@@ -226,11 +244,14 @@ def parse_judgment(path: Path, data: bytes | None = None) -> LegalDocument:
         bench = _BENCH.match(line)
         if bench:
             metadata["bench"] = line
-            if bench.group(2):
-                metadata["delivered_by"] = bench.group(2).strip()
+            judges = bench.group(2).strip(' "”')
+            if judges and "delivered by" in bench.group(1).lower():
+                metadata["delivered_by"] = judges
             i += 1
             break
         if _NUMBERED_DOT.match(line) and int(line.strip().split(".")[0]) <= 3:
+            break
+        if header and (bench_at is None or i > bench_at) and not _HEADERISH.search(line):
             break
         header.append(line)
         i += 1

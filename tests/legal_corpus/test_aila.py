@@ -195,3 +195,29 @@ def test_second_opinion_restarting_its_numbering(casedocs: Path, tmp_path: Path)
     assert opinion.children[0].citation == "Masud Khan v State Of Uttar Pradesh, opinion 2, ¶ 1"
     assert opinion.children[0].text.startswith("These appeals are filed against")
     assert doc.metadata["opinions"] == ["A. Alagiriswami, J.", "R. V. Raveendran, J."]
+
+
+@pytest.mark.parametrize(
+    ("name", "bench", "delivered_by", "opening"),
+    [
+        # "is as follows" and no numbered paragraph before the body: the body is text, not header
+        ("C2214", "The Order of the Court is as follows:", None, "Special leave granted."),
+        # "The Order of the Court was delivered by"
+        ("C443", None, "M.M. Punchhi, J. and B.P. Jeevan Reddy, J.", "Retroactivity of some"),
+        # the bench line in quotes
+        ("C1208", '"The Order of the Court is as follows"', None, "The detenu, namely"),
+        # a "(Non-Reportable)" note between the case number and the bench line
+        ("C1027", None, "A. K. Sikri, J.", "The present special leave petition"),
+        # "Judgement"
+        ("C250", None, "FAZAL ALI, J.", "In the appeal u/s. 2(a)"),
+    ],
+)
+def test_bench_line_variants(
+    casedocs: Path, name: str, bench: str | None, delivered_by: str | None, opening: str
+) -> None:
+    doc = parse_judgment(casedocs / f"{name}.txt")
+    if bench is not None:
+        assert doc.metadata["bench"] == bench
+    assert doc.metadata.get("delivered_by") == delivered_by
+    assert next(s for s in doc.walk() if s.text).text.startswith(opening)
+    assert "delivered by" not in doc.text[:200] and "as follows" not in doc.text[:200]
