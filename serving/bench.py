@@ -207,9 +207,8 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
         with running_server(app) as gw:
 
             async def run() -> dict[str, list[float]]:
-                res: dict[str, list[float]] = {
-                    k: [] for k in ("d_ttft", "d_total", "g_ttft", "g_total")
-                }
+                names = ("d_ttft", "d_total", "g_ttft", "g_total", "g_verify")
+                res: dict[str, list[float]] = {k: [] for k in names}
                 async with httpx.AsyncClient(timeout=120, trust_env=False) as client:
                     for i in range(samples + 4):
                         q = QUESTIONS[i % len(QUESTIONS)]

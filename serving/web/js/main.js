@@ -59,7 +59,7 @@ function showError(err) {
       break;
     case "unauthorized":
       title = "The API key was refused.";
-      detail = `${err.message} Check the key under “API key” at the top.`;
+      detail = `${sentence(err.message)} Check the key under “API key” at the top.`;
       action = keyAction();
       break;
     case "rate_limited":
@@ -71,7 +71,7 @@ function showError(err) {
       break;
     case "network_error":
       title = "Network error.";
-      detail = `${err.message} Check your connection and that the gateway is running, then try again.`;
+      detail = `${sentence(err.message)} Check your connection and that the gateway is running, then try again.`;
       break;
     case "index_unavailable":
       title = "The index is unavailable.";
@@ -85,10 +85,16 @@ function showError(err) {
       title = `Error (${code}).`;
   }
   clear(alertBox);
-  append(alertBox, el("strong", { text: title }), " ", el("span", { text: detail }), action);
+  append(alertBox, el("strong", { text: title }), " ", el("span", { text: sentence(detail) }), action);
   alertBox.dataset.state = code;
   alertBox.hidden = false;
   setStatus("");
+}
+
+/** Server messages end without a full stop; sentences on the page do. */
+function sentence(text) {
+  const t = String(text || "").trim();
+  return !t || /[.!?…]$/.test(t) ? t : `${t}.`;
 }
 
 function keyAction() {
