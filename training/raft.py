@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +294,9 @@ def hard_negatives(
         if version_field(v, "label") == oracle.version:
             continue
         day = version_field(v, "valid_from")
+        if day is None:
+            end = version_field(v, "valid_to")
+            day = end - timedelta(days=1) if end is not None else None
         if day is None:
             continue
         for c in retriever.document(oracle.doc_id, as_of=day):

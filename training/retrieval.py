@@ -44,10 +44,16 @@ class VersionInfo:
     valid_to: date | None
 
 
+_VERSION_FIELDS = ("label", "valid_from", "valid_to")
+
+
 def version_field(version: Any, name: str) -> Any:
-    """`name` of a version given as an object or a mapping."""
+    """`name` of a version given as an object, a mapping or a `(label, from, to)` tuple."""
     if isinstance(version, dict):
         return version.get(name)
+    if isinstance(version, tuple):
+        i = _VERSION_FIELDS.index(name)
+        return version[i] if i < len(version) else None
     return getattr(version, name, None)
 
 
