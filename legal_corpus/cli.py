@@ -72,9 +72,12 @@ class SourceStats:
     sections: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     labels: Counter[str] = field(default_factory=Counter)
+    warned: list[str] = field(default_factory=list)
 
     def add(self, doc: LegalDocument) -> None:
         self.doc_ids.add(doc.doc_id)
+        if doc.metadata.get("parse_warnings"):
+            self.warned.append(doc.version_key)
         self.versions += 1
         self.sections += sum(1 for _ in doc.walk())
         self.kinds[doc.kind.value] += 1
@@ -88,6 +91,7 @@ class SourceStats:
             "sections": self.sections,
             "kinds": dict(self.kinds),
             "version_labels": dict(self.labels.most_common()),
+            "with_parse_warnings": self.warned,
         }
 
 
@@ -143,6 +147,12 @@ def _print_stats(
         shown = ", ".join(f"{label} {n}" for label, n in labels[:8])
         more = f", … ({len(labels)} labels)" if len(labels) > 8 else ""
         print(f"  {name}: {shown or '-'}{more}", file=out)
+    warned = [(name, s.warned) for name, s in stats.items() if s.warned]
+    if warned:
+        print("\nparsed with warnings (`show DOC_ID` lists them):", file=out)
+        for name, keys in warned:
+            more = f", … ({len(keys)} in all)" if len(keys) > 10 else ""
+            print(f"  {name}: {', '.join(keys[:10])}{more}", file=out)
     if report.errors:
         print(f"\ncould not read {len(report.errors)} file(s):", file=out)
         for err in report.errors:

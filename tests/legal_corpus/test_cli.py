@@ -149,3 +149,17 @@ def test_module_entry_point_exit_status(small_corpus: Path, tmp_path: Path) -> N
     assert proc.returncode == 1
     assert "case_9.json (line 1, column 23): invalid JSON" in proc.stdout
     assert "opinions/cap" in proc.stdout and "1 file(s) skipped" in proc.stderr
+
+
+def test_stats_lists_documents_parsed_with_warnings(corpus_dir: Path, tmp_path: Path) -> None:
+    lines = (corpus_dir / "aila/casedocs/C1.txt").read_text(encoding="utf-8").split("\n")
+    del lines[3]  # the decision date
+    (tmp_path / "aila/casedocs").mkdir(parents=True)
+    (tmp_path / "aila/casedocs/C1.txt").write_text("\n".join(lines), encoding="utf-8")
+    (tmp_path / "aila/casedocs/C2.txt").symlink_to(corpus_dir / "aila/casedocs/C2.txt")
+    code, text = run(["stats", "--corpus", str(tmp_path), "--sources", "aila/casedocs"])
+    assert code == 0
+    assert "parsed with warnings" in text and "aila:C1@AILA 2019" in text
+    assert "aila:C2@" not in text
+    code, shown = run(["show", "aila:C1", "--corpus", str(tmp_path)])
+    assert "warnings:     no decision date in the header" in shown
