@@ -304,6 +304,7 @@ def test_search_only_at_phone_width(gateway: str, open_page: Any, web_keys: dict
     assert any(c.startswith("Fed. R. Civ. P. 56") for c in citations), citations
     # readable at 390 px: nothing wider than the screen
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.locator("#results-heading").scroll_into_view_if_needed()
     shot(page, "phone-search")
     results.first.locator("button.open-doc").click()
     page.wait_for_selector("#doc-panel[data-state='loaded']")
@@ -403,3 +404,50 @@ def test_client_modules_in_the_browser(gateway: str, open_page: Any) -> None:
     assert result["partial"] == "Under § 107: “fair use” [1] "
     assert result["loose"] == [3, 11]
     assert result["parts"] == ["is not an infringement", "of copyright"]
+
+
+def test_answer_rendering_marks_unsupported_claims_and_never_injects_html(
+    gateway: str, open_page: Any
+) -> None:
+    """`renderAnswer` in Chromium on an answer the extractive backend never writes: a claim
+    with no verified citation, an `[n]` naming no source, and markup in server text."""
+    page = open_page(gateway)
+    result = page.evaluate(
+        """async () => {
+          const { renderAnswer, renderCards } = await import('/js/render.js');
+          const response = {
+            answer: 'Rule 702 governs experts [1]. Courts always admit experts [2]. ' +
+                    '<img src=x id=injected> is text.',
+            passages: [{n: 1, doc_id: 'fre:702', citation: 'Fed. R. Evid. 702',
+                        doc_citation: 'Fed. R. Evid. 702', anchor: 'p-body', title: '<b>t</b>',
+                        version: '2024', valid_from: '2023-12-01', valid_to: null,
+                        text: 'A witness who is qualified <script>x</script> may testify'}],
+            citations: [
+              {n: 1, kind: 'source', status: 'verified', quote: 'may testify',
+               quotes: ['may testify'], doc_id: 'fre:702', citation: 'Fed. R. Evid. 702'},
+              {n: 2, kind: 'source', status: 'not_in_sources', quote: null, quotes: [],
+               doc_id: null, citation: ''}],
+            verification: {unsupported: ['Courts always admit experts [2].'],
+                           unsupported_claims: 1, citations_by_status: {}, all_verified: false},
+          };
+          const box = document.createElement('div');
+          const cards = document.createElement('ol');
+          document.body.append(box, cards);
+          renderAnswer(box, response, () => {});
+          renderCards(cards, response, () => {});
+          const out = {
+            unsupported: [...box.querySelectorAll('.unsupported')].map(e => e.textContent),
+            refs: [...box.querySelectorAll('a.cite-ref')].map(a => a.className),
+            injected: document.querySelectorAll('#injected, ol script, ol b').length,
+            badges: [...cards.querySelectorAll('.badge')].map(b => b.textContent),
+            marked: [...cards.querySelectorAll('mark')].map(m => m.textContent),
+          };
+          box.remove(); cards.remove();
+          return out;
+        }"""
+    )
+    assert result["unsupported"] == ["Unsupported: Courts always admit experts [2]."]
+    assert result["refs"] == ["cite-ref ref-verified", "cite-ref ref-not_in_sources"]
+    assert result["injected"] == 0
+    assert result["badges"] == ["verified", "not among the sources"]
+    assert result["marked"] == ["may testify"]
