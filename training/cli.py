@@ -57,19 +57,29 @@ def _load_chunks(corpus_dir: Path, sources: Sequence[str], limit: int | None) ->
     return chunks
 
 
-def _open_retriever(kind: str, chunks: Sequence[Any]) -> Any:
+def _open_retriever(kind: str, chunks: Sequence[Any]) -> tuple[Any, list[Any]]:
+    """The retriever for hard negatives and the oracle chunks (current versions).
+
+    With the index, oracles are the index's own chunks of the loaded documents (same ids and
+    boundaries as retrieval returns); in memory, the chunks just made.
+    """
     if kind == "memory":
         from training.retrieval import MemoryRetriever
 
-        return MemoryRetriever(chunks)
+        return MemoryRetriever(chunks), [c for c in chunks if c.valid_to is None]
     try:
-        from serving.retriever import open_default_retriever
-    except ImportError as err:  # pragma: no cover - depends on the indexing package
-        raise ValueError(f"cannot open the index ({err}); use --retriever memory") from None
-    try:
-        return open_default_retriever()
+        from indexing.retrieve import open_retriever
+        from indexing.settings import IndexSettings
+
+        retriever = open_retriever(IndexSettings())  # type: ignore[call-arg]
     except Exception as err:
         raise ValueError(f"cannot open the index ({err}); use --retriever memory") from None
+    oracles: list[Any] = []
+    for doc_id in dict.fromkeys(c.doc_id for c in chunks):
+        oracles.extend(retriever.document(doc_id))
+    if not oracles:
+        raise ValueError("the index holds none of the selected documents; build it first")
+    return retriever, oracles
 
 
 def _raft_data(args: argparse.Namespace, settings: TrainingSettings) -> int:
@@ -121,14 +131,13 @@ def _raft_data(args: argparse.Namespace, settings: TrainingSettings) -> int:
         chunks = list(_load_chunks(corpus_dir, args.sources, args.limit_units))
         if not chunks:
             raise ValueError(f"no chunks from {corpus_dir} for sources {args.sources or 'all'}")
-        retriever = _open_retriever(args.retriever, chunks)
+        retriever, oracles = _open_retriever(args.retriever, chunks)
         teacher_url = args.teacher_url or settings.teacher_url
         teacher = None
         if teacher_url:
             teacher_model = args.teacher_model or settings.teacher_model or "base"
             teacher = teacher_question_writer(teacher_url, teacher_model)
             extra["teacher"] = {"url": teacher_url, "model": teacher_model}
-        oracles = [c for c in chunks if c.valid_to is None]
         if args.max_oracles:
             oracles = oracles[: args.max_oracles]
         result = RaftBuilder(retriever, cfg, teacher).build(oracles, progress=True)
