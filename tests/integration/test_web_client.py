@@ -169,6 +169,17 @@ WATCH_STREAM = """
 """
 
 
+def throttle(page: Any, bytes_per_s: int = 40_000) -> None:
+    """Slow the page's downloads (Chromium's network emulation) so a streamed answer arrives
+    in many pieces even over loopback, and partial text can be seen on screen."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": bytes_per_s, "uploadThroughput": -1},
+    )
+
+
 def ask(page: Any, question: str, as_of: str = "") -> None:
     page.fill("#question", question)
     page.fill("#as-of", as_of)
@@ -184,12 +195,13 @@ def test_answer_streams_cites_and_opens_the_document_as_of(
     page = open_page(gateway)
     save_key(page, web_keys["user"])
     page.evaluate(WATCH_STREAM)
+    throttle(page)
     ask(page, QUESTION, as_of="2023-06-01")
     page.wait_for_selector("#answer[data-state='done']")
 
     # streamed: many token events reached the page, text showed before the final answer
     assert int(page.get_attribute("#answer", "data-tokens") or 0) > 10
-    assert page.evaluate("window.__partial") >= 1
+    assert page.evaluate("window.__partial") >= 2
     assert page.get_attribute("#answer", "aria-live") == "polite"
     answer = page.inner_text("#answer")
     assert "Fed. R. Evid. 702" in answer and OLD_702 in answer and NEW_702 not in answer
@@ -228,6 +240,18 @@ def test_answer_streams_cites_and_opens_the_document_as_of(
     assert NEW_702 in text and OLD_702 not in text
     assert "do not appear" in panel.locator("#doc-note").inner_text()
     shot(page, "laptop-document-2024-01-01")
+
+    # the version list goes back to the version the answer cited
+    value = page.evaluate(
+        """v => [...document.querySelectorAll('#doc-version option')]
+                  .find(o => o.textContent.startsWith(v + ':')).value""",
+        old_version,
+    )
+    page.select_option("#doc-version", value)
+    page.wait_for_function(
+        "v => document.getElementById('doc-panel').dataset.version === v", arg=old_version
+    )
+    assert OLD_702 in panel.locator(".doc-section.cited mark.quote").first.inner_text()
 
     # Escape closes the panel and gives focus back to the button that opened it
     page.keyboard.press("Escape")

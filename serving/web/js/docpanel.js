@@ -11,6 +11,15 @@ function range(v) {
 
 const sectionId = (anchor) => `doc-sec-${anchor}`;
 
+/** A day on which version `v` is in force (ISO date): its first day, else the day before its end. */
+function dayInForce(v) {
+  if (v.valid_from) return v.valid_from;
+  if (!v.valid_to) return "";
+  const d = new Date(`${v.valid_to}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - 1);
+  return d.toISOString().slice(0, 10);
+}
+
 export class DocPanel {
   /**
    * @param {import("./api.js").Api} api
@@ -98,11 +107,13 @@ export class DocPanel {
       (asOf ? ` · shown as of ${asOf}` : " · current version") +
       ` · ${doc.source}`;
     clear(this.versions);
-    this.versions.append(el("option", { value: "", text: `All versions (${doc.versions.length})` }));
+    this.versions.append(
+      el("option", { value: "", text: `Other versions (${doc.versions.length} in all)` }),
+    );
     for (const v of doc.versions) {
       this.versions.append(
         el("option", {
-          value: v.valid_from || "",
+          value: dayInForce(v),
           text: `${v.label}: ${range(v)}`,
           selected: v.label === doc.version.label,
         }),
