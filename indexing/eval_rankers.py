@@ -128,6 +128,7 @@ class SparseRanker:
         max_words: int = PASSAGE_WORDS,
     ) -> None:
         self.encoder = encoder or Bm25Encoder()
+        self.max_words = max_words
         self.ids = docs.ids
         self.columns: dict[int, int] = {}
         key = f"{docs.fingerprint()}-{max_words}-{self.encoder.k1}-{self.encoder.b}"
@@ -202,7 +203,7 @@ class SparseRanker:
         """
         counts = Counter(tokenize(query))
         known: list[tuple[float, str, int]] = []
-        for term, n in counts.items():
+        for term in counts:
             col = self.columns.get(term_id(term))
             if col is not None:
                 known.append((float(self.idf[col]), term, col))
@@ -242,6 +243,26 @@ class SparseRanker:
         scores = self.passage_scores(query, query_tf, query_terms)
         return aggregate(scores, self.owner, self.ids, agg)
 
+    def best_passage(
+        self, doc: str, query: str, texts: Sequence[str], query_terms: int | None = None
+    ) -> str:
+        """The passage of `doc` that scores best for `query` (for rerankers).
+
+        Args:
+            doc: the document id.
+            query: the query.
+            texts: the source's document texts, aligned with `self.ids`.
+            query_terms: as in `query_vector`.
+
+        Returns:
+            The passage text (the document's first passage when no term matches).
+        """
+        d = self.ids.index(doc)
+        rows = np.flatnonzero(self.owner == d)
+        scores = self.matrix[rows] @ self.query_vector(query, False, query_terms)
+        passages = split_passages(texts[d], self.max_words)
+        return passages[int(np.argmax(scores))] if len(passages) else ""
+
 
 def aggregate(
     passage_scores: np.ndarray, owner: np.ndarray, ids: Sequence[str], agg: Aggregation
@@ -249,22 +270,22 @@ def aggregate(
     """Fold passage scores into document scores (`max`, `top3` or `rrf`; see `SparseRanker`)."""
     hit = np.flatnonzero(passage_scores > 0) if agg != "rrf" else np.arange(len(passage_scores))
     order = hit[np.argsort(-passage_scores[hit], kind="stable")]
-    out: dict[int, float] = {}
-    seen: Counter[int] = Counter()
-    for rank, p in enumerate(order, start=1):
-        d = int(owner[p])
-        if agg == "max":
-            if d not in out:
-                out[d] = float(passage_scores[p])
-        elif agg == "top3":
-            if seen[d] < 3:
-                out[d] = out.get(d, 0.0) + float(passage_scores[p])
-                seen[d] += 1
-        else:
-            if rank > 2000:
-                break
-            out[d] = out.get(d, 0.0) + 1.0 / (RRF_K + rank)
-    return {ids[d]: s for d, s in out.items()}
+    docs = owner[order].astype(np.int64)
+    out = np.zeros(len(ids), dtype=np.float64)
+    if agg == "max":
+        out[docs[::-1]] = passage_scores[order[::-1]]  # the last write (the best) wins
+    elif agg == "top3":
+        by_doc = np.argsort(docs, kind="stable")  # within a document: best first
+        sorted_docs = docs[by_doc]
+        first = np.searchsorted(sorted_docs, sorted_docs, side="left")
+        keep = by_doc[(np.arange(len(by_doc)) - first) < 3]
+        np.add.at(out, docs[keep], passage_scores[order[keep]])
+    else:
+        top = docs[:2000]
+        np.add.at(out, top, 1.0 / (RRF_K + np.arange(1, len(top) + 1)))
+    seen = np.zeros(len(ids), dtype=bool)
+    seen[docs[:2000] if agg == "rrf" else docs] = True
+    return {ids[d]: float(out[d]) for d in np.flatnonzero(seen)}
 
 
 def split_query(text: str, window: int = PASSAGE_WORDS, stride: int | None = None) -> list[str]:
@@ -340,3 +361,48 @@ def fuse_rrf(rankings: Sequence[Scores], weights: Sequence[float], k: int = RRF_
         for rank, (doc, _) in enumerate(ranked, start=1):
             fused[doc] = fused.get(doc, 0.0) + w / (k + rank)
     return fused
+
+
+class CrossEncoderReranker:
+    """Optional reranking of the top documents by a local cross-encoder model.
+
+    None ships offline (see ENVIRONMENT.md), so this runs only when `JURIS_RERANKER_DIR`
+    names a sentence-transformers `CrossEncoder` directory. Each of the top `depth` documents
+    is represented by its best passage for the query (by the sparse score); the cross-encoder
+    scores it against every query window and keeps the maximum; the reranked documents keep
+    their place above the rest of the ranking.
+
+    Args:
+        model_dir: the cross-encoder directory.
+        depth: documents reranked per query.
+    """
+
+    def __init__(self, model_dir: Path, depth: int = 30) -> None:
+        from sentence_transformers import CrossEncoder
+
+        self.model = CrossEncoder(str(model_dir), device="cpu")
+        self.depth = depth
+
+    def rerank(self, query: str, scores: Scores, passage_of: Callable[[str], str]) -> Scores:
+        """Scores with the top `depth` documents reordered by the cross-encoder.
+
+        Args:
+            query: the query text (windowed as for dense retrieval).
+            scores: doc -> first-stage score.
+            passage_of: doc -> the passage that represents it.
+
+        Returns:
+            doc -> score; reranked documents score above every other document.
+        """
+        top = sorted(scores.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)[: self.depth]
+        if not top:
+            return scores
+        windows = split_query(query)
+        pairs = [(w, passage_of(doc)) for doc, _ in top for w in windows]
+        ce = np.asarray(self.model.predict(pairs), dtype=np.float64).reshape(len(top), -1)
+        best = ce.max(axis=1)
+        floor = max(scores.values()) + 1.0 - float(best.min())
+        out = dict(scores)
+        for (doc, _), s in zip(top, best, strict=True):
+            out[doc] = floor + float(s)
+        return out

@@ -39,6 +39,7 @@ from indexing.eval_metrics import (
 from indexing.eval_rankers import (
     Aggregation,
     Bm25sRanker,
+    CrossEncoderReranker,
     DenseRanker,
     Scores,
     SourceDocs,
@@ -63,6 +64,7 @@ class RetrievalChoices:
     Args:
         sparse_agg: passage-to-document aggregation of sparse scores.
         query_tf: weight sparse query terms by their frequency in the query.
+        query_terms: sparse side keeps the query's this many most specific terms (None: all).
         dense_fuse: how the windows of a long query are fused (`mean` or `max`).
         hybrid_weights: RRF weights of (sparse, dense).
         dense_rounds: passages per document the dense side uses (None: all cached).
@@ -70,7 +72,8 @@ class RetrievalChoices:
 
     sparse_agg: Aggregation = "max"
     query_tf: bool = False
-    dense_fuse: Literal["mean", "max"] = "mean"
+    query_terms: int | None = 20
+    dense_fuse: Literal["mean", "max"] = "max"
     hybrid_weights: tuple[float, float] = (1.0, 1.0)
     dense_rounds: int | None = None
 
@@ -101,6 +104,8 @@ class AilaEvaluation:
         choices: the retrieval choices.
         encoder_factory: builds the dense encoder when a dense mode is first used.
         only_docs: restrict the source to these ids (small slices for tests).
+        reranker_dir: a local cross-encoder directory; hybrid results are reranked with it
+            (None, the default: no reranking).
     """
 
     def __init__(
@@ -111,6 +116,7 @@ class AilaEvaluation:
         choices: RetrievalChoices | None = None,
         encoder_factory: Callable[[], Encoder] = load_encoder,
         only_docs: Sequence[str] | None = None,
+        reranker_dir: Path | None = None,
     ) -> None:
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
@@ -123,6 +129,7 @@ class AilaEvaluation:
         self._bm25s: Bm25sRanker | None = None
         self._sparse: SparseRanker | None = None
         self._dense: DenseRanker | None = None
+        self._reranker = CrossEncoderReranker(reranker_dir) if reranker_dir else None
 
     def encoder(self) -> Encoder:
         """The dense encoder (loaded once)."""
@@ -162,12 +169,20 @@ class AilaEvaluation:
         if mode == "bm25s":
             return self.bm25s().rank(query)
         if mode == "bm25":
-            return self.sparse().rank(query, c.sparse_agg, c.query_tf)
+            return self.sparse().rank(query, c.sparse_agg, c.query_tf, c.query_terms)
         if mode == "dense":
             return self.dense().rank(query, c.dense_fuse)
-        sparse = self.sparse().rank(query, c.sparse_agg, c.query_tf)
+        sparse = self.sparse().rank(query, c.sparse_agg, c.query_tf, c.query_terms)
         dense = self.dense().rank(query, c.dense_fuse)
-        return fuse_rrf([sparse, dense], c.hybrid_weights)
+        fused = fuse_rrf([sparse, dense], c.hybrid_weights)
+        if self._reranker is None:
+            return fused
+        sparse_ranker = self.sparse()
+        return self._reranker.rerank(
+            query,
+            fused,
+            lambda doc: sparse_ranker.best_passage(doc, query, self.docs.texts, c.query_terms),
+        )
 
     def run(self, mode: Mode, queries: dict[str, str], depth: int = RUN_DEPTH) -> Run:
         """A TREC run: every query's top `depth` documents in trec_eval order."""
@@ -264,6 +279,7 @@ def run_cli(args: argparse.Namespace) -> int:
             RetrievalChoices(dense_rounds=args.dense_rounds),
             encoder_factory=lambda: load_encoder(settings.embed_model),
             only_docs=only,
+            reranker_dir=settings.reranker_dir,
         )
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -58,6 +58,7 @@ def run_report(
     out: Path,
     modes: Sequence[Mode] = MODES,
     choices: RetrievalChoices | None = None,
+    reranker_dir: Path | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Evaluate every mode on both tasks and write report.md, report.png, metrics.json, runs.
 
@@ -66,6 +67,7 @@ def run_report(
         out: the output directory.
         modes: the modes to run.
         choices: retrieval choices (default: the measured defaults).
+        reranker_dir: optional cross-encoder directory (`JURIS_RERANKER_DIR`) for hybrid.
 
     Returns:
         task name -> mode -> measures.
@@ -75,7 +77,9 @@ def run_report(
     results: dict[str, dict[str, dict[str, float]]] = {}
     for task in TASKS:
         qrels = read_qrels(corpus_dir / "aila" / task.qrels)
-        evaluation = AilaEvaluation(corpus_dir, task.source, out / "cache", choices)
+        evaluation = AilaEvaluation(
+            corpus_dir, task.source, out / "cache", choices, reranker_dir=reranker_dir
+        )
         results[task.name] = {}
         for mode in modes:
             run_file = out / "runs" / f"{task.source.split('/')[-1]}-{mode}.run"
@@ -174,7 +178,11 @@ def run_cli(args: argparse.Namespace) -> int:
         return 2
     try:
         results = run_report(
-            corpus, args.out, modes, RetrievalChoices(dense_rounds=args.dense_rounds)
+            corpus,
+            args.out,
+            modes,
+            RetrievalChoices(dense_rounds=args.dense_rounds),
+            settings.reranker_dir,
         )
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
