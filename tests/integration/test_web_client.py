@@ -328,7 +328,7 @@ def test_search_only_at_phone_width(gateway: str, open_page: Any, web_keys: dict
     assert any(c.startswith("Fed. R. Civ. P. 56") for c in citations), citations
     # readable at 390 px: nothing wider than the screen
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    page.locator("#results-heading").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('results-heading').scrollIntoView()")
     shot(page, "phone-search")
     results.first.locator("button.open-doc").click()
     page.wait_for_selector("#doc-panel[data-state='loaded']")
@@ -342,7 +342,7 @@ def test_search_only_at_phone_width(gateway: str, open_page: Any, web_keys: dict
     page.wait_for_selector("#answer[data-state='done']")
     assert NEW_702 in page.inner_text("#answer")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    page.locator("#answer-section").scroll_into_view_if_needed()
+    page.evaluate("document.getElementById('answer-section').scrollIntoView()")
     shot(page, "phone-answer")
 
 

@@ -241,7 +241,8 @@ function openPassage(p, quotes, opener) {
       docId: p.doc_id,
       anchor: p.anchor,
       // the version the question asked about; without one, the version the passage is from
-      asOf: lastFilters.as_of || p.valid_from || "",
+      // (the current one when the passage is current)
+      asOf: lastFilters.as_of || (p.valid_to ? p.valid_from || "" : ""),
       quotes,
       label: p.citation,
       version: p.version || null,
