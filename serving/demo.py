@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -91,7 +92,12 @@ def run_demo(sources: str | None = None, wait: bool = True) -> int:
     key = add_key(keys_file, "demo", admin=True)
     settings = GatewaySettings(api_keys_file=keys_file)  # type: ignore[call-arg]
     app = create_app(settings)
-    with running_server(app, settings.host, settings.port) as base:
+    with ExitStack() as stack:
+        try:
+            base = stack.enter_context(running_server(app, settings.host, settings.port))
+        except RuntimeError as err:
+            print(f"{err} (is the port taken? set JURIS_PORT)", flush=True)
+            return 1
         print(f"\nJuris gateway on {base}/  (API docs: {base}/docs)")
         print(f"demo API key (admin): {key}\n")
         print(f"asking: {SAMPLE_QUESTION}")
