@@ -112,7 +112,22 @@ def export_onnx_int8(model_dir: Path, out_dir: Path) -> Path:
     copy = out_dir / "model"
     if not copy.exists():
         shutil.copytree(model_dir, copy)
-    model = AutoModel.from_pretrained(str(copy)).eval()
+    bert = AutoModel.from_pretrained(str(copy)).eval()
+
+    class _Encoder(torch.nn.Module):
+        """Keyword call of the transformer, so the export does not depend on its arg order."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            out = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
+            return out.last_hidden_state
+
+    model = _Encoder().eval()
     dummy = {
         "input_ids": torch.ones((1, 16), dtype=torch.long),
         "attention_mask": torch.ones((1, 16), dtype=torch.long),
@@ -135,8 +150,16 @@ def export_onnx_int8(model_dir: Path, out_dir: Path) -> Path:
         opset_version=17,
         dynamo=False,
     )
-    tmp = out_dir / "model.int8.onnx.tmp"
-    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+    tmp = out_dir / "model.int8.tmp.onnx"
+    # Per-channel int8 weights on the MatMuls only: cosine to fp32 >= 0.986 on legal text
+    # (per-tensor over all ops measured 0.91-0.97; see README).
+    quantize_dynamic(
+        str(fp32),
+        str(tmp),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+    )
     os.replace(tmp, target)
     return target
 

@@ -61,6 +61,7 @@ def test_build_swaps_pointer_while_searches_keep_working(tmp_path, small_corpus)
                 seen.add(retriever.index_version)
                 done.append(1)
                 searching.set()
+                time.sleep(0.02)  # leave the CPU to the build being timed against
             except Exception as err:  # collected and asserted below
                 errors.append(err)
                 searching.set()
