@@ -20,7 +20,7 @@ from anyio import to_thread
 
 from indexing.model import Passage, SearchFilters
 from serving import answer_format as fmt
-from serving.errors import GeneratorError, IndexUnavailable
+from serving.errors import GeneratorError, IndexUnavailable, InvalidRequest
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import StreamStats, VllmGenerator
 from serving.metrics import Metrics
@@ -115,14 +115,15 @@ class Pipeline:
 
         Raises:
             IndexUnavailable: when the index cannot answer.
+            InvalidRequest: when the index rejects the query or its filters.
         """
         with self.metrics.stage("retrieval", mode):
             try:
                 return await to_thread.run_sync(
                     lambda: self.retriever.search(query, top_k, filters, mode)
                 )
-            except (ValueError, TypeError):
-                raise
+            except ValueError as err:
+                raise InvalidRequest(str(err)) from err
             except Exception as err:
                 log.exception("retrieval failed")
                 raise IndexUnavailable(f"the index could not be searched: {err}") from err

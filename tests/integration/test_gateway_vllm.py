@@ -155,3 +155,23 @@ def test_readyz_and_metrics_see_the_generator(llm_gateway):
     metrics = httpx.get(f"{url}/metrics", timeout=30).text
     assert 'juris_stage_duration_seconds_count{backend="vllm",stage="generation"}' in metrics
     assert 'juris_generated_tokens_total{model="legal"}' in metrics
+
+
+def test_search_and_documents_over_the_real_index(llm_gateway):
+    url, headers, _ = llm_gateway
+    r = httpx.post(f"{url}/v1/search", json={"query": "fair use of a copyrighted work"},
+                   headers=headers, timeout=60)  # fmt: skip
+    passages = r.json()["passages"]
+    assert r.status_code == 200 and passages
+    assert any(p["doc_id"] == "usc:17/107" for p in passages)
+    doc = httpx.get(f"{url}/v1/documents/usc:17/107", headers=headers, timeout=60).json()
+    assert doc["doc_id"] == "usc:17/107" and doc["sections"]
+    assert all(s["anchor"].startswith("p-") for s in doc["sections"])
+    old = httpx.get(f"{url}/v1/documents/fre:702", params={"as_of": "2015-06-01"},
+                    headers=headers, timeout=60).json()  # fmt: skip
+    new = httpx.get(f"{url}/v1/documents/fre:702", params={"as_of": "2024-06-01"},
+                    headers=headers, timeout=60).json()  # fmt: skip
+    assert old["version"] != new["version"] and len(new["versions"]) >= 2
+    text_old = " ".join(s["text"] for s in old["sections"])
+    text_new = " ".join(s["text"] for s in new["sections"])
+    assert "more likely than not" in text_new and "more likely than not" not in text_old
