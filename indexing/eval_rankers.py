@@ -285,7 +285,7 @@ def aggregate(
         np.add.at(out, top, 1.0 / (RRF_K + np.arange(1, len(top) + 1)))
     seen = np.zeros(len(ids), dtype=bool)
     seen[docs[:2000] if agg == "rrf" else docs] = True
-    return {ids[d]: float(out[d]) for d in np.flatnonzero(seen)}
+    return {ids[int(d)]: float(out[d]) for d in np.flatnonzero(seen)}
 
 
 def split_query(text: str, window: int = PASSAGE_WORDS, stride: int | None = None) -> list[str]:
