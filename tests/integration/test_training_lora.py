@@ -88,6 +88,7 @@ def test_lora_adapter_follows_the_format_and_verifies(tmp_path: Path, corpus_dir
     server = start_vllm(model_dir, adapter, tmp_path / "vllm.log", timeout_s=400)
     try:
         report = evaluate(rows, vllm_generate(server.url, max_tokens=80), ["base", "legal"])
+        print(json.dumps(report["models"]))  # the before/after figures, in the test log
         base, legal = report["models"]["base"], report["models"]["legal"]
         assert base["errors"] == 0 and legal["errors"] == 0
         answers = [e["answers"] for e in report["examples"]]
