@@ -194,7 +194,10 @@ def train_lora(cfg: TrainConfig) -> TrainResult:
         bias="none",
         task_type="CAUSAL_LM",
     )
+    # only passed when wanted: transformers 5 warns on the (renamed) option even when False
+    extra: dict[str, Any] = {"gradient_checkpointing": True} if cfg.gradient_checkpointing else {}
     args = SFTConfig(
+        **extra,
         output_dir=str(out),
         use_cpu=device == "cpu",
         report_to="none",
@@ -208,7 +211,6 @@ def train_lora(cfg: TrainConfig) -> TrainResult:
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.per_device_train_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-        gradient_checkpointing=cfg.gradient_checkpointing,
         bf16=cfg.bf16,
         logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps,
