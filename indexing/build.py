@@ -84,7 +84,9 @@ def make_indexer(settings: IndexSettings, embedder: Embedder | None = None) -> I
     emb = embedder or make_embedder(settings)
     max_tokens = min(200, emb.max_tokens - 40)  # room for the embedded citation prefix
     chunker = Chunker(model_token_counter(settings.model_dir()), max_tokens=max_tokens)
-    return Indexer(emb, chunker, Bm25Encoder(), batch_size=settings.embed_batch)
+    # Eight model batches per encode call: sentence-transformers sorts each call's texts by
+    # length, so larger calls pad less (measured: 32 per call ran 1.5x slower than one call).
+    return Indexer(emb, chunker, Bm25Encoder(), batch_size=settings.embed_batch * 8)
 
 
 def parse_tracked(

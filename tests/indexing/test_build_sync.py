@@ -166,7 +166,7 @@ def _run_sync_subprocess(settings: IndexSettings, corpus: Path) -> subprocess.Po
     env.update(
         JURIS_QDRANT_PATH=str(settings.qdrant_path),
         JURIS_EMBED_CACHE=str(CACHE),
-        JURIS_EMBED_BATCH="2",
+        JURIS_EMBED_BATCH="1",
         HF_HUB_OFFLINE="1",
         PYTHONUNBUFFERED="1",
     )
