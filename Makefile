@@ -66,13 +66,13 @@ test-fast: setup ## the inner loop: unit tests only
 	$(PY) -m pytest -q -m "unit and not slow" tests
 
 lint: setup ## ruff (lint + format check) and mypy on the packages
-	$(VENV)/bin/ruff check legal_corpus indexing serving training tests
-	$(VENV)/bin/ruff format --check legal_corpus indexing serving training tests
-	$(VENV)/bin/mypy legal_corpus indexing serving training
+	$(VENV)/bin/ruff check legal_corpus indexing serving training deploy tests
+	$(VENV)/bin/ruff format --check legal_corpus indexing serving training deploy tests
+	$(VENV)/bin/mypy legal_corpus indexing serving training deploy
 
 format: setup ## apply ruff's fixes and formatting
-	$(VENV)/bin/ruff check --fix legal_corpus indexing serving training tests
-	$(VENV)/bin/ruff format legal_corpus indexing serving training tests
+	$(VENV)/bin/ruff check --fix legal_corpus indexing serving training deploy tests
+	$(VENV)/bin/ruff format legal_corpus indexing serving training deploy tests
 
 # --- measurements -------------------------------------------------------------------------
 bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway overhead (results in var/bench)
