@@ -67,7 +67,8 @@ class RetrievalChoices:
         query_terms: sparse side keeps the query's this many most specific terms (None: all).
         dense_fuse: how the windows of a long query are fused (`mean` or `max`).
         hybrid_weights: RRF weights of (sparse, dense).
-        dense_rounds: passages per document the dense side uses (None: all cached).
+        dense_rounds: embed at most this many passages per document (None: all); the
+            dense side uses every passage already cached.
     """
 
     sparse_agg: Aggregation = "max"
@@ -157,9 +158,9 @@ class AilaEvaluation:
             if self.only_docs is not None:
                 root = root / f"slice-{self.docs.fingerprint()}"
             cache = DenseCache(root, self.source, self.corpus_dir, only=self.only_docs)
-            rounds = self.choices.dense_rounds
-            cache.build(self.encoder(), max_rounds=rounds)
-            passage_ids, vectors = cache.load(rounds)
+            # the cap bounds embedding work; every round already cached is used
+            cache.build(self.encoder(), max_rounds=self.choices.dense_rounds)
+            passage_ids, vectors = cache.load()
             self._dense = DenseRanker(self.docs.ids, passage_ids, vectors, self.encoder())
         return self._dense
 
@@ -251,7 +252,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
         "--dense-rounds",
         type=int,
         default=None,
-        help="passages per document on the dense side (default: all; see README)",
+        help="embed at most N passages per document (default: all); cached ones are used",
     )
     p.add_argument("--only-docs", help="comma-separated document ids: rank only these")
     p.add_argument("--json", action="store_true", help="print the measures as one JSON object")

@@ -160,7 +160,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", type=Path, help="corpus root (default: JURIS_CORPUS_DIR)")
     p.add_argument("--modes", default=",".join(MODES), help="comma-separated modes")
     p.add_argument(
-        "--dense-rounds", type=int, default=None, help="passages per document, dense side"
+        "--dense-rounds", type=int, default=None, help="embed at most N passages per document"
     )
     p.set_defaults(func=run_cli)
 
