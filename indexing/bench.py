@@ -61,6 +61,9 @@ QUERIES = [
 ]
 
 
+ALL_PARTS = ("throughput", "sync", "latency", "hnsw", "embeddings")
+
+
 def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q)) if values else 0.0
 
@@ -430,6 +433,11 @@ def run_bench(settings: IndexSettings, out: Path, args: argparse.Namespace) -> i
         "args": {"sample": args.sample, "queries": args.queries},
     }
     parts = set(args.only.split(","))
+    previous = out / "indexing.json"
+    if previous.exists() and parts != set(ALL_PARTS):
+        # a partial run updates the parts it measures and keeps the others
+        old = json.loads(previous.read_text())
+        res = {**{k: v for k, v in old.items() if k in ALL_PARTS}, **res}
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=str(settings.qdrant_path.parent)))
     try:
         if "throughput" in parts:
@@ -457,5 +465,9 @@ def run_bench(settings: IndexSettings, out: Path, args: argparse.Namespace) -> i
 
 
 def _save(out: Path, res: dict[str, Any]) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    for part in ALL_PARTS:
+        if isinstance(res.get(part), dict):
+            res[part].setdefault("measured_at", stamp)
     (out / "indexing.json").write_text(json.dumps(res, indent=2, default=str))
     (out / "indexing.md").write_text(_markdown(res))
