@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,12 @@ class IndexSettings(BaseSettings):
         20_000, ge=0, description="points below which dense search is exact (see README)"
     )
     hnsw_ef: int = Field(128, ge=8, description="HNSW ef at query time")
+
+    @field_validator("embed_cache", "embed_model", "reranker_dir", "corpus_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """`JURIS_EMBED_CACHE=` (empty) turns the cache off rather than meaning `.`."""
+        return None if value == "" else value
 
     def model_dir(self) -> Path:
         """The embedding model directory (configured, or the bundled MiniLM)."""
