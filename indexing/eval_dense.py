@@ -135,13 +135,22 @@ class DenseCache:
         """The number of rounds a complete cache has (the longest document's passages)."""
         return max(len(p) for _, p in self.passages())
 
-    def build(self, encode: Encoder, max_rounds: int | None = None, batch: int = 64) -> int:
-        """Embed the missing rounds (all, or up to `max_rounds`); returns the rounds done.
+    def build(
+        self,
+        encode: Encoder,
+        max_rounds: int | None = None,
+        batch: int = 64,
+        max_passages: int | None = None,
+    ) -> int:
+        """Embed the missing rounds (all, or up to the caps); returns the rounds done.
 
         Args:
             encode: texts -> L2-normalised float32 matrix (one row per text).
             max_rounds: stop after this many rounds (None: until every passage is embedded).
             batch: texts per `encode` call.
+            max_passages: stop before the round that would take the cache (counted from
+                round 0) past this many passages; round 0 is always built so every document
+                has a vector. None: no passage cap. Rounds already saved are kept either way.
 
         Returns:
             The number of complete rounds in the cache afterwards.
@@ -151,6 +160,13 @@ class DenseCache:
         docs = self.passages()
         total = max(len(p) for _, p in docs)
         limit = total if max_rounds is None else min(total, max_rounds)
+        if max_passages is not None:
+            cumulative = 0
+            for r in range(limit):
+                cumulative += sum(1 for _, p in docs if len(p) > r)
+                if cumulative > max_passages and r > 0:
+                    limit = r
+                    break
         start = self.rounds_done()
         remaining = sum(len(p[start:limit]) for _, p in docs)
         bar = tqdm(total=remaining, desc=f"embed {self.source}", unit="passage", disable=None)

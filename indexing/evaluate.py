@@ -37,6 +37,7 @@ from indexing.eval_metrics import (
     write_run,
 )
 from indexing.eval_rankers import (
+    QUERY_WINDOW,
     Aggregation,
     Bm25sRanker,
     CrossEncoderReranker,
@@ -54,6 +55,7 @@ Mode = Literal["bm25", "dense", "hybrid", "bm25s"]
 MODES: tuple[Mode, ...] = ("bm25s", "bm25", "dense", "hybrid")
 SOURCES = ("aila/casedocs", "aila/statutes")
 RUN_DEPTH = 100
+EMBED_BUDGET = 4000
 Encoder = Callable[[Sequence[str]], np.ndarray]
 
 
@@ -66,17 +68,24 @@ class RetrievalChoices:
         query_tf: weight sparse query terms by their frequency in the query.
         query_terms: sparse side keeps the query's this many most specific terms (None: all).
         dense_fuse: how the windows of a long query are fused (`mean` or `max`).
+        query_window: words per dense query window (stride half a window).
         hybrid_weights: RRF weights of (sparse, dense).
         dense_rounds: embed at most this many passages per document (None: all); the
             dense side uses every passage already cached.
+        embed_budget: embed at most this many passages per source, counted breadth first
+            from round 0 (None: no cap). The default bounds a fresh run on two cores to
+            about ten minutes of embedding: all 653 statute passages, the first passage of
+            every judgment; more rounds only with a larger budget (or none).
     """
 
     sparse_agg: Aggregation = "max"
     query_tf: bool = False
     query_terms: int | None = 20
     dense_fuse: Literal["mean", "max"] = "max"
+    query_window: int = QUERY_WINDOW
     hybrid_weights: tuple[float, float] = (1.0, 1.0)
     dense_rounds: int | None = None
+    embed_budget: int | None = EMBED_BUDGET
 
 
 def load_encoder(model_dir: Path | None = None) -> Encoder:
@@ -159,7 +168,11 @@ class AilaEvaluation:
                 root = root / f"slice-{self.docs.fingerprint()}"
             cache = DenseCache(root, self.source, self.corpus_dir, only=self.only_docs)
             # the cap bounds embedding work; every round already cached is used
-            cache.build(self.encoder(), max_rounds=self.choices.dense_rounds)
+            cache.build(
+                self.encoder(),
+                max_rounds=self.choices.dense_rounds,
+                max_passages=self.choices.embed_budget,
+            )
             passage_ids, vectors = cache.load()
             self._dense = DenseRanker(self.docs.ids, passage_ids, vectors, self.encoder())
         return self._dense
@@ -172,9 +185,9 @@ class AilaEvaluation:
         if mode == "bm25":
             return self.sparse().rank(query, c.sparse_agg, c.query_tf, c.query_terms)
         if mode == "dense":
-            return self.dense().rank(query, c.dense_fuse)
+            return self.dense().rank(query, c.dense_fuse, c.query_window)
         sparse = self.sparse().rank(query, c.sparse_agg, c.query_tf, c.query_terms)
-        dense = self.dense().rank(query, c.dense_fuse)
+        dense = self.dense().rank(query, c.dense_fuse, c.query_window)
         fused = fuse_rrf([sparse, dense], c.hybrid_weights)
         if self._reranker is None:
             return fused
@@ -248,15 +261,33 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-out", type=Path, help="write the TREC run file here")
     p.add_argument("--corpus", type=Path, help="corpus root (default: JURIS_CORPUS_DIR)")
     p.add_argument("--cache", type=Path, default=Path("var/eval/cache"), help="cache dir")
+    add_embed_options(p)
+    p.add_argument("--only-docs", help="comma-separated document ids: rank only these")
+    p.add_argument("--json", action="store_true", help="print the measures as one JSON object")
+    p.set_defaults(func=run_cli)
+
+
+def add_embed_options(p: argparse.ArgumentParser) -> None:
+    """The options that bound dense embedding work (shared with `report`)."""
     p.add_argument(
         "--dense-rounds",
         type=int,
         default=None,
-        help="embed at most N passages per document (default: all); cached ones are used",
+        help="embed at most N passages per document (default: no cap); cached ones are used",
     )
-    p.add_argument("--only-docs", help="comma-separated document ids: rank only these")
-    p.add_argument("--json", action="store_true", help="print the measures as one JSON object")
-    p.set_defaults(func=run_cli)
+    p.add_argument(
+        "--embed-budget",
+        type=int,
+        default=EMBED_BUDGET,
+        help=f"embed at most N passages per source (default {EMBED_BUDGET}, about ten minutes "
+        "on two cores; 0 = no cap: the full AILA judgments take about an hour)",
+    )
+
+
+def choices_from_args(args: argparse.Namespace) -> RetrievalChoices:
+    """The retrieval choices with the embedding caps of the command line."""
+    budget = args.embed_budget if args.embed_budget and args.embed_budget > 0 else None
+    return RetrievalChoices(dense_rounds=args.dense_rounds, embed_budget=budget)
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -277,7 +308,7 @@ def run_cli(args: argparse.Namespace) -> int:
             corpus,
             args.source,
             args.cache,
-            RetrievalChoices(dense_rounds=args.dense_rounds),
+            choices_from_args(args),
             encoder_factory=lambda: load_encoder(settings.embed_model),
             only_docs=only,
             reranker_dir=settings.reranker_dir,

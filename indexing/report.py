@@ -9,7 +9,9 @@ AILA 2019 tasks (prior cases: `aila/casedocs` with `qrels_priorcases_dev.txt`; s
 - `report.png` — a bar chart of MAP and P@10 (matplotlib, Agg backend);
 - `metrics.json` — the same figures; `runs/<task>-<mode>.run` — the TREC run files.
 
-Dense vectors are cached under `--out/cache` and reused (see `indexing.eval_dense`).
+Dense vectors are cached under `--out/cache` and reused (see `indexing.eval_dense`). A fresh
+run embeds at most `--embed-budget` passages per source (default 4,000: about ten minutes on
+two cores); every passage already cached is used.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from indexing.eval_metrics import read_qrels, read_queries
-from indexing.evaluate import MODES, AilaEvaluation, Mode, RetrievalChoices, evaluate_mode
+from indexing.evaluate import (
+    MODES,
+    AilaEvaluation,
+    Mode,
+    RetrievalChoices,
+    add_embed_options,
+    choices_from_args,
+    evaluate_mode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +169,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("var/eval"), help="output directory")
     p.add_argument("--corpus", type=Path, help="corpus root (default: JURIS_CORPUS_DIR)")
     p.add_argument("--modes", default=",".join(MODES), help="comma-separated modes")
-    p.add_argument(
-        "--dense-rounds", type=int, default=None, help="embed at most N passages per document"
-    )
+    add_embed_options(p)
     p.set_defaults(func=run_cli)
 
 
@@ -181,7 +189,7 @@ def run_cli(args: argparse.Namespace) -> int:
             corpus,
             args.out,
             modes,
-            RetrievalChoices(dense_rounds=args.dense_rounds),
+            choices_from_args(args),
             settings.reranker_dir,
         )
     except FileNotFoundError as err:
