@@ -22,7 +22,7 @@ from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
 from indexing.pipeline import Indexer, IndexStats
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder
-from indexing.store import Catalog, new_build_name, open_catalog, prune
+from indexing.store import Catalog, Replication, new_build_name, open_catalog, prune
 from legal_corpus.adapters import (
     IngestReport,
     ParseError,
@@ -43,12 +43,20 @@ class BusyError(RuntimeError):
 
 
 @contextmanager
-def writer_lock(root: Path) -> Iterator[None]:
-    """One writer (build or sync) at a time per index root (an `flock` on `root/.lock`)."""
+def writer_lock(root: Path, shared: bool = False, wait: bool = False) -> Iterator[None]:
+    """One writer (build or sync) at a time per index root (an `flock` on `root/.lock`).
+
+    Args:
+        root: the index root (`JURIS_QDRANT_PATH`).
+        shared: a shared lock, held together by the parallel workers of a sharded bulk build
+            (server mode), which keeps out any exclusive writer (sync, build, finalize).
+        wait: block until the lock is free instead of raising `BusyError`.
+    """
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "w") as fh:
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, mode if wait else mode | fcntl.LOCK_NB)
         except BlockingIOError as err:
             raise BusyError(f"another build or sync is running on {root}") from err
         yield
@@ -62,6 +70,16 @@ def make_catalog(settings: IndexSettings) -> Catalog:
         settings.qdrant_api_key,
         settings.collection,
         settings.exact_below,
+        replication_of(settings),
+    )
+
+
+def replication_of(settings: IndexSettings) -> Replication:
+    """The replication settings of new server collections (`JURIS_QDRANT_SHARD_NUMBER`, ...)."""
+    return Replication(
+        shard_number=settings.qdrant_shard_number,
+        replication_factor=settings.qdrant_replication_factor,
+        write_consistency_factor=settings.qdrant_write_consistency_factor,
     )
 
 

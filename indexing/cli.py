@@ -1,6 +1,8 @@
 """`python -m indexing build|sync|search|bench` (and `eval`, `report` when installed).
 
     python -m indexing build [--corpus DIR] [--sources uscode federal_rules ...]
+    python -m indexing build --shard I/N [--build-name NAME] [--no-finalize]
+    python -m indexing build --finalize NAME
     python -m indexing sync [--corpus DIR] [--incoming DIR] [--dry-run]
     python -m indexing search "fair use" --top-k 10 [--as-of 2023-06-01] [--jurisdiction us]
                               [--kind statute] [--source uscode] [--mode hybrid] --json
@@ -50,10 +52,26 @@ def _progress(args: argparse.Namespace) -> bool:
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
+def _shard(value: str) -> tuple[int, int]:
+    from indexing.shards import parse_shard
+
+    try:
+        return parse_shard(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from indexing.build import run_build
 
     settings = _settings(args)
+    if args.finalize:
+        return _finalize(settings, args.finalize)
+    if args.shard is not None:
+        return _build_shard(settings, args)
+    if args.build_name or args.no_finalize:
+        print("error: --build-name and --no-finalize go with --shard i/N", file=sys.stderr)
+        return 2
     result = run_build(settings, sources=args.sources or None, progress=_progress(args))
     s = result.stats
     print(
@@ -62,6 +80,50 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"now current for {settings.collection!r}"
         + (f"; dropped {', '.join(result.dropped)}" if result.dropped else "")
     )
+    print(result.report.summary(), file=sys.stderr)
+    return 0 if result.report.ok else 1
+
+
+def _finalize(settings: Any, name: str) -> int:
+    from indexing.shards import finalize
+
+    done = finalize(settings, name)
+    if done.already:
+        print(f"build {done.build} is already current for {settings.collection!r}")
+    else:
+        print(
+            f"build {done.build}: {done.shards} shards, {done.points} points; "
+            f"now current for {settings.collection!r}"
+            + (f"; dropped {', '.join(done.dropped)}" if done.dropped else "")
+        )
+    return 0
+
+
+def _build_shard(settings: Any, args: argparse.Namespace) -> int:
+    from indexing.shards import run_shard
+
+    index, count = args.shard
+    result = run_shard(
+        settings,
+        (index, count),
+        build_name=args.build_name,
+        sources=args.sources or None,
+        progress=_progress(args),
+        finalize_when_complete=not args.no_finalize,
+    )
+    s = result.stats
+    print(
+        f"build {result.build}: shard {index}/{count} done, {s.documents} document versions, "
+        f"{s.chunks} chunks in {s.seconds:.1f} s ({s.chunks_per_second:.1f} chunks/s)"
+    )
+    if result.finalized is not None:
+        f = result.finalized
+        print(
+            f"build {f.build}: all {count} shards done, {f.points} points; "
+            f"now current for {settings.collection!r}"
+            if not f.already
+            else f"build {f.build} is already current"
+        )
     print(result.report.summary(), file=sys.stderr)
     return 0 if result.report.ok else 1
 
@@ -160,6 +222,26 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="build a new index version and make it current")
     common(b)
     b.add_argument("--sources", nargs="*", help="sources to index (default: all)")
+    b.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="index only shard I of N into a shared build; the alias moves once all are done",
+    )
+    b.add_argument(
+        "--build-name",
+        help="the build every shard worker fills (default: agreed via the index state folder)",
+    )
+    b.add_argument(
+        "--no-finalize",
+        action="store_true",
+        help="with --shard: never make the build current here (run --finalize later)",
+    )
+    b.add_argument(
+        "--finalize",
+        metavar="NAME",
+        help="make the sharded build NAME current once every shard reported done",
+    )
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("sync", help="add/replace/retire changed documents in the current index")

@@ -45,6 +45,15 @@ class IndexSettings(BaseSettings):
         20_000, ge=0, description="points below which dense search is exact (see README)"
     )
     hnsw_ef: int = Field(128, ge=8, description="HNSW ef at query time")
+    qdrant_shard_number: int = Field(
+        1, ge=1, description="shards of a new server collection (server mode only)"
+    )
+    qdrant_replication_factor: int = Field(
+        1, ge=1, description="copies of each shard of a new server collection (server mode only)"
+    )
+    qdrant_write_consistency_factor: int = Field(
+        1, ge=1, description="replicas that must acknowledge a write (server mode only)"
+    )
 
     @field_validator("embed_cache", "embed_model", "reranker_dir", "corpus_dir", mode="before")
     @classmethod

@@ -263,6 +263,10 @@ class Catalog(Protocol):
         """A new empty build with the schema (payload indexes included)."""
         ...
 
+    def ensure(self, name: str, dim: int) -> VectorStore:
+        """Open build `name`, creating it first if it does not exist (sharded bulk builds)."""
+        ...
+
     def open(self, name: str) -> VectorStore:
         """An existing build."""
         ...
@@ -564,6 +568,13 @@ class EdgeCatalog:
 
         return EdgeStore(path, opener, self.exact_below if exact_below is None else exact_below)
 
+    def ensure(self, name: str, dim: int) -> EdgeStore:
+        path = self.builds_dir / name
+        if path.is_dir() and any(path.iterdir()):
+            return self.open(name)
+        shutil.rmtree(path, ignore_errors=True)  # an empty directory left by a crash
+        return self.create(name, dim)
+
     def open(self, name: str) -> EdgeStore:
         import qdrant_edge as qe
 
@@ -796,22 +807,44 @@ class ServerCatalog:
         alias: the serving alias (`juris`).
     """
 
-    def __init__(self, client: Any, alias: str = "juris", exact_below: int = 20_000) -> None:
+    def __init__(
+        self,
+        client: Any,
+        alias: str = "juris",
+        exact_below: int = 20_000,
+        replication: Replication | None = None,
+    ) -> None:
         self.client = client
         self.alias = alias
         self.exact_below = exact_below
+        self.replication = replication or Replication()
 
-    def create(self, name: str, dim: int, exact_below: int | None = None) -> ServerStore:
+    def collection_request(self, name: str, dim: int) -> dict[str, Any]:
+        """The keyword arguments of `create_collection` for a new build.
+
+        Args:
+            name: the collection name.
+            dim: the dense vector dimension.
+
+        Returns:
+            Schema, HNSW parameters and the replication settings (`Replication`).
+        """
         from qdrant_client import models as m
 
+        return {
+            "collection_name": name,
+            "vectors_config": {DENSE: m.VectorParams(size=dim, distance=m.Distance.COSINE)},
+            "sparse_vectors_config": {SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+            "hnsw_config": m.HnswConfigDiff(m=16, ef_construct=128, full_scan_threshold=10_000),
+            "shard_number": self.replication.shard_number,
+            "replication_factor": self.replication.replication_factor,
+            "write_consistency_factor": self.replication.write_consistency_factor,
+        }
+
+    def create(self, name: str, dim: int, exact_below: int | None = None) -> ServerStore:
         if self.client.collection_exists(name):
             raise ValueError(f"collection {name} already exists")
-        self.client.create_collection(
-            name,
-            vectors_config={DENSE: m.VectorParams(size=dim, distance=m.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
-            hnsw_config=m.HnswConfigDiff(m=16, ef_construct=128, full_scan_threshold=10_000),
-        )
+        self.client.create_collection(**self.collection_request(name, dim))
         with warnings.catch_warnings():
             # local mode (tests) warns that it ignores payload indexes; a server uses them
             warnings.filterwarnings("ignore", message="Payload indexes have no effect")
@@ -831,6 +864,24 @@ class ServerCatalog:
                 f,
                 m.IntegerIndexParams(type=m.IntegerIndexType.INTEGER, lookup=False, range=True),
             )
+
+    def ensure(self, name: str, dim: int) -> ServerStore:
+        if self.client.collection_exists(name):
+            self._indexes_quietly(name)  # a worker that lost the creation race may be first here
+            return self.open(name)
+        try:
+            return self.create(name, dim)
+        except Exception:
+            # another worker created it between the check and the request
+            if not self.client.collection_exists(name):
+                raise
+            self._indexes_quietly(name)
+            return self.open(name)
+
+    def _indexes_quietly(self, name: str) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Payload indexes have no effect")
+            self._indexes(name)
 
     def open(self, name: str) -> ServerStore:
         if not self.client.collection_exists(name):
@@ -896,12 +947,28 @@ class ServerCatalog:
         return self.current()
 
 
+@dataclass(frozen=True)
+class Replication:
+    """How a server collection is spread over a Qdrant cluster (ignored by the embedded engine).
+
+    Args:
+        shard_number: shards per collection (spread over the peers).
+        replication_factor: copies of each shard (>= 2: one peer down loses nothing).
+        write_consistency_factor: replicas that must acknowledge a write.
+    """
+
+    shard_number: int = 1
+    replication_factor: int = 1
+    write_consistency_factor: int = 1
+
+
 def open_catalog(
     qdrant_path: Path,
     qdrant_url: str | None,
     api_key: str | None,
     alias: str,
     exact_below: int = 20_000,
+    replication: Replication | None = None,
 ) -> Catalog:
     """The catalog for the configured engine: server when a URL is set, else embedded.
 
@@ -911,6 +978,7 @@ def open_catalog(
         api_key: server API key.
         alias: the alias / pointer name.
         exact_below: exact dense search below this many points.
+        replication: shard number, replication and write consistency of new server collections.
 
     Returns:
         A `Catalog`.
@@ -918,5 +986,6 @@ def open_catalog(
     if qdrant_url:
         from qdrant_client import QdrantClient
 
-        return ServerCatalog(QdrantClient(url=qdrant_url, api_key=api_key), alias, exact_below)
+        client = QdrantClient(url=qdrant_url, api_key=api_key)
+        return ServerCatalog(client, alias, exact_below, replication)
     return EdgeCatalog(qdrant_path, alias, exact_below)

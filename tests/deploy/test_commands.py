@@ -38,13 +38,11 @@ def test_reindex_runs_sync(rendered: dict[str, list[Manifest]], overlay: str) ->
     assert not getattr(parsed, "dry_run", False)
 
 
-@pytest.mark.xfail(
-    reason="indexing's `build` has no --shard option yet (deploy/README.md, Open items)",
-    raises=SystemExit,
-)
 def test_bulk_build_worker_args_parse(rendered: dict[str, list[Manifest]]) -> None:
     job = find(rendered["gpu/bulk-build"], "Job", "juris-bulk-build")
     args = _module_args(job, {"JOB_COMPLETION_INDEX": "3", "JURIS_BULK_SHARDS": "8"})
     parsed = _parser().parse_args(args)
     assert parsed.command == "build"
     assert "3/8" in args
+    assert parsed.shard == (3, 8)
+    assert not parsed.no_finalize  # the last worker to finish moves the alias

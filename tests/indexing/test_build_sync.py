@@ -220,3 +220,75 @@ def test_sigkill_mid_sync_then_rerun_gives_the_clean_result(tmp_path, corpus_dir
     assert got == want
     assert not (killed.qdrant_path / "sync.work.json").exists()
     assert json.loads((killed.qdrant_path / "juris.current").read_text())["build"]
+
+
+def _ids(catalog, name: str) -> dict[str, dict]:
+    store = catalog.open(name)
+    try:
+        return {h.id: h.payload for h in store.scroll()}
+    finally:
+        store.close()
+
+
+@pytest.mark.unit
+def test_two_shards_then_finalize_equal_a_one_shot_build(tmp_path, small_corpus):
+    from indexing.shards import IncompleteBuild, finalize, run_shard
+
+    settings = _settings(tmp_path / "q", small_corpus)
+    one_shot = run_build(settings, progress=False)
+    expected = _points(settings)
+    catalog = make_catalog(settings)
+    name = "juris_20261124T020000_000000"
+    first = run_shard(settings, (0, 2), build_name=name, progress=False)
+    assert first.finalized is None and catalog.current() == one_shot.build
+    with pytest.raises(IncompleteBuild, match="shards 1/2 have not reported done"):
+        finalize(settings, name)
+    assert catalog.current() == one_shot.build
+    second = run_shard(
+        settings, (1, 2), build_name=name, progress=False, finalize_when_complete=False
+    )
+    assert first.stats.documents and second.stats.documents  # both shards hold documents
+    assert first.stats.documents + second.stats.documents == one_shot.stats.documents
+    assert catalog.current() == one_shot.build  # the alias never moves before finalize
+    done = finalize(settings, name)
+    assert catalog.current() == name and done.shards == 2 and done.points == one_shot.points
+    assert _points(settings) == expected  # same ids, same payloads
+    assert finalize(settings, name).already  # idempotent
+    # the merged manifest is what sync reads: nothing to do afterwards
+    idle = run_sync(settings, progress=False)
+    assert idle.plan.empty and idle.embedded_chunks == 0
+
+
+@pytest.mark.unit
+def test_server_shards_share_one_collection_and_the_last_worker_finalizes(tmp_path, small_corpus):
+    from qdrant_client import QdrantClient
+
+    from indexing.shards import pending_path, run_shard
+    from indexing.store import ServerCatalog
+
+    edge = _settings(tmp_path / "edge", small_corpus)
+    run_build(edge, progress=False)
+    expected = _points(edge)
+    settings = _settings(tmp_path / "state", small_corpus)
+    catalog = ServerCatalog(QdrantClient(":memory:"), "juris")
+    first = run_shard(settings, (1, 2), progress=False, catalog=catalog)  # no --build-name
+    assert first.finalized is None and catalog.current() is None
+    assert pending_path(settings.qdrant_path, "juris").exists()
+    second = run_shard(settings, (0, 2), progress=False, catalog=catalog)
+    assert second.build == first.build  # agreed through the pending file
+    assert second.finalized is not None and not second.finalized.already
+    assert catalog.current() == first.build
+    assert _ids(catalog, first.build) == expected
+    assert not pending_path(settings.qdrant_path, "juris").exists()
+
+
+@pytest.mark.unit
+def test_build_cli_shard_options(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(tmp_path / "q"))
+    assert main(["build", "--finalize", "juris_20261124T020000_000000"]) == 2
+    assert "no shard of build juris_20261124T020000_000000" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["build", "--shard", "2/2"])
+    assert "index must be in 0..N-1" in capsys.readouterr().err
+    assert main(["build", "--shard", "0/2", "--build-name", "other_1"]) == 2
+    assert "must start with 'juris_'" in capsys.readouterr().err

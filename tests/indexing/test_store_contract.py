@@ -169,3 +169,52 @@ def test_catalog_swap_copy_and_prune(catalog):
         catalog.drop("juris_b")
     with pytest.raises(ValueError):
         catalog.open("juris_missing")
+
+
+def test_server_collections_carry_the_replication_settings(monkeypatch):
+    from qdrant_client import QdrantClient
+
+    from indexing.build import replication_of
+    from indexing.settings import IndexSettings
+    from indexing.store import Replication
+
+    monkeypatch.setenv("JURIS_QDRANT_REPLICATION_FACTOR", "2")
+    monkeypatch.setenv("JURIS_QDRANT_SHARD_NUMBER", "3")
+    monkeypatch.setenv("JURIS_QDRANT_WRITE_CONSISTENCY_FACTOR", "2")
+    assert replication_of(IndexSettings()) == Replication(3, 2, 2)
+    catalog = ServerCatalog(
+        QdrantClient(":memory:"), "juris", replication=replication_of(IndexSettings())
+    )
+    request = catalog.collection_request("juris_x", DIM)
+    assert request["shard_number"] == 3
+    assert request["replication_factor"] == 2
+    assert request["write_consistency_factor"] == 2
+    assert request["vectors_config"]["dense"].size == DIM
+    # local mode accepts (and ignores) them: the same request creates a working collection
+    store = catalog.create("juris_x", DIM)
+    store.upsert(_points())
+    assert store.count() == len(ROWS)
+    monkeypatch.delenv("JURIS_QDRANT_REPLICATION_FACTOR")
+    assert IndexSettings().qdrant_replication_factor == 1  # the default
+    assert ServerCatalog(None).collection_request("c", DIM)["replication_factor"] == 1
+
+
+@pytest.mark.parametrize("kind", ["edge", "server"])
+def test_ensure_creates_once_then_opens(tmp_path, kind):
+    from qdrant_client import QdrantClient
+
+    catalog: Catalog
+    if kind == "edge":
+        catalog = EdgeCatalog(tmp_path / "qdrant", "juris")
+    else:
+        catalog = ServerCatalog(QdrantClient(":memory:"), "juris")
+    first = catalog.ensure("juris_shared", DIM)
+    first.upsert(_points()[:2])
+    first.flush()
+    first.close()
+    again = catalog.ensure("juris_shared", DIM)
+    try:
+        assert again.count() == 2
+    finally:
+        again.close()
+    assert catalog.builds() == ["juris_shared"]
