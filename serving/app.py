@@ -106,9 +106,11 @@ def create_app(
             metrics=metrics,
             settings=settings,
         )
+        metrics.track_index(app.state.pipeline.index_version)
         try:
             yield
         finally:
+            metrics.track_index(lambda: "")
             if http is not None:
                 await http.aclose()
             close = getattr(r, "close", None)

@@ -1,16 +1,90 @@
-"""Prometheus metrics of one gateway, on a registry built by the app factory."""
+"""Prometheus metrics of one gateway, on a registry built by the app factory.
+
+Besides request and pipeline metrics, the gateway reports the index build it serves, read at
+scrape time so that an alias swap shows at the next scrape:
+
+- `juris_index_info{index_version="juris_20261124T031500_123456"} 1`
+- `juris_index_build_timestamp_seconds` — when that build was made (Unix time, UTC), read from
+  its name: `indexing` names every build (bulk, sharded or nightly sync) `<alias>_<UTC
+  YYYYMMDDTHHMMSS>_<microseconds>` at the moment it starts writing it (`new_build_name`). A
+  name without that stamp (a hand-named build) exports no timestamp rather than a wrong one.
+
+`deploy/monitoring/juris-alerts.yaml` alerts on both (`JurisIndexStale`, `JurisIndexVersionSkew`).
+"""
 
 from __future__ import annotations
 
+import calendar
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 _LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 )  # fmt: skip
+
+
+_BUILD_STAMP = re.compile(r"_(\d{8}T\d{6})(?:_(\d{6}))?$")
+
+
+def build_timestamp(index_version: str) -> float | None:
+    """When the build `index_version` was made, from its name (None: no stamp in the name).
+
+    Args:
+        index_version: a build name such as `juris_20261124T031500_123456`.
+
+    Returns:
+        Unix seconds (UTC), microseconds included, or None.
+    """
+    m = _BUILD_STAMP.search(index_version)
+    if not m:
+        return None
+    try:
+        t = time.strptime(m.group(1), "%Y%m%dT%H%M%S")
+    except ValueError:
+        return None
+    return calendar.timegm(t) + (int(m.group(2)) / 1e6 if m.group(2) else 0.0)
+
+
+class IndexCollector(Collector):
+    """`juris_index_info` and `juris_index_build_timestamp_seconds`, read at scrape time.
+
+    Args:
+        version: returns the serving build's name ('' or an exception: nothing exported).
+    """
+
+    def __init__(self) -> None:
+        self.version: Callable[[], str] | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        """The two families, or nothing while the index is unknown."""
+        try:
+            version = self.version() if self.version is not None else ""
+        except Exception:
+            version = ""
+        if not version:
+            return
+        info = GaugeMetricFamily(
+            "juris_index_info", "The index build this gateway serves", labels=["index_version"]
+        )
+        info.add_metric([version], 1.0)
+        yield info
+        stamp = build_timestamp(version)
+        if stamp is not None:
+            yield GaugeMetricFamily(
+                "juris_index_build_timestamp_seconds",
+                "When the serving index build was made (Unix time, from its name)",
+                value=stamp,
+            )
+
+    def describe(self) -> Iterator[Metric]:
+        """Nothing up front: the families depend on the index at scrape time."""
+        return iter(())
 
 
 class Metrics:
@@ -58,6 +132,17 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+
+        self.index = IndexCollector()
+        self.registry.register(self.index)
+
+    def track_index(self, version: Callable[[], str]) -> None:
+        """Export the index build `version()` names (called at each scrape).
+
+        Args:
+            version: returns the serving build's name (e.g. `Pipeline.index_version`).
+        """
+        self.index.version = version
 
     @contextmanager
     def stage(self, stage: str, backend: str = "") -> Iterator[None]:
