@@ -550,3 +550,67 @@ def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
     return n
+
+
+def retrieved_row(
+    question: str,
+    passages: Sequence[Passage],
+    oracle_doc_ids: Iterable[str],
+    *,
+    max_chars_per_source: int,
+    max_chars_total: int,
+    max_quote_words: int = 8,
+    split: str = "train",
+) -> RaftRow:
+    """A RAFT row over the passages a retriever returned for `question`, in the order returned.
+
+    This is the gateway's own prompt (`Pipeline.prepare`: the top-k passages of the index,
+    numbered best first, with the gateway's text budgets), so a model trained on these rows sees
+    at serving time exactly what it was trained on. The oracle is the first shown passage of a
+    document in `oracle_doc_ids` in force today (`valid_to` None) whose opening words are shown
+    verbatim; every other shown passage is a distractor the index itself ranked high, i.e. a
+    hard negative. Without such a passage the answer abstains.
+
+    Args:
+        question: the question as the gateway receives it.
+        passages: the retriever's passages for it, best first (the gateway's `top_k`).
+        oracle_doc_ids: documents that answer the question.
+        max_chars_per_source: the gateway's `prompt_max_chars_per_source`.
+        max_chars_total: the gateway's `prompt_max_chars`.
+        max_quote_words: the quote is the oracle's first words, at most this many.
+        split: `train` or `eval`.
+
+    Returns:
+        The row (origin `retrieved`; `meta.sources` are the passages the prompt shows).
+    """
+    wanted = set(oracle_doc_ids)
+    prompt = build_messages(
+        question, passages, max_chars_per_source=max_chars_per_source,
+        max_chars_total=max_chars_total,
+    )  # fmt: skip
+    shown = list(passages[: prompt.n_sources])
+    oracle_n: int | None = None
+    answer = ABSTAIN_ANSWER
+    for n, passage in enumerate(shown, start=1):
+        chunk = passage.chunk
+        if chunk.doc_id not in wanted or chunk.valid_to is not None:
+            continue
+        words = fmt.normalize_ws(chunk.text).split()[:max_quote_words]
+        quote = " ".join(words)
+        block = source_block(n, passage, max_chars_per_source)
+        if len(words) >= 2 and quote in fmt.normalize_ws(block):
+            oracle_n, answer = n, oracle_answer(chunk, n, quote)
+            break
+    oracle = shown[oracle_n - 1].chunk if oracle_n else None
+    return RaftRow(
+        messages=[*(dict(m) for m in prompt.messages), {"role": "assistant", "content": answer}],
+        split=split,
+        doc_id=oracle.doc_id if oracle else sorted(wanted)[0] if wanted else "",
+        origin="retrieved",
+        oracle_kept=oracle is not None,
+        oracle_n=oracle_n,
+        oracle_chunk_id=oracle.chunk_id if oracle else None,
+        source_chunk_ids=[p.chunk.chunk_id for p in shown],
+        distractor_reasons=["retrieved" for p in shown if p.chunk is not oracle],
+        sources=[chunk_to_json(p.chunk) for p in shown],
+    )
