@@ -209,7 +209,9 @@ class VllmGenerator:
                     if wait <= 0:
                         raise GeneratorError("timeout", "generation exceeded its deadline")
                     try:
-                        line = await asyncio.wait_for(anext(lines), wait)
+                        # asyncio.timeout, not wait_for: no task per line on the hot path.
+                        async with asyncio.timeout(wait):
+                            line = await anext(lines)
                     except StopAsyncIteration:
                         break
                     except TimeoutError as err:
