@@ -48,7 +48,10 @@ STEPS = 100
 # question -> documents that answer it (all in the index slice)
 QUESTIONS = {
     "What does Fed. R. Evid. 702 provide about testimony by expert witnesses?": ["fre:702"],
-    "When may a party move for summary judgment under Fed. R. Civ. P. 56?": ["frcp:56"],
+    # the index ranks two Rule 56 passages first: the oracle (Rule 12) is source [3]
+    "Can a party state a defense of failure to state a claim when moving for summary judgment?": [
+        "frcp:12"
+    ],
     "What does GDPR Article 17 provide about the right to erasure?": ["gdpr:art17"],
     "Is the fair use of a copyrighted work for teaching an infringement of copyright?": [
         "usc:17/107"
@@ -119,6 +122,7 @@ def test_gateway_with_the_lora_adapter_answers_with_verified_quotes(
         assert len(meta["sources"]) == TOP_K
         others = [c for c in meta["source_chunk_ids"] if c != meta["oracle_chunk_id"]]
         assert len(others) == TOP_K - 1  # hard negatives: the index's other top passages
+    assert len({r["meta"]["oracle_n"] for r in rows}) > 1  # the answer is not always [1]
     train_file = tmp_path / "train.jsonl"
     write_jsonl(train_file, rows)
 
@@ -177,7 +181,9 @@ def test_gateway_with_the_lora_adapter_answers_with_verified_quotes(
         assert len(verified) >= 3, {q: a["legal"]["citations"] for q, a in answers.items()}
         for question in verified:
             legal = answers[question]["legal"]
-            oracle = legal["passages"][0]
+            row = rows[list(QUESTIONS).index(question)]
+            oracle = legal["passages"][row["meta"]["oracle_n"] - 1]
+            assert any(c["n"] == row["meta"]["oracle_n"] for c in _quoted_verified(legal))
             for c in _quoted_verified(legal):
                 assert all(" ".join(q.split()) in " ".join(oracle["text"].split())
                            for q in c["quotes"])  # fmt: skip
