@@ -312,6 +312,36 @@ def clean_raw(text: str, start: int, end: int) -> tuple[int, str]:
     return start + len(stripped), stripped
 
 
+def item_candidate(
+    raw: str,
+    start: int,
+    end: int,
+    items: Sequence[Item],
+    kind: CitationKind,
+    prefix: str,
+    doc_prefix: str | None = None,
+    with_pinpoint: bool = True,
+) -> Candidate:
+    """One candidate holding a citation per listed item, all sharing the written span.
+
+    Each citation's canonical form is `prefix + number (+ pinpoint)`; its document id is
+    `doc_prefix + number` (None when `doc_prefix` is None).
+    """
+    cits = tuple(
+        Citation(
+            raw=raw,
+            start=start,
+            end=end,
+            kind=kind,
+            canonical=f"{prefix}{it.number}{it.pinpoint if with_pinpoint else ''}",
+            doc_id=None if doc_prefix is None else f"{doc_prefix}{it.number}",
+            pinpoint=it.pinpoint if with_pinpoint else "",
+        )
+        for it in items
+    )
+    return Candidate(start, end, cits)
+
+
 def usc_candidates(text: str, usc_title: str | None = None) -> Iterator[Candidate]:
     """US Code citations; with `usc_title`, also `section N of this title`."""
     patterns: tuple[re.Pattern[str], ...] = _USC_PATTERNS
@@ -335,19 +365,15 @@ def usc_candidates(text: str, usc_title: str | None = None) -> Iterator[Candidat
                 first = re.match(rf"{_USC_SEC}{PIN}", m["list"])
                 end = m.start("list") + (first.end() if first else len(m["list"]))
             end, raw = clean_raw(text, m.start(), end)
-            cits = tuple(
-                Citation(
-                    raw=raw,
-                    start=m.start(),
-                    end=end,
-                    kind=CitationKind.USC,
-                    canonical=f"{title} U.S.C. § {it.number}{it.pinpoint}",
-                    doc_id=f"usc:{title}/{it.number}",
-                    pinpoint=it.pinpoint,
-                )
-                for it in items
+            yield item_candidate(
+                raw,
+                m.start(),
+                end,
+                items,
+                CitationKind.USC,
+                f"{title} U.S.C. § ",
+                f"usc:{title}/",
             )
-            yield Candidate(m.start(), end, cits)
 
 
 def family_from_text(fragment: str) -> str | None:
@@ -492,19 +518,15 @@ def gdpr_candidates(text: str) -> Iterator[Candidate]:
             if not items:
                 continue
             end, raw = clean_raw(text, m.start(), m.end())
-            cits = tuple(
-                Citation(
-                    raw=raw,
-                    start=m.start(),
-                    end=end,
-                    kind=CitationKind.GDPR,
-                    canonical=f"GDPR Art. {it.number}{it.pinpoint}",
-                    doc_id=f"gdpr:art{it.number}",
-                    pinpoint=it.pinpoint,
-                )
-                for it in items
+            yield item_candidate(
+                raw,
+                m.start(),
+                end,
+                items,
+                CitationKind.GDPR,
+                "GDPR Art. ",
+                "gdpr:art",
             )
-            yield Candidate(m.start(), end, cits)
     for m in _RECITAL_PATTERN.finditer(text):
         items = [
             it for it in expand_ranges(split_items(m["list"]), True) if 1 <= int(it.number) <= 173
@@ -512,19 +534,16 @@ def gdpr_candidates(text: str) -> Iterator[Candidate]:
         if not items:
             continue
         end, raw = clean_raw(text, m.start(), m.end())
-        cits = tuple(
-            Citation(
-                raw=raw,
-                start=m.start(),
-                end=end,
-                kind=CitationKind.GDPR,
-                canonical=f"GDPR Recital {it.number}",
-                doc_id=f"gdpr:recital{it.number}",
-                pinpoint="",
-            )
-            for it in items
+        yield item_candidate(
+            raw,
+            m.start(),
+            end,
+            items,
+            CitationKind.GDPR,
+            "GDPR Recital ",
+            "gdpr:recital",
+            with_pinpoint=False,
         )
-        yield Candidate(m.start(), end, cits)
 
 
 def indian_candidates(text: str) -> Iterator[Candidate]:
@@ -542,36 +561,28 @@ def indian_candidates(text: str) -> Iterator[Candidate]:
             if not items:
                 continue
             end, raw = clean_raw(text, m.start(), m.end())
-            cits = tuple(
-                Citation(
-                    raw=raw,
-                    start=m.start(),
-                    end=end,
-                    kind=CitationKind.STATUTE_OTHER,
-                    canonical=f"{code} § {it.number}{it.pinpoint}",
-                    pinpoint=it.pinpoint,
-                )
-                for it in items
+            yield item_candidate(
+                raw,
+                m.start(),
+                end,
+                items,
+                CitationKind.STATUTE_OTHER,
+                f"{code} § ",
             )
-            yield Candidate(m.start(), end, cits)
     for pattern in _CONST_PATTERNS:
         for m in pattern.finditer(text):
             items = expand_ranges(split_items(m["list"]), True)
             if not items:
                 continue
             end, raw = clean_raw(text, m.start(), m.end())
-            cits = tuple(
-                Citation(
-                    raw=raw,
-                    start=m.start(),
-                    end=end,
-                    kind=CitationKind.CONSTITUTION,
-                    canonical=f"Const. of India art. {it.number}{it.pinpoint}",
-                    pinpoint=it.pinpoint,
-                )
-                for it in items
+            yield item_candidate(
+                raw,
+                m.start(),
+                end,
+                items,
+                CitationKind.CONSTITUTION,
+                "Const. of India art. ",
             )
-            yield Candidate(m.start(), end, cits)
 
 
 def select(candidates: Sequence[Candidate]) -> list[Candidate]:
