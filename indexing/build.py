@@ -22,7 +22,14 @@ from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
 from indexing.pipeline import Indexer, IndexStats
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder
-from indexing.store import Catalog, Replication, new_build_name, open_catalog, prune
+from indexing.store import (
+    Catalog,
+    Replication,
+    VectorStore,
+    new_build_name,
+    open_catalog,
+    prune,
+)
 from legal_corpus.adapters import (
     IngestReport,
     ParseError,
@@ -144,6 +151,44 @@ def parse_tracked(
             report.errors.append(wrapped)
 
 
+def index_units(
+    indexer: Indexer,
+    store: VectorStore,
+    name: str,
+    units: list[SourceUnit],
+    doc_filter: DocFilter | None = None,
+    progress: bool = True,
+) -> tuple[Manifest, IngestReport, IndexStats]:
+    """Parse, embed and upsert `units` into `store`, recording each version in a manifest.
+
+    Args:
+        indexer: chunks, embeds and upserts.
+        store: the build being written.
+        name: the build's name (the manifest's).
+        units: the units to index.
+        doc_filter: index only the documents it accepts.
+        progress: show progress bars.
+
+    Returns:
+        The manifest of what was indexed, the parse report, and the indexing counts.
+    """
+    report = IngestReport()
+    manifest = Manifest(name)
+    sigs = {unit_id(u): unit_signature(u) for u in units}
+    for u in units:
+        manifest.units.setdefault(unit_id(u), {"sig": sigs[unit_id(u)], "versions": []})
+    origin: dict[str, SourceUnit] = {}
+
+    def note(unit: SourceUnit, doc: LegalDocument) -> None:
+        origin[doc.version_key] = unit
+
+    stats = indexer.run(parse_tracked(units, report, note, doc_filter), store, progress=progress)
+    for vk, (h, n) in stats.versions.items():
+        unit = origin[vk]
+        manifest.record(unit_id(unit), sigs[unit_id(unit)], vk, h, n, unit.source)
+    return manifest, report, stats
+
+
 @dataclass
 class BuildResult:
     """What `run_build` did."""
@@ -181,24 +226,10 @@ def run_build(
         indexer = make_indexer(settings, embedder)
         corpus = settings.corpus()
         todo = units if units is not None else discover_units(corpus, sources)
-        report = IngestReport()
         name = new_build_name(settings.collection)
-        manifest = Manifest(name)
-        sigs = {unit_id(u): unit_signature(u) for u in todo}
-        for u in todo:
-            manifest.units.setdefault(unit_id(u), {"sig": sigs[unit_id(u)], "versions": []})
-        origin: dict[str, SourceUnit] = {}
-
-        def note(unit: SourceUnit, doc: LegalDocument) -> None:
-            origin[doc.version_key] = unit
-
         store = catalog.create(name, indexer.embedder.dim)
         try:
-            docs = parse_tracked(todo, report, note, doc_filter)
-            stats = indexer.run(docs, store, progress=progress)
-            for vk, (h, n) in stats.versions.items():
-                unit = origin[vk]
-                manifest.record(unit_id(unit), sigs[unit_id(unit)], vk, h, n, unit.source)
+            manifest, report, stats = index_units(indexer, store, name, todo, doc_filter, progress)
             store.flush()
             store.optimize()
             points = store.count()

@@ -38,18 +38,17 @@ from pathlib import Path
 
 from indexing.build import (
     DocFilter,
+    index_units,
     make_catalog,
     make_indexer,
-    parse_tracked,
     writer_lock,
 )
 from indexing.embeddings import Embedder
-from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
+from indexing.manifest import Manifest, manifest_path
 from indexing.pipeline import IndexStats
 from indexing.settings import IndexSettings
 from indexing.store import Catalog, EdgeCatalog, new_build_name, prune
 from legal_corpus.adapters import IngestReport, SourceUnit, discover_units
-from legal_corpus.model import LegalDocument
 
 log = logging.getLogger(__name__)
 
@@ -215,24 +214,9 @@ def run_shard(
             todo = discover_units(settings.corpus(), sources, shard=(index, count))
         else:
             todo = [u for u in units if u.shard(count) == index]
-        report = IngestReport()
-        manifest = Manifest(name)
-        sigs = {unit_id(u): unit_signature(u) for u in todo}
-        for u in todo:
-            manifest.units.setdefault(unit_id(u), {"sig": sigs[unit_id(u)], "versions": []})
-        origin: dict[str, SourceUnit] = {}
-
-        def note(unit: SourceUnit, doc: LegalDocument) -> None:
-            origin[doc.version_key] = unit
-
         store = catalog.ensure(name, indexer.embedder.dim)
         try:
-            stats = indexer.run(
-                parse_tracked(todo, report, note, doc_filter), store, progress=progress
-            )
-            for vk, (h, n) in stats.versions.items():
-                unit = origin[vk]
-                manifest.record(unit_id(unit), sigs[unit_id(unit)], vk, h, n, unit.source)
+            manifest, report, stats = index_units(indexer, store, name, todo, doc_filter, progress)
             store.flush()
         finally:
             store.close()
