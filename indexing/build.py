@@ -30,14 +30,7 @@ from indexing.store import (
     open_catalog,
     prune,
 )
-from legal_corpus.adapters import (
-    IngestReport,
-    ParseError,
-    SourceAdapter,
-    SourceUnit,
-    discover_units,
-    make_adapter,
-)
+from legal_corpus.adapters import IngestReport, SourceUnit, discover_units, parse_units
 from legal_corpus.model import LegalDocument
 
 log = logging.getLogger(__name__)
@@ -128,27 +121,7 @@ def parse_tracked(
         on_doc: told which unit each yielded document came from.
         doc_filter: keep only documents for which it returns True.
     """
-    adapters: dict[str, SourceAdapter] = {}
-    for unit in units:
-        report.units[unit.source] = report.units.get(unit.source, 0) + 1
-        try:
-            adapter = adapters.get(unit.source)
-            if adapter is None:
-                adapter = adapters[unit.source] = make_adapter(unit.source)
-            for doc in adapter.parse(unit):
-                if doc_filter is not None and not doc_filter(doc):
-                    continue
-                report.count(doc)
-                if on_doc is not None:
-                    on_doc(unit, doc)
-                yield doc
-        except ParseError as err:
-            log.warning("skipped %s", err)
-            report.errors.append(err)
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, ImportError) as err:
-            wrapped = ParseError(unit.paths[0] if unit.paths else unit.key, repr(err))
-            log.warning("skipped %s", wrapped)
-            report.errors.append(wrapped)
+    return parse_units(units, report, on_doc, doc_filter)
 
 
 def index_units(

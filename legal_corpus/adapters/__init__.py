@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from legal_corpus.adapters.base import IngestReport, ParseError, SourceAdapter, SourceUnit
@@ -75,25 +75,39 @@ def discover_units(
 
 
 def parse_units(
-    units: Iterable[SourceUnit], report: IngestReport | None = None
+    units: Iterable[SourceUnit],
+    report: IngestReport | None = None,
+    on_doc: Callable[[SourceUnit, LegalDocument], None] | None = None,
+    doc_filter: Callable[[LegalDocument], bool] | None = None,
 ) -> Iterator[LegalDocument]:
-    """Parse units one after another, streaming; a unit that fails is recorded and skipped."""
+    """Parse units one after another, streaming; a unit that fails is recorded and skipped.
+
+    Args:
+        units: the units to parse.
+        report: collects counts and the files skipped.
+        on_doc: told which unit each yielded document came from.
+        doc_filter: keep only documents for which it returns True.
+    """
     report = report if report is not None else IngestReport()
     adapters: dict[str, SourceAdapter] = {}
     for unit in units:
-        adapter = adapters.get(unit.source)
-        if adapter is None:
-            adapter = adapters[unit.source] = make_adapter(unit.source)
         report.units[unit.source] = report.units.get(unit.source, 0) + 1
         try:
+            adapter = adapters.get(unit.source)
+            if adapter is None:
+                adapter = adapters[unit.source] = make_adapter(unit.source)
             for doc in adapter.parse(unit):
+                if doc_filter is not None and not doc_filter(doc):
+                    continue
                 report.count(doc)
+                if on_doc is not None:
+                    on_doc(unit, doc)
                 yield doc
         except ParseError as err:
             log.warning("skipped %s", err)
             report.errors.append(err)
-        except (OSError, UnicodeDecodeError, ValueError) as err:
-            wrapped = ParseError(unit.paths[0] if unit.paths else unit.key, str(err))
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, ImportError) as err:
+            wrapped = ParseError(unit.paths[0] if unit.paths else unit.key, repr(err))
             log.warning("skipped %s", wrapped)
             report.errors.append(wrapped)
 
