@@ -8,7 +8,8 @@ prints `{"map":…, "p@10":…, "ndcg@10":…, "bpref":…, "recip_rank":…, "r
 "queries":N}`. Modes: `bm25` (the product's legal-token sparse vectors), `dense` (MiniLM),
 `hybrid` (the product default: both, fused), and `bm25s` (the independent library baseline).
 Documents are ranked over the whole source folder; ids are the file stems the qrels use
-(`C123`, `S45`). See `indexing/README.md`, section Evaluation, for the measured choices.
+(`C123`, `S45`). With `--index` the three product modes query the built index instead
+(`indexing.eval_index`). See `indexing/README.md`, section Evaluation, for the measured choices.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from indexing.eval_dense import DenseCache
+from indexing.eval_index import IndexRanker
 from indexing.eval_metrics import (
     Qrels,
     Run,
@@ -116,6 +118,8 @@ class AilaEvaluation:
         only_docs: restrict the source to these ids (small slices for tests).
         reranker_dir: a local cross-encoder directory; hybrid results are reranked with it
             (None, the default: no reranking).
+        index: rank `bm25`, `dense` and `hybrid` through a built index instead of the
+            in-memory rankers (`bm25s` stays the library baseline; no reranking).
     """
 
     def __init__(
@@ -127,6 +131,7 @@ class AilaEvaluation:
         encoder_factory: Callable[[], Encoder] = load_encoder,
         only_docs: Sequence[str] | None = None,
         reranker_dir: Path | None = None,
+        index: IndexRanker | None = None,
     ) -> None:
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
@@ -140,6 +145,7 @@ class AilaEvaluation:
         self._sparse: SparseRanker | None = None
         self._dense: DenseRanker | None = None
         self._reranker = CrossEncoderReranker(reranker_dir) if reranker_dir else None
+        self._index = index
 
     def encoder(self) -> Encoder:
         """The dense encoder (loaded once)."""
@@ -182,6 +188,8 @@ class AilaEvaluation:
         c = self.choices
         if mode == "bm25s":
             return self.bm25s().rank(query)
+        if self._index is not None:
+            return self._index.rank(mode, query)
         if mode == "bm25":
             return self.sparse().rank(query, c.sparse_agg, c.query_tf, c.query_terms)
         if mode == "dense":
@@ -263,6 +271,12 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, default=Path("var/eval/cache"), help="cache dir")
     add_embed_options(p)
     p.add_argument("--only-docs", help="comma-separated document ids: rank only these")
+    p.add_argument(
+        "--index",
+        action="store_true",
+        help="rank through the built index (JURIS_QDRANT_PATH or JURIS_QDRANT_URL), the "
+        "product's own query path, instead of the in-memory rankers",
+    )
     p.add_argument("--json", action="store_true", help="print the measures as one JSON object")
     p.set_defaults(func=run_cli)
 
@@ -303,6 +317,17 @@ def run_cli(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     only = [d.strip() for d in args.only_docs.split(",")] if args.only_docs else None
+    index: IndexRanker | None = None
+    if args.index:
+        from indexing.retrieve import IndexUnavailable, open_retriever
+
+        retriever = open_retriever(settings)
+        try:
+            retriever.check()
+        except IndexUnavailable as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        index = IndexRanker(retriever, args.source, RUN_DEPTH)
     try:
         evaluation = AilaEvaluation(
             corpus,
@@ -312,6 +337,7 @@ def run_cli(args: argparse.Namespace) -> int:
             encoder_factory=lambda: load_encoder(settings.embed_model),
             only_docs=only,
             reranker_dir=settings.reranker_dir,
+            index=index,
         )
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -319,7 +345,11 @@ def run_cli(args: argparse.Namespace) -> int:
     unknown = set(qrels) - set(queries)
     if unknown:
         log.warning("qrels name %d queries absent from %s", len(unknown), args.queries)
-    metrics = evaluate_mode(evaluation, args.mode, queries, qrels, args.run_out)
+    try:
+        metrics = evaluate_mode(evaluation, args.mode, queries, qrels, args.run_out)
+    finally:
+        if index is not None:
+            index.retriever.close()
     if args.json:
         print(json.dumps(metrics))
     else:

@@ -86,3 +86,44 @@ def test_bad_queries_file_exits_2(
     qrels = corpus_dir / "aila" / "qrels_statutes_dev.txt"
     assert main(["--queries", str(bad), "--qrels", str(qrels), "--json"]) == 2
     assert "bad.txt:1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_index_mode_ranks_through_the_built_index(
+    index_slice,
+    corpus_dir: Path,
+    two_queries: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
+    monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
+    qrels = corpus_dir / "aila" / "qrels_statutes_dev.txt"
+    only = ",".join(f"S{n}" for n in range(1, 13))  # the statutes the slice index holds
+    run = tmp_path / "index.run"
+    argv = ["--queries", str(two_queries), "--qrels", str(qrels), "--source", "aila/statutes"]
+    argv += ["--mode", "hybrid", "--index", "--only-docs", only, "--run-out", str(run)]
+    argv += ["--corpus", str(corpus_dir), "--cache", str(tmp_path / "cache"), "--json"]
+    assert main(argv) == 0
+    _check(capsys.readouterr().out, 2)
+    rows = [ln.split() for ln in run.read_text().splitlines()]
+    assert {f[2] for f in rows} == set(only.split(","))  # qrels ids, not `aila:S1`
+    assert all(f[5] == "juris-hybrid" for f in rows)
+    assert not (tmp_path / "cache" / "dense").exists()  # nothing embedded in memory
+
+
+@pytest.mark.unit
+def test_index_mode_without_a_build_exits_2(
+    corpus_dir: Path,
+    two_queries: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(tmp_path / "no-index"))
+    qrels = corpus_dir / "aila" / "qrels_statutes_dev.txt"
+    argv = ["--queries", str(two_queries), "--qrels", str(qrels), "--source", "aila/statutes"]
+    argv += ["--mode", "dense", "--index", "--corpus", str(corpus_dir), "--json"]
+    assert main(argv) == 2
+    assert "error:" in capsys.readouterr().err
