@@ -41,6 +41,7 @@ from indexing.sparse import SparseVec
 
 DENSE = "dense"
 SPARSE = "bm25"
+RRF_K = 60  # reciprocal rank fusion constant (Qdrant's default)
 OPEN_FROM = 0
 OPEN_TO = 99991231
 KEYWORD_FIELDS = ("doc_id", "version_key", "source", "kind", "jurisdiction", "court", "citation")
@@ -223,7 +224,10 @@ class VectorStore(Protocol):
             hnsw_ef: HNSW beam width.
 
         Returns:
-            Hits, best first: one vector's own scores, or RRF (k=60) of all vectors' rankings.
+            Hits, best first: one vector's own scores, or reciprocal rank fusion (k=60) of
+            the rankings. Several dense vectors with a sparse one: the dense windows are fused
+            first into one ranking, which then counts as much as the sparse ranking (a long
+            query's windows must not outvote its terms).
         """
         ...
 
@@ -448,27 +452,34 @@ class EdgeStore:
 
         flt = _edge_filter(where)
         params = qe.SearchParams(hnsw_ef=hnsw_ef, exact=exact or self._size < self.exact_below)
-        queries = [qe.Query.Nearest([float(x) for x in v], using=DENSE) for v in dense]
+        windows = [qe.Query.Nearest([float(x) for x in v], using=DENSE) for v in dense]
+        sparse_q = None
         if sparse is not None and sparse.indices:
             sv = qe.SparseVector(list(sparse.indices), list(sparse.values))
-            queries.append(qe.Query.Nearest(sv, using=SPARSE))
-        if not queries:
+            sparse_q = qe.Query.Nearest(sv, using=SPARSE)
+        if not windows and sparse_q is None:
             if sparse is not None:
                 return []  # a query with no indexable term matches nothing
             raise ValueError("query needs a dense or a sparse vector")
-        if len(queries) == 1:
+        rrf: Any = qe.Fusion.Rrf(k=RRF_K)
+        prefetches = [
+            qe.Prefetch(limit=prefetch, query=q, filter=flt, params=params) for q in windows
+        ]
+        if len(prefetches) > 1 and sparse_q is not None:
+            # the windows of a long query vote as one dense ranking, equal to the sparse one
+            prefetches = [qe.Prefetch(limit=prefetch, prefetches=prefetches, query=rrf)]
+        if sparse_q is not None:
+            prefetches.append(
+                qe.Prefetch(limit=prefetch, query=sparse_q, filter=flt, params=params)
+            )
+        if len(prefetches) == 1:
+            query = windows[0] if windows else sparse_q
             req = qe.QueryRequest(
-                limit=limit, query=queries[0], filter=flt, params=params, with_payload=True
+                limit=limit, query=query, filter=flt, params=params, with_payload=True
             )
         else:
             req = qe.QueryRequest(
-                limit=limit,
-                prefetches=[
-                    qe.Prefetch(limit=prefetch, query=q, filter=flt, params=params) for q in queries
-                ],
-                query=qe.Fusion.Rrf(k=60),  # type: ignore[arg-type]
-                filter=flt,
-                with_payload=True,
+                limit=limit, prefetches=prefetches, query=rrf, filter=flt, with_payload=True
             )
         with self._lock:
             res = self._shard.query(req)
@@ -730,6 +741,15 @@ class ServerStore:
             if sparse is not None:
                 return []
             raise ValueError("query needs a dense or a sparse vector")
+        rrf = m.RrfQuery(rrf=m.Rrf(k=RRF_K))
+        prefetches = [
+            m.Prefetch(query=q, using=u, filter=flt, limit=prefetch, params=params)
+            for q, u in queries
+        ]
+        if len(dense) > 1 and len(queries) > len(dense):
+            # the windows of a long query vote as one dense ranking, equal to the sparse one
+            windows, sparse_prefetch = prefetches[:-1], prefetches[-1]
+            prefetches = [m.Prefetch(prefetch=windows, query=rrf, limit=prefetch), sparse_prefetch]
         with self._lock:
             if len(queries) == 1:
                 q, using = queries[0]
@@ -745,11 +765,8 @@ class ServerStore:
             else:
                 res = self.client.query_points(
                     self.name,
-                    prefetch=[
-                        m.Prefetch(query=q, using=u, filter=flt, limit=prefetch, params=params)
-                        for q, u in queries
-                    ],
-                    query=m.RrfQuery(rrf=m.Rrf(k=60)),
+                    prefetch=prefetches,
+                    query=rrf,
                     query_filter=flt,
                     limit=limit,
                     with_payload=True,

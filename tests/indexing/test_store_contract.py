@@ -108,6 +108,31 @@ def test_dense_sparse_and_hybrid_queries(store):
     assert store.query([], Bm25Encoder().query("the of"), limit=3) == []
 
 
+def _rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
+    """Qdrant's reciprocal rank fusion: Σ 1 / (k + rank), ranks counted from 0."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, pid in enumerate(ranking):
+            fused[pid] = fused.get(pid, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def test_long_query_windows_fuse_into_one_dense_ranking(store):
+    pts = _points()
+    windows = [list(pts[4].dense), list(pts[0].dense)]
+    sv = Bm25Encoder().query("fair use copyrighted work")
+    per_window = [[h.id for h in store.query([w], None, limit=6)] for w in windows]
+    dense = _rrf(per_window)
+    dense_ranking = sorted(dense, key=lambda pid: -dense[pid])
+    sparse_ranking = [h.id for h in store.query([], sv, limit=6)]
+    expected = _rrf([dense_ranking, sparse_ranking])
+    got = store.query(windows, sv, limit=6, prefetch=6)
+    assert {h.id: h.score for h in got} == pytest.approx(expected, abs=1e-5)
+    # two windows count as one ranking: the sparse hit is not outvoted by the windows
+    flat = _rrf([*per_window, sparse_ranking])
+    assert sum(flat.values()) > sum(h.score for h in got)
+
+
 def test_filters_as_of_and_fields(store):
     def ids(where):
         return {h.payload["doc_id"] + "@" + h.payload["version"] for h in store.scroll(where)}
