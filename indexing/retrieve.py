@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +30,7 @@ from indexing.chunking import split_sentences
 from indexing.embeddings import Embedder
 from indexing.model import Chunk, Passage, SearchFilters
 from indexing.settings import IndexSettings
-from indexing.sparse import Bm25Encoder
+from indexing.sparse import Bm25Encoder, SparseVec
 from indexing.store import (
     Catalog,
     Condition,
@@ -174,6 +175,9 @@ class Retriever:
         hnsw_ef: HNSW beam width at query time.
         window_tokens: a query longer than this is split into windows.
         count_tokens: token counter for the window split (default: words × 1.3).
+        query_terms: a query with more distinct indexed terms than this (a pasted fact
+            pattern) keeps only its this many most specific ones (fewest points holding
+            them) on the sparse side; None keeps all. See README, "Long queries".
     """
 
     def __init__(
@@ -184,6 +188,7 @@ class Retriever:
         hnsw_ef: int = 128,
         window_tokens: int = 200,
         count_tokens: Any = None,
+        query_terms: int | None = 30,
     ) -> None:
         self.catalog = catalog
         self.embedder = embedder
@@ -195,6 +200,8 @@ class Retriever:
         self._store: VectorStore | None = None
         self._token: object = object()
         self._retired: list[VectorStore] = []
+        self.query_terms = query_terms
+        self._term_df: tuple[str, dict[int, int]] | None = None
 
     # -- the build behind the alias -------------------------------------------------------
 
@@ -263,6 +270,40 @@ class Retriever:
             windows.append(" ".join(buf))
         return windows
 
+    def sparse_query(self, query: str, store: VectorStore) -> SparseVec:
+        """The sparse query vector: every term, or a long query's most specific ones.
+
+        A pasted fact pattern has hundreds of terms, most of them narrative (dates, parties,
+        "appellant") that match thousands of passages and drown the few that name the
+        legal issue. Above `query_terms` distinct terms, only the terms held by the fewest
+        points of the build are kept (terms the build does not hold match nothing and are
+        dropped first). Document frequencies come from the build itself, counted once per
+        build and process (about 3 s for the whole bundled corpus, embedded).
+        """
+        vec = self.sparse.query(query)
+        if self.query_terms is None or len(vec.indices) <= self.query_terms:
+            return vec
+        df = self._document_frequencies(store)
+        held = [t for t in vec.indices if df.get(t, 0) > 0]
+        kept = sorted(sorted(held, key=lambda t: (df[t], t))[: self.query_terms])
+        return SparseVec(tuple(kept), tuple(1.0 for _ in kept))
+
+    def _document_frequencies(self, store: VectorStore) -> dict[int, int]:
+        cached = self._term_df
+        if cached is not None and cached[0] == store.name:
+            return cached[1]
+        with self._lock:
+            if self._term_df is None or self._term_df[0] != store.name:
+                started = time.perf_counter()
+                self._term_df = (store.name, store.term_counts())
+                log.info(
+                    "term frequencies of build %s: %d terms in %.1f s",
+                    store.name,
+                    len(self._term_df[1]),
+                    time.perf_counter() - started,
+                )
+            return self._term_df[1]
+
     def _raw(
         self, query: str, limit: int, where: Where, mode: str, prefetch: int | None = None
     ) -> list[Passage]:
@@ -272,7 +313,7 @@ class Retriever:
         dense: list[Sequence[float]] = []
         if mode in ("hybrid", "dense"):
             dense = list(self.embedder.encode(self.query_windows(query)))
-        sparse = self.sparse.query(query) if mode in ("hybrid", "sparse") else None
+        sparse = self.sparse_query(query, store) if mode in ("hybrid", "sparse") else None
         hits = store.query(
             dense,
             sparse,
@@ -447,4 +488,5 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         hnsw_ef=settings.hnsw_ef,
         window_tokens=min(200, emb.max_tokens - 16),
         count_tokens=model_token_counter(settings.model_dir()),
+        query_terms=settings.query_terms or None,
     )

@@ -45,6 +45,9 @@ class IndexSettings(BaseSettings):
         20_000, ge=0, description="points below which dense search is exact (see README)"
     )
     hnsw_ef: int = Field(128, ge=8, description="HNSW ef at query time")
+    query_terms: int = Field(
+        30, ge=0, description="sparse terms a long query keeps, most specific first (0: all)"
+    )
     qdrant_shard_number: int = Field(
         1, ge=1, description="shards of a new server collection (server mode only)"
     )

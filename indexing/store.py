@@ -30,6 +30,7 @@ import shutil
 import threading
 import time
 import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -235,6 +236,10 @@ class VectorStore(Protocol):
         self, where: Where | None = None, fields: Sequence[str] | None = None
     ) -> Iterator[Hit]:
         """Every point matching `where` (score 0), with the payload `fields` (None: all)."""
+        ...
+
+    def term_counts(self) -> dict[int, int]:
+        """Document frequency of every sparse term: how many points hold it."""
         ...
 
     def retrieve(self, ids: Sequence[str]) -> list[Hit]:
@@ -502,6 +507,24 @@ class EdgeStore:
                 yield Hit(str(r.id), 0.0, dict(r.payload or {}))
             if offset is None or not records:
                 return
+
+    def term_counts(self) -> dict[int, int]:
+        import qdrant_edge as qe
+
+        counts: Counter[int] = Counter()
+        offset = None
+        while True:
+            req = qe.ScrollRequest(
+                offset=offset, limit=2000, with_payload=False, with_vector=[SPARSE]
+            )
+            with self._lock:
+                records, offset = self._shard.scroll(req)
+            for r in records:
+                vec = (r.vector or {}).get(SPARSE)
+                if vec is not None:
+                    counts.update(vec.indices)
+            if offset is None or not records:
+                return dict(counts)
 
     def retrieve(self, ids: Sequence[str]) -> list[Hit]:
         if not ids:
@@ -792,6 +815,25 @@ class ServerStore:
                 yield Hit(str(r.id), 0.0, dict(r.payload or {}))
             if offset is None or not records:
                 return
+
+    def term_counts(self) -> dict[int, int]:
+        counts: Counter[int] = Counter()
+        offset = None
+        while True:
+            with self._lock:
+                records, offset = self.client.scroll(
+                    self.name,
+                    limit=2000,
+                    offset=offset,
+                    with_payload=False,
+                    with_vectors=[SPARSE],
+                )
+            for r in records:
+                vec = (r.vector or {}).get(SPARSE) if isinstance(r.vector, dict) else None
+                if vec is not None:
+                    counts.update(vec.indices)
+            if offset is None or not records:
+                return dict(counts)
 
     def retrieve(self, ids: Sequence[str]) -> list[Hit]:
         if not ids:

@@ -10,6 +10,7 @@ import pytest
 from indexing.cli import main
 from indexing.model import SearchFilters
 from indexing.retrieve import Retriever, cited_provisions, open_retriever
+from indexing.sparse import Bm25Encoder
 
 pytestmark = pytest.mark.unit
 
@@ -91,6 +92,23 @@ def test_long_query_is_windowed_not_truncated(retriever):
         long_query, top_k=5, filters=SearchFilters(sources=("aila/statutes",))
     )
     assert docs and len({d for d, _, _ in docs}) == len(docs)
+
+
+def test_long_query_keeps_its_most_specific_terms(retriever, corpus_dir):
+    fact_pattern = (corpus_dir / "aila" / "queries_dev.txt").read_text().splitlines()[0]
+    fact_pattern = fact_pattern.split("||", 1)[1]
+    store = retriever._current()
+    df = store.term_counts()
+    every = Bm25Encoder().query(fact_pattern)
+    held = [t for t in every.indices if df.get(t, 0) > 0]
+    assert len(held) > retriever.query_terms  # a real fact pattern: many indexed terms
+    kept = retriever.sparse_query(fact_pattern, store)
+    assert len(kept.indices) == retriever.query_terms
+    assert set(kept.indices) <= set(held) and list(kept.indices) == sorted(kept.indices)
+    rarest = sorted(df[t] for t in held)[: retriever.query_terms]
+    assert sorted(df[t] for t in kept.indices) == rarest
+    short = "fair use of a copyrighted work"
+    assert retriever.sparse_query(short, store) == Bm25Encoder().query(short)
 
 
 def test_documents_versions_lookup_exists(retriever):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from indexing.model import Chunk, chunk_id
-from indexing.sparse import Bm25Encoder
+from indexing.sparse import Bm25Encoder, term_id
 from indexing.store import (
     OPEN_TO,
     Catalog,
@@ -131,6 +132,16 @@ def test_long_query_windows_fuse_into_one_dense_ranking(store):
     # two windows count as one ranking: the sparse hit is not outvoted by the windows
     flat = _rrf([*per_window, sparse_ranking])
     assert sum(flat.values()) > sum(h.score for h in got)
+
+
+def test_term_counts_are_document_frequencies(store):
+    expected: Counter[int] = Counter()
+    for p in _points():
+        expected.update(p.sparse.indices)
+    counts = store.term_counts()
+    assert counts == dict(expected)
+    assert counts[term_id("court")] == 1 and counts[term_id("personal")] == 1
+    assert term_id("the") not in counts  # stopwords are never indexed
 
 
 def test_filters_as_of_and_fields(store):
