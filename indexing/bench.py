@@ -260,32 +260,16 @@ def bench_hnsw_recall(
     rng = np.random.default_rng(0)
     queries += [vectors[int(i)] for i in rng.choice(len(vectors), size=40, replace=False)]
     out: dict[str, Any] = {"points": len(ids), "indexed_vectors": info.indexed_vectors_count}
-    exact = [
-        {
-            str(p.id)
-            for p in shard.query(
-                qe.QueryRequest(
-                    limit=10,
-                    query=qe.Query.Nearest(q, using="dense"),
-                    params=qe.SearchParams(exact=True),
-                )
-            )
-        }
-        for q in queries
-    ]
+
+    def top10(q: list[float], params: Any) -> set[str]:
+        req = qe.QueryRequest(limit=10, query=qe.Query.Nearest(q, using="dense"), params=params)
+        return {str(p.id) for p in shard.query(req)}
+
+    exact = [top10(q, qe.SearchParams(exact=True)) for q in queries]
     for ef in (16, 64, 128, 256):
         rec = []
         for q, truth in zip(queries, exact, strict=True):
-            got = {
-                str(p.id)
-                for p in shard.query(
-                    qe.QueryRequest(
-                        limit=10,
-                        query=qe.Query.Nearest(q, using="dense"),
-                        params=qe.SearchParams(hnsw_ef=ef),
-                    )
-                )
-            }
+            got = top10(q, qe.SearchParams(hnsw_ef=ef))
             rec.append(len(got & truth) / max(1, len(truth)))
         out[f"recall@10_ef{ef}"] = statistics.mean(rec)
     shard.close()

@@ -72,6 +72,21 @@ def split_passages(text: str, max_words: int = PASSAGE_WORDS) -> list[str]:
     return passages
 
 
+def source_files(corpus_dir: Path, source: str, only: Sequence[str] | None = None) -> list[Path]:
+    """The `*.txt` documents of an AILA source folder, sorted; `only` keeps those ids.
+
+    Raises:
+        FileNotFoundError: when the folder holds no `*.txt` documents.
+    """
+    files = sorted((corpus_dir / source).glob("*.txt"))
+    if only is not None:
+        wanted = set(only)
+        files = [f for f in files if f.stem in wanted]
+    if not files:
+        raise FileNotFoundError(f"{corpus_dir / source}: no *.txt documents")
+    return files
+
+
 def _doc_id(path: Path) -> str:
     return path.stem
 
@@ -100,13 +115,7 @@ class DenseCache:
         self.source = source
         self.corpus_dir = corpus_dir
         self.max_words = max_words
-        files = sorted((corpus_dir / source).glob("*.txt"))
-        if only is not None:
-            wanted = set(only)
-            files = [f for f in files if f.stem in wanted]
-        if not files:
-            raise FileNotFoundError(f"{corpus_dir / source}: no *.txt documents")
-        self.files = files
+        self.files = files = source_files(corpus_dir, source, only)
         digest = hashlib.sha1()
         for f in files:
             digest.update(f.name.encode())

@@ -19,7 +19,7 @@ Conventions, the ones `trec_eval` uses (its C code runs underneath `pytrec_eval`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import ir_measures
@@ -75,6 +75,18 @@ def read_queries(path: Path) -> dict[str, str]:
     return queries
 
 
+def _trec_rows(path: Path, layout: str) -> Iterator[tuple[int, list[str]]]:
+    """`(line number, fields)` of each non-blank line, which must have `layout`'s fields."""
+    width = len(layout.split())
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != width:
+            raise TrecFormatError(path, n, f"expected `{layout}`, got {len(fields)} fields")
+        yield n, fields
+
+
 def read_qrels(path: Path) -> Qrels:
     """TREC qrels `qid iter docid rel`.
 
@@ -88,13 +100,7 @@ def read_qrels(path: Path) -> Qrels:
         TrecFormatError: on a line that is not four fields with an integer grade.
     """
     qrels: Qrels = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) != 4:
-            raise TrecFormatError(path, n, f"expected `qid Q0 docid rel`, got {len(fields)} fields")
-        qid, _, docid, rel = fields
+    for n, (qid, _, docid, rel) in _trec_rows(path, "qid Q0 docid rel"):
         try:
             grade = int(rel)
         except ValueError:
@@ -183,12 +189,7 @@ def read_run(path: Path) -> Run:
         TrecFormatError: on a line that is not six fields with a numeric score.
     """
     run: Run = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) != 6:
-            raise TrecFormatError(path, n, "expected `qid Q0 docid rank score tag`")
+    for n, fields in _trec_rows(path, "qid Q0 docid rank score tag"):
         try:
             run.setdefault(fields[0], {})[fields[2]] = float(fields[4])
         except ValueError:

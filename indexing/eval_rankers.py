@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm import tqdm
 
-from indexing.eval_dense import PASSAGE_WORDS, split_passages
+from indexing.eval_dense import PASSAGE_WORDS, source_files, split_passages
 from indexing.sparse import Bm25Encoder, term_id, tokenize
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,7 @@ def load_source(corpus_dir: Path, source: str, only: Sequence[str] | None = None
     Raises:
         FileNotFoundError: when the folder holds no `*.txt` documents.
     """
-    files = sorted((corpus_dir / source).glob("*.txt"))
-    if only is not None:
-        wanted = set(only)
-        files = [f for f in files if f.stem in wanted]
-    if not files:
-        raise FileNotFoundError(f"{corpus_dir / source}: no *.txt documents")
+    files = source_files(corpus_dir, source, only)
     texts = tuple(f.read_text(encoding="utf-8", errors="replace") for f in files)
     return SourceDocs(source, tuple(f.stem for f in files), texts)
 

@@ -17,7 +17,6 @@ sources, and scored:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Any
 from indexing.model import Passage
 from serving import answer_format as fmt
 from serving.verify import Verifier
+from training.jsonl import json_lines
 from training.raft import ABSTAIN_PATTERN, passages_of
 from training.retrieval import MemoryRetriever
 
@@ -159,17 +159,10 @@ def read_eval_rows(path: Path) -> list[dict[str, Any]]:
         ValueError: a line that is not JSON or lacks `meta.sources`, naming file and line.
     """
     rows = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{n}: malformed JSON: {err.msg}") from None
-            if not row.get("meta", {}).get("sources"):
-                raise ValueError(f"{path}:{n}: row has no meta.sources (not a RAFT row)")
-            rows.append(row)
+    for n, row in json_lines(path):
+        if not isinstance(row, dict) or not row.get("meta", {}).get("sources"):
+            raise ValueError(f"{path}:{n}: row has no meta.sources (not a RAFT row)")
+        rows.append(row)
     if not rows:
         raise ValueError(f"{path}: no rows")
     return rows

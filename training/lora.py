@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from training.config import ConfigError, TrainConfig, check_against_model
+from training.jsonl import json_lines
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +52,12 @@ def read_chat_rows(path: Path) -> list[dict[str, Any]]:
         ValueError: a line that is not JSON or has no messages, naming file and line.
     """
     rows = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                messages = obj["messages"]
-            except (json.JSONDecodeError, KeyError, TypeError) as err:
-                raise ValueError(f"{path}:{n}: not a chat row ({err})") from None
-            rows.append(
-                {"messages": [{"role": m["role"], "content": m["content"]} for m in messages]}
-            )
+    for n, obj in json_lines(path):
+        try:
+            messages = [{"role": m["role"], "content": m["content"]} for m in obj["messages"]]
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"{path}:{n}: not a chat row ({err})") from None
+        rows.append({"messages": messages})
     if not rows:
         raise ValueError(f"{path}: no rows")
     return rows

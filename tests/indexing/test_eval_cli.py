@@ -20,6 +20,14 @@ def two_queries(corpus_dir: Path, tmp_path: Path) -> Path:
     return path
 
 
+def _statutes_argv(queries: Path, corpus_dir: Path, tmp_path: Path, *options: str) -> list[str]:
+    """`eval` on the AILA statute task with the given queries, then `options`."""
+    qrels = corpus_dir / "aila" / "qrels_statutes_dev.txt"
+    argv = ["--queries", str(queries), "--qrels", str(qrels), "--source", "aila/statutes"]
+    argv += ["--corpus", str(corpus_dir), "--cache", str(tmp_path / "cache"), "--json"]
+    return [*argv, *options]
+
+
 def _check(out: str, queries: int) -> dict[str, float]:
     metrics = json.loads(out.strip().splitlines()[-1])
     assert list(metrics) == KEYS
@@ -39,10 +47,7 @@ def test_statutes_sparse_modes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     run = tmp_path / "statutes.run"
-    qrels = corpus_dir / "aila" / "qrels_statutes_dev.txt"
-    argv = ["--queries", str(two_queries), "--qrels", str(qrels), "--source", "aila/statutes"]
-    argv += ["--mode", mode, "--run-out", str(run), "--corpus", str(corpus_dir)]
-    argv += ["--cache", str(tmp_path / "cache"), "--json"]
+    argv = _statutes_argv(two_queries, corpus_dir, tmp_path, "--mode", mode, "--run-out", str(run))
     assert main(argv) == 0
     metrics = _check(capsys.readouterr().out, 2)
     assert metrics["recall@100"] > 0  # 100 of 197 statutes: some relevant one is found
@@ -67,9 +72,8 @@ def test_hybrid_on_a_slice_embeds_and_fuses(
     )[:4]
     only = ",".join([*relevant, "S1", "S2", "S3", "S4"])
     run = tmp_path / "hybrid.run"
-    argv = ["--queries", str(two_queries), "--qrels", str(qrels), "--source", "aila/statutes"]
-    argv += ["--mode", "hybrid", "--only-docs", only, "--run-out", str(run)]
-    argv += ["--corpus", str(corpus_dir), "--cache", str(tmp_path / "cache"), "--json"]
+    argv = _statutes_argv(two_queries, corpus_dir, tmp_path, "--mode", "hybrid")
+    argv += ["--only-docs", only, "--run-out", str(run)]
     assert main(argv) == 0
     _check(capsys.readouterr().out, 2)
     ranked = {ln.split()[2] for ln in run.read_text().splitlines()}
@@ -99,12 +103,10 @@ def test_index_mode_ranks_through_the_built_index(
 ) -> None:
     monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
     monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
-    qrels = corpus_dir / "aila" / "qrels_statutes_dev.txt"
     only = ",".join(f"S{n}" for n in range(1, 13))  # the statutes the slice index holds
     run = tmp_path / "index.run"
-    argv = ["--queries", str(two_queries), "--qrels", str(qrels), "--source", "aila/statutes"]
-    argv += ["--mode", "hybrid", "--index", "--only-docs", only, "--run-out", str(run)]
-    argv += ["--corpus", str(corpus_dir), "--cache", str(tmp_path / "cache"), "--json"]
+    argv = _statutes_argv(two_queries, corpus_dir, tmp_path, "--mode", "hybrid", "--index")
+    argv += ["--only-docs", only, "--run-out", str(run)]
     assert main(argv) == 0
     _check(capsys.readouterr().out, 2)
     rows = [ln.split() for ln in run.read_text().splitlines()]
@@ -122,8 +124,6 @@ def test_index_mode_without_a_build_exits_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("JURIS_QDRANT_PATH", str(tmp_path / "no-index"))
-    qrels = corpus_dir / "aila" / "qrels_statutes_dev.txt"
-    argv = ["--queries", str(two_queries), "--qrels", str(qrels), "--source", "aila/statutes"]
-    argv += ["--mode", "dense", "--index", "--corpus", str(corpus_dir), "--json"]
+    argv = _statutes_argv(two_queries, corpus_dir, tmp_path, "--mode", "dense", "--index")
     assert main(argv) == 2
     assert "error:" in capsys.readouterr().err
