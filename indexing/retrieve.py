@@ -34,6 +34,7 @@ from indexing.sparse import Bm25Encoder, SparseVec
 from indexing.store import (
     Catalog,
     Condition,
+    Hit,
     Match,
     MatchAny,
     VectorStore,
@@ -314,15 +315,35 @@ class Retriever:
         if mode in ("hybrid", "dense"):
             dense = list(self.embedder.encode(self.query_windows(query)))
         sparse = self.sparse_query(query, store) if mode in ("hybrid", "sparse") else None
-        hits = store.query(
-            dense,
-            sparse,
-            where,
-            limit=limit,
-            prefetch=prefetch or max(50, limit * 2),
-            hnsw_ef=self.hnsw_ef,
-        )
+        if mode == "dense" and len(dense) > 1:
+            hits = self._dense_windows(store, dense, where, limit)
+        else:
+            hits = store.query(
+                dense,
+                sparse,
+                where,
+                limit=limit,
+                prefetch=prefetch or max(50, limit * 2),
+                hnsw_ef=self.hnsw_ef,
+            )
         return [Passage(payload_chunk(h.id, h.payload), h.score) for h in hits]
+
+    def _dense_windows(
+        self, store: VectorStore, windows: Sequence[Sequence[float]], where: Where, limit: int
+    ) -> list[Hit]:
+        """Dense search for a long query: each window alone, a chunk keeps its best cosine.
+
+        Exact for the top `limit` (a chunk outside its best window's top `limit` has at least
+        `limit` chunks above it). Measured through the whole-corpus index on the AILA statute
+        queries: MAP 0.158 against 0.089 for rank fusion of the windows (README, Evaluation).
+        The hybrid keeps the engine's nested rank fusion, which measured better there.
+        """
+        best: dict[str, Hit] = {}
+        for vec in windows:
+            for h in store.query([vec], None, where, limit=limit, hnsw_ef=self.hnsw_ef):
+                if h.id not in best or h.score > best[h.id].score:
+                    best[h.id] = h
+        return sorted(best.values(), key=lambda h: (-h.score, h.id))[:limit]
 
     def search(
         self,

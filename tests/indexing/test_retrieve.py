@@ -94,6 +94,25 @@ def test_long_query_is_windowed_not_truncated(retriever):
     assert docs and len({d for d, _, _ in docs}) == len(docs)
 
 
+def test_long_dense_query_keeps_each_chunks_best_window(retriever):
+    # two topics, each several windows long: rank fusion would mix them; max keeps cosines
+    long_query = " ".join(
+        ["An expert witness may testify in the form of an opinion if the testimony helps."] * 25
+        + ["The data subject may obtain erasure of personal data without undue delay."] * 25
+    )
+    windows = retriever.query_windows(long_query)
+    assert len(windows) >= 2
+    fused = retriever.search(long_query, top_k=8, mode="dense", exact_citations=False)
+    best: dict[str, float] = {}
+    for window in windows:
+        for p in retriever.search(window, top_k=8, mode="dense", exact_citations=False):
+            best[p.chunk.chunk_id] = max(p.score, best.get(p.chunk.chunk_id, -1.0))
+    expected = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:8]
+    assert [p.chunk.chunk_id for p in fused] == [c for c, _ in expected]
+    assert [p.score for p in fused] == pytest.approx([s for _, s in expected])
+    assert {"fre:702", "gdpr:art17"} <= {p.chunk.doc_id for p in fused}
+
+
 def test_long_query_keeps_its_most_specific_terms(retriever, corpus_dir):
     fact_pattern = (corpus_dir / "aila" / "queries_dev.txt").read_text().splitlines()[0]
     fact_pattern = fact_pattern.split("||", 1)[1]
