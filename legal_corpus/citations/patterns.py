@@ -507,43 +507,35 @@ def rule_candidates(text: str, rule_family: str | None = None) -> Iterator[Candi
         yield Candidate(m.start(), end, (cit,))
 
 
+# GDPR forms: patterns, highest number, canonical prefix, document id prefix, pinpoints kept
+_GDPR_FORMS = (
+    (_GDPR_PATTERNS, 99, "GDPR Art. ", "gdpr:art", True),
+    ((_RECITAL_PATTERN,), 173, "GDPR Recital ", "gdpr:recital", False),
+)
+
+
 def gdpr_candidates(text: str) -> Iterator[Candidate]:
-    for pattern in _GDPR_PATTERNS:
-        for m in pattern.finditer(text):
-            items = [
-                it
-                for it in expand_ranges(split_items(m["list"]), True)
-                if 1 <= int(it.number) <= 99
-            ]
-            if not items:
-                continue
-            end, raw = clean_raw(text, m.start(), m.end())
-            yield item_candidate(
-                raw,
-                m.start(),
-                end,
-                items,
-                CitationKind.GDPR,
-                "GDPR Art. ",
-                "gdpr:art",
-            )
-    for m in _RECITAL_PATTERN.finditer(text):
-        items = [
-            it for it in expand_ranges(split_items(m["list"]), True) if 1 <= int(it.number) <= 173
-        ]
-        if not items:
-            continue
-        end, raw = clean_raw(text, m.start(), m.end())
-        yield item_candidate(
-            raw,
-            m.start(),
-            end,
-            items,
-            CitationKind.GDPR,
-            "GDPR Recital ",
-            "gdpr:recital",
-            with_pinpoint=False,
-        )
+    for patterns, highest, prefix, id_prefix, pinpoints in _GDPR_FORMS:
+        for pattern in patterns:
+            for m in pattern.finditer(text):
+                items = [
+                    it
+                    for it in expand_ranges(split_items(m["list"]), True)
+                    if 1 <= int(it.number) <= highest
+                ]
+                if not items:
+                    continue
+                end, raw = clean_raw(text, m.start(), m.end())
+                yield item_candidate(
+                    raw,
+                    m.start(),
+                    end,
+                    items,
+                    CitationKind.GDPR,
+                    prefix,
+                    id_prefix,
+                    with_pinpoint=pinpoints,
+                )
 
 
 def indian_candidates(text: str) -> Iterator[Candidate]:
