@@ -313,7 +313,7 @@ def clean_raw(text: str, start: int, end: int) -> tuple[int, str]:
 
 
 def item_candidate(
-    raw: str,
+    text: str,
     start: int,
     end: int,
     items: Sequence[Item],
@@ -324,9 +324,11 @@ def item_candidate(
 ) -> Candidate:
     """One candidate holding a citation per listed item, all sharing the written span.
 
-    Each citation's canonical form is `prefix + number (+ pinpoint)`; its document id is
-    `doc_prefix + number` (None when `doc_prefix` is None).
+    The span `text[start:end]` loses its trailing punctuation (`clean_raw`). Each citation's
+    canonical form is `prefix + number (+ pinpoint)`; its document id is `doc_prefix + number`
+    (None when `doc_prefix` is None).
     """
+    end, raw = clean_raw(text, start, end)
     cits = tuple(
         Citation(
             raw=raw,
@@ -364,9 +366,8 @@ def usc_candidates(text: str, usc_title: str | None = None) -> Iterator[Candidat
                 # a singular sign takes only its first number: end the span there
                 first = re.match(rf"{_USC_SEC}{PIN}", m["list"])
                 end = m.start("list") + (first.end() if first else len(m["list"]))
-            end, raw = clean_raw(text, m.start(), end)
             yield item_candidate(
-                raw,
+                text,
                 m.start(),
                 end,
                 items,
@@ -507,35 +508,38 @@ def rule_candidates(text: str, rule_family: str | None = None) -> Iterator[Candi
         yield Candidate(m.start(), end, (cit,))
 
 
-# GDPR forms: patterns, highest number, canonical prefix, document id prefix, pinpoints kept
-_GDPR_FORMS = (
-    (_GDPR_PATTERNS, 99, "GDPR Art. ", "gdpr:art", True),
-    ((_RECITAL_PATTERN,), 173, "GDPR Recital ", "gdpr:recital", False),
-)
+def listed_candidates(
+    text: str,
+    patterns: Sequence[re.Pattern[str]],
+    kind: CitationKind,
+    prefix: str,
+    doc_prefix: str | None = None,
+    highest: int | None = None,
+    with_pinpoint: bool = True,
+) -> Iterator[Candidate]:
+    """Candidates of patterns whose `list` group names numbered items (articles, recitals).
+
+    Ranges are expanded; with `highest`, items numbered outside 1..highest are dropped.
+    """
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            items = [
+                it
+                for it in expand_ranges(split_items(m["list"]), True)
+                if highest is None or 1 <= int(it.number) <= highest
+            ]
+            if items:
+                yield item_candidate(
+                    text, m.start(), m.end(), items, kind, prefix, doc_prefix, with_pinpoint
+                )
 
 
 def gdpr_candidates(text: str) -> Iterator[Candidate]:
-    for patterns, highest, prefix, id_prefix, pinpoints in _GDPR_FORMS:
-        for pattern in patterns:
-            for m in pattern.finditer(text):
-                items = [
-                    it
-                    for it in expand_ranges(split_items(m["list"]), True)
-                    if 1 <= int(it.number) <= highest
-                ]
-                if not items:
-                    continue
-                end, raw = clean_raw(text, m.start(), m.end())
-                yield item_candidate(
-                    raw,
-                    m.start(),
-                    end,
-                    items,
-                    CitationKind.GDPR,
-                    prefix,
-                    id_prefix,
-                    with_pinpoint=pinpoints,
-                )
+    gdpr = CitationKind.GDPR
+    yield from listed_candidates(text, _GDPR_PATTERNS, gdpr, "GDPR Art. ", "gdpr:art", 99)
+    yield from listed_candidates(
+        text, (_RECITAL_PATTERN,), gdpr, "GDPR Recital ", "gdpr:recital", 173, False
+    )
 
 
 def indian_candidates(text: str) -> Iterator[Candidate]:
@@ -552,29 +556,17 @@ def indian_candidates(text: str) -> Iterator[Candidate]:
             items = expand_ranges(split_items(m["list"]), False)
             if not items:
                 continue
-            end, raw = clean_raw(text, m.start(), m.end())
             yield item_candidate(
-                raw,
+                text,
                 m.start(),
-                end,
+                m.end(),
                 items,
                 CitationKind.STATUTE_OTHER,
                 f"{code} § ",
             )
-    for pattern in _CONST_PATTERNS:
-        for m in pattern.finditer(text):
-            items = expand_ranges(split_items(m["list"]), True)
-            if not items:
-                continue
-            end, raw = clean_raw(text, m.start(), m.end())
-            yield item_candidate(
-                raw,
-                m.start(),
-                end,
-                items,
-                CitationKind.CONSTITUTION,
-                "Const. of India art. ",
-            )
+    yield from listed_candidates(
+        text, _CONST_PATTERNS, CitationKind.CONSTITUTION, "Const. of India art. "
+    )
 
 
 def select(candidates: Sequence[Candidate]) -> list[Candidate]:
