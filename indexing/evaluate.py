@@ -42,14 +42,15 @@ from indexing.eval_rankers import (
     QUERY_WINDOW,
     Aggregation,
     Bm25sRanker,
-    CrossEncoderReranker,
     DenseRanker,
     Scores,
     SourceDocs,
     SparseRanker,
     fuse_rrf,
     load_source,
+    split_query,
 )
+from indexing.rerank import load_reranker
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class AilaEvaluation:
         self._bm25s: Bm25sRanker | None = None
         self._sparse: SparseRanker | None = None
         self._dense: DenseRanker | None = None
-        self._reranker = CrossEncoderReranker(reranker_dir) if reranker_dir else None
+        self._reranker = load_reranker(reranker_dir) if reranker_dir else None
         self._index = index
 
     def encoder(self) -> Encoder:
@@ -200,8 +201,8 @@ class AilaEvaluation:
         if self._reranker is None:
             return fused
         sparse_ranker = self.sparse()
-        return self._reranker.rerank(
-            query,
+        return self._reranker.rerank_scores(
+            split_query(query),
             fused,
             lambda doc: sparse_ranker.best_passage(doc, query, self.docs.texts, c.query_terms),
         )
@@ -319,12 +320,13 @@ def run_cli(args: argparse.Namespace) -> int:
     only = [d.strip() for d in args.only_docs.split(",")] if args.only_docs else None
     index: IndexRanker | None = None
     if args.index:
+        from indexing.rerank import RerankerUnavailable
         from indexing.retrieve import IndexUnavailable, open_retriever
 
-        retriever = open_retriever(settings)
         try:
+            retriever = open_retriever(settings)  # reranks itself when one is configured
             retriever.check()
-        except IndexUnavailable as err:
+        except (IndexUnavailable, RerankerUnavailable) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         index = IndexRanker(retriever, args.source, RUN_DEPTH)
@@ -336,7 +338,7 @@ def run_cli(args: argparse.Namespace) -> int:
             choices_from_args(args),
             encoder_factory=lambda: load_encoder(settings.embed_model),
             only_docs=only,
-            reranker_dir=settings.reranker_dir,
+            reranker_dir=None if index else settings.reranker_dir,
             index=index,
         )
     except (FileNotFoundError, ValueError) as err:

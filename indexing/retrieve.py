@@ -29,6 +29,7 @@ from typing import Any
 from indexing.chunking import split_sentences
 from indexing.embeddings import Embedder
 from indexing.model import Chunk, Passage, SearchFilters
+from indexing.rerank import CrossEncoderReranker, load_reranker
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder, SparseVec
 from indexing.store import (
@@ -179,6 +180,8 @@ class Retriever:
         query_terms: a query with more distinct indexed terms than this (a pasted fact
             pattern) keeps only its this many most specific ones (fewest points holding
             them) on the sparse side; None keeps all. See README, "Long queries".
+        reranker: an optional cross-encoder that reorders the first-stage top results
+            (`JURIS_RERANKER_DIR`; None, the default, keeps the first-stage order).
     """
 
     def __init__(
@@ -190,8 +193,10 @@ class Retriever:
         window_tokens: int = 200,
         count_tokens: Any = None,
         query_terms: int | None = 30,
+        reranker: CrossEncoderReranker | None = None,
     ) -> None:
         self.catalog = catalog
+        self.reranker = reranker
         self.embedder = embedder
         self.sparse = sparse or Bm25Encoder()
         self.hnsw_ef = hnsw_ef
@@ -326,6 +331,8 @@ class Retriever:
                 prefetch=prefetch or max(50, limit * 2),
                 hnsw_ef=self.hnsw_ef,
             )
+        # ties (equal fused ranks are common) break by id: the same question, the same order
+        hits = sorted(hits, key=lambda h: (-h.score, h.id))
         return [Passage(payload_chunk(h.id, h.payload), h.score) for h in hits]
 
     def _dense_windows(
@@ -373,7 +380,9 @@ class Retriever:
             raise ValueError("top_k must be at least 1")
         where = filter_conditions(filters)
         want = top_k * 4 if group_by_doc else top_k
-        found = self._raw(query, want, where, mode)
+        if self.reranker is not None:
+            want = max(want, self.reranker.depth)
+        found = self._reranked(query, self._raw(query, want, where, mode))
         exact: list[Passage] = []
         if exact_citations:
             top = found[0].score if found else 1.0
@@ -430,7 +439,30 @@ class Retriever:
                 best[p.chunk.doc_id] = p
             if len(best) >= top_k:
                 break
-        return [(d, p.score, p.chunk) for d, p in best.items()]
+        ranked = self._reranked(query, list(best.values()))
+        return [(p.chunk.doc_id, p.score, p.chunk) for p in ranked]
+
+    def _reranked(self, query: str, passages: list[Passage]) -> list[Passage]:
+        """The passages with the reranker's order over its depth (unchanged without one).
+
+        Reranked passages score above the rest (first-stage top score + their place), so
+        scores stay in rank order. A reranker that fails at query time is logged and the
+        first-stage order returned: the question is still answered.
+        """
+        if self.reranker is None or len(passages) < 2:
+            return passages
+        try:
+            texts = [p.chunk.text for p in passages]
+            order = self.reranker.rerank(self.query_windows(query), texts)
+        except Exception:
+            log.exception("reranker failed; first-stage order kept")
+            return passages
+        depth = min(self.reranker.depth, len(passages))
+        top = passages[0].score
+        return [
+            Passage(passages[i].chunk, top + depth - place) if place < depth else passages[i]
+            for place, i in enumerate(order)
+        ]
 
     # -- documents ----------------------------------------------------------------------------
 
@@ -498,6 +530,10 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
 
     Returns:
         A `Retriever`; it opens the current build on first use.
+
+    Raises:
+        RerankerUnavailable: `JURIS_RERANKER_DIR` is set but does not hold a cross-encoder
+            (a misconfiguration is reported at start, not discovered in answers).
     """
     from indexing.build import make_catalog, make_embedder
     from indexing.chunking import model_token_counter
@@ -510,4 +546,5 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         window_tokens=min(200, emb.max_tokens - 16),
         count_tokens=model_token_counter(settings.model_dir()),
         query_terms=settings.query_terms or None,
+        reranker=load_reranker(settings.reranker_dir) if settings.reranker_dir else None,
     )

@@ -1,0 +1,120 @@
+"""Optional second-stage reranking by a local cross-encoder (`JURIS_RERANKER_DIR`).
+
+No cross-encoder ships offline (ENVIRONMENT.md), so reranking is off unless an operator copies
+a sentence-transformers `CrossEncoder` directory onto the machine and names it. When it is on,
+the retriever reorders its top `depth` passages (and `search_documents` its top `depth`
+documents, each by its best passage) by the cross-encoder's score; the rest keep their
+first-stage order below them. A long query is scored window by window (the same windows the
+dense side embeds) and a passage keeps its best window's score.
+
+    >>> reranker = load_reranker(Path("/models/ms-marco-MiniLM-L-6-v2"))
+    >>> reranker.rerank(["is a government company the State"], ["passage one", "passage two"])
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+DEPTH = 30  # first-stage results reordered per query
+
+
+class RerankerUnavailable(ValueError):
+    """The configured reranker directory does not hold a loadable cross-encoder."""
+
+
+class CrossEncoderReranker:
+    """Scores (query, passage) pairs with a cross-encoder; thread-safe.
+
+    Args:
+        model: a loaded `sentence_transformers.CrossEncoder`.
+        depth: first-stage results reordered per query.
+    """
+
+    def __init__(self, model: object, depth: int = DEPTH) -> None:
+        if depth < 1:
+            raise ValueError("reranker depth must be at least 1")
+        self.model = model
+        self.depth = depth
+        self._lock = threading.Lock()
+
+    def scores(self, windows: Sequence[str], texts: Sequence[str]) -> list[float]:
+        """Each text's best cross-encoder score over the query windows.
+
+        Args:
+            windows: the query, or a long query's windows.
+            texts: the passages.
+
+        Returns:
+            One score per text, higher is more relevant.
+        """
+        if not texts or not windows:
+            return [0.0] * len(texts)
+        pairs = [(w, t) for t in texts for w in windows]
+        with self._lock:
+            raw = self.model.predict(pairs, show_progress_bar=False)  # type: ignore[attr-defined]
+        return [float(s) for s in np.asarray(raw, dtype=np.float64).reshape(len(texts), -1).max(1)]
+
+    def order(self, windows: Sequence[str], texts: Sequence[str]) -> list[tuple[int, float]]:
+        """`(index, score)` of the first `depth` texts, best first (ties keep input order)."""
+        head = list(texts[: self.depth])
+        scored = list(enumerate(self.scores(windows, head)))
+        return sorted(scored, key=lambda item: (-item[1], item[0]))
+
+    def rerank(self, windows: Sequence[str], texts: Sequence[str]) -> list[int]:
+        """The input positions in their new order: the top `depth` reranked, the rest after."""
+        head = [i for i, _ in self.order(windows, texts)]
+        return head + list(range(len(head), len(texts)))
+
+    def rerank_scores(
+        self,
+        windows: Sequence[str],
+        scores: dict[str, float],
+        passage_of: Callable[[str], str],
+    ) -> dict[str, float]:
+        """Document scores with the top `depth` documents reordered by the cross-encoder.
+
+        Args:
+            windows: the query windows.
+            scores: doc -> first-stage score.
+            passage_of: doc -> the passage that represents it.
+
+        Returns:
+            doc -> score; every reranked document scores above every other document.
+        """
+        top = sorted(scores.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)[: self.depth]
+        if not top:
+            return scores
+        ranked = self.order(windows, [passage_of(doc) for doc, _ in top])
+        floor = max(scores.values()) + 1.0
+        out = dict(scores)
+        for place, (i, _) in enumerate(ranked):
+            out[top[i][0]] = floor + len(ranked) - place
+        return out
+
+
+def load_reranker(model_dir: Path, depth: int = DEPTH) -> CrossEncoderReranker:
+    """The cross-encoder in `model_dir`, on CPU.
+
+    Raises:
+        RerankerUnavailable: the directory is missing or does not load as a cross-encoder
+            (the message names the directory and the loader's reason).
+    """
+    if not Path(model_dir).is_dir():
+        raise RerankerUnavailable(f"reranker directory {model_dir} does not exist")
+    try:
+        from sentence_transformers import CrossEncoder
+
+        model = CrossEncoder(str(model_dir), device="cpu", local_files_only=True)
+    except Exception as err:
+        raise RerankerUnavailable(
+            f"reranker directory {model_dir} does not hold a cross-encoder: {err}"
+        ) from err
+    log.info("cross-encoder reranker loaded from %s (depth %d)", model_dir, depth)
+    return CrossEncoderReranker(model, depth)
