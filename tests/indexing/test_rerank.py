@@ -127,24 +127,9 @@ def test_rerank_scores_puts_the_reranked_documents_first() -> None:
     assert out["C"] == 1.0
 
 
-def test_eval_index_mode_reports_a_bad_reranker_directory(
-    index_slice,
-    corpus_dir: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    queries = tmp_path / "q.txt"
-    queries.write_text("AILA_Q1||" + QUERY + "\n")
-    monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
-    monkeypatch.setenv("JURIS_RERANKER_DIR", str(tmp_path / "missing"))
-    argv = ["--queries", str(queries), "--qrels", str(corpus_dir / "aila/qrels_statutes_dev.txt")]
-    argv += ["--source", "aila/statutes", "--mode", "hybrid", "--index", "--json"]
-    assert eval_main(argv) == 2
-    assert "reranker directory" in capsys.readouterr().err
-
-
-def test_eval_index_mode_reranks_through_the_retriever(
+@pytest.mark.parametrize("configured", ["model", "missing"])
+def test_eval_index_mode_uses_the_configured_reranker(
+    configured: str,
     index_slice,
     model_dir: Path,
     corpus_dir: Path,
@@ -156,10 +141,15 @@ def test_eval_index_mode_reranks_through_the_retriever(
     queries.write_text("AILA_Q1||" + QUERY + "\n")
     monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
     monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
-    monkeypatch.setenv("JURIS_RERANKER_DIR", str(model_dir))
+    reranker = model_dir if configured == "model" else tmp_path / "missing"
+    monkeypatch.setenv("JURIS_RERANKER_DIR", str(reranker))
     argv = ["--queries", str(queries), "--qrels", str(corpus_dir / "aila/qrels_statutes_dev.txt")]
     argv += ["--source", "aila/statutes", "--mode", "hybrid", "--index", "--json"]
     argv += ["--corpus", str(corpus_dir), "--cache", str(tmp_path / "cache")]
+    if configured == "missing":
+        assert eval_main(argv) == 2
+        assert "reranker directory" in capsys.readouterr().err
+        return
     assert eval_main(argv) == 0
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert metrics["queries"] == 1
