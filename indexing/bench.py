@@ -17,6 +17,10 @@ cores); the Markdown says what each figure was measured on.
 5. Embeddings: torch fp32 and ONNX int8 throughput on the same chunks, cosine agreement, and
    dense document retrieval quality (MAP, recall@100 with `ir-measures`) on the AILA dev
    statute queries over all 197 statutes.
+6. Reranking cost: `Retriever.search` with and without the cross-encoder over its top 30,
+   same queries, interleaved. The configured `JURIS_RERANKER_DIR`, else a stand-in of the
+   usual reranker's shape (MiniLM-L6: 6 layers, hidden 384, the embedding model's
+   tokenizer) with random weights, which measures speed only.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ QUERIES = [
 ]
 
 
-ALL_PARTS = ("throughput", "sync", "latency", "hnsw", "embeddings")
+ALL_PARTS = ("throughput", "sync", "latency", "hnsw", "embeddings", "rerank")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -214,6 +218,64 @@ def bench_latency(
     }
 
 
+def bench_rerank(
+    settings: IndexSettings, index_root: Path, n_queries: int, embedder: Embedder, work: Path
+) -> dict[str, Any]:
+    """Search latency with and without the cross-encoder reranker, same queries, interleaved."""
+    from indexing.rerank import load_reranker
+
+    model_dir, stand_in = settings.reranker_dir, settings.reranker_dir is None
+    if model_dir is None:
+        model_dir = _minilm_shaped_cross_encoder(settings.model_dir(), work / "cross-encoder")
+    reranker = load_reranker(model_dir, settings.rerank_depth)
+    s = settings.model_copy(update={"qdrant_path": index_root, "qdrant_url": None})
+    catalog = EdgeCatalog(index_root, s.collection, s.exact_below)
+    plain = Retriever(catalog, embedder, hnsw_ef=s.hnsw_ef)
+    reranking = Retriever(catalog, embedder, hnsw_ef=s.hnsw_ef, reranker=reranker)
+    queries = [QUERIES[i % len(QUERIES)] for i in range(min(n_queries, 50))]
+    for r in (plain, reranking):
+        r.search(queries[0], top_k=10)  # warm up
+    times: dict[str, list[float]] = {"plain": [], "reranked": []}
+    for q in queries:
+        for name, r in (("plain", plain), ("reranked", reranking)):
+            t0 = time.perf_counter()
+            r.search(q, top_k=10)
+            times[name].append((time.perf_counter() - t0) * 1000)
+    plain.close()
+    reranking.close()
+    p50 = {k: _percentile(v, 50) for k, v in times.items()}
+    return {
+        "queries": len(queries),
+        "depth": reranker.depth,
+        "model": "MiniLM-L6-shaped stand-in (random weights)" if stand_in else str(model_dir),
+        "plain_p50_ms": p50["plain"],
+        "plain_p99_ms": _percentile(times["plain"], 99),
+        "reranked_p50_ms": p50["reranked"],
+        "reranked_p99_ms": _percentile(times["reranked"], 99),
+        "ratio_p50": p50["reranked"] / p50["plain"],
+    }
+
+
+def _minilm_shaped_cross_encoder(tokenizer_dir: Path, out: Path) -> Path:
+    """A random BERT cross-encoder of ms-marco-MiniLM-L-6-v2's shape, for timing only."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=384,
+        num_hidden_layers=6,
+        num_attention_heads=12,
+        intermediate_size=1536,
+    )
+    config.num_labels = 1
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
 def time_today() -> Any:
     from datetime import date
 
@@ -351,9 +413,7 @@ def bench_embeddings(settings: IndexSettings, work: Path, sample: int) -> dict[s
 
 
 def _markdown(res: dict[str, Any]) -> str:
-    t, sy, la, hn, em = (
-        res.get(k, {}) for k in ("throughput", "sync", "latency", "hnsw", "embeddings")
-    )
+    t, sy, la, hn, em, rr = (res.get(k, {}) for k in ALL_PARTS)
     lines = ["# indexing benchmarks", "", f"Machine: {res['machine']}; run {res['started']}.", ""]
     if t:
         lines += [
@@ -405,6 +465,13 @@ def _markdown(res: dict[str, Any]) -> str:
             f"cosine(fp32, int8) over {em['chunks']} chunks: mean {em['cosine_mean']:.4f}, min {em['cosine_min']:.4f}",
             "",
         ]
+    if rr:
+        lines += [
+            f"## 6. Reranking cost ({rr['model']}, top {rr['depth']}, {rr['queries']} queries)",
+            f"- `Retriever.search` without reranker: p50 {rr['plain_p50_ms']:.1f} ms, p99 {rr['plain_p99_ms']:.1f} ms",
+            f"- with reranker: p50 {rr['reranked_p50_ms']:.1f} ms, p99 {rr['reranked_p99_ms']:.1f} ms = **{rr['ratio_p50']:.1f}×** at p50",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -441,6 +508,9 @@ def run_bench(settings: IndexSettings, out: Path, args: argparse.Namespace) -> i
             _save(out, res)
         if "embeddings" in parts:
             res["embeddings"] = bench_embeddings(settings, work, min(args.sample, 300))
+            _save(out, res)
+        if "rerank" in parts:
+            res["rerank"] = bench_rerank(settings, latency_root, args.queries, raw, work)
             _save(out, res)
     finally:
         shutil.rmtree(work, ignore_errors=True)

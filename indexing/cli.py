@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument(
         "--only",
-        default="throughput,sync,latency,hnsw,embeddings",
+        default="throughput,sync,latency,hnsw,embeddings,rerank",
         help="comma-separated parts to run",
     )
     k.add_argument("--sync-docs", type=int, default=100, help="documents of the sync corpus")

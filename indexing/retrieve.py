@@ -546,5 +546,9 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         window_tokens=min(200, emb.max_tokens - 16),
         count_tokens=model_token_counter(settings.model_dir()),
         query_terms=settings.query_terms or None,
-        reranker=load_reranker(settings.reranker_dir) if settings.reranker_dir else None,
+        reranker=(
+            load_reranker(settings.reranker_dir, settings.rerank_depth)
+            if settings.reranker_dir
+            else None
+        ),
     )

@@ -41,6 +41,9 @@ class IndexSettings(BaseSettings):
     collection: str = Field("juris", description="alias / pointer name of the serving build")
     keep_builds: int = Field(2, ge=1, description="builds kept after a swap (current included)")
     reranker_dir: Path | None = Field(None, description="optional cross-encoder model dir")
+    rerank_depth: int = Field(
+        30, ge=1, description="first-stage results the cross-encoder reorders (cost ~ linear)"
+    )
     exact_below: int = Field(
         20_000, ge=0, description="points below which dense search is exact (see README)"
     )

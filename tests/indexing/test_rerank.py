@@ -39,8 +39,10 @@ def model_dir(plain: Retriever, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 @pytest.fixture(scope="module")
 def reranking(index_slice, model_dir: Path) -> Retriever:
-    r = open_retriever(index_slice.model_copy(update={"reranker_dir": model_dir}))
-    r.reranker.depth = DEPTH
+    r = open_retriever(
+        index_slice.model_copy(update={"reranker_dir": model_dir, "rerank_depth": DEPTH})
+    )
+    assert r.reranker is not None and r.reranker.depth == DEPTH
     yield r
     r.close()
 
