@@ -208,6 +208,8 @@ class Retriever:
         self._retired: list[VectorStore] = []
         self.query_terms = query_terms
         self._term_df: tuple[str, dict[int, int]] | None = None
+        self._df_lock = threading.Lock()
+        self._df_job: tuple[str, threading.Event] | None = None
 
     # -- the build behind the alias -------------------------------------------------------
 
@@ -251,6 +253,8 @@ class Retriever:
         store = self._current()
         if store.count() == 0:
             raise IndexUnavailable(f"index build {store.name} is empty")
+        if self.query_terms is not None:
+            self._count_terms_later(store)  # ready before the first long question
 
     def close(self) -> None:
         """Release the builds this retriever opened."""
@@ -284,7 +288,7 @@ class Retriever:
         legal issue. Above `query_terms` distinct terms, only the terms held by the fewest
         points of the build are kept (terms the build does not hold match nothing and are
         dropped first). Document frequencies come from the build itself, counted once per
-        build and process (about 3 s for the whole bundled corpus, embedded).
+        build and process, in the background after a swap (`_document_frequencies`).
         """
         vec = self.sparse.query(query)
         if self.query_terms is None or len(vec.indices) <= self.query_terms:
@@ -295,20 +299,63 @@ class Retriever:
         return SparseVec(tuple(kept), tuple(1.0 for _ in kept))
 
     def _document_frequencies(self, store: VectorStore) -> dict[int, int]:
+        """The build's document frequency per sparse term, without stalling queries on a swap.
+
+        Counting scrolls every point of the build (about 3 s for the whole bundled corpus,
+        embedded; longer over the network to a server), so it runs in the background: after
+        a reindex swap the previous build's counts keep serving until the new build's are in
+        (they pick the most specific terms of a query; one sync hardly moves them). Only the
+        very first count of a process is waited for, and `check` (the readiness probe)
+        starts that one early.
+        """
         cached = self._term_df
         if cached is not None and cached[0] == store.name:
             return cached[1]
-        with self._lock:
-            if self._term_df is None or self._term_df[0] != store.name:
-                started = time.perf_counter()
-                self._term_df = (store.name, store.term_counts())
-                log.info(
-                    "term frequencies of build %s: %d terms in %.1f s",
-                    store.name,
-                    len(self._term_df[1]),
-                    time.perf_counter() - started,
-                )
-            return self._term_df[1]
+        done = self._count_terms_later(store)
+        if cached is not None:
+            return cached[1]
+        done.wait()
+        current = self._term_df
+        if current is None:  # the background count failed: count here, errors surface
+            current = (store.name, store.term_counts())
+            self._term_df = current
+        return current[1]
+
+    def _count_terms_later(self, store: VectorStore) -> threading.Event:
+        """Start counting `store`'s terms in a thread (once per build); set when finished."""
+        with self._df_lock:
+            job = self._df_job
+            if job is not None and job[0] == store.name:
+                return job[1]
+            done = threading.Event()
+            self._df_job = (store.name, done)
+        worker = threading.Thread(
+            target=self._count_terms, args=(store, done), name="term-counts", daemon=True
+        )
+        worker.start()
+        return done
+
+    def _count_terms(self, store: VectorStore, done: threading.Event) -> None:
+        started = time.perf_counter()
+        try:
+            counts = store.term_counts()
+        except Exception:  # logged; the next query starts a new count
+            log.exception("counting the terms of build %s failed", store.name)
+            with self._df_lock:
+                if self._df_job is not None and self._df_job[1] is done:
+                    self._df_job = None
+        else:
+            with self._df_lock:
+                if self._df_job is not None and self._df_job[1] is done:  # not overtaken
+                    self._term_df = (store.name, counts)
+            log.info(
+                "term frequencies of build %s: %d terms in %.1f s",
+                store.name,
+                len(counts),
+                time.perf_counter() - started,
+            )
+        finally:
+            done.set()
 
     def _raw(
         self, query: str, limit: int, where: Where, mode: str, prefetch: int | None = None
