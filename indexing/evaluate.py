@@ -50,7 +50,7 @@ from indexing.eval_rankers import (
     load_source,
     split_query,
 )
-from indexing.rerank import load_reranker
+from indexing.rerank import CrossEncoderReranker, RerankerUnavailable, configured_reranker
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,8 @@ class AilaEvaluation:
         choices: the retrieval choices.
         encoder_factory: builds the dense encoder when a dense mode is first used.
         only_docs: restrict the source to these ids (small slices for tests).
-        reranker_dir: a local cross-encoder directory; hybrid results are reranked with it
-            (None, the default: no reranking).
+        reranker: a cross-encoder the hybrid results are reranked with (None, the default:
+            no reranking; see `indexing.rerank.configured_reranker`).
         index: rank `bm25`, `dense` and `hybrid` through a built index instead of the
             in-memory rankers (`bm25s` stays the library baseline; no reranking).
     """
@@ -131,7 +131,7 @@ class AilaEvaluation:
         choices: RetrievalChoices | None = None,
         encoder_factory: Callable[[], Encoder] = load_encoder,
         only_docs: Sequence[str] | None = None,
-        reranker_dir: Path | None = None,
+        reranker: CrossEncoderReranker | None = None,
         index: IndexRanker | None = None,
     ) -> None:
         if source not in SOURCES:
@@ -145,7 +145,7 @@ class AilaEvaluation:
         self._bm25s: Bm25sRanker | None = None
         self._sparse: SparseRanker | None = None
         self._dense: DenseRanker | None = None
-        self._reranker = load_reranker(reranker_dir) if reranker_dir else None
+        self._reranker = reranker
         self._index = index
 
     def encoder(self) -> Encoder:
@@ -320,7 +320,6 @@ def run_cli(args: argparse.Namespace) -> int:
     only = [d.strip() for d in args.only_docs.split(",")] if args.only_docs else None
     index: IndexRanker | None = None
     if args.index:
-        from indexing.rerank import RerankerUnavailable
         from indexing.retrieve import IndexUnavailable, open_retriever
 
         try:
@@ -338,7 +337,7 @@ def run_cli(args: argparse.Namespace) -> int:
             choices_from_args(args),
             encoder_factory=lambda: load_encoder(settings.embed_model),
             only_docs=only,
-            reranker_dir=None if index else settings.reranker_dir,
+            reranker=None if index else configured_reranker(settings),
             index=index,
         )
     except (FileNotFoundError, ValueError) as err:

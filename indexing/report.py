@@ -35,6 +35,7 @@ from indexing.evaluate import (
     choices_from_args,
     evaluate_mode,
 )
+from indexing.rerank import CrossEncoderReranker, RerankerUnavailable, configured_reranker
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def run_report(
     out: Path,
     modes: Sequence[Mode] = MODES,
     choices: RetrievalChoices | None = None,
-    reranker_dir: Path | None = None,
+    reranker: CrossEncoderReranker | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Evaluate every mode on both tasks and write report.md, report.png, metrics.json, runs.
 
@@ -77,7 +78,7 @@ def run_report(
         out: the output directory.
         modes: the modes to run.
         choices: retrieval choices (default: the measured defaults).
-        reranker_dir: optional cross-encoder directory (`JURIS_RERANKER_DIR`) for hybrid.
+        reranker: optional cross-encoder the hybrid results are reranked with.
 
     Returns:
         task name -> mode -> measures.
@@ -88,7 +89,7 @@ def run_report(
     for task in TASKS:
         qrels = read_qrels(corpus_dir / "aila" / task.qrels)
         evaluation = AilaEvaluation(
-            corpus_dir, task.source, out / "cache", choices, reranker_dir=reranker_dir
+            corpus_dir, task.source, out / "cache", choices, reranker=reranker
         )
         results[task.name] = {}
         for mode in modes:
@@ -186,13 +187,9 @@ def run_cli(args: argparse.Namespace) -> int:
         return 2
     try:
         results = run_report(
-            corpus,
-            args.out,
-            modes,
-            choices_from_args(args),
-            settings.reranker_dir,
+            corpus, args.out, modes, choices_from_args(args), configured_reranker(settings)
         )
-    except FileNotFoundError as err:
+    except (FileNotFoundError, RerankerUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for task, rows in results.items():

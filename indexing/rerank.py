@@ -8,7 +8,7 @@ first-stage order below them. A long query is scored window by window (the same 
 dense side embeds) and a passage keeps its best window's score.
 
     >>> reranker = load_reranker(Path("/models/ms-marco-MiniLM-L-6-v2"))
-    >>> reranker.rerank(["is a government company the State"], ["passage one", "passage two"])
+    >>> reranker.rerank(["is a company the State"], ["passage A", "passage B"], [2.0, 1.0])
 """
 
 from __future__ import annotations
@@ -17,8 +17,12 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from indexing.settings import IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +65,29 @@ class CrossEncoderReranker:
             raw = self.model.predict(pairs, show_progress_bar=False)  # type: ignore[attr-defined]
         return [float(s) for s in np.asarray(raw, dtype=np.float64).reshape(len(texts), -1).max(1)]
 
-    def order(self, windows: Sequence[str], texts: Sequence[str]) -> list[tuple[int, float]]:
-        """`(index, score)` of the first `depth` texts, best first (ties keep input order)."""
-        head = list(texts[: self.depth])
-        scored = list(enumerate(self.scores(windows, head)))
-        return sorted(scored, key=lambda item: (-item[1], item[0]))
+    def rerank(
+        self, windows: Sequence[str], texts: Sequence[str], scores: Sequence[float]
+    ) -> list[tuple[int, float]]:
+        """`(input position, new score)` in the new order.
 
-    def rerank(self, windows: Sequence[str], texts: Sequence[str]) -> list[int]:
-        """The input positions in their new order: the top `depth` reranked, the rest after."""
-        head = [i for i, _ in self.order(windows, texts)]
-        return head + list(range(len(head), len(texts)))
+        Args:
+            windows: the query windows.
+            texts: first-stage results, best first.
+            scores: their first-stage scores.
+
+        Returns:
+            The first `depth` reordered by the cross-encoder (ties keep input order) and
+            scored above every first-stage score (top score + depth − place), so scores stay
+            in rank order; the rest after them, unchanged.
+        """
+        head = list(texts[: self.depth])
+        if not head:
+            return []
+        ce = self.scores(windows, head)
+        order = sorted(range(len(head)), key=lambda i: (-ce[i], i))
+        top = max(scores)
+        reranked = [(i, top + len(head) - place) for place, i in enumerate(order)]
+        return reranked + [(i, scores[i]) for i in range(len(head), len(texts))]
 
     def rerank_scores(
         self,
@@ -89,13 +106,10 @@ class CrossEncoderReranker:
             doc -> score; every reranked document scores above every other document.
         """
         top = sorted(scores.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)[: self.depth]
-        if not top:
-            return scores
-        ranked = self.order(windows, [passage_of(doc) for doc, _ in top])
-        floor = max(scores.values()) + 1.0
+        texts = [passage_of(doc) for doc, _ in top]
         out = dict(scores)
-        for place, (i, _) in enumerate(ranked):
-            out[top[i][0]] = floor + len(ranked) - place
+        for i, score in self.rerank(windows, texts, [s for _, s in top]):
+            out[top[i][0]] = score
         return out
 
 
@@ -118,3 +132,14 @@ def load_reranker(model_dir: Path, depth: int = DEPTH) -> CrossEncoderReranker:
         ) from err
     log.info("cross-encoder reranker loaded from %s (depth %d)", model_dir, depth)
     return CrossEncoderReranker(model, depth)
+
+
+def configured_reranker(settings: IndexSettings) -> CrossEncoderReranker | None:
+    """The reranker `JURIS_RERANKER_DIR` / `JURIS_RERANK_DEPTH` configure; None when unset.
+
+    Raises:
+        RerankerUnavailable: the directory is set but does not load.
+    """
+    if settings.reranker_dir is None:
+        return None
+    return load_reranker(settings.reranker_dir, settings.rerank_depth)

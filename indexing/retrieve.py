@@ -29,7 +29,7 @@ from typing import Any
 from indexing.chunking import split_sentences
 from indexing.embeddings import Embedder
 from indexing.model import Chunk, Passage, SearchFilters
-from indexing.rerank import CrossEncoderReranker, load_reranker
+from indexing.rerank import CrossEncoderReranker, configured_reranker
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder, SparseVec
 from indexing.store import (
@@ -492,24 +492,21 @@ class Retriever:
     def _reranked(self, query: str, passages: list[Passage]) -> list[Passage]:
         """The passages with the reranker's order over its depth (unchanged without one).
 
-        Reranked passages score above the rest (first-stage top score + their place), so
-        scores stay in rank order. A reranker that fails at query time is logged and the
-        first-stage order returned: the question is still answered.
+        Reranked passages score above the rest, so scores stay in rank order. A reranker
+        that fails at query time is logged and the first-stage order returned: the question
+        is still answered.
         """
         if self.reranker is None or len(passages) < 2:
             return passages
         try:
             texts = [p.chunk.text for p in passages]
-            order = self.reranker.rerank(self.query_windows(query), texts)
+            order = self.reranker.rerank(
+                self.query_windows(query), texts, [p.score for p in passages]
+            )
         except Exception:
             log.exception("reranker failed; first-stage order kept")
             return passages
-        depth = min(self.reranker.depth, len(passages))
-        top = passages[0].score
-        return [
-            Passage(passages[i].chunk, top + depth - place) if place < depth else passages[i]
-            for place, i in enumerate(order)
-        ]
+        return [Passage(passages[i].chunk, score) for i, score in order]
 
     # -- documents ----------------------------------------------------------------------------
 
@@ -593,9 +590,5 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         window_tokens=min(200, emb.max_tokens - 16),
         count_tokens=model_token_counter(settings.model_dir()),
         query_terms=settings.query_terms or None,
-        reranker=(
-            load_reranker(settings.reranker_dir, settings.rerank_depth)
-            if settings.reranker_dir
-            else None
-        ),
+        reranker=configured_reranker(settings),
     )
