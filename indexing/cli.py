@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-EXTENSIONS = ("indexing.evaluate", "indexing.report")
+EXTENSIONS = ("indexing.evaluate", "indexing.report", "indexing.eval_citing")
 
 
 def _settings(args: argparse.Namespace) -> Any:

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 from tqdm import tqdm
 
+from indexing.eval_citing import query_doc
 from indexing.eval_dense import DenseCache
 from indexing.eval_index import IndexRanker
 from indexing.eval_metrics import (
@@ -70,6 +71,10 @@ class RetrievalChoices:
         sparse_agg: passage-to-document aggregation of sparse scores.
         query_tf: weight sparse query terms by their frequency in the query.
         query_terms: sparse side keeps the query's this many most specific terms (None: all).
+        opinion_agg, opinion_query_terms: the same two choices for the judgments
+            (`aila/casedocs`), as the product makes them for court opinions: a precedent is
+            found by the story it shares with the facts over several passages, a provision
+            by the few terms of art of one (README, Evaluation, "Cited precedents").
         dense_fuse: how the windows of a long query are fused (`mean` or `max`).
         query_window: words per dense query window (stride half a window).
         hybrid_weights: RRF weights of (sparse, dense).
@@ -84,6 +89,8 @@ class RetrievalChoices:
     sparse_agg: Aggregation = "max"
     query_tf: bool = False
     query_terms: int | None = 20
+    opinion_agg: Aggregation = "top3"
+    opinion_query_terms: int | None = 100
     dense_fuse: Literal["mean", "max"] = "max"
     query_window: int = QUERY_WINDOW
     hybrid_weights: tuple[float, float] = (1.0, 1.0)
@@ -191,11 +198,14 @@ class AilaEvaluation:
             return self.bm25s().rank(query)
         if self._index is not None:
             return self._index.rank(mode, query)
+        opinions = self.source == "aila/casedocs"
+        agg = c.opinion_agg if opinions else c.sparse_agg
+        terms = c.opinion_query_terms if opinions else c.query_terms
         if mode == "bm25":
-            return self.sparse().rank(query, c.sparse_agg, c.query_tf, c.query_terms)
+            return self.sparse().rank(query, agg, c.query_tf, terms)
         if mode == "dense":
             return self.dense().rank(query, c.dense_fuse, c.query_window)
-        sparse = self.sparse().rank(query, c.sparse_agg, c.query_tf, c.query_terms)
+        sparse = self.sparse().rank(query, agg, c.query_tf, terms)
         dense = self.dense().rank(query, c.dense_fuse, c.query_window)
         fused = fuse_rrf([sparse, dense], c.hybrid_weights)
         if self._reranker is None:
@@ -204,28 +214,43 @@ class AilaEvaluation:
         return self._reranker.rerank_scores(
             split_query(query),
             fused,
-            lambda doc: sparse_ranker.best_passage(doc, query, self.docs.texts, c.query_terms),
+            lambda doc: sparse_ranker.best_passage(doc, query, self.docs.texts, terms),
         )
 
-    def run(self, mode: Mode, queries: dict[str, str], depth: int = RUN_DEPTH) -> Run:
-        """A TREC run: every query's top `depth` documents in trec_eval order."""
+    def run(
+        self,
+        mode: Mode,
+        queries: dict[str, str],
+        depth: int = RUN_DEPTH,
+        exclude_query_doc: bool = False,
+    ) -> Run:
+        """A TREC run: every query's top `depth` documents in trec_eval order.
+
+        `exclude_query_doc` leaves out of each ranking the document its query was made from
+        (`indexing.eval_citing.query_doc`).
+        """
         run: Run = {}
         for qid, text in tqdm(queries.items(), desc=f"{self.source} {mode}", disable=None):
-            run[qid] = dict(trec_order(self._complete(self.rank(mode, text), depth), depth))
+            scores = self.rank(mode, text)
+            skip = query_doc(qid) if exclude_query_doc else None
+            scores.pop(skip or "", None)
+            run[qid] = dict(trec_order(self._complete(scores, depth, skip), depth))
         return run
 
-    def _complete(self, scores: Scores, depth: int) -> Scores:
+    def _complete(self, scores: Scores, depth: int, skip: str | None = None) -> Scores:
         """Pad a ranking that scored fewer than `depth` documents with the unscored ones.
 
         They rank below every scored document (in trec_eval's tie order), so a run file
-        always holds `depth` documents per query when the source has that many.
+        always holds `depth` documents per query when the source has that many (`skip`, an
+        excluded document, is not padded back in).
         """
         if len(scores) >= min(depth, len(self.docs.ids)):
             return scores
         floor = min(scores.values(), default=0.0) - 1.0
         padded = dict(scores)
         for doc in self.docs.ids:
-            padded.setdefault(doc, floor)
+            if doc != skip:
+                padded.setdefault(doc, floor)
         return padded
 
 
@@ -235,6 +260,7 @@ def evaluate_mode(
     queries: dict[str, str],
     qrels: Qrels,
     run_out: Path | None = None,
+    exclude_query_doc: bool = False,
 ) -> dict[str, float]:
     """Run one mode over the queries, optionally write the run file, and score it.
 
@@ -244,11 +270,12 @@ def evaluate_mode(
         queries: query id -> text.
         qrels: the judgments.
         run_out: where to write the TREC run (None: not written).
+        exclude_query_doc: see `AilaEvaluation.run`.
 
     Returns:
         The measures (see `indexing.eval_metrics.evaluate`).
     """
-    run = evaluation.run(mode, queries)
+    run = evaluation.run(mode, queries, exclude_query_doc=exclude_query_doc)
     if run_out is not None:
         write_run(run_out, run, tag=f"juris-{mode}")
     return evaluate(qrels, run)
@@ -272,6 +299,12 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, default=Path("var/eval/cache"), help="cache dir")
     add_embed_options(p)
     p.add_argument("--only-docs", help="comma-separated document ids: rank only these")
+    p.add_argument(
+        "--exclude-query-doc",
+        action="store_true",
+        help="leave out of each ranking the document a `CITING_<doc id>` query was made "
+        "from (the citing-judgments benchmark, `python -m indexing citing-bench`)",
+    )
     p.add_argument(
         "--index",
         action="store_true",
@@ -347,7 +380,9 @@ def run_cli(args: argparse.Namespace) -> int:
     if unknown:
         log.warning("qrels name %d queries absent from %s", len(unknown), args.queries)
     try:
-        metrics = evaluate_mode(evaluation, args.mode, queries, qrels, args.run_out)
+        metrics = evaluate_mode(
+            evaluation, args.mode, queries, qrels, args.run_out, args.exclude_query_doc
+        )
     finally:
         if index is not None:
             index.retriever.close()

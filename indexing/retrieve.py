@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from indexing.chunking import split_sentences
 from indexing.embeddings import Embedder
@@ -38,6 +38,8 @@ from indexing.store import (
     Hit,
     Match,
     MatchAny,
+    SparsePart,
+    SparseQuery,
     VectorStore,
     Where,
     as_of_conditions,
@@ -47,6 +49,8 @@ from indexing.store import (
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "sparse")
+# An opinion's document score sums its best this many chunk scores (`rank_documents`).
+OPINION_CHUNKS = 3
 
 
 class IndexUnavailable(RuntimeError):
@@ -180,6 +184,9 @@ class Retriever:
         query_terms: a query with more distinct indexed terms than this (a pasted fact
             pattern) keeps only its this many most specific ones (fewest points holding
             them) on the sparse side; None keeps all. See README, "Long queries".
+        opinion_query_terms: the same budget for court opinions: such a query is matched
+            against opinions with its this many most specific terms (None: all) and
+            against everything else with `query_terms`.
         reranker: an optional cross-encoder that reorders the first-stage top results
             (`JURIS_RERANKER_DIR`; None, the default, keeps the first-stage order).
     """
@@ -194,6 +201,7 @@ class Retriever:
         count_tokens: Any = None,
         query_terms: int | None = 30,
         reranker: CrossEncoderReranker | None = None,
+        opinion_query_terms: int | None = 100,
     ) -> None:
         self.catalog = catalog
         self.reranker = reranker
@@ -207,6 +215,7 @@ class Retriever:
         self._token: object = object()
         self._retired: list[VectorStore] = []
         self.query_terms = query_terms
+        self.opinion_query_terms = opinion_query_terms
         self._term_df: tuple[str, dict[int, int]] | None = None
         self._df_lock = threading.Lock()
         self._df_job: tuple[str, threading.Event] | None = None
@@ -280,23 +289,44 @@ class Retriever:
             windows.append(" ".join(buf))
         return windows
 
-    def sparse_query(self, query: str, store: VectorStore) -> SparseVec:
+    def sparse_query(
+        self, query: str, store: VectorStore, budget: int | Literal["default"] | None = "default"
+    ) -> SparseVec:
         """The sparse query vector: every term, or a long query's most specific ones.
 
         A pasted fact pattern has hundreds of terms, most of them narrative (dates, parties,
         "appellant") that match thousands of passages and drown the few that name the
-        legal issue. Above `query_terms` distinct terms, only the terms held by the fewest
-        points of the build are kept (terms the build does not hold match nothing and are
-        dropped first). Document frequencies come from the build itself, counted once per
-        build and process, in the background after a swap (`_document_frequencies`).
+        legal issue. Above `budget` (default `query_terms`) distinct terms, only the terms
+        held by the fewest points of the build are kept (terms the build does not hold match
+        nothing and are dropped first). Document frequencies come from the build itself,
+        counted once per build and process, in the background after a swap
+        (`_document_frequencies`).
         """
+        budget = self.query_terms if budget == "default" else budget
         vec = self.sparse.query(query)
-        if self.query_terms is None or len(vec.indices) <= self.query_terms:
+        if budget is None or len(vec.indices) <= budget:
             return vec
         df = self._document_frequencies(store)
         held = [t for t in vec.indices if df.get(t, 0) > 0]
-        kept = sorted(sorted(held, key=lambda t: (df[t], t))[: self.query_terms])
+        kept = sorted(sorted(held, key=lambda t: (df[t], t))[:budget])
         return SparseVec(tuple(kept), tuple(1.0 for _ in kept))
+
+    def sparse_parts(self, query: str, store: VectorStore) -> SparseQuery:
+        """The sparse side of a query: one vector, or one per kind of document.
+
+        A long fact pattern is matched against statutes, rules and regulations with its
+        `query_terms` most specific terms, and against court opinions with its
+        `opinion_query_terms`: a provision is found by the few terms of art it shares with
+        the facts, a precedent by the story it shares with them (measured on 300 citing
+        judgments of the AILA corpus: MAP 0.038 with 20 terms, 0.095 with 100, 0.087 with
+        all; README, "Long queries"). A query within both budgets is one vector.
+        """
+        narrow = self.sparse_query(query, store)
+        broad = self.sparse_query(query, store, self.opinion_query_terms)
+        if broad == narrow:
+            return narrow
+        opinion = (Match("kind", "opinion"),)
+        return (SparsePart(narrow, Where(must_not=opinion)), SparsePart(broad, Where(opinion)))
 
     def _document_frequencies(self, store: VectorStore) -> dict[int, int]:
         """The build's document frequency per sparse term, without stalling queries on a swap.
@@ -366,7 +396,7 @@ class Retriever:
         dense: list[Sequence[float]] = []
         if mode in ("hybrid", "dense"):
             dense = list(self.embedder.encode(self.query_windows(query)))
-        sparse = self.sparse_query(query, store) if mode in ("hybrid", "sparse") else None
+        sparse = self.sparse_parts(query, store) if mode in ("hybrid", "sparse") else None
         if mode == "dense" and len(dense) > 1:
             hits = self._dense_windows(store, dense, where, limit)
         else:
@@ -466,7 +496,12 @@ class Retriever:
         mode: str = "hybrid",
         candidates: int = 1000,
     ) -> list[tuple[str, float, Chunk]]:
-        """Documents ranked by their best chunk (for document-level evaluation).
+        """Documents ranked by their chunks (for document-level evaluation).
+
+        A court opinion scores the sum of its best `OPINION_CHUNKS` chunk scores among the
+        candidates (a precedent shares its story with the facts over several passages), any
+        other document its best chunk's (a provision governs through its one passage); see
+        `rank_documents`.
 
         Args:
             query: the query (long fact patterns are windowed, not truncated).
@@ -480,13 +515,7 @@ class Retriever:
         """
         where = filter_conditions(filters)
         passages = self._raw(query, candidates, where, mode, prefetch=candidates)
-        best: dict[str, Passage] = {}
-        for p in passages:
-            if p.chunk.doc_id not in best:
-                best[p.chunk.doc_id] = p
-            if len(best) >= top_k:
-                break
-        ranked = self._reranked(query, list(best.values()))
+        ranked = self._reranked(query, rank_documents(passages, top_k))
         return [(p.chunk.doc_id, p.score, p.chunk) for p in ranked]
 
     def _reranked(self, query: str, passages: list[Passage]) -> list[Passage]:
@@ -555,6 +584,35 @@ class Retriever:
         return self._current().count(Where((Match("doc_id", doc_id),))) > 0
 
 
+def rank_documents(passages: Sequence[Passage], top_k: int) -> list[Passage]:
+    """Documents from their ranked chunks: each document's best chunk, with its score.
+
+    An opinion's score is the sum of its best `OPINION_CHUNKS` chunk scores, any other
+    document's its best chunk's. Measured through the whole-corpus index on 100 citing
+    judgments (README, "Long queries"): opinions MAP 0.101 → 0.109 (sparse), 0.089 → 0.098
+    (hybrid); the same sum over statutes drops the AILA statute MAP from 0.213 to 0.095.
+
+    Args:
+        passages: chunks, best first.
+        top_k: documents wanted.
+
+    Returns:
+        Up to `top_k` passages, one per document, best document first (ties by id).
+    """
+    best: dict[str, Passage] = {}
+    scores: dict[str, list[float]] = {}
+    for p in passages:
+        best.setdefault(p.chunk.doc_id, p)
+        scores.setdefault(p.chunk.doc_id, []).append(p.score)
+
+    def score(doc: str) -> float:
+        kept = OPINION_CHUNKS if best[doc].chunk.kind == "opinion" else 1
+        return sum(sorted(scores[doc], reverse=True)[:kept])
+
+    order = sorted(best, key=lambda d: (-score(d), d))[:top_k]
+    return [Passage(best[d].chunk, score(d)) for d in order]
+
+
 def _best_pinpoint(chunks: list[Chunk], pinpoint: str) -> list[Chunk]:
     if not pinpoint or not chunks:
         return chunks
@@ -591,4 +649,5 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         count_tokens=model_token_counter(settings.model_dir()),
         query_terms=settings.query_terms or None,
         reranker=configured_reranker(settings),
+        opinion_query_terms=settings.opinion_query_terms or None,
     )

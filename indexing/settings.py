@@ -51,6 +51,9 @@ class IndexSettings(BaseSettings):
     query_terms: int = Field(
         30, ge=0, description="sparse terms a long query keeps, most specific first (0: all)"
     )
+    opinion_query_terms: int = Field(
+        100, ge=0, description="the same budget against court opinions (0: all terms)"
+    )
     qdrant_shard_number: int = Field(
         1, ge=1, description="shards of a new server collection (server mode only)"
     )

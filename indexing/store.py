@@ -159,6 +159,34 @@ class Where:
     def __bool__(self) -> bool:
         return bool(self.must or self.must_not)
 
+    def also(self, other: Where) -> Where:
+        """Both filters: the conditions of `self` and of `other`."""
+        return Where(self.must + other.must, self.must_not + other.must_not)
+
+
+@dataclass(frozen=True, slots=True)
+class SparsePart:
+    """One sparse query vector over some of the points (e.g. one kind of document).
+
+    A query may carry several parts instead of one sparse vector: each part is ranked over
+    the points its `where` selects (on top of the query's own filter) and the part rankings
+    take the sparse ranking's place in the fusion. See `Retriever.sparse_parts`.
+    """
+
+    vector: SparseVec
+    where: Where
+
+
+SparseQuery = SparseVec | tuple[SparsePart, ...]
+
+
+def sparse_parts(sparse: SparseQuery | None) -> tuple[SparsePart, ...]:
+    """The non-empty sparse parts of a query (one part over every point for a plain vector)."""
+    if sparse is None:
+        return ()
+    parts = (SparsePart(sparse, Where()),) if isinstance(sparse, SparseVec) else sparse
+    return tuple(p for p in parts if p.vector.indices)
+
 
 def as_of_conditions(day: date) -> tuple[Condition, ...]:
     """Versions in force on `day`: valid_from <= day < valid_to."""
@@ -205,7 +233,7 @@ class VectorStore(Protocol):
     def query(
         self,
         dense: Sequence[Sequence[float]],
-        sparse: SparseVec | None,
+        sparse: SparseQuery | None,
         where: Where | None = None,
         limit: int = 10,
         prefetch: int = 50,
@@ -217,7 +245,8 @@ class VectorStore(Protocol):
         Args:
             dense: zero or more dense query vectors (a long query split into passages gives
                 several).
-            sparse: the sparse query vector, or None.
+            sparse: the sparse query vector, or `SparsePart`s (each ranked over its own
+                points; together they count as the sparse ranking), or None.
             where: payload filter.
             limit: results wanted.
             prefetch: candidates per vector when several are fused.
@@ -446,7 +475,7 @@ class EdgeStore:
     def query(
         self,
         dense: Sequence[Sequence[float]],
-        sparse: SparseVec | None,
+        sparse: SparseQuery | None,
         where: Where | None = None,
         limit: int = 10,
         prefetch: int = 50,
@@ -458,11 +487,16 @@ class EdgeStore:
         flt = _edge_filter(where)
         params = qe.SearchParams(hnsw_ef=hnsw_ef, exact=exact or self._size < self.exact_below)
         windows = [qe.Query.Nearest([float(x) for x in v], using=DENSE) for v in dense]
-        sparse_q = None
-        if sparse is not None and sparse.indices:
-            sv = qe.SparseVector(list(sparse.indices), list(sparse.values))
-            sparse_q = qe.Query.Nearest(sv, using=SPARSE)
-        if not windows and sparse_q is None:
+        parts = [
+            (
+                qe.Query.Nearest(
+                    qe.SparseVector(list(p.vector.indices), list(p.vector.values)), using=SPARSE
+                ),
+                _edge_filter((where or Where()).also(p.where)),
+            )
+            for p in sparse_parts(sparse)
+        ]
+        if not windows and not parts:
             if sparse is not None:
                 return []  # a query with no indexable term matches nothing
             raise ValueError("query needs a dense or a sparse vector")
@@ -470,17 +504,16 @@ class EdgeStore:
         prefetches = [
             qe.Prefetch(limit=prefetch, query=q, filter=flt, params=params) for q in windows
         ]
-        if len(prefetches) > 1 and sparse_q is not None:
+        if len(prefetches) > 1 and parts:
             # the windows of a long query vote as one dense ranking, equal to the sparse one
             prefetches = [qe.Prefetch(limit=prefetch, prefetches=prefetches, query=rrf)]
-        if sparse_q is not None:
-            prefetches.append(
-                qe.Prefetch(limit=prefetch, query=sparse_q, filter=flt, params=params)
-            )
+        prefetches += [
+            qe.Prefetch(limit=prefetch, query=q, filter=f, params=params) for q, f in parts
+        ]
         if len(prefetches) == 1:
-            query = windows[0] if windows else sparse_q
+            query, only = (windows[0], flt) if windows else parts[0]
             req = qe.QueryRequest(
-                limit=limit, query=query, filter=flt, params=params, with_payload=True
+                limit=limit, query=query, filter=only, params=params, with_payload=True
             )
         else:
             req = qe.QueryRequest(
@@ -745,7 +778,7 @@ class ServerStore:
     def query(
         self,
         dense: Sequence[Sequence[float]],
-        sparse: SparseVec | None,
+        sparse: SparseQuery | None,
         where: Where | None = None,
         limit: int = 10,
         prefetch: int = 50,
@@ -756,31 +789,35 @@ class ServerStore:
 
         flt = _client_filter(where)
         params = m.SearchParams(hnsw_ef=hnsw_ef, exact=exact)
-        queries: list[tuple[Any, str]] = [([float(x) for x in v], DENSE) for v in dense]
-        if sparse is not None and sparse.indices:
-            sv = m.SparseVector(indices=list(sparse.indices), values=list(sparse.values))
-            queries.append((sv, SPARSE))
+        # (query vector, vector name, filter) per ranking: dense windows, then sparse parts
+        queries: list[tuple[Any, str, Any]] = [([float(x) for x in v], DENSE, flt) for v in dense]
+        for part in sparse_parts(sparse):
+            sv = m.SparseVector(indices=list(part.vector.indices), values=list(part.vector.values))
+            queries.append((sv, SPARSE, _client_filter((where or Where()).also(part.where))))
         if not queries:
             if sparse is not None:
                 return []
             raise ValueError("query needs a dense or a sparse vector")
         rrf = m.RrfQuery(rrf=m.Rrf(k=RRF_K))
         prefetches = [
-            m.Prefetch(query=q, using=u, filter=flt, limit=prefetch, params=params)
-            for q, u in queries
+            m.Prefetch(query=q, using=u, filter=f, limit=prefetch, params=params)
+            for q, u, f in queries
         ]
         if len(dense) > 1 and len(queries) > len(dense):
             # the windows of a long query vote as one dense ranking, equal to the sparse one
-            windows, sparse_prefetch = prefetches[:-1], prefetches[-1]
-            prefetches = [m.Prefetch(prefetch=windows, query=rrf, limit=prefetch), sparse_prefetch]
+            windows, sparse_prefetches = prefetches[: len(dense)], prefetches[len(dense) :]
+            prefetches = [
+                m.Prefetch(prefetch=windows, query=rrf, limit=prefetch),
+                *sparse_prefetches,
+            ]
         with self._lock:
             if len(queries) == 1:
-                q, using = queries[0]
+                q, using, only = queries[0]
                 res = self.client.query_points(
                     self.name,
                     query=q,
                     using=using,
-                    query_filter=flt,
+                    query_filter=only,
                     limit=limit,
                     search_params=params,
                     with_payload=True,

@@ -8,9 +8,16 @@ from datetime import date
 import pytest
 
 from indexing.cli import main
-from indexing.model import SearchFilters
-from indexing.retrieve import Retriever, cited_provisions, open_retriever
-from indexing.sparse import Bm25Encoder
+from indexing.model import Chunk, Passage, SearchFilters
+from indexing.retrieve import (
+    OPINION_CHUNKS,
+    Retriever,
+    cited_provisions,
+    open_retriever,
+    rank_documents,
+)
+from indexing.sparse import Bm25Encoder, SparseVec
+from indexing.store import Match, Where
 
 pytestmark = pytest.mark.unit
 
@@ -128,6 +135,61 @@ def test_long_query_keeps_its_most_specific_terms(retriever, corpus_dir):
     assert sorted(df[t] for t in kept.indices) == rarest
     short = "fair use of a copyrighted work"
     assert retriever.sparse_query(short, store) == Bm25Encoder().query(short)
+
+
+def test_long_query_meets_opinions_with_more_terms_than_provisions(retriever, corpus_dir):
+    fact_pattern = (corpus_dir / "aila" / "queries_dev.txt").read_text().splitlines()[0]
+    fact_pattern = fact_pattern.split("||", 1)[1]
+    store = retriever._current()
+    parts = retriever.sparse_parts(fact_pattern, store)
+    assert isinstance(parts, tuple) and len(parts) == 2
+    narrow, broad = parts
+    opinion = (Match("kind", "opinion"),)
+    assert narrow.where == Where(must_not=opinion) and broad.where == Where(opinion)
+    assert narrow.vector == retriever.sparse_query(fact_pattern, store)
+    assert len(narrow.vector.indices) == retriever.query_terms
+    assert retriever.opinion_query_terms is not None
+    assert len(broad.vector.indices) > len(narrow.vector.indices)
+    assert set(narrow.vector.indices) < set(broad.vector.indices)  # the rarest come first
+    hits = store.query([], parts, limit=20)
+    assert "opinion" in {h.payload["kind"] for h in hits}
+    assert {h.payload["kind"] for h in hits} - {"opinion"}
+    short = "fair use of a copyrighted work"
+    assert retriever.sparse_parts(short, store) == Bm25Encoder().query(short)
+    same = Retriever(retriever.catalog, retriever.embedder, query_terms=30, opinion_query_terms=30)
+    try:
+        assert isinstance(same.sparse_parts(fact_pattern, same._current()), SparseVec)
+    finally:
+        same.close()
+
+
+def _passage(doc: str, kind: str, score: float, n: int) -> Passage:
+    chunk = Chunk(
+        chunk_id=f"{doc}-{n}", doc_id=doc, version="v", citation=doc, doc_citation=doc,
+        pinpoint="", anchor="", heading_path=(), text="t", order=n, source="s", kind=kind,
+        jurisdiction="in", title="T", valid_from=None, valid_to=None, content_hash="h",
+    )  # fmt: skip
+    return Passage(chunk, score)
+
+
+def test_rank_documents_sums_an_opinions_best_chunks_and_keeps_a_provisions_best():
+    ranked = [
+        _passage("S1", "statute", 0.9, 0),
+        _passage("C1", "opinion", 0.5, 0),
+        _passage("S1", "statute", 0.45, 1),
+        _passage("C1", "opinion", 0.3, 1),
+        _passage("C2", "opinion", 0.3, 0),
+        _passage("C1", "opinion", 0.2, 2),
+        _passage("C1", "opinion", 0.15, 3),  # beyond OPINION_CHUNKS: not counted
+        _passage("S2", "statute", 0.3, 0),
+    ]
+    assert OPINION_CHUNKS == 3
+    docs = rank_documents(ranked, top_k=10)
+    assert [(p.chunk.doc_id, round(p.score, 6)) for p in docs] == [
+        ("C1", 1.0), ("S1", 0.9), ("C2", 0.3), ("S2", 0.3),
+    ]  # fmt: skip
+    assert docs[0].chunk.chunk_id == "C1-0"  # the best chunk stands for its document
+    assert [p.chunk.doc_id for p in rank_documents(ranked, top_k=2)] == ["C1", "S1"]
 
 
 def test_documents_versions_lookup_exists(retriever):

@@ -20,6 +20,7 @@ from indexing.store import (
     Match,
     MatchAny,
     ServerCatalog,
+    SparsePart,
     Where,
     as_of_conditions,
     new_build_name,
@@ -132,6 +133,34 @@ def test_long_query_windows_fuse_into_one_dense_ranking(store):
     # two windows count as one ranking: the sparse hit is not outvoted by the windows
     flat = _rrf([*per_window, sparse_ranking])
     assert sum(flat.values()) > sum(h.score for h in got)
+
+
+def test_sparse_parts_rank_their_own_points_and_fuse_like_one_sparse_ranking(store):
+    pts = _points()
+    kind = {p.chunk.chunk_id: p.chunk.kind for p in pts}
+    rules = Where((Match("kind", "rule"),))
+    not_rules = Where(must_not=(Match("kind", "rule"),))
+    narrow = Bm25Encoder().query("fair use copyrighted work erasure")
+    broad = Bm25Encoder().query("expert witness testify opinion court fair use erasure")
+    parts = (SparsePart(narrow, not_rules), SparsePart(broad, rules))
+    alone = store.query([], parts, limit=6)
+    assert alone and {kind[h.id] for h in alone} <= {"rule", "statute", "regulation"}
+    narrow_ranking = [h.id for h in store.query([], narrow, not_rules, limit=6)]
+    broad_ranking = [h.id for h in store.query([], broad, rules, limit=6)]
+    assert {kind[i] for i in broad_ranking} == {"rule"}  # fre:702 matched with the broad terms
+    assert "rule" not in {kind[i] for i in narrow_ranking}
+    expected = _rrf([narrow_ranking, broad_ranking])
+    assert {h.id: h.score for h in alone} == pytest.approx(expected, abs=1e-5)
+    windows = [list(pts[4].dense), list(pts[0].dense)]
+    per_window = [[h.id for h in store.query([w], None, limit=6)] for w in windows]
+    dense = _rrf(per_window)
+    dense_ranking = sorted(dense, key=lambda pid: -dense[pid])
+    got = store.query(windows, parts, limit=6, prefetch=6)
+    expected = _rrf([dense_ranking, narrow_ranking, broad_ranking])
+    assert {h.id: h.score for h in got} == pytest.approx(expected, abs=1e-5)
+    # the query's own filter still holds for every part
+    eu = store.query([], parts, Where((Match("jurisdiction", "eu"),)), limit=6)
+    assert [h.id for h in eu] == [p.chunk.chunk_id for p in pts if p.chunk.doc_id == "gdpr:art17"]
 
 
 def test_term_counts_are_document_frequencies(store):
