@@ -233,7 +233,8 @@ class AilaEvaluation:
         for qid, text in tqdm(queries.items(), desc=f"{self.source} {mode}", disable=None):
             scores = self.rank(mode, text)
             skip = query_doc(qid) if exclude_query_doc else None
-            scores.pop(skip or "", None)
+            if skip is not None:
+                scores.pop(skip, None)
             run[qid] = dict(trec_order(self._complete(scores, depth, skip), depth))
         return run
 

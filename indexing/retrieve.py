@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from indexing.chunking import split_sentences
 from indexing.embeddings import Embedder
@@ -289,27 +289,17 @@ class Retriever:
             windows.append(" ".join(buf))
         return windows
 
-    def sparse_query(
-        self, query: str, store: VectorStore, budget: int | Literal["default"] | None = "default"
-    ) -> SparseVec:
+    def sparse_query(self, query: str, store: VectorStore) -> SparseVec:
         """The sparse query vector: every term, or a long query's most specific ones.
 
         A pasted fact pattern has hundreds of terms, most of them narrative (dates, parties,
         "appellant") that match thousands of passages and drown the few that name the
-        legal issue. Above `budget` (default `query_terms`) distinct terms, only the terms
-        held by the fewest points of the build are kept (terms the build does not hold match
-        nothing and are dropped first). Document frequencies come from the build itself,
-        counted once per build and process, in the background after a swap
-        (`_document_frequencies`).
+        legal issue. Above `query_terms` distinct terms, only the terms held by the fewest
+        points of the build are kept (terms the build does not hold match nothing and are
+        dropped first). Document frequencies come from the build itself, counted once per
+        build and process, in the background after a swap (`_document_frequencies`).
         """
-        budget = self.query_terms if budget == "default" else budget
-        vec = self.sparse.query(query)
-        if budget is None or len(vec.indices) <= budget:
-            return vec
-        df = self._document_frequencies(store)
-        held = [t for t in vec.indices if df.get(t, 0) > 0]
-        kept = sorted(sorted(held, key=lambda t: (df[t], t))[:budget])
-        return SparseVec(tuple(kept), tuple(1.0 for _ in kept))
+        return self._most_specific(self.sparse.query(query), store, self.query_terms)
 
     def sparse_parts(self, query: str, store: VectorStore) -> SparseQuery:
         """The sparse side of a query: one vector, or one per kind of document.
@@ -321,12 +311,22 @@ class Retriever:
         judgments of the AILA corpus: MAP 0.038 with 20 terms, 0.095 with 100, 0.087 with
         all; README, "Long queries"). A query within both budgets is one vector.
         """
-        narrow = self.sparse_query(query, store)
-        broad = self.sparse_query(query, store, self.opinion_query_terms)
+        every = self.sparse.query(query)
+        narrow = self._most_specific(every, store, self.query_terms)
+        broad = self._most_specific(every, store, self.opinion_query_terms)
         if broad == narrow:
             return narrow
         opinion = (Match("kind", "opinion"),)
         return (SparsePart(narrow, Where(must_not=opinion)), SparsePart(broad, Where(opinion)))
+
+    def _most_specific(self, vec: SparseVec, store: VectorStore, budget: int | None) -> SparseVec:
+        """`vec` itself within `budget` terms, else its `budget` rarest terms in the build."""
+        if budget is None or len(vec.indices) <= budget:
+            return vec
+        df = self._document_frequencies(store)
+        held = [t for t in vec.indices if df.get(t, 0) > 0]
+        kept = sorted(sorted(held, key=lambda t: (df[t], t))[:budget])
+        return SparseVec(tuple(kept), tuple(1.0 for _ in kept))
 
     def _document_frequencies(self, store: VectorStore) -> dict[int, int]:
         """The build's document frequency per sparse term, without stalling queries on a swap.
@@ -600,17 +600,16 @@ def rank_documents(passages: Sequence[Passage], top_k: int) -> list[Passage]:
         Up to `top_k` passages, one per document, best document first (ties by id).
     """
     best: dict[str, Passage] = {}
-    scores: dict[str, list[float]] = {}
-    for p in passages:
-        best.setdefault(p.chunk.doc_id, p)
-        scores.setdefault(p.chunk.doc_id, []).append(p.score)
-
-    def score(doc: str) -> float:
-        kept = OPINION_CHUNKS if best[doc].chunk.kind == "opinion" else 1
-        return sum(sorted(scores[doc], reverse=True)[:kept])
-
-    order = sorted(best, key=lambda d: (-score(d), d))[:top_k]
-    return [Passage(best[d].chunk, score(d)) for d in order]
+    score: dict[str, float] = {}
+    taken: dict[str, int] = {}
+    for p in passages:  # best first: a document's first chunk is its best
+        doc = best.setdefault(p.chunk.doc_id, p).chunk
+        limit = OPINION_CHUNKS if doc.kind == "opinion" else 1
+        if taken.get(doc.doc_id, 0) < limit:
+            taken[doc.doc_id] = taken.get(doc.doc_id, 0) + 1
+            score[doc.doc_id] = score.get(doc.doc_id, 0.0) + p.score
+    order = sorted(best, key=lambda d: (-score[d], d))[:top_k]
+    return [Passage(best[d].chunk, score[d]) for d in order]
 
 
 def _best_pinpoint(chunks: list[Chunk], pinpoint: str) -> list[Chunk]:
