@@ -11,8 +11,8 @@ to tell one retrieval choice from another. The AILA judgments themselves cite ea
 way AILA built its queries: each judgment that cites judgments of the corpus becomes a
 query, its opening words (the facts) with every sentence that carries a citation removed and
 provision numbers masked ("Section S", as AILA masks them); the judgments it cites are its
-relevant documents. A citation is resolved by its year (the judgment's decision year) and
-the words of the judgment's title found just before it (IDF-weighted share ≥ 0.6).
+relevant documents. A citation is resolved by its year and the words of the cited
+judgment's title found just before it (`legal_corpus.citation_graph`).
 
 Query ids are `CITING_<doc id>`; `eval --exclude-query-doc` drops that judgment from its own
 ranking (it would otherwise rank first on its own words).
@@ -21,25 +21,16 @@ ranking (it would otherwise rank first on its own words).
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import re
-from collections import Counter, defaultdict
 from pathlib import Path
 
 from indexing.eval_rankers import SourceDocs, load_source
+from legal_corpus.citation_graph import CitationGraph, Judgment
 
 SOURCE = "aila/casedocs"
 PREFIX = "CITING_"
 QUERY_WORDS = 500
-TITLE_SHARE = 0.6
-_WORD = re.compile(r"[a-z]+")
-# words of a title that do not identify the judgment
-_TITLE_STOP = frozenset(
-    {"v", "vs", "versus", "of", "the", "and", "state", "union", "india", "others", "ors"}
-    | {"anr", "another", "in", "re"}
-)
-_REFERENCE = re.compile(r"\b(1[89]\d\d|20\d\d) Indlaw SC \d+")
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _CITES = re.compile(r"Indlaw|\bv\.|\bvs\.?(?=\s)|\bSCC\b|\bAIR\b|\bSCR\b", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.?!])\s+(?=[A-Z(0-9])")
@@ -55,45 +46,28 @@ def query_doc(query_id: str) -> str:
     return query_id.removeprefix(PREFIX)
 
 
-def resolve_citations(docs: SourceDocs) -> dict[str, set[str]]:
-    """Which judgments of the source each judgment cites.
+def judgments(docs: SourceDocs) -> list[Judgment]:
+    """The judgments of `docs` for the citation graph: title on the first line, decision
+    year within the next four."""
+    out = []
+    for doc, text in zip(docs.ids, docs.texts, strict=True):
+        lines = text.splitlines()
+        year = _YEAR.search("\n".join(lines[1:5]))
+        out.append(Judgment(doc, lines[0] if lines else "", int(year.group(1)) if year else None))
+    return out
 
-    Args:
-        docs: the judgments (title on the first line, decision date within the next four).
+
+def resolve_citations(docs: SourceDocs) -> dict[str, frozenset[str]]:
+    """Which judgments of the source each judgment cites (its `Indlaw SC` references).
+
+    The benchmark keeps the neutral references only, as it was first built; reporter
+    references (AIR, SCC) would add 125 links to the 1,939.
 
     Returns:
         citing id -> cited ids (only citations that resolve to another judgment of `docs`).
     """
-    titles: dict[str, set[str]] = {}
-    by_year: dict[int, list[str]] = defaultdict(list)
-    df: Counter[str] = Counter()
-    for doc, text in zip(docs.ids, docs.texts, strict=True):
-        lines = text.splitlines()
-        titles[doc] = set(_WORD.findall(lines[0].lower())) - _TITLE_STOP if lines else set()
-        df.update(titles[doc])
-        year = _YEAR.search("\n".join(lines[1:5]))
-        if year:
-            by_year[int(year.group(1))].append(doc)
-    n = len(docs.ids)
-
-    def idf(word: str) -> float:
-        return math.log(n / (1 + df[word])) + 1
-
-    links: dict[str, set[str]] = defaultdict(set)
-    for doc, text in zip(docs.ids, docs.texts, strict=True):
-        for ref in _REFERENCE.finditer(text):
-            before = set(_WORD.findall(text[max(0, ref.start() - 200) : ref.start()].lower()))
-            best, best_share = None, 0.0
-            for candidate in by_year.get(int(ref.group(1)), ()):
-                words = titles[candidate]
-                if candidate == doc or not words:
-                    continue
-                share = sum(idf(w) for w in words & before) / sum(idf(w) for w in words)
-                if share > best_share:
-                    best, best_share = candidate, share
-            if best is not None and best_share >= TITLE_SHARE:
-                links[doc].add(best)
-    return dict(links)
+    graph = CitationGraph(judgments(docs), zip(docs.ids, docs.texts, strict=True), reporters=False)
+    return graph.links
 
 
 def fact_query(text: str, words: int = QUERY_WORDS) -> str:

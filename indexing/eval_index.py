@@ -37,9 +37,13 @@ class IndexRanker:
     ) -> None:
         self.retriever, self.source = retriever, source
         self.depth, self.candidates = depth, candidates
+        self.prefix = source.partition("/")[0]  # `aila/casedocs` documents are `aila:C123`
 
-    def rank(self, mode: str, query: str) -> dict[str, float]:
+    def rank(self, mode: str, query: str, uncounted: str | None = None) -> dict[str, float]:
         """`{doc_id: score}` with ids as the qrels write them (`C123`, not `aila:C123`).
+
+        `uncounted` (a qrels id) is the judgment whose citations the authority counts leave
+        out (`Retriever.search_documents`).
 
         Raises:
             ValueError: for a mode the index does not answer (`bm25s` is the library baseline).
@@ -53,5 +57,6 @@ class IndexRanker:
             filters=SearchFilters(sources=(self.source,)),
             mode=QUERY_MODE[mode],
             candidates=self.candidates,
+            uncounted=f"{self.prefix}:{uncounted}" if uncounted else None,
         )
         return {doc_id.partition(":")[2] or doc_id: score for doc_id, score, _ in found}

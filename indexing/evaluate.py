@@ -26,7 +26,8 @@ from typing import Any, Literal
 import numpy as np
 from tqdm import tqdm
 
-from indexing.eval_citing import query_doc
+from indexing.authority import AUTHORITY_WEIGHT, authority_factor
+from indexing.eval_citing import judgments, query_doc
 from indexing.eval_dense import DenseCache
 from indexing.eval_index import IndexRanker
 from indexing.eval_metrics import (
@@ -52,6 +53,7 @@ from indexing.eval_rankers import (
     split_query,
 )
 from indexing.rerank import CrossEncoderReranker, RerankerUnavailable, configured_reranker
+from legal_corpus.citation_graph import CitationGraph
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ class RetrievalChoices:
             from round 0 (None: no cap). The default bounds a fresh run on two cores to
             about ten minutes of embedding: all 653 statute passages, the first passage of
             every judgment; more rounds only with a larger budget (or none).
+        authority_weight: the judgments' authority prior, as the product applies it to
+            court opinions (`indexing.authority`; 0: off).
     """
 
     sparse_agg: Aggregation = "max"
@@ -96,6 +100,7 @@ class RetrievalChoices:
     hybrid_weights: tuple[float, float] = (1.0, 1.0)
     dense_rounds: int | None = None
     embed_budget: int | None = EMBED_BUDGET
+    authority_weight: float = AUTHORITY_WEIGHT
 
 
 def load_encoder(model_dir: Path | None = None) -> Encoder:
@@ -154,6 +159,7 @@ class AilaEvaluation:
         self._dense: DenseRanker | None = None
         self._reranker = reranker
         self._index = index
+        self._citations: CitationGraph | None = None
 
     def encoder(self) -> Encoder:
         """The dense encoder (loaded once)."""
@@ -191,13 +197,36 @@ class AilaEvaluation:
             self._dense = DenseRanker(self.docs.ids, passage_ids, vectors, self.encoder())
         return self._dense
 
-    def rank(self, mode: Mode, query: str) -> Scores:
-        """Document scores for one query in one mode."""
-        c = self.choices
+    def citations(self) -> CitationGraph:
+        """The citations between the judgments of the source (built once)."""
+        if self._citations is None:
+            self._citations = CitationGraph(
+                judgments(self.docs), zip(self.docs.ids, self.docs.texts, strict=True)
+            )
+        return self._citations
+
+    def rank(self, mode: Mode, query: str, uncounted: str | None = None) -> Scores:
+        """Document scores for one query in one mode.
+
+        `uncounted`: a judgment whose citations the authority prior leaves out (the one a
+        citing-judgment query was made from).
+        """
         if mode == "bm25s":
             return self.bm25s().rank(query)
         if self._index is not None:
-            return self._index.rank(mode, query)
+            return self._index.rank(mode, query, uncounted)
+        scores = self._rank_in_memory(mode, query)
+        weight = self.choices.authority_weight
+        if self.source != "aila/casedocs" or not weight:
+            return scores
+        graph = self.citations()
+        return {
+            d: s * authority_factor(graph.cited_by(d, excluding=uncounted), weight)
+            for d, s in scores.items()
+        }
+
+    def _rank_in_memory(self, mode: Mode, query: str) -> Scores:
+        c = self.choices
         opinions = self.source == "aila/casedocs"
         agg = c.opinion_agg if opinions else c.sparse_agg
         terms = c.opinion_query_terms if opinions else c.query_terms
@@ -227,12 +256,12 @@ class AilaEvaluation:
         """A TREC run: every query's top `depth` documents in trec_eval order.
 
         `exclude_query_doc` leaves out of each ranking the document its query was made from
-        (`indexing.eval_citing.query_doc`).
+        (`indexing.eval_citing.query_doc`), and its citations from the authority counts.
         """
         run: Run = {}
         for qid, text in tqdm(queries.items(), desc=f"{self.source} {mode}", disable=None):
-            scores = self.rank(mode, text)
             skip = query_doc(qid) if exclude_query_doc else None
+            scores = self.rank(mode, text, skip)
             if skip is not None:
                 scores.pop(skip, None)
             run[qid] = dict(trec_order(self._complete(scores, depth, skip), depth))
@@ -333,10 +362,15 @@ def add_embed_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def choices_from_args(args: argparse.Namespace) -> RetrievalChoices:
-    """The retrieval choices with the embedding caps of the command line."""
+def choices_from_args(
+    args: argparse.Namespace, authority_weight: float = AUTHORITY_WEIGHT
+) -> RetrievalChoices:
+    """The retrieval choices with the embedding caps of the command line (and the
+    configured `JURIS_AUTHORITY_WEIGHT`)."""
     budget = args.embed_budget if args.embed_budget and args.embed_budget > 0 else None
-    return RetrievalChoices(dense_rounds=args.dense_rounds, embed_budget=budget)
+    return RetrievalChoices(
+        dense_rounds=args.dense_rounds, embed_budget=budget, authority_weight=authority_weight
+    )
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -368,7 +402,7 @@ def run_cli(args: argparse.Namespace) -> int:
             corpus,
             args.source,
             args.cache,
-            choices_from_args(args),
+            choices_from_args(args, settings.authority_weight),
             encoder_factory=lambda: load_encoder(settings.embed_model),
             only_docs=only,
             reranker=None if index else configured_reranker(settings),

@@ -2,7 +2,9 @@
 
 Runs the bm25s baseline, the product's sparse (`bm25`), `dense` and `hybrid` modes on both
 AILA 2019 tasks (prior cases: `aila/casedocs` with `qrels_priorcases_dev.txt`; statutes:
-`aila/statutes` with `qrels_statutes_dev.txt`) in one process, and writes into `--out`:
+`aila/statutes` with `qrels_statutes_dev.txt`) and on the cited-precedents benchmark built
+from the corpus (`indexing.eval_citing`: 300 citing judgments, written to `--out/citing`) in
+one process, and writes into `--out`:
 
 - `report.md` — a Markdown table of MAP, P@10, nDCG@10, BPREF, RR and R@100 per task and
   mode, with the best published FIRE 2019 runs as reference rows;
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from indexing.eval_citing import build as build_citing
 from indexing.eval_metrics import read_qrels, read_queries
 from indexing.evaluate import (
     MODES,
@@ -42,19 +45,41 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One AILA 2019 task: its documents, judgments and best published run."""
+    """One evaluation task: its documents, queries, judgments and best published run.
+
+    `queries` and `qrels` are paths under the corpus root (AILA's) or under the output
+    folder (`citing`, the benchmark the report builds); a task without a published run has
+    no reference row and no target.
+    """
 
     name: str
     source: str
+    queries: str
     qrels: str
-    published_map: float
-    published_p10: float
+    published_map: float | None = None
+    published_p10: float | None = None
+    citing: bool = False
+
+    def files(self, corpus_dir: Path, out: Path) -> tuple[Path, Path]:
+        """The task's query and qrels files (building the citing benchmark when needed)."""
+        if not self.citing:
+            return corpus_dir / self.queries, corpus_dir / self.qrels
+        folder = out / "citing"
+        build_citing(corpus_dir, folder)
+        return folder / self.queries, folder / self.qrels
 
 
 TASKS = (
-    Task("prior cases", "aila/casedocs", "qrels_priorcases_dev.txt", 0.1492, 0.07),
-    Task("statutes", "aila/statutes", "qrels_statutes_dev.txt", 0.1566, 0.0975),
-)
+    Task(
+        "prior cases", "aila/casedocs", "aila/queries_dev.txt", "aila/qrels_priorcases_dev.txt",
+        0.1492, 0.07,
+    ),
+    Task(
+        "statutes", "aila/statutes", "aila/queries_dev.txt", "aila/qrels_statutes_dev.txt",
+        0.1566, 0.0975,
+    ),
+    Task("cited precedents", "aila/casedocs", "queries.txt", "qrels.txt", citing=True),
+)  # fmt: skip
 COLUMNS = ("map", "p@10", "ndcg@10", "bpref", "recip_rank", "recall@100")
 MODE_LABELS = {
     "bm25s": "bm25s baseline (library, stemmed)",
@@ -84,17 +109,22 @@ def run_report(
         task name -> mode -> measures.
     """
     out.mkdir(parents=True, exist_ok=True)
-    queries = read_queries(corpus_dir / "aila" / "queries_dev.txt")
     results: dict[str, dict[str, dict[str, float]]] = {}
+    evaluations: dict[str, AilaEvaluation] = {}
     for task in TASKS:
-        qrels = read_qrels(corpus_dir / "aila" / task.qrels)
-        evaluation = AilaEvaluation(
-            corpus_dir, task.source, out / "cache", choices, reranker=reranker
-        )
+        queries_file, qrels_file = task.files(corpus_dir, out)
+        queries, qrels = read_queries(queries_file), read_qrels(qrels_file)
+        if task.source not in evaluations:  # one set of rankers per source
+            evaluations[task.source] = AilaEvaluation(
+                corpus_dir, task.source, out / "cache", choices, reranker=reranker
+            )
         results[task.name] = {}
         for mode in modes:
-            run_file = out / "runs" / f"{task.source.split('/')[-1]}-{mode}.run"
-            metrics = evaluate_mode(evaluation, mode, queries, qrels, run_file)
+            stem = "citing" if task.citing else task.source.split("/")[-1]
+            run_file = out / "runs" / f"{stem}-{mode}.run"
+            metrics = evaluate_mode(
+                evaluations[task.source], mode, queries, qrels, run_file, task.citing
+            )
             results[task.name][mode] = metrics
             log.info("%s %s MAP %.4f", task.name, mode, metrics["map"])
     (out / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -106,10 +136,13 @@ def run_report(
 def markdown(results: dict[str, dict[str, dict[str, float]]], choices: RetrievalChoices) -> str:
     """The Markdown report: one table per task, published best run as a reference row."""
     lines = [
-        "# Retrieval evaluation — AILA 2019 dev queries (AILA_Q1–Q10), full corpus",
+        "# Retrieval evaluation — AILA 2019 dev queries (AILA_Q1–Q10) and cited precedents",
         "",
         "Measures computed as trec_eval computes them (ir-measures over pytrec-eval-terrier);",
         "documents ranked over the whole source; runs of 100 documents per query.",
+        "Cited precedents: 300 judgments of the corpus as queries (their facts, citations",
+        "removed), the judgments each cites as relevant; the citing judgment is left out of its",
+        "own ranking and of the authority counts (`python -m indexing citing-bench`).",
         f"Choices: {choices}.",
         "",
     ]
@@ -121,6 +154,9 @@ def markdown(results: dict[str, dict[str, dict[str, float]]], choices: Retrieval
         for mode, m in rows.items():
             cells = " | ".join(f"{m[c]:.4f}" for c in COLUMNS)
             lines.append(f"| {MODE_LABELS.get(mode, mode)} | {cells} | {int(m['queries'])} |")
+        if task.published_map is None or task.published_p10 is None:
+            lines.append("")
+            continue
         ref = ["—"] * len(COLUMNS)
         ref[0], ref[1] = f"{task.published_map:.4f}", f"{task.published_p10:.4f}"
         lines.append(f"| FIRE 2019 best published run (test queries) | {' | '.join(ref)} | 50 |")
@@ -143,15 +179,21 @@ def chart(results: dict[str, dict[str, dict[str, float]]], path: Path) -> None:
     fig, axes = plt.subplots(1, len(TASKS), figsize=(6 * len(TASKS), 4.2), squeeze=False)
     for ax, task in zip(axes[0], TASKS, strict=True):
         rows = results.get(task.name, {})
-        labels = [*rows.keys(), "FIRE best"]
-        maps = [rows[m]["map"] for m in rows] + [task.published_map]
-        p10s = [rows[m]["p@10"] for m in rows] + [task.published_p10]
+        labels = list(rows)
+        maps = [rows[m]["map"] for m in rows]
+        p10s = [rows[m]["p@10"] for m in rows]
+        if task.published_map is not None and task.published_p10 is not None:
+            labels.append("FIRE best")
+            maps.append(task.published_map)
+            p10s.append(task.published_p10)
+            ax.axhline(1.3 * task.published_map, color="grey", linestyle="--", linewidth=1)
+            ax.set_title(f"AILA 2019 {task.name} (dev Q1–Q10)")
+        else:
+            ax.set_title(f"{task.name} (citing judgments)")
         xs = range(len(labels))
         ax.bar([x - 0.2 for x in xs], maps, width=0.4, label="MAP")
         ax.bar([x + 0.2 for x in xs], p10s, width=0.4, label="P@10")
-        ax.axhline(1.3 * task.published_map, color="grey", linestyle="--", linewidth=1)
         ax.set_xticks(list(xs), labels, rotation=20)
-        ax.set_title(f"AILA 2019 {task.name} (dev Q1–Q10)")
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -187,7 +229,11 @@ def run_cli(args: argparse.Namespace) -> int:
         return 2
     try:
         results = run_report(
-            corpus, args.out, modes, choices_from_args(args), configured_reranker(settings)
+            corpus,
+            args.out,
+            modes,
+            choices_from_args(args, settings.authority_weight),
+            configured_reranker(settings),
         )
     except (FileNotFoundError, RerankerUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -54,6 +54,9 @@ class IndexSettings(BaseSettings):
     opinion_query_terms: int = Field(
         100, ge=0, description="the same budget against court opinions (0: all terms)"
     )
+    authority_weight: float = Field(
+        0.5, ge=0, description="lift of a court opinion per ln(1 + judgments citing it) (0: off)"
+    )
     qdrant_shard_number: int = Field(
         1, ge=1, description="shards of a new server collection (server mode only)"
     )

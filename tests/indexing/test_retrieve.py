@@ -192,6 +192,22 @@ def test_rank_documents_sums_an_opinions_best_chunks_and_keeps_a_provisions_best
     assert [p.chunk.doc_id for p in rank_documents(ranked, top_k=2)] == ["C1", "S1"]
 
 
+def test_rank_documents_lifts_opinions_by_the_judgments_citing_them():
+    ranked = [
+        _passage("S1", "statute", 0.5, 0),
+        _passage("C1", "opinion", 0.4, 0),
+        _passage("C2", "opinion", 0.3, 0),
+    ]
+    cited = {"C2": 3, "S1": 50}.get
+    docs = rank_documents(ranked, top_k=10, cited_by=lambda d: cited(d, 0), authority_weight=0.5)
+    # C2: 0.3 × (1 + 0.5 ln 4) = 0.508 overtakes S1 and C1; a statute is never lifted
+    assert [(p.chunk.doc_id, round(p.score, 3)) for p in docs] == [
+        ("C2", 0.508), ("S1", 0.5), ("C1", 0.4),
+    ]  # fmt: skip
+    unlifted = rank_documents(ranked, 10, cited_by=lambda d: 0)
+    assert [p.score for p in unlifted] == [p.score for p in rank_documents(ranked, 10)]
+
+
 def test_documents_versions_lookup_exists(retriever):
     versions = retriever.versions("fre:702")
     assert [v[0] for v in versions] == ["2005", "2012", "2024"]

@@ -86,8 +86,8 @@ def test_check_starts_counting_before_the_first_long_question(index_slice) -> No
     r = open_retriever(index_slice)
     try:
         r.check()
-        assert r._df_job is not None
-        assert r._df_job[1].wait(30)
-        assert r._term_df is not None and r._term_df[1]
+        assert r._term_df._job is not None
+        assert r._term_df._job[1].wait(30)
+        assert r._term_df._value is not None and r._term_df._value[1]
     finally:
         r.close()

@@ -1,0 +1,55 @@
+"""`python -m indexing report` (`make eval`) end to end on a small real corpus."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from indexing.cli import main
+
+pytestmark = pytest.mark.unit
+
+JUDGMENTS = ("C1", "C76", "C92", "C1516", "C2108")  # C76 cites C92 (1996 Indlaw SC 1409)
+STATUTES = tuple(f"S{n}" for n in range(1, 7))
+
+
+@pytest.fixture
+def small_aila(corpus_dir: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    for folder, ids in (("casedocs", JUDGMENTS), ("statutes", STATUTES)):
+        (root / "aila" / folder).mkdir(parents=True)
+        for doc in ids:
+            shutil.copy(corpus_dir / "aila" / folder / f"{doc}.txt", root / "aila" / folder)
+    for name in ("queries_dev.txt", "qrels_priorcases_dev.txt", "qrels_statutes_dev.txt"):
+        shutil.copy(corpus_dir / "aila" / name, root / "aila" / name)
+    return root
+
+
+def test_report_runs_every_mode_on_three_tasks(small_aila: Path, tmp_path: Path, capsys):
+    out = tmp_path / "eval"
+    argv = ["report", "--out", str(out), "--corpus", str(small_aila), "--embed-budget", "60"]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert list(metrics) == ["prior cases", "statutes", "cited precedents"]
+    for task, rows in metrics.items():
+        assert list(rows) == ["bm25s", "bm25", "dense", "hybrid"]
+        for m in rows.values():
+            assert m["queries"] == (1 if task == "cited precedents" else 10)
+            assert all(0.0 <= m[k] <= 1.0 for k in m if k != "queries")
+    report = (out / "report.md").read_text()
+    for task in metrics:
+        assert f"## {task}" in report
+    assert report.count("FIRE 2019 best published run") == 2  # no published run for citing
+    assert "Target hybrid MAP ≥ 0.204" in report
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the citing judgment is the benchmark's query, absent from its own ranking
+    queries = (out / "citing" / "queries.txt").read_text().splitlines()
+    assert [q.split("||")[0] for q in queries] == ["CITING_C76"]
+    assert (out / "citing" / "qrels.txt").read_text() == "CITING_C76 0 C92 1\n"
+    ranked = [
+        line.split()[2] for line in (out / "runs" / "citing-bm25.run").read_text().splitlines()
+    ]
+    assert sorted(ranked) == sorted(set(JUDGMENTS) - {"C76"})
