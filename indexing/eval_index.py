@@ -11,6 +11,7 @@ chunk the build embedded.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from indexing.model import SearchFilters
@@ -39,11 +40,11 @@ class IndexRanker:
         self.depth, self.candidates = depth, candidates
         self.prefix = source.partition("/")[0]  # `aila/casedocs` documents are `aila:C123`
 
-    def rank(self, mode: str, query: str, uncounted: str | None = None) -> dict[str, float]:
+    def rank(self, mode: str, query: str, uncounted: Collection[str] = ()) -> dict[str, float]:
         """`{doc_id: score}` with ids as the qrels write them (`C123`, not `aila:C123`).
 
-        `uncounted` (a qrels id) is the judgment whose citations the authority counts leave
-        out (`Retriever.search_documents`).
+        `uncounted` (qrels ids): judgments whose citations count for nothing
+        (`Retriever.search_documents`).
 
         Raises:
             ValueError: for a mode the index does not answer (`bm25s` is the library baseline).
@@ -57,6 +58,6 @@ class IndexRanker:
             filters=SearchFilters(sources=(self.source,)),
             mode=QUERY_MODE[mode],
             candidates=self.candidates,
-            uncounted=f"{self.prefix}:{uncounted}" if uncounted else None,
+            uncounted={f"{self.prefix}:{doc}" for doc in uncounted},
         )
         return {doc_id.partition(":")[2] or doc_id: score for doc_id, score, _ in found}

@@ -18,7 +18,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -26,8 +26,8 @@ from typing import Any, Literal
 import numpy as np
 from tqdm import tqdm
 
-from indexing.authority import AUTHORITY_WEIGHT, authority_factor
-from indexing.eval_citing import judgments, query_doc
+from indexing.authority import AUTHORITY_WEIGHT, PRECEDENT_WEIGHT, with_citations
+from indexing.eval_citing import judgments, query_doc, repeats
 from indexing.eval_dense import DenseCache
 from indexing.eval_index import IndexRanker
 from indexing.eval_metrics import (
@@ -86,8 +86,8 @@ class RetrievalChoices:
             from round 0 (None: no cap). The default bounds a fresh run on two cores to
             about ten minutes of embedding: all 653 statute passages, the first passage of
             every judgment; more rounds only with a larger budget (or none).
-        authority_weight: the judgments' authority prior, as the product applies it to
-            court opinions (`indexing.authority`; 0: off).
+        authority_weight, precedent_weight: the citation-aware scores of the judgments, as
+            the product applies them to court opinions (`indexing.authority`; 0: off).
     """
 
     sparse_agg: Aggregation = "max"
@@ -101,6 +101,7 @@ class RetrievalChoices:
     dense_rounds: int | None = None
     embed_budget: int | None = EMBED_BUDGET
     authority_weight: float = AUTHORITY_WEIGHT
+    precedent_weight: float = PRECEDENT_WEIGHT
 
 
 def load_encoder(model_dir: Path | None = None) -> Encoder:
@@ -160,6 +161,7 @@ class AilaEvaluation:
         self._reranker = reranker
         self._index = index
         self._citations: CitationGraph | None = None
+        self._repeats: dict[str, set[str]] | None = None
 
     def encoder(self) -> Encoder:
         """The dense encoder (loaded once)."""
@@ -205,25 +207,34 @@ class AilaEvaluation:
             )
         return self._citations
 
-    def rank(self, mode: Mode, query: str, uncounted: str | None = None) -> Scores:
+    def repeats(self) -> dict[str, set[str]]:
+        """The judgments the source holds twice (`indexing.eval_citing.repeats`; built once)."""
+        if self._repeats is None:
+            self._repeats = repeats(self.docs)
+        return self._repeats
+
+    def rank(self, mode: Mode, query: str, uncounted: Collection[str] = ()) -> Scores:
         """Document scores for one query in one mode.
 
-        `uncounted`: a judgment whose citations the authority prior leaves out (the one a
-        citing-judgment query was made from).
+        `uncounted`: judgments whose citations count for nothing (the one a citing-judgment
+        query was made from, and those repeating it).
         """
         if mode == "bm25s":
             return self.bm25s().rank(query)
         if self._index is not None:
             return self._index.rank(mode, query, uncounted)
         scores = self._rank_in_memory(mode, query)
-        weight = self.choices.authority_weight
-        if self.source != "aila/casedocs" or not weight:
+        c = self.choices
+        if self.source != "aila/casedocs" or not (c.authority_weight or c.precedent_weight):
             return scores
-        graph = self.citations()
-        return {
-            d: s * authority_factor(graph.cited_by(d, excluding=uncounted), weight)
-            for d, s in scores.items()
-        }
+        return with_citations(
+            scores,
+            self.citations(),
+            lambda d: True,  # every document of the source is a judgment
+            c.authority_weight,
+            c.precedent_weight,
+            uncounted,
+        )
 
     def _rank_in_memory(self, mode: Mode, query: str) -> Scores:
         c = self.choices
@@ -256,12 +267,14 @@ class AilaEvaluation:
         """A TREC run: every query's top `depth` documents in trec_eval order.
 
         `exclude_query_doc` leaves out of each ranking the document its query was made from
-        (`indexing.eval_citing.query_doc`), and its citations from the authority counts.
+        (`indexing.eval_citing.query_doc`), and its citations (and those of any judgment
+        repeating it) from the citation-aware scores.
         """
         run: Run = {}
         for qid, text in tqdm(queries.items(), desc=f"{self.source} {mode}", disable=None):
             skip = query_doc(qid) if exclude_query_doc else None
-            scores = self.rank(mode, text, skip)
+            uncounted = {skip, *self.repeats().get(skip, ())} if skip is not None else set()
+            scores = self.rank(mode, text, uncounted)
             if skip is not None:
                 scores.pop(skip, None)
             run[qid] = dict(trec_order(self._complete(scores, depth, skip), depth))
@@ -362,15 +375,19 @@ def add_embed_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def choices_from_args(
-    args: argparse.Namespace, authority_weight: float = AUTHORITY_WEIGHT
-) -> RetrievalChoices:
-    """The retrieval choices with the embedding caps of the command line (and the
-    configured `JURIS_AUTHORITY_WEIGHT`)."""
+def choices_from_args(args: argparse.Namespace, settings: Any = None) -> RetrievalChoices:
+    """The retrieval choices with the embedding caps of the command line (and, given the
+    `IndexSettings`, the configured `JURIS_AUTHORITY_WEIGHT` and `JURIS_PRECEDENT_WEIGHT`)."""
     budget = args.embed_budget if args.embed_budget and args.embed_budget > 0 else None
-    return RetrievalChoices(
-        dense_rounds=args.dense_rounds, embed_budget=budget, authority_weight=authority_weight
+    weights = (
+        {
+            "authority_weight": settings.authority_weight,
+            "precedent_weight": settings.precedent_weight,
+        }
+        if settings is not None
+        else {}
     )
+    return RetrievalChoices(dense_rounds=args.dense_rounds, embed_budget=budget, **weights)
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -402,7 +419,7 @@ def run_cli(args: argparse.Namespace) -> int:
             corpus,
             args.source,
             args.cache,
-            choices_from_args(args, settings.authority_weight),
+            choices_from_args(args, settings),
             encoder_factory=lambda: load_encoder(settings.embed_model),
             only_docs=only,
             reranker=None if index else configured_reranker(settings),

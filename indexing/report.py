@@ -232,7 +232,7 @@ def run_cli(args: argparse.Namespace) -> int:
             corpus,
             args.out,
             modes,
-            choices_from_args(args, settings.authority_weight),
+            choices_from_args(args, settings),
             configured_reranker(settings),
         )
     except (FileNotFoundError, RerankerUnavailable) as err:

@@ -20,13 +20,17 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from typing import Any
 
-from indexing.authority import AUTHORITY_WEIGHT, authority_factor, citation_graph
+from indexing.authority import (
+    AUTHORITY_WEIGHT,
+    PRECEDENT_WEIGHT,
+    citation_graph,
+    with_citations,
+)
 from indexing.chunking import split_sentences
 from indexing.embeddings import Embedder
 from indexing.model import Chunk, Passage, SearchFilters
@@ -54,6 +58,8 @@ log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "sparse")
 # An opinion's document score sums its best this many chunk scores (`rank_documents`).
 OPINION_CHUNKS = 3
+# Chunks a document ranking is made from (`search_documents`, `search(group_by_doc=True)`).
+DOCUMENT_CANDIDATES = 1000
 
 
 class IndexUnavailable(RuntimeError):
@@ -194,6 +200,8 @@ class Retriever:
             (`JURIS_RERANKER_DIR`; None, the default, keeps the first-stage order).
         authority_weight: how much the number of judgments citing a court opinion lifts it
             in a document ranking (`indexing.authority`; 0: not at all).
+        precedent_weight: how much the precedents cited by the best-ranked judgments gain
+            in a document ranking (`indexing.authority`; 0: nothing).
     """
 
     def __init__(
@@ -208,6 +216,7 @@ class Retriever:
         reranker: CrossEncoderReranker | None = None,
         opinion_query_terms: int | None = 100,
         authority_weight: float = AUTHORITY_WEIGHT,
+        precedent_weight: float = PRECEDENT_WEIGHT,
     ) -> None:
         self.catalog = catalog
         self.reranker = reranker
@@ -223,6 +232,7 @@ class Retriever:
         self.query_terms = query_terms
         self.opinion_query_terms = opinion_query_terms
         self.authority_weight = authority_weight
+        self.precedent_weight = precedent_weight
         # document frequency per sparse term: picks a long query's most specific terms
         self._term_df: PerBuild[dict[int, int]] = PerBuild(
             "term frequencies", lambda store: store.term_counts()
@@ -273,7 +283,7 @@ class Retriever:
             raise IndexUnavailable(f"index build {store.name} is empty")
         if self.query_terms is not None:
             self._term_df.start(store)  # ready before the first long question
-        if self.authority_weight:
+        if self.authority_weight or self.precedent_weight:
             self._citations.start(store)
 
     def close(self) -> None:
@@ -398,7 +408,8 @@ class Retriever:
             top_k: passages wanted.
             filters: as_of (default today), jurisdiction, kind, sources, doc_ids.
             mode: `hybrid` (dense + sparse, RRF), `dense` or `sparse`.
-            group_by_doc: at most one passage per document.
+            group_by_doc: one passage per document, documents ranked as `search_documents`
+                ranks them (an opinion by its best three passages and its citations).
             exact_citations: put the provisions the query names first.
 
         Returns:
@@ -409,10 +420,12 @@ class Retriever:
         if top_k < 1:
             raise ValueError("top_k must be at least 1")
         where = filter_conditions(filters)
-        want = top_k * 4 if group_by_doc else top_k
-        if self.reranker is not None:
-            want = max(want, self.reranker.depth)
-        found = self._reranked(query, self._raw(query, want, where, mode))
+        want = max(top_k, self.reranker.depth) if self.reranker is not None else top_k
+        if group_by_doc:
+            documents = self._documents(query, where, mode, DOCUMENT_CANDIDATES)
+            found = self._reranked(query, documents[:want])
+        else:
+            found = self._reranked(query, self._raw(query, want, where, mode))
         exact: list[Passage] = []
         if exact_citations:
             top = found[0].score if found else 1.0
@@ -436,10 +449,14 @@ class Retriever:
         return out
 
     def _cited_chunks(self, cited: CitedProvision, as_of: date | None, where: Where) -> list[Chunk]:
-        store = self._current()
-        hits = list(store.scroll(Where((*where.must, Match("doc_id", cited.doc_id)))))
-        chunks = sorted((payload_chunk(h.id, h.payload) for h in hits), key=lambda c: c.order)
-        return _best_pinpoint(chunks, cited.pinpoint)
+        return _best_pinpoint(
+            self._doc_chunks(self._current(), cited.doc_id, where), cited.pinpoint
+        )
+
+    def _doc_chunks(self, store: VectorStore, doc_id: str, where: Where) -> list[Chunk]:
+        """The chunks of `doc_id` that `where` admits, in document order."""
+        hits = store.scroll(Where((*where.must, Match("doc_id", doc_id)), where.must_not))
+        return sorted((payload_chunk(h.id, h.payload) for h in hits), key=lambda c: c.order)
 
     def search_documents(
         self,
@@ -447,16 +464,17 @@ class Retriever:
         top_k: int = 100,
         filters: SearchFilters | None = None,
         mode: str = "hybrid",
-        candidates: int = 1000,
-        uncounted: str | None = None,
+        candidates: int = DOCUMENT_CANDIDATES,
+        uncounted: Collection[str] = (),
     ) -> list[tuple[str, float, Chunk]]:
         """Documents ranked by their chunks (for document-level evaluation).
 
         A court opinion scores the sum of its best `OPINION_CHUNKS` chunk scores among the
         candidates (a precedent shares its story with the facts over several passages), any
         other document its best chunk's (a provision governs through its one passage); see
-        `rank_documents`. An opinion's score is then lifted by the judgments citing it
-        (`indexing.authority`).
+        `rank_documents`. Opinions are then re-scored by the citation graph: lifted by the
+        judgments citing them, and the precedents the best-ranked judgments cite gain from
+        them (`indexing.authority`).
 
         Args:
             query: the query (long fact patterns are windowed, not truncated).
@@ -464,22 +482,52 @@ class Retriever:
             filters: as in `search`.
             mode: `hybrid`, `dense` or `sparse`.
             candidates: chunks retrieved before grouping.
-            uncounted: a document whose citations the authority counts leave out (the
-                judgment a benchmark query was made from).
+            uncounted: judgments whose citations count for nothing (the judgment a
+                benchmark query was made from, and any repeating it).
 
         Returns:
             `(doc_id, score, best chunk)` best first.
         """
         where = filter_conditions(filters)
-        passages = self._raw(query, candidates, where, mode, prefetch=candidates)
-        cited_by = None
-        if self.authority_weight:
-            graph = self._citations.get(self._current())
-            cited_by = partial(graph.cited_by, excluding=uncounted)
-        ranked = self._reranked(
-            query, rank_documents(passages, top_k, cited_by, self.authority_weight)
-        )
+        ranked = self._documents(query, where, mode, candidates, uncounted)
+        ranked = self._reranked(query, ranked[:top_k])
         return [(p.chunk.doc_id, p.score, p.chunk) for p in ranked]
+
+    def _documents(
+        self, query: str, where: Where, mode: str, candidates: int, uncounted: Collection[str] = ()
+    ) -> list[Passage]:
+        """Every document among the best `candidates` chunks, best first, each as its best
+        chunk with the document's score (`rank_documents`, then `_with_citations`)."""
+        passages = self._raw(query, candidates, where, mode, prefetch=candidates)
+        return self._with_citations(rank_documents(passages, len(passages)), where, uncounted)
+
+    def _with_citations(
+        self, docs: list[Passage], where: Where, uncounted: Collection[str]
+    ) -> list[Passage]:
+        """Documents re-scored by the citation graph (`indexing.authority.with_citations`).
+
+        A precedent the expansion reaches that the first stage did not retrieve is returned
+        with its first chunk, if it passes the query's filters.
+        """
+        if not (self.authority_weight or self.precedent_weight) or not docs:
+            return docs
+        store = self._current()
+        graph = self._citations.get(store)
+        chunks = {p.chunk.doc_id: p.chunk for p in docs}
+        scores = with_citations(
+            {p.chunk.doc_id: p.score for p in docs},
+            graph,
+            lambda d: chunks[d].kind == "opinion",
+            self.authority_weight,
+            self.precedent_weight,
+            uncounted,
+        )
+        for doc_id in scores.keys() - chunks.keys():
+            found = self._doc_chunks(store, doc_id, where)
+            if found:
+                chunks[doc_id] = found[0]
+        ranked = sorted(chunks, key=lambda d: (-scores[d], d))
+        return [Passage(chunks[d], scores[d]) for d in ranked]
 
     def _reranked(self, query: str, passages: list[Passage]) -> list[Passage]:
         """The passages with the reranker's order over its depth (unchanged without one).
@@ -547,25 +595,17 @@ class Retriever:
         return self._current().count(Where((Match("doc_id", doc_id),))) > 0
 
 
-def rank_documents(
-    passages: Sequence[Passage],
-    top_k: int,
-    cited_by: Callable[[str], int] | None = None,
-    authority_weight: float = AUTHORITY_WEIGHT,
-) -> list[Passage]:
+def rank_documents(passages: Sequence[Passage], top_k: int) -> list[Passage]:
     """Documents from their ranked chunks: each document's best chunk, with its score.
 
     An opinion's score is the sum of its best `OPINION_CHUNKS` chunk scores, any other
     document's its best chunk's. Measured through the whole-corpus index on 100 citing
     judgments (README, "Long queries"): opinions MAP 0.101 → 0.109 (sparse), 0.089 → 0.098
     (hybrid); the same sum over statutes drops the AILA statute MAP from 0.213 to 0.095.
-    With `cited_by`, an opinion's score is multiplied by its `authority_factor`.
 
     Args:
         passages: chunks, best first.
         top_k: documents wanted.
-        cited_by: doc_id -> judgments citing it (None: no authority prior).
-        authority_weight: see `indexing.authority.authority_factor`.
 
     Returns:
         Up to `top_k` passages, one per document, best document first (ties by id).
@@ -579,10 +619,6 @@ def rank_documents(
         if taken.get(doc.doc_id, 0) < limit:
             taken[doc.doc_id] = taken.get(doc.doc_id, 0) + 1
             score[doc.doc_id] = score.get(doc.doc_id, 0.0) + p.score
-    if cited_by is not None:
-        for doc_id, p in best.items():
-            if p.chunk.kind == "opinion":
-                score[doc_id] *= authority_factor(cited_by(doc_id), authority_weight)
     order = sorted(best, key=lambda d: (-score[d], d))[:top_k]
     return [Passage(best[d].chunk, score[d]) for d in order]
 
@@ -625,4 +661,5 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         reranker=configured_reranker(settings),
         opinion_query_terms=settings.opinion_query_terms or None,
         authority_weight=settings.authority_weight,
+        precedent_weight=settings.precedent_weight,
     )

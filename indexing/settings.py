@@ -57,6 +57,9 @@ class IndexSettings(BaseSettings):
     authority_weight: float = Field(
         0.5, ge=0, description="lift of a court opinion per ln(1 + judgments citing it) (0: off)"
     )
+    precedent_weight: float = Field(
+        0.5, ge=0, description="gain of a precedent per best-ranked judgment citing it (0: off)"
+    )
     qdrant_shard_number: int = Field(
         1, ge=1, description="shards of a new server collection (server mode only)"
     )

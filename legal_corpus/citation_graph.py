@@ -90,8 +90,10 @@ class CitationGraph:
                 by_year[j.year].append(j.doc_id)
         n = max(len(self._titles), 1)
         self._idf = {w: math.log(n / (1 + c)) + 1 for w, c in df.items()}
-        self._weight = {d: sum(self._idf[w] for w in ws) for d, ws in self._titles.items()}
-        self._by_year = dict(by_year)
+        # sums in a fixed order: the same graph whatever the process's string hashing
+        self._weight = {d: sum(self._idf[w] for w in sorted(ws)) for d, ws in self._titles.items()}
+        # candidates in id order: a tie goes the same way whatever order the judgments came in
+        self._by_year = {y: sorted(ds) for y, ds in by_year.items()}
         links: dict[str, set[str]] = defaultdict(set)
         for doc, text in texts:
             links[doc].update(self._resolve(doc, text))
@@ -115,17 +117,18 @@ class CitationGraph:
                 words = self._titles[candidate]
                 if candidate == doc or not words:
                     continue
-                share = sum(self._idf[w] for w in words & context) / self._weight[candidate]
+                shared = sorted(words & context)
+                share = sum(self._idf[w] for w in shared) / self._weight[candidate]
                 if share > best_share:
                     best, best_share = candidate, share
         return best if best_share >= TITLE_SHARE else None
 
-    def cited_by(self, doc_id: str, excluding: str | None = None) -> int:
-        """How many judgments cite `doc_id` (leaving out `excluding`'s citations)."""
+    def cited_by(self, doc_id: str, excluding: Iterable[str] = ()) -> int:
+        """How many judgments cite `doc_id`, leaving out the citations of `excluding`."""
+        if isinstance(excluding, str):
+            excluding = (excluding,)
         n = self._cited_by.get(doc_id, 0)
-        if excluding is not None and doc_id in self.links.get(excluding, ()):
-            n -= 1
-        return n
+        return n - sum(1 for e in set(excluding) if doc_id in self.links.get(e, ()))
 
     def counts(self) -> dict[str, int]:
         """doc_id -> number of judgments citing it (cited judgments only)."""

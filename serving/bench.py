@@ -82,7 +82,14 @@ class FixedRetriever:
     def index_version(self) -> str:
         return self.inner.index_version
 
-    def search(self, query: str, top_k: int, filters: SearchFilters, mode: str = "hybrid"):
+    def search(
+        self,
+        query: str,
+        top_k: int,
+        filters: SearchFilters,
+        mode: str = "hybrid",
+        group_by_doc: bool = False,
+    ) -> list[Passage]:
         return self.passages[query][:top_k]
 
     def lookup(self, doc_id: str, pinpoint: str = "", as_of: date | None = None) -> list[Chunk]:

@@ -109,9 +109,15 @@ class Pipeline:
         self.settings = settings
 
     async def search(
-        self, query: str, top_k: int, filters: SearchFilters, mode: str = "hybrid"
+        self,
+        query: str,
+        top_k: int,
+        filters: SearchFilters,
+        mode: str = "hybrid",
+        group_by_doc: bool = False,
     ) -> list[Passage]:
-        """Retrieve passages (in a worker thread).
+        """Retrieve passages (in a worker thread); `group_by_doc`: one per document, see
+        `indexing.retrieve.Retriever.search`.
 
         Raises:
             IndexUnavailable: when the index cannot answer.
@@ -120,7 +126,7 @@ class Pipeline:
         with self.metrics.stage("retrieval", mode):
             try:
                 return await to_thread.run_sync(
-                    lambda: self.retriever.search(query, top_k, filters, mode)
+                    lambda: self.retriever.search(query, top_k, filters, mode, group_by_doc)
                 )
             except ValueError as err:
                 raise InvalidRequest(str(err)) from err

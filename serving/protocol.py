@@ -49,6 +49,12 @@ class SearchRequest(_Request):
     jurisdiction: str | None = Field(None, max_length=16, pattern=r"^[a-z]{2}(-[a-z]{2})?$")
     kind: KindName | None = None
     mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    group_by_doc: bool = Field(
+        False,
+        description="one passage per document, documents ranked as a whole: a court opinion "
+        "by its best three passages and by the judgments of the index citing it or cited by "
+        "the best-ranked judgments",
+    )
 
 
 class PassageOut(BaseModel):

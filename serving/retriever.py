@@ -23,9 +23,14 @@ class RetrieverLike(Protocol):
         ...
 
     def search(
-        self, query: str, top_k: int, filters: SearchFilters, mode: str = "hybrid"
+        self,
+        query: str,
+        top_k: int,
+        filters: SearchFilters,
+        mode: str = "hybrid",
+        group_by_doc: bool = False,
     ) -> list[Passage]:
-        """Passages best matching `query`, best first."""
+        """Passages best matching `query`, best first (one per document if `group_by_doc`)."""
         ...
 
     def lookup(self, doc_id: str, pinpoint: str = "", as_of: date | None = None) -> list[Chunk]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from indexing.cli import main
-from indexing.eval_citing import build, fact_query, query_doc, resolve_citations
-from indexing.eval_rankers import SourceDocs
+from indexing.eval_citing import build, fact_query, query_doc, repeats, resolve_citations
+from indexing.eval_rankers import SourceDocs, load_source
 
 pytestmark = pytest.mark.unit
 
@@ -112,4 +112,13 @@ def test_benchmark_from_the_corpus_and_eval_leaves_the_query_judgment_out(
     for qid, ranked_docs in without_self.items():
         assert query_doc(qid) not in ranked_docs
         assert len(ranked_docs) == len(slice_docs) - 1
-    assert metrics["map"] > runs[False][1]["map"]
+    # without the flag the judgment also ranks first among the judgments whose citations
+    # feed the citation-aware scores, and its own citations are the answers: a leak
+    assert runs[False][1]["map"] > metrics["map"]
+
+
+def test_repeats_are_the_same_judgment_twice_not_shared_paragraphs(corpus_dir: Path):
+    # C1149 and C1512 hold the same Bangalore Water Supply judgment; C2732 and C2802 are two
+    # criminal appeals that share about 60 % of their paragraphs (one judge's wording)
+    docs = load_source(corpus_dir, "aila/casedocs", ["C1149", "C1512", "C2732", "C2802"])
+    assert repeats(docs) == {"C1149": {"C1512"}, "C1512": {"C1149"}}

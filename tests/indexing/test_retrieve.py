@@ -192,20 +192,14 @@ def test_rank_documents_sums_an_opinions_best_chunks_and_keeps_a_provisions_best
     assert [p.chunk.doc_id for p in rank_documents(ranked, top_k=2)] == ["C1", "S1"]
 
 
-def test_rank_documents_lifts_opinions_by_the_judgments_citing_them():
-    ranked = [
-        _passage("S1", "statute", 0.5, 0),
-        _passage("C1", "opinion", 0.4, 0),
-        _passage("C2", "opinion", 0.3, 0),
-    ]
-    cited = {"C2": 3, "S1": 50}.get
-    docs = rank_documents(ranked, top_k=10, cited_by=lambda d: cited(d, 0), authority_weight=0.5)
-    # C2: 0.3 × (1 + 0.5 ln 4) = 0.508 overtakes S1 and C1; a statute is never lifted
-    assert [(p.chunk.doc_id, round(p.score, 3)) for p in docs] == [
-        ("C2", 0.508), ("S1", 0.5), ("C1", 0.4),
-    ]  # fmt: skip
-    unlifted = rank_documents(ranked, 10, cited_by=lambda d: 0)
-    assert [p.score for p in unlifted] == [p.score for p in rank_documents(ranked, 10)]
+def test_search_by_document_ranks_as_search_documents(retriever, corpus_dir):
+    facts = (corpus_dir / "aila" / "queries_dev.txt").read_text().splitlines()[0].split("||")[1]
+    only = SearchFilters(sources=("aila/casedocs", "opinions/cap"))
+    grouped = retriever.search(facts, top_k=4, filters=only, group_by_doc=True)
+    ranked = retriever.search_documents(facts, top_k=4, filters=only)
+    assert [p.chunk.doc_id for p in grouped] == [doc for doc, _, _ in ranked]
+    assert [p.score for p in grouped] == pytest.approx([score for _, score, _ in ranked])
+    assert len(grouped) == 4  # the slice's three judgments and its CAP opinion
 
 
 def test_documents_versions_lookup_exists(retriever):

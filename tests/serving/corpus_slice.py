@@ -169,7 +169,12 @@ class SliceRetriever:
         self.fail = False
 
     def search(
-        self, query: str, top_k: int, filters: SearchFilters, mode: str = "hybrid"
+        self,
+        query: str,
+        top_k: int,
+        filters: SearchFilters,
+        mode: str = "hybrid",
+        group_by_doc: bool = False,
     ) -> list[Passage]:
         if self.fail:
             raise RuntimeError("store closed")
@@ -186,6 +191,9 @@ class SliceRetriever:
             if score:
                 out.append(Passage(c, float(score)))
         out.sort(key=lambda p: -p.score)
+        if group_by_doc:
+            firsts = {p.chunk.doc_id: p for p in reversed(out)}  # each document's best
+            out = sorted(firsts.values(), key=lambda p: -p.score)
         return out[:top_k]
 
     def lookup(self, doc_id: str, pinpoint: str = "", as_of: date | None = None) -> list[Chunk]:

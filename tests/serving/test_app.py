@@ -111,6 +111,19 @@ def test_errors_are_json_with_stable_codes(client, user_key, retriever):
     assert r.status_code == 503 and r.json()["status"] == "unavailable"
 
 
+def test_search_one_passage_per_document(client, user_key):
+    q = {"query": "fair use of a copyrighted work, reproduction and distribution", "top_k": 10}
+    every = client.post("/v1/search", json=q, headers=auth(user_key)).json()["passages"]
+    grouped = client.post(
+        "/v1/search", json={**q, "group_by_doc": True}, headers=auth(user_key)
+    ).json()["passages"]
+    docs = [p["doc_id"] for p in grouped]
+    assert len(docs) == len(set(docs)) and set(docs) == {p["doc_id"] for p in every}
+    assert len(every) > len(grouped)  # some document held several of the passages
+    r = client.post("/v1/search", json={**q, "group_by_doc": "sometimes"}, headers=auth(user_key))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+
+
 def test_ask_json_extractive(client, user_key):
     r = client.post("/v1/ask", json=ASK, headers=auth(user_key))
     assert r.status_code == 200

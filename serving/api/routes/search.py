@@ -18,7 +18,11 @@ async def search(
     """Retrieve passages for a query."""
     query = check_question(body.query, settings.max_question_chars)
     passages = await pipeline.search(
-        query, body.top_k, filters(body.as_of, body.jurisdiction, body.kind), body.mode
+        query,
+        body.top_k,
+        filters(body.as_of, body.jurisdiction, body.kind),
+        body.mode,
+        body.group_by_doc,
     )
     return SearchResponse(
         passages=[PassageOut.of(n, p) for n, p in enumerate(passages, 1)],
