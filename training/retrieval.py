@@ -102,7 +102,12 @@ class MemoryRetriever:
         return f"memory:{len(self.chunks)}"
 
     def search(
-        self, query: str, top_k: int, filters: SearchFilters, mode: str = "bm25"
+        self,
+        query: str,
+        top_k: int,
+        filters: SearchFilters,
+        mode: str = "bm25",
+        group_by_doc: bool = False,
     ) -> list[Passage]:
         """Chunks best matching `query` by BM25 (`mode` is accepted for compatibility).
 
@@ -111,6 +116,7 @@ class MemoryRetriever:
             top_k: most passages returned.
             filters: as_of (current versions when None), jurisdiction, kind, sources, doc_ids.
             mode: ignored: this retriever is lexical only.
+            group_by_doc: at most one passage (its best) per document.
 
         Returns:
             Passages, best first.
@@ -121,13 +127,17 @@ class MemoryRetriever:
         scores = self._bm25.get_scores(terms)
         order = sorted(range(len(self.chunks)), key=lambda i: -float(scores[i]))
         out: list[Passage] = []
+        docs: set[str] = set()
         for i in order:
             score = float(scores[i])
             if score <= 0 or len(out) >= top_k:
                 break
             chunk = self.chunks[i]
+            if group_by_doc and chunk.doc_id in docs:
+                continue
             if self._matches(chunk, filters):
                 out.append(Passage(chunk, score))
+                docs.add(chunk.doc_id)
         return out
 
     @staticmethod

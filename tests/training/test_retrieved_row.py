@@ -44,3 +44,12 @@ def test_row_abstains_when_no_answering_document_is_retrieved(fre_chunks: list[C
                         max_chars_total=800)  # fmt: skip
     assert not row.oracle_kept and row.oracle_n is None
     assert row.messages[-1]["content"] == ABSTAIN_ANSWER
+
+
+def test_memory_retriever_one_passage_per_document(fre_chunks: list[Chunk]) -> None:
+    retriever = MemoryRetriever(fre_chunks)
+    every = retriever.search(QUESTION, 60, SearchFilters())
+    grouped = retriever.search(QUESTION, 60, SearchFilters(), group_by_doc=True)
+    assert len({p.chunk.doc_id for p in every}) < len(every)  # several passages of a rule
+    docs = [p.chunk.doc_id for p in grouped]
+    assert len(docs) == len(set(docs)) and grouped[0] == every[0]
