@@ -81,7 +81,7 @@ bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway
 	$(PY) -m indexing bench --out var/bench
 	$(PY) -m serving bench --out var/bench
 
-eval: setup ## AILA 2019 retrieval evaluation: bm25s vs bm25/dense/hybrid, report in var/eval
+eval: setup ## retrieval evaluation (AILA 2019 + cited precedents): bm25s vs bm25/dense/hybrid, report in var/eval
 	$(PY) -m indexing report --out var/eval
 
 clean: ## remove build outputs and local indexes (keeps the virtual environments)

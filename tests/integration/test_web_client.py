@@ -346,6 +346,32 @@ def test_search_only_at_phone_width(gateway: str, open_page: Any, web_keys: dict
     shot(page, "phone-answer")
 
 
+def test_find_documents_lists_each_document_once(
+    gateway: str, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    page = open_page(gateway)
+    save_key(page, web_keys["user"])
+    query = "summary judgment no genuine dispute as to any material fact, motion to dismiss"
+    opened = "#results > li.card button.open-doc"
+    page.check("input[name='mode'][value='search']")
+    page.select_option("#kind", "rule")
+    ask(page, query)
+    page.wait_for_selector("#status[data-state='done']")
+    passages = page.locator(opened).all_inner_texts()
+    assert len(set(passages)) < len(passages), passages  # several passages of one rule
+    page.check("input[name='mode'][value='documents']")
+    assert page.inner_text("#submit") == "Search"
+    ask(page, query)
+    page.wait_for_selector("#status[data-state='done']")
+    documents = page.locator(opened).all_inner_texts()
+    assert len(documents) == len(set(documents)) >= 2
+    assert "documents" in page.inner_text("#results-meta")
+    # the history remembers the mode
+    page.check("input[name='mode'][value='ask']")
+    page.locator("#history .history-item").first.click()
+    assert page.is_checked("input[name='mode'][value='documents']")
+
+
 def test_no_key_and_wrong_key_are_explained(gateway: str, open_page: Any, console: Console) -> None:
     console.allow = [r"status of 401"]
     page = open_page(gateway)

@@ -51,9 +51,13 @@ export class Api {
     return response;
   }
 
-  /** `POST /v1/search` → `{passages, index_version}`. */
-  async search(query, filters, signal) {
-    const response = await this.request("POST", "/v1/search", { query, ...filters }, { signal });
+  /**
+   * `POST /v1/search` → `{passages, index_version}`; `byDocument`: one passage per document,
+   * the documents ranked as a whole (`group_by_doc`).
+   */
+  async search(query, filters, signal, byDocument = false) {
+    const body = { query, ...filters, ...(byDocument ? { group_by_doc: true } : {}) };
+    const response = await this.request("POST", "/v1/search", body, { signal });
     return response.json();
   }
 

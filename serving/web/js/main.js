@@ -28,6 +28,8 @@ const keyInput = /** @type {HTMLInputElement} */ ($("api-key"));
 
 const api = new Api(loadKey);
 const panel = new DocPanel(api, showError);
+// the form's modes, as the history names them
+const MODE_LABELS = { ask: "answer", search: "search", documents: "documents" };
 let controller = null;
 let lastAnswer = null;
 let lastFilters = {};
@@ -152,12 +154,12 @@ function showHistory() {
       el("span", { class: "history-q", text: item.question }),
       el("span", {
         class: "hint",
-        text: [item.mode === "search" ? "search" : "answer", filters].filter(Boolean).join(" · "),
+        text: [MODE_LABELS[item.mode] || "answer", filters].filter(Boolean).join(" · "),
       }),
     );
     button.addEventListener("click", () => {
       question.value = item.question;
-      setMode(item.mode === "search" ? "search" : "ask");
+      setMode(item.mode in MODE_LABELS ? item.mode : "ask");
       /** @type {HTMLSelectElement} */ ($("jurisdiction")).value = item.filters.jurisdiction || "";
       /** @type {HTMLSelectElement} */ ($("kind")).value = item.filters.kind || "";
       /** @type {HTMLInputElement} */ ($("as-of")).value = item.filters.as_of || "";
@@ -185,7 +187,7 @@ function setMode(value) {
   for (const input of form.querySelectorAll('input[name="mode"]')) {
     /** @type {HTMLInputElement} */ (input).checked = /** @type {HTMLInputElement} */ (input).value === value;
   }
-  submit.textContent = value === "search" ? "Search" : "Ask";
+  submit.textContent = value === "ask" ? "Ask" : "Search";
 }
 
 form.addEventListener("change", (event) => {
@@ -219,8 +221,8 @@ form.addEventListener("submit", (event) => {
   const filters = filtersOf();
   remember({ question: text, mode: mode(), filters, at: new Date().toISOString() });
   showHistory();
-  if (mode() === "search") runSearch(text, filters);
-  else runAsk(text, filters);
+  if (mode() === "ask") runAsk(text, filters);
+  else runSearch(text, filters, mode() === "documents");
 });
 
 stop.addEventListener("click", () => {
@@ -422,7 +424,7 @@ $("copy").addEventListener("click", async () => {
 
 // ---- search only ---------------------------------------------------------------------------
 
-async function runSearch(text, filters) {
+async function runSearch(text, filters, byDocument = false) {
   if (controller) controller.abort();
   controller = new AbortController();
   lastFilters = filters;
@@ -436,7 +438,7 @@ async function runSearch(text, filters) {
   busy(true);
   setStatus("Searching…", "working");
   try {
-    const data = await api.search(text, filters, controller.signal);
+    const data = await api.search(text, filters, controller.signal, byDocument);
     if (!data.passages.length) {
       list.append(
         el("li", { class: "empty", text: "No passages match. Try other words, or remove a filter." }),
@@ -447,10 +449,11 @@ async function runSearch(text, filters) {
     for (const p of data.passages) {
       list.append(passageCard(p, { onOpen: openPassage, quotes: [] }));
     }
+    const unit = byDocument ? "documents" : "passages";
     $("results-meta").textContent =
-      `${data.passages.length} passages · index ${data.index_version}` +
+      `${data.passages.length} ${unit} · index ${data.index_version}` +
       (filters.as_of ? ` · law as of ${filters.as_of}` : "");
-    setStatus(`${data.passages.length} passages found.`, "done");
+    setStatus(`${data.passages.length} ${unit} found.`, "done");
   } catch (err) {
     if (err && err.name === "AbortError") setStatus("Stopped.", "stopped");
     else {
