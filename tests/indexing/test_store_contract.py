@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from indexing.authority import citation_graph
 from indexing.model import Chunk, chunk_id
 from indexing.sparse import Bm25Encoder, term_id
 from indexing.store import (
@@ -171,6 +172,33 @@ def test_term_counts_are_document_frequencies(store):
     assert counts == dict(expected)
     assert counts[term_id("court")] == 1 and counts[term_id("personal")] == 1
     assert term_id("the") not in counts  # stopwords are never indexed
+
+
+def test_the_citation_graph_is_read_from_the_opinions_of_a_build(store):
+    # C76 (2003) names C92 (1996) before its neutral citation — text as in the AILA corpus
+    opinions = [
+        ("aila:C92", "Ranchhodji Chaturji Thakore v The Superintendent Engineer, "
+         "Gujaratelectricity Board, Himma", date(1996, 10, 28), "1. Leave granted."),
+        ("aila:C76", "Union of India and Others v Jaipal Singh", date(2003, 11, 3),
+         "The High Court placed reliance upon the decision of this Court in Ranchhodji "
+         "chaturji thakore v. Superintendent engineer, gujarat electricity board, "
+         "Himmatnagar (Gujarat) and Anr. 1996 Indlaw SC 1409"),
+    ]  # fmt: skip
+    points = []
+    for doc_id, title, decided, text in opinions:
+        chunk = Chunk(
+            chunk_id=chunk_id(doc_id, "AILA 2019", "¶ 1"), doc_id=doc_id, version="AILA 2019",
+            citation=title, doc_citation=title, pinpoint="¶ 1", anchor="p-1", heading_path=(),
+            text=text, order=1, source="aila/casedocs", kind="opinion", jurisdiction="in",
+            title=title, valid_from=decided, decision_date=decided, content_hash=doc_id,
+        )  # fmt: skip
+        points.append(
+            IndexPoint(chunk, np.ones(DIM) / np.sqrt(DIM), Bm25Encoder().document(text), 1)
+        )
+    store.upsert(points)
+    graph = citation_graph(store)
+    assert graph.links == {"aila:C76": frozenset({"aila:C92"})}
+    assert graph.cited_by("aila:C92") == 1 and graph.cited_by("fre:702") == 0
 
 
 def test_filters_as_of_and_fields(store):

@@ -1,0 +1,72 @@
+"""Per-build background values: computed once per build, stale ones recomputed behind the
+previous value, failures retried."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from indexing.per_build import PerBuild
+
+pytestmark = pytest.mark.unit
+
+
+class _Build:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _wait_for(predicate, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_once_per_build_and_the_previous_value_serves_during_a_swap() -> None:
+    calls: list[str] = []
+    release = threading.Event()
+
+    def compute(store) -> str:
+        calls.append(store.name)
+        if store.name == "b2":
+            release.wait(10)
+        return f"value of {store.name}"
+
+    values = PerBuild("test values", compute)
+    b1 = _Build("b1")
+    assert values.get(b1) == "value of b1"  # the first value is waited for
+    assert values.get(b1) == "value of b1" and calls == ["b1"]
+    b2 = _Build("b2")
+    assert values.get(b2) == "value of b1"  # b2's is computing: b1's serves meanwhile
+    release.set()
+    _wait_for(lambda: values.get(b2) == "value of b2")
+    assert calls == ["b1", "b2"]
+
+
+def test_a_stale_value_is_recomputed_in_the_background() -> None:
+    n = iter(range(100))
+    values = PerBuild("test values", lambda store: next(n), max_age_s=0.05)
+    build = _Build("b1")
+    assert values.get(build) == 0
+    time.sleep(0.1)
+    assert values.get(build) == 0  # stale: still served while the new count runs
+    _wait_for(lambda: values.get(build) >= 1)  # a sync that kept the build's name is seen
+
+
+def test_a_failure_is_logged_and_retried(caplog) -> None:
+    attempts: list[int] = []
+
+    def compute(store) -> int:
+        attempts.append(1)
+        if len(attempts) == 2:
+            raise OSError("store closed")
+        return len(attempts)
+
+    values = PerBuild("test values", compute)
+    assert values.get(_Build("b1")) == 1
+    assert values.get(_Build("b2")) == 1  # b2's count fails in the background
+    _wait_for(lambda: values.get(_Build("b2")) == 3)  # the next get starts another
+    assert "computing the test values of build b2 failed" in caplog.text
