@@ -33,7 +33,7 @@ from legal_corpus.citation_graph import CitationGraph, Judgment
 AUTHORITY_WEIGHT = 0.5
 PRECEDENT_WEIGHT = 0.5
 PRECEDENT_SOURCES = 10
-_FIELDS = ("doc_id", "title", "decision_date", "text")
+_FIELDS = ("doc_id", "version", "order", "title", "decision_date", "text")
 
 
 def authority_factor(cited_by: int, weight: float = AUTHORITY_WEIGHT) -> float:
@@ -42,9 +42,14 @@ def authority_factor(cited_by: int, weight: float = AUTHORITY_WEIGHT) -> float:
 
 
 def citation_graph(store: VectorStore) -> CitationGraph:
-    """The citations between the court opinions of a build, read from their chunks."""
+    """The citations between the court opinions of a build, read from their chunks.
+
+    Each opinion's chunks are put back together in document order (per version) before its
+    references are read, so a case name at the end of one chunk still names the reference
+    at the start of the next.
+    """
     judgments: dict[str, Judgment] = {}
-    pieces: list[tuple[str, str]] = []
+    parts: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for hit in store.scroll(Where((Match("kind", "opinion"),)), fields=_FIELDS):
         p = hit.payload
         doc = p["doc_id"]
@@ -52,8 +57,14 @@ def citation_graph(store: VectorStore) -> CitationGraph:
             decided = p.get("decision_date")
             year = date.fromisoformat(decided).year if decided else None
             judgments[doc] = Judgment(doc, p.get("title") or "", year)
-        pieces.append((doc, p.get("text") or ""))
-    return CitationGraph(judgments.values(), pieces)
+        parts.setdefault((doc, p.get("version") or ""), []).append(
+            (int(p.get("order") or 0), p.get("text") or "")
+        )
+    texts = (
+        (doc, "\n".join(text for _, text in sorted(pieces, key=lambda piece: piece[0])))
+        for (doc, _), pieces in sorted(parts.items())
+    )
+    return CitationGraph(judgments.values(), texts)
 
 
 def with_citations(
