@@ -449,14 +449,10 @@ class Retriever:
         return out
 
     def _cited_chunks(self, cited: CitedProvision, as_of: date | None, where: Where) -> list[Chunk]:
-        return _best_pinpoint(
-            self._doc_chunks(self._current(), cited.doc_id, where), cited.pinpoint
-        )
-
-    def _doc_chunks(self, store: VectorStore, doc_id: str, where: Where) -> list[Chunk]:
-        """The chunks of `doc_id` that `where` admits, in document order."""
-        hits = store.scroll(Where((*where.must, Match("doc_id", doc_id)), where.must_not))
-        return sorted((payload_chunk(h.id, h.payload) for h in hits), key=lambda c: c.order)
+        store = self._current()
+        hits = store.scroll(Where((*where.must, Match("doc_id", cited.doc_id)), where.must_not))
+        chunks = sorted((payload_chunk(h.id, h.payload) for h in hits), key=lambda c: c.order)
+        return _best_pinpoint(chunks, cited.pinpoint)
 
     def search_documents(
         self,
@@ -522,10 +518,12 @@ class Retriever:
             self.precedent_weight,
             uncounted,
         )
-        for doc_id in scores.keys() - chunks.keys():
-            found = self._doc_chunks(store, doc_id, where)
-            if found:
-                chunks[doc_id] = found[0]
+        reached = sorted(scores.keys() - chunks.keys())
+        if reached:  # one request for all of them, their first chunks only
+            must = (*where.must, MatchAny("doc_id", tuple(reached)), Match("order", 0))
+            for h in store.scroll(Where(must, where.must_not)):
+                chunk = payload_chunk(h.id, h.payload)
+                chunks.setdefault(chunk.doc_id, chunk)
         ranked = sorted(chunks, key=lambda d: (-scores[d], d))
         return [Passage(chunks[d], scores[d]) for d in ranked]
 
