@@ -178,7 +178,7 @@ def bench_latency(
     s = settings.model_copy(update={"qdrant_path": index_root, "qdrant_url": None})
     catalog = EdgeCatalog(index_root, s.collection, s.exact_below)
     retriever = Retriever(catalog, embedder, hnsw_ef=s.hnsw_ef)
-    store = retriever._current()
+    store = retriever.current_store()
     points = store.count()
     filters = SearchFilters(as_of=time_today(), jurisdiction="us")
     queries = [

@@ -29,7 +29,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-EXTENSIONS = ("indexing.evaluate", "indexing.report", "indexing.eval_citing")
+EXTENSIONS = (
+    "indexing.evaluate",
+    "indexing.report",
+    "indexing.eval_citing",
+    "indexing.eval_questions",
+)
 
 
 def _settings(args: argparse.Namespace) -> Any:

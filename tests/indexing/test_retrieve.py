@@ -14,6 +14,7 @@ from indexing.retrieve import (
     Retriever,
     cited_provisions,
     open_retriever,
+    place_opinions,
     rank_documents,
 )
 from indexing.sparse import Bm25Encoder, SparseVec
@@ -229,3 +230,26 @@ def test_search_cli_json_shape(index_slice, monkeypatch, capsys):
         assert {"doc_id", "chunk_id", "score", "citation", "pinpoint", "text"} <= set(r)
         assert r["kind"] == "statute"
     assert out["results"][0]["doc_id"].startswith("usc:17/")
+
+
+def test_place_opinions_keeps_their_order_on_the_provisions_scale():
+    passages = [
+        _passage("S1", "statute", 0.9, 0),
+        _passage("C1", "opinion", 0.5, 0),
+        _passage("C1", "opinion", 0.45, 1),
+        _passage("C1", "opinion", 0.4, 2),
+        _passage("C2", "opinion", 0.6, 0),
+        _passage("S2", "statute", 0.55, 0),
+    ]
+    ranked = rank_documents(passages, top_k=10)  # C1 sums 1.35: above S1's 0.9
+    assert [p.chunk.doc_id for p in ranked][:2] == ["C1", "S1"]
+    placed = place_opinions(ranked, passages)
+    # C1 still ranks above C2, but on the scale of best chunks (0.6, then 0.5)
+    assert [(p.chunk.doc_id, p.score) for p in placed] == [
+        ("S1", 0.9), ("C1", 0.6), ("S2", 0.55), ("C2", 0.5),
+    ]  # fmt: skip
+    opinions_only = [p for p in ranked if p.chunk.kind == "opinion"]
+    assert place_opinions(opinions_only, passages) == opinions_only
+    reached = [*ranked, _passage("C9", "opinion", 0.2, 0)]  # cited, never retrieved
+    assert place_opinions(reached, passages)[-1].chunk.doc_id == "C9"
+    assert place_opinions(reached, passages)[-1].score == 0.0

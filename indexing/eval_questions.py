@@ -1,0 +1,196 @@
+"""`python -m indexing eval-questions`: lawyers' questions on US and EU law, scored like trec_eval.
+
+    python -m indexing eval-questions --json              # every mode, the bundled questions
+    python -m indexing eval-questions --mode hybrid --run-out var/eval/questions-hybrid.run
+
+AILA measures one kind of query (a long Indian fact pattern). A lawyer using Juris more often
+asks a short question in words of their own: "How long does a copyright owner have to sue for
+infringement?" — which 17 U.S.C. § 507 answers without using the word "copyright". This
+benchmark holds 88 such questions about the US Code titles, Federal Rules and GDPR in the
+bundled corpus (`benchmarks/law_questions.txt`), written without looking at any ranking, and
+graded judgments of the documents that govern each (`benchmarks/law_questions.qrels`: 2 the
+governing provision, 1 one that a lawyer would also read), with document ids as the index
+writes them (`usc:17/507`, `frcp:56`, `fre:702`, `gdpr:art17`).
+
+Documents are ranked through the built index (`JURIS_QDRANT_PATH` or `JURIS_QDRANT_URL`) over
+every source in force today, AILA included, with `Retriever.search_documents` — the product's
+own path. The baseline, measured in the same run, is the `bm25s` library over the text of the
+same chunks (a document scoring by its best chunk). Measures are those of `indexing.eval_metrics`
+(trec_eval's), and the JSON gives each mode's MAP and nDCG@10 as a ratio to the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tqdm import tqdm
+
+from indexing.eval_metrics import (
+    Qrels,
+    Run,
+    TrecFormatError,
+    evaluate,
+    read_qrels,
+    read_queries,
+    trec_order,
+    write_run,
+)
+from indexing.eval_rankers import Scores
+
+if TYPE_CHECKING:
+    from indexing.retrieve import Retriever
+
+BENCHMARKS = Path(__file__).resolve().parent / "benchmarks"
+QUESTIONS = BENCHMARKS / "law_questions.txt"
+QRELS = BENCHMARKS / "law_questions.qrels"
+DEPTH = 100
+MODES = ("bm25s", "bm25", "dense", "hybrid")
+# evaluation mode -> the retriever's query mode
+QUERY_MODE = {"bm25": "sparse", "dense": "dense", "hybrid": "hybrid"}
+
+
+class ChunkBm25s:
+    """The `bm25s` baseline over the chunks of a built index that are in force today.
+
+    Args:
+        retriever: an open retriever; its current build's chunk texts are read once.
+    """
+
+    def __init__(self, retriever: Retriever) -> None:
+        import bm25s
+        import Stemmer
+
+        from indexing.retrieve import filter_conditions
+
+        store = retriever.current_store()
+        hits = store.scroll(filter_conditions(None), fields=("doc_id", "text"))
+        docs: list[str] = []
+        texts: list[str] = []
+        for hit in hits:
+            docs.append(hit.payload["doc_id"])
+            texts.append(hit.payload.get("text") or "")
+        if not texts:
+            raise ValueError("the index holds no chunk in force today")
+        self._bm25s = bm25s
+        self._stemmer = Stemmer.Stemmer("english")
+        self._docs = docs
+        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+        self._model = bm25s.BM25()
+        self._model.index(tokens, show_progress=False)
+
+    def rank(self, query: str) -> Scores:
+        """Each document's best chunk score for `query` (documents sharing no term: absent)."""
+        terms = self._bm25s.tokenize(
+            [query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
+        )
+        out: Scores = {}
+        for i, score in enumerate(self._model.get_scores(terms[0])):
+            if score > 0:
+                doc = self._docs[i]
+                out[doc] = max(out.get(doc, 0.0), float(score))
+        return out
+
+
+def index_ranker(retriever: Retriever, mode: str) -> Callable[[str], Scores]:
+    """Document scores through the index for one product mode (`bm25`, `dense`, `hybrid`)."""
+
+    def rank(query: str) -> Scores:
+        found = retriever.search_documents(query, top_k=DEPTH, mode=QUERY_MODE[mode])
+        return {doc: score for doc, score, _ in found}
+
+    return rank
+
+
+def run_mode(rank: Callable[[str], Scores], queries: dict[str, str], label: str) -> Run:
+    """Every query ranked, `DEPTH` documents each, in trec_eval's order."""
+    run: Run = {}
+    for qid, text in tqdm(queries.items(), desc=label, unit="q", leave=False):
+        run[qid] = dict(trec_order(rank(text), DEPTH))
+    return run
+
+
+def measure(
+    retriever: Retriever,
+    queries: dict[str, str],
+    qrels: Qrels,
+    modes: Sequence[str] = MODES,
+    run_dir: Path | None = None,
+) -> dict[str, dict[str, float]]:
+    """The measures of each mode; with the baseline among them, MAP and nDCG@10 ratios too.
+
+    Args:
+        retriever: an open retriever over the built index.
+        queries: query id -> text.
+        qrels: the judgments.
+        modes: among `MODES`.
+        run_dir: where to write one TREC run file per mode (None: not written).
+    """
+    results: dict[str, dict[str, float]] = {}
+    for mode in modes:
+        rank = ChunkBm25s(retriever).rank if mode == "bm25s" else index_ranker(retriever, mode)
+        run = run_mode(rank, queries, mode)
+        if run_dir is not None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_run(run_dir / f"questions-{mode}.run", run, tag=f"juris-{mode}", depth=DEPTH)
+        results[mode] = evaluate(qrels, run)
+    base = results.get("bm25s")
+    if base:
+        for mode, m in results.items():
+            for key in ("map", "ndcg@10"):
+                if mode != "bm25s" and base[key] > 0:
+                    m[f"{key}_vs_bm25s"] = m[key] / base[key]
+    return results
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    """Register the `eval-questions` subcommand on the `python -m indexing` parser."""
+    p = subparsers.add_parser(
+        "eval-questions", help="score retrieval through the index on lawyers' questions"
+    )
+    p.add_argument("--queries", type=Path, default=QUESTIONS, help="`ID||text` lines")
+    p.add_argument("--qrels", type=Path, default=QRELS, help="TREC qrels `qid 0 docid grade`")
+    p.add_argument("--mode", choices=(*MODES, "all"), default="all")
+    p.add_argument("--run-out", type=Path, help="folder for one TREC run file per mode")
+    p.add_argument("--json", action="store_true", help="print the measures as one JSON object")
+    p.set_defaults(func=run_cli)
+    return p
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Execute `eval-questions`; returns the exit status (2: bad input files or no index)."""
+    from indexing.retrieve import IndexUnavailable, open_retriever
+    from indexing.settings import IndexSettings
+
+    try:
+        queries = read_queries(args.queries)
+        qrels = read_qrels(args.qrels)
+    except (OSError, TrecFormatError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    settings: Any = IndexSettings(**{})
+    try:
+        retriever = open_retriever(settings)
+        retriever.check()
+    except IndexUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    modes = MODES if args.mode == "all" else (args.mode,)
+    try:
+        results = measure(retriever, queries, qrels, modes, args.run_out)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        retriever.close()
+    if args.json:
+        print(json.dumps(results, sort_keys=True))
+    else:
+        for mode, m in results.items():
+            figures = "  ".join(f"{k} {v:.4f}" for k, v in m.items() if k != "queries")
+            print(f"{mode:7s} {figures}")
+    return 0

@@ -1,0 +1,72 @@
+"""The lawyers' questions benchmark: its files, and `eval-questions` end to end on the slice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from indexing.cli import main
+from indexing.eval_metrics import read_qrels, read_queries
+from indexing.eval_questions import QRELS, QUESTIONS
+from tests.support.index_slice import index_slice  # noqa: F401  (session fixture)
+
+pytestmark = pytest.mark.unit
+
+# questions whose governing documents the index slice holds
+IN_SLICE = ("LQ02", "LQ07", "LQ11", "LQ26", "LQ29", "LQ42", "LQ67", "LQ68", "LQ74")
+
+
+def test_bundled_questions_and_judgments_agree():
+    queries = read_queries(QUESTIONS)
+    qrels = read_qrels(QRELS)
+    assert len(queries) == 88 and set(qrels) == set(queries)
+    for qid, judged in qrels.items():
+        assert set(judged.values()) <= {1, 2}, qid
+        assert 2 in judged.values(), f"{qid} names no governing document"
+        assert all(":" in doc for doc in judged), qid  # ids as the index writes them
+
+
+def test_eval_questions_cli_on_the_slice(index_slice, monkeypatch, capsys, tmp_path):  # noqa: F811
+    queries = read_queries(QUESTIONS)
+    qfile, rfile = tmp_path / "q.txt", tmp_path / "qrels.txt"
+    qfile.write_text("".join(f"{q}||{queries[q]}\n" for q in IN_SLICE))
+    rfile.write_text(
+        "".join(line for line in QRELS.read_text().splitlines(True) if line.split()[0] in IN_SLICE)
+    )
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
+    monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
+    runs = tmp_path / "runs"
+    rc = main(["eval-questions", "--queries", str(qfile), "--qrels", str(rfile),
+               "--run-out", str(runs), "--json"])  # fmt: skip
+    assert rc == 0
+    results = json.loads(capsys.readouterr().out)
+    assert set(results) == {"bm25s", "bm25", "dense", "hybrid"}
+    for mode, m in results.items():
+        assert m["queries"] == len(IN_SLICE), mode
+        rows = (runs / f"questions-{mode}.run").read_text().splitlines()
+        assert {r.split()[0] for r in rows} == set(IN_SLICE)
+    # the slice mixes these provisions with long judgments: the product ranks the governing
+    # provision first for most questions, as the bm25s baseline does
+    assert results["hybrid"]["recip_rank"] >= 0.6
+    assert results["hybrid"]["map_vs_bm25s"] == pytest.approx(
+        results["hybrid"]["map"] / results["bm25s"]["map"]
+    )
+
+
+def test_eval_questions_reports_bad_files(tmp_path, capsys):
+    bad = tmp_path / "bad.qrels"
+    bad.write_text("LQ01 0 usc:17/507\n")
+    rc = main(["eval-questions", "--qrels", str(bad)])
+    assert rc == 2
+    assert str(bad) in capsys.readouterr().err
+
+
+def test_missing_question_file_is_an_error(tmp_path, capsys):
+    rc = main(["eval-questions", "--queries", str(tmp_path / "none.txt")])
+    assert rc == 2 and "none.txt" in capsys.readouterr().err
+
+
+def test_bundled_files_live_in_the_package():
+    assert QUESTIONS.parent == Path(__file__).resolve().parents[2] / "indexing" / "benchmarks"
