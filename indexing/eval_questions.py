@@ -17,6 +17,8 @@ every source in force today, AILA included, with `Retriever.search_documents` â€
 own path. The baseline, measured in the same run, is the `bm25s` library over the text of the
 same chunks (a document scoring by its best chunk). Measures are those of `indexing.eval_metrics`
 (trec_eval's), and the JSON gives each mode's MAP and nDCG@10 as a ratio to the baseline's.
+For the product's modes, `context@6` is the share of questions whose governing provision is
+among the six passages `Retriever.search` returns, the passages `/v1/ask` answers from.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ BENCHMARKS = Path(__file__).resolve().parent / "benchmarks"
 QUESTIONS = BENCHMARKS / "law_questions.txt"
 QRELS = BENCHMARKS / "law_questions.qrels"
 DEPTH = 100
+# passages an answer is written from (`JURIS_TOP_K`, the gateway's default)
+CONTEXT = 6
 MODES = ("bm25s", "bm25", "dense", "hybrid")
 # evaluation mode -> the retriever's query mode
 QUERY_MODE = {"bm25": "sparse", "dense": "dense", "hybrid": "hybrid"}
@@ -106,6 +110,19 @@ def index_ranker(retriever: Retriever, mode: str) -> Callable[[str], Scores]:
     return rank
 
 
+def in_context(
+    retriever: Retriever, mode: str, queries: dict[str, str], qrels: Qrels, k: int = CONTEXT
+) -> float:
+    """Share of the questions whose governing document (grade 2) is among the `k` passages
+    `Retriever.search` returns: what `/v1/ask` writes its answer from."""
+    found = 0
+    for qid, text in queries.items():
+        governing = {doc for doc, grade in qrels.get(qid, {}).items() if grade >= 2}
+        passages = retriever.search(text, top_k=k, mode=QUERY_MODE[mode])
+        found += any(p.chunk.doc_id in governing for p in passages)
+    return found / len(queries) if queries else 0.0
+
+
 def run_mode(rank: Callable[[str], Scores], queries: dict[str, str], label: str) -> Run:
     """Every query ranked, `DEPTH` documents each, in trec_eval's order."""
     run: Run = {}
@@ -138,6 +155,8 @@ def measure(
             run_dir.mkdir(parents=True, exist_ok=True)
             write_run(run_dir / f"questions-{mode}.run", run, tag=f"juris-{mode}", depth=DEPTH)
         results[mode] = evaluate(qrels, run)
+        if mode in QUERY_MODE:
+            results[mode][f"context@{CONTEXT}"] = in_context(retriever, mode, queries, qrels)
     base = results.get("bm25s")
     if base:
         for mode, m in results.items():

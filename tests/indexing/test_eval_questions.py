@@ -50,6 +50,7 @@ def test_eval_questions_cli_on_the_slice(index_slice, monkeypatch, capsys, tmp_p
     # the slice mixes these provisions with long judgments: the product ranks the governing
     # provision first for most questions, as the bm25s baseline does
     assert results["hybrid"]["recip_rank"] >= 0.6
+    assert results["hybrid"]["context@6"] >= 0.6 and "context@6" not in results["bm25s"]
     assert results["hybrid"]["map_vs_bm25s"] == pytest.approx(
         results["hybrid"]["map"] / results["bm25s"]["map"]
     )
