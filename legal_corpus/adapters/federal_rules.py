@@ -14,7 +14,10 @@ Admiralty or Maritime Claims and Asset Forfeiture Actions are part of the Civil 
 `frcp:G` / `Fed. R. Civ. P. Supp. R. G`. The bundle also has copies of them under
 `criminal/rule-A` … `rule-G` (only a `current.md`, same text as the civil ones); the Criminal
 Rules have no lettered rules, so discovery leaves those seven directories out rather than
-invent `Fed. R. Crim. P. G`.
+invent `Fed. R. Crim. P. G`. For the same reason it leaves out the 33 criminal directories
+that hold only a `current.md` copying the Civil Rule of the same number (`criminal/rule-63` …
+`rule-87`, `rule-5_2`, `rule-7_1`, `rule-23_1`, …: there is no `Fed. R. Crim. P. 65`), with
+one warning naming them (`_misfiled_copy`).
 
 Body text comes in two shapes, and both become pinpoints (`(b)(6)` →
 `Fed. R. Civ. P. 12(b)(6)`):
@@ -48,6 +51,7 @@ year when it has not (the rule was abrogated or moved, e.g. Fed. R. App. P. 35 i
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -97,6 +101,7 @@ _HISTORY = re.compile(r'<p class="amendment-history">(.*?)</p>', re.S)
 _TAG = re.compile(r"<[^>]+>")
 _BOLD_ITEM = re.compile(r"^\*\*\((\w{1,6})\)\s*(.*?)\*\*\s*(.*)$", re.S)
 _SEPARATOR = re.compile(r"(?m)^\s*[-‐‑–—]\s*$")
+log = logging.getLogger(__name__)
 _INLINE_LABEL = re.compile(r"\((\d{1,3}|[a-z]{1,5}|[A-Z]{1,5})\)(?=\s)")
 _LABEL_CONTEXT = re.compile(r"(?:[:;.—–]|[;,]\s+(?:and|or))\s*$")
 # libyaml when present (same results, ~20x faster than the pure-Python loader)
@@ -113,6 +118,27 @@ _SMALL_WORDS = {
     "from", "as", "at", "but", "nor", "its", "if", "is", "be", "into", "not", "that", "who",
     "when", "after", "before", "other", "than",
 }  # fmt: skip
+
+
+def _misfiled_copy(root: Path, folder: str, rule_dir: Path, files: tuple[Path, ...]) -> bool:
+    """Whether a rule directory only holds another collection's rule under this one's name.
+
+    The bundle's `criminal/rule-63` … `rule-87` (and `rule-5_2`, `rule-7_1`, `rule-23_1`, …)
+    hold nothing but a `current.md` whose text is the Civil Rule of the same number: the
+    Criminal Rules have no Rule 65, and indexing it would let an answer cite a
+    `Fed. R. Crim. P. 65` that does not exist. Such a directory is left out (`discover` names
+    them in one warning). A directory with yearly files is a rule's own history: always kept.
+    """
+    if folder == "civil" or [f.name for f in files] != ["current.md"]:
+        return False
+    civil = root / "civil" / rule_dir.name / "current.md"
+    if not civil.is_file():
+        return False
+    own = files[0].read_text(encoding="utf-8", errors="replace")
+    other = civil.read_text(encoding="utf-8", errors="replace")
+    return bool(
+        split_front_matter(files[0], own)[1].strip() == split_front_matter(civil, other)[1].strip()
+    )
 
 
 def rule_number(dir_name: str) -> str | None:
@@ -323,6 +349,7 @@ class FederalRulesAdapter:
         """
         root = corpus_dir / "federal_rules"
         units: list[SourceUnit] = []
+        copies: list[str] = []
         for coll in COLLECTIONS:
             folder = root / coll.folder
             if not folder.is_dir():
@@ -334,8 +361,20 @@ class FederalRulesAdapter:
                 if coll.folder == "criminal" and number.isalpha():
                     continue  # copies of the civil Supplemental Rules (module docstring)
                 files = tuple(sorted(p for p in rule_dir.iterdir() if p.suffix == ".md"))
-                if files:
-                    units.append(SourceUnit(SOURCE, f"{coll.folder}/{rule_dir.name}", files))
+                if not files:
+                    continue
+                if _misfiled_copy(root, coll.folder, rule_dir, files):
+                    copies.append(f"{coll.folder}/{rule_dir.name}")
+                    continue
+                units.append(SourceUnit(SOURCE, f"{coll.folder}/{rule_dir.name}", files))
+        if copies:
+            log.warning(
+                "%s: %d rule directories hold only a current.md copying the Civil Rule of the "
+                "same number; left out: %s",
+                root,
+                len(copies),
+                ", ".join(copies),
+            )
         return units
 
     def units_for(self, corpus_dir: Path, doc_id: str) -> list[SourceUnit]:
@@ -356,7 +395,9 @@ class FederalRulesAdapter:
         if not rule_dir.is_dir():
             return []
         files = tuple(sorted(p for p in rule_dir.iterdir() if p.suffix == ".md"))
-        return [SourceUnit(SOURCE, f"{coll.folder}/{rule_dir.name}", files)] if files else []
+        if not files or _misfiled_copy(rule_dir.parents[1], coll.folder, rule_dir, files):
+            return []
+        return [SourceUnit(SOURCE, f"{coll.folder}/{rule_dir.name}", files)]
 
     def parse(self, unit: SourceUnit) -> Iterator[LegalDocument]:
         """The versions of one rule, oldest first.

@@ -157,7 +157,7 @@ def test_discover_skips_criminal_copies_of_supplemental_rules(corpus_dir: Path) 
     assert "civil/rule-G" in keys
     assert "criminal/rule-G" not in keys
     assert "evidence/rule-702" in keys
-    assert len(units) == 565
+    assert len(units) == 532  # 33 criminal copies of civil rules left out too
 
 
 def _copy_rule(corpus_dir: Path, tmp_path: Path, rel: str) -> Path:
@@ -209,9 +209,29 @@ def test_whole_source_counts(corpus_dir: Path) -> None:
     assert report.ok, report.summary()
     assert {k: len(v) for k, v in per_collection.items()} == {
         "frcp": 104,
-        "frcrmp": 110,
+        "frcrmp": 77,
         "fre": 69,
         "frap": 53,
         "frbp": 229,
     }
-    assert versions == 1310
+    assert versions == 1277
+
+
+def test_a_criminal_directory_copying_a_civil_rule_is_left_out(
+    corpus_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _copy_rule(corpus_dir, tmp_path, "civil/rule-65")
+    _copy_rule(corpus_dir, tmp_path, "criminal/rule-65")  # only current.md: the civil text
+    _copy_rule(corpus_dir, tmp_path, "civil/rule-5")
+    _copy_rule(corpus_dir, tmp_path, "criminal/rule-5")  # yearly files: its own history
+    own = _copy_rule(corpus_dir, tmp_path, "criminal/rule-66") / "current.md"
+    own.write_text(own.read_text(encoding="utf-8").replace("receiver", "custodian"), "utf-8")
+    _copy_rule(corpus_dir, tmp_path, "civil/rule-66")
+    adapter = FederalRulesAdapter()
+    with caplog.at_level("WARNING"):
+        keys = {u.key for u in adapter.discover(tmp_path)}
+    assert keys == {"civil/rule-65", "civil/rule-5", "criminal/rule-5", "civil/rule-66",
+                    "criminal/rule-66"}  # fmt: skip
+    assert "criminal/rule-65" in caplog.text and "1 rule directories" in caplog.text
+    assert adapter.units_for(tmp_path, "frcrmp:65") == []
+    assert adapter.units_for(tmp_path, "frcrmp:5") and adapter.units_for(tmp_path, "frcp:65")
