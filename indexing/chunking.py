@@ -17,7 +17,7 @@ A document's sections (subsection, subdivision, paragraph) become chunks in docu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from indexing.model import Chunk, chunk_id
 from legal_corpus.model import LegalDocument, Section, pinpoint_anchor
 
 TokenCounter = Callable[[str], int]
+# Characters of headings put before a chunk's text (about 45 model tokens).
+HEADING_CHARS = 180
 
 # Abbreviations after which a full stop does not end a sentence in legal text.
 _ABBREVIATIONS = {
@@ -369,7 +371,46 @@ class Chunker:
 
 
 def embed_text(chunk: Chunk) -> str:
-    """What is embedded for a chunk: its citation and heading, then its text."""
-    head = chunk.heading_path[-1] if chunk.heading_path else chunk.title
+    """What is embedded (and weighted for the sparse vector) for a chunk: its citation, the
+    headings it sits under, then its text.
+
+    The headings say what a provision is about when its own words do not: `17 U.S.C. § 507`
+    reads "no civil action shall be maintained under the provisions of this title" and never
+    says "copyright"; its title and chapter (`COPYRIGHTS`, `COPYRIGHT INFRINGEMENT AND
+    REMEDIES`) do. See `heading_context` for which headings fit.
+    """
+    head = heading_context(chunk.heading_path or ((chunk.title,) if chunk.title else ()))
     prefix = f"{chunk.citation}. {head}".strip(". ") if head else chunk.citation
     return f"{prefix}\n{chunk.text}" if prefix else chunk.text
+
+
+def heading_context(path: Sequence[str], max_chars: int = HEADING_CHARS) -> str:
+    """The headings of `path` that fit in `max_chars`, outermost first, joined by ` › `.
+
+    The innermost heading (the chunk's own) comes first in priority, then its section's, then
+    the outermost (the code or title: `Title 17 — COPYRIGHTS`), then the levels between from
+    the inside out; what does not fit is left out, so the chunk text keeps its room in the
+    embedding model's window (`Chunker.max_tokens` leaves about 56 of 256 tokens for this
+    prefix and the citation).
+    """
+    n = len(path)
+    words = [h.strip() for h in path]
+    priority = [n - 1, n - 2, 0, *range(n - 3, 0, -1)]
+    kept: set[int] = set()
+    used = 0
+    for i in priority:
+        if not 0 <= i < n or i in kept or not words[i] or _repeats(words, i):
+            continue
+        cost = len(words[i]) + (3 if kept else 0)
+        if used + cost > max_chars:
+            continue
+        kept.add(i)
+        used += cost
+    return " › ".join(words[i] for i in sorted(kept))
+
+
+def _repeats(headings: list[str], i: int) -> bool:
+    """Whether heading `i` only repeats another (`§ 113. Responsible source` › `Responsible
+    source`)."""
+    low = headings[i].lower()
+    return any(j != i and low in h.lower() and low != h.lower() for j, h in enumerate(headings))

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from indexing.chunking import Chunker, model_token_counter, split_sentences
+from indexing.chunking import (
+    HEADING_CHARS,
+    Chunker,
+    embed_text,
+    heading_context,
+    model_token_counter,
+    split_sentences,
+)
 from indexing.settings import default_embed_model
 from legal_corpus.adapters import make_adapter
 from legal_corpus.model import LegalDocument
@@ -103,3 +110,48 @@ def test_long_paragraph_split_at_sentence_boundaries(corpus_dir):
 )
 def test_split_sentences_respects_legal_abbreviations(text, expected):
     assert split_sentences(text) == expected
+
+
+COPYRIGHT_507 = (
+    "Title 17 — COPYRIGHTS",
+    "CHAPTER 5 — COPYRIGHT INFRINGEMENT AND REMEDIES",
+    "§ 507. Limitations on actions",
+    "Criminal Proceedings",
+)
+
+
+def test_heading_context_names_what_a_provision_is_about():
+    assert heading_context(COPYRIGHT_507) == " › ".join(COPYRIGHT_507)
+    assert heading_context(("Bhola Ram v State of Punjab",)) == "Bhola Ram v State of Punjab"
+    assert heading_context(()) == ""
+
+
+def test_heading_context_keeps_the_inner_and_outer_headings_within_budget():
+    path = (
+        "Title 41 — PUBLIC CONTRACTS",
+        "Subtitle I — Federal Procurement Policy",
+        "Division A — General",
+        "CHAPTER 1 — DEFINITIONS",
+        "SUBCHAPTER I — SUBTITLE DEFINITIONS",
+        "§ 113. Responsible source",
+        "Responsible source",  # repeats the section heading: left out
+    )
+    out = heading_context(path)
+    assert len(out) <= HEADING_CHARS
+    kept = out.split(" › ")
+    assert kept[0] == "Title 41 — PUBLIC CONTRACTS" and kept[-1] == "§ 113. Responsible source"
+    assert "Responsible source" not in kept
+    assert kept == [h for h in path if h in kept]  # outermost first
+    assert heading_context(path, max_chars=30) == "§ 113. Responsible source"
+
+
+def test_embedded_text_carries_the_heading_path(corpus_dir: Path, chunker: Chunker):
+    docs = _docs(corpus_dir, "uscode", "t17")
+    doc = next(d for d in docs if d.doc_id == "usc:17/507" and d.version.valid_to is None)
+    chunk = chunker.chunk(doc)[0]
+    text = embed_text(chunk)
+    head, _, body = text.partition("\n")
+    assert head.startswith(chunk.citation) and body == chunk.text
+    # the words a lawyer asks with are in the headings, not in the section's own text
+    assert "COPYRIGHT INFRINGEMENT" in head and "copyright" not in body.lower()
+    assert chunker.count(text) <= 256  # the embedding model's window
