@@ -27,6 +27,10 @@ from legal_corpus.model import LegalDocument, Section, pinpoint_anchor
 TokenCounter = Callable[[str], int]
 # Characters of headings put before a chunk's text (about 45 model tokens).
 HEADING_CHARS = 180
+# What `embed_text` puts in a chunk's vectors; raised when that changes, so that a build made
+# by an older release can be told apart (its manifest records the format it was made with).
+# 1: citation and innermost heading; 2: citation and the heading path (`heading_context`).
+CHUNK_FORMAT = 2
 
 # Abbreviations after which a full stop does not end a sentence in legal text.
 _ABBREVIATIONS = {

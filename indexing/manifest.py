@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from indexing.chunking import CHUNK_FORMAT
 from legal_corpus.adapters import SourceUnit
 
 
@@ -41,11 +42,14 @@ class Manifest:
         build: the build name.
         units: unit id -> {"sig": signature, "versions": [version keys]}.
         versions: version key -> {"hash", "n" (chunks), "unit", "source", "retired"}.
+        chunk_format: `indexing.chunking.CHUNK_FORMAT` of the release that embedded the
+            build's chunks (a manifest without one predates it: format 1).
     """
 
     build: str
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    chunk_format: int = CHUNK_FORMAT
 
     def record(
         self, unit: str, sig: str, version_key: str, content_hash: str, n: int, source: str
@@ -68,7 +72,8 @@ class Manifest:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         with open(tmp, "w") as fh:
-            json.dump({"build": self.build, "units": self.units, "versions": self.versions}, fh)
+            data = {"build": self.build, "units": self.units, "versions": self.versions}
+            json.dump({**data, "chunk_format": self.chunk_format}, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -77,7 +82,12 @@ class Manifest:
     def load(cls, path: Path) -> Manifest:
         """Read a manifest written by `save`."""
         data = json.loads(Path(path).read_text())
-        return cls(data["build"], data.get("units", {}), data.get("versions", {}))
+        return cls(
+            data["build"],
+            data.get("units", {}),
+            data.get("versions", {}),
+            int(data.get("chunk_format", 1)),
+        )
 
 
 def manifest_path(root: Path, build: str) -> Path:

@@ -39,6 +39,7 @@ from indexing.build import (
     run_build,
     writer_lock,
 )
+from indexing.chunking import CHUNK_FORMAT
 from indexing.embeddings import Embedder
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
 from indexing.settings import IndexSettings
@@ -111,7 +112,9 @@ def plan_sync(
         The plan, with the manifest the build will have after it.
     """
     plan = SyncPlan()
-    after = Manifest(base.build, json.loads(json.dumps(base.units)), dict(base.versions))
+    after = Manifest(
+        base.build, json.loads(json.dumps(base.units)), dict(base.versions), base.chunk_format
+    )
     seen: set[str] = set()
     for unit in units:
         uid, sig = unit_id(unit), unit_signature(unit)
@@ -224,6 +227,15 @@ def run_sync(
 
     with writer_lock(settings.qdrant_path):
         base = Manifest.load(manifest_path(settings.qdrant_path, current))
+        if base.chunk_format != CHUNK_FORMAT:
+            log.warning(
+                "build %s was embedded with chunk format %d, this release embeds format %d "
+                "(indexing.chunking.CHUNK_FORMAT): the versions this sync adds or replaces get "
+                "the new format, the others keep theirs until `python -m indexing build`",
+                current,
+                base.chunk_format,
+                CHUNK_FORMAT,
+            )
         plan = plan_sync(base, units, report, names + ([RULINGS] if incoming else []))
         if dry_run:
             return SyncResult(plan, report, current, dry_run=True)

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from indexing.build import make_catalog, run_build
+from indexing.chunking import CHUNK_FORMAT
 from indexing.cli import main
+from indexing.manifest import Manifest, manifest_path
 from indexing.model import SearchFilters
 from indexing.retrieve import open_retriever
 from indexing.settings import IndexSettings
@@ -292,3 +294,24 @@ def test_build_cli_shard_options(tmp_path, monkeypatch, capsys):
     assert "index must be in 0..N-1" in capsys.readouterr().err
     assert main(["build", "--shard", "0/2", "--build-name", "other_1"]) == 2
     assert "must start with 'juris_'" in capsys.readouterr().err
+
+
+@pytest.mark.unit
+def test_a_build_of_an_older_chunk_format_is_named_by_sync(tmp_path, small_corpus, caplog):
+    settings = _settings(tmp_path / "q", small_corpus)
+    built = run_build(settings, progress=False)
+    path = manifest_path(settings.qdrant_path, built.build)
+    assert Manifest.load(path).chunk_format == CHUNK_FORMAT
+    with caplog.at_level("WARNING", logger="indexing.sync"):
+        run_sync(settings, progress=False)
+    assert "chunk format" not in caplog.text
+    # a manifest written before formats were recorded reads as format 1
+    data = json.loads(path.read_text())
+    del data["chunk_format"]
+    path.write_text(json.dumps(data))
+    assert Manifest.load(path).chunk_format == 1
+    with caplog.at_level("WARNING", logger="indexing.sync"):
+        idle = run_sync(settings, progress=False)
+    assert idle.plan.empty  # nothing is rewritten behind the operator's back
+    assert f"chunk format 1, this release embeds format {CHUNK_FORMAT}" in caplog.text
+    assert "python -m indexing build" in caplog.text
