@@ -60,6 +60,9 @@ MODES = ("hybrid", "dense", "sparse")
 OPINION_CHUNKS = 3
 # Chunks a document ranking is made from (`search_documents`, `search(group_by_doc=True)`).
 DOCUMENT_CANDIDATES = 1000
+# Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
+# engine's internal order (repeated searches returned two different tenths otherwise).
+TIE_MARGIN = 16
 
 
 class IndexUnavailable(RuntimeError):
@@ -368,16 +371,18 @@ class Retriever:
         if mode == "dense" and len(dense) > 1:
             hits = self._dense_windows(store, dense, where, limit)
         else:
+            # fused scores tie often (rank 3 in one ranking only = rank 3 in the other only),
+            # and the engine cuts a tie at `limit` arbitrarily: fetch past it, cut below
             hits = store.query(
                 dense,
                 sparse,
                 where,
-                limit=limit,
+                limit=limit + TIE_MARGIN,
                 prefetch=prefetch or max(50, limit * 2),
                 hnsw_ef=self.hnsw_ef,
             )
-        # ties (equal fused ranks are common) break by id: the same question, the same order
-        hits = sorted(hits, key=lambda h: (-h.score, h.id))
+        # ties break by id: the same question, the same order
+        hits = sorted(hits, key=lambda h: (-h.score, h.id))[:limit]
         return [Passage(payload_chunk(h.id, h.payload), h.score) for h in hits]
 
     def _dense_windows(

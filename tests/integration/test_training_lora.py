@@ -48,10 +48,8 @@ STEPS = 100
 # question -> documents that answer it (all in the index slice)
 QUESTIONS = {
     "What does Fed. R. Evid. 702 provide about testimony by expert witnesses?": ["fre:702"],
-    # the index ranks two Rule 56 passages first: the oracle (Rule 12) is source [3]
-    "Can a party state a defense of failure to state a claim when moving for summary judgment?": [
-        "frcp:12"
-    ],
+    # the index ranks a Rule 56 passage first: the oracle (Rule 12(c)) is source [2]
+    "May a party move for judgment on the pleadings instead of summary judgment?": ["frcp:12"],
     "What does GDPR Article 17 provide about the right to erasure?": ["gdpr:art17"],
     "Is the fair use of a copyrighted work for teaching an infringement of copyright?": [
         "usc:17/107"
