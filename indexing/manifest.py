@@ -72,8 +72,15 @@ class Manifest:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         with open(tmp, "w") as fh:
-            data = {"build": self.build, "units": self.units, "versions": self.versions}
-            json.dump({**data, "chunk_format": self.chunk_format}, fh)
+            json.dump(
+                {
+                    "build": self.build,
+                    "units": self.units,
+                    "versions": self.versions,
+                    "chunk_format": self.chunk_format,
+                },
+                fh,
+            )
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

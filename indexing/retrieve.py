@@ -61,7 +61,7 @@ OPINION_CHUNKS = 3
 # Chunks a document ranking is made from (`search_documents`, `search(group_by_doc=True)`).
 DOCUMENT_CANDIDATES = 1000
 # Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
-# engine's internal order (repeated searches returned two different tenths otherwise).
+# engine's internal order (repeated searches ended on different passages otherwise).
 TIE_MARGIN = 16
 
 

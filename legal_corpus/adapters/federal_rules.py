@@ -12,12 +12,11 @@ Ids and citations: `frcp:12` / `Fed. R. Civ. P. 12`, `frcrmp:11` / `Fed. R. Crim
 `Fed. R. Bankr. P. 7001`; `rule-12_1` is Rule 12.1. The lettered Supplemental Rules for
 Admiralty or Maritime Claims and Asset Forfeiture Actions are part of the Civil Rules:
 `frcp:G` / `Fed. R. Civ. P. Supp. R. G`. The bundle also has copies of them under
-`criminal/rule-A` … `rule-G` (only a `current.md`, same text as the civil ones); the Criminal
-Rules have no lettered rules, so discovery leaves those seven directories out rather than
-invent `Fed. R. Crim. P. G`. For the same reason it leaves out the 33 criminal directories
-that hold only a `current.md` copying the Civil Rule of the same number (`criminal/rule-63` …
-`rule-87`, `rule-5_2`, `rule-7_1`, `rule-23_1`, …: there is no `Fed. R. Crim. P. 65`), with
-one warning naming them (`_misfiled_copy`).
+`criminal/rule-A` … `rule-G`, and of Civil Rules under `criminal/rule-63` … `rule-87`,
+`rule-5_2`, `rule-7_1`, `rule-23_1`, … (40 directories holding only a `current.md` with the
+Civil Rule's text). The Criminal Rules have no lettered rules and no Rule 65, so discovery
+leaves those directories out, with one warning naming them (`_misfiled_copy`), rather than
+invent `Fed. R. Crim. P. G` or `Fed. R. Crim. P. 65`.
 
 Body text comes in two shapes, and both become pinpoints (`(b)(6)` →
 `Fed. R. Civ. P. 12(b)(6)`):
@@ -65,6 +64,8 @@ from legal_corpus.adapters._text import PinpointTreeBuilder, normalize_ws
 from legal_corpus.adapters.base import ParseError, SourceUnit
 from legal_corpus.model import Kind, LegalDocument, Section, Version
 
+log = logging.getLogger(__name__)
+
 SOURCE = "federal_rules"
 
 
@@ -101,7 +102,6 @@ _HISTORY = re.compile(r'<p class="amendment-history">(.*?)</p>', re.S)
 _TAG = re.compile(r"<[^>]+>")
 _BOLD_ITEM = re.compile(r"^\*\*\((\w{1,6})\)\s*(.*?)\*\*\s*(.*)$", re.S)
 _SEPARATOR = re.compile(r"(?m)^\s*[-‐‑–—]\s*$")
-log = logging.getLogger(__name__)
 _INLINE_LABEL = re.compile(r"\((\d{1,3}|[a-z]{1,5}|[A-Z]{1,5})\)(?=\s)")
 _LABEL_CONTEXT = re.compile(r"(?:[:;.—–]|[;,]\s+(?:and|or))\s*$")
 # libyaml when present (same results, ~20x faster than the pure-Python loader)
@@ -120,25 +120,24 @@ _SMALL_WORDS = {
 }  # fmt: skip
 
 
-def _misfiled_copy(root: Path, folder: str, rule_dir: Path, files: tuple[Path, ...]) -> bool:
-    """Whether a rule directory only holds another collection's rule under this one's name.
+def _misfiled_copy(rule_dir: Path, files: tuple[Path, ...]) -> bool:
+    """Whether a rule directory only holds the Civil Rule of the same number.
 
-    The bundle's `criminal/rule-63` … `rule-87` (and `rule-5_2`, `rule-7_1`, `rule-23_1`, …)
-    hold nothing but a `current.md` whose text is the Civil Rule of the same number: the
-    Criminal Rules have no Rule 65, and indexing it would let an answer cite a
-    `Fed. R. Crim. P. 65` that does not exist. Such a directory is left out (`discover` names
-    them in one warning). A directory with yearly files is a rule's own history: always kept.
+    The bundle's `criminal/rule-A` … `rule-G`, `rule-63` … `rule-87` (and `rule-5_2`,
+    `rule-7_1`, `rule-23_1`, …) hold nothing but a `current.md` whose text is the Civil Rule
+    of the same number: the Criminal Rules have no Rule 65 and no lettered rules, and indexing
+    them would let an answer cite a `Fed. R. Crim. P. 65` that does not exist. Such a
+    directory is left out (`discover` names them in one warning). A directory with yearly
+    files is a rule's own history: always kept.
     """
-    if folder == "civil" or [f.name for f in files] != ["current.md"]:
+    if rule_dir.parent.name == "civil" or [f.name for f in files] != ["current.md"]:
         return False
-    civil = root / "civil" / rule_dir.name / "current.md"
+    civil = rule_dir.parents[1] / "civil" / rule_dir.name / "current.md"
     if not civil.is_file():
         return False
-    own = files[0].read_text(encoding="utf-8", errors="replace")
-    other = civil.read_text(encoding="utf-8", errors="replace")
-    return bool(
-        split_front_matter(files[0], own)[1].strip() == split_front_matter(civil, other)[1].strip()
-    )
+    own = split_front_matter(files[0], files[0].read_text(encoding="utf-8", errors="replace"))
+    other = split_front_matter(civil, civil.read_text(encoding="utf-8", errors="replace"))
+    return own[1].strip() == other[1].strip()
 
 
 def rule_number(dir_name: str) -> str | None:
@@ -355,15 +354,12 @@ class FederalRulesAdapter:
             if not folder.is_dir():
                 continue
             for rule_dir in sorted(folder.iterdir()):
-                number = rule_number(rule_dir.name)
-                if not rule_dir.is_dir() or number is None:
+                if not rule_dir.is_dir() or rule_number(rule_dir.name) is None:
                     continue
-                if coll.folder == "criminal" and number.isalpha():
-                    continue  # copies of the civil Supplemental Rules (module docstring)
                 files = tuple(sorted(p for p in rule_dir.iterdir() if p.suffix == ".md"))
                 if not files:
                     continue
-                if _misfiled_copy(root, coll.folder, rule_dir, files):
+                if _misfiled_copy(rule_dir, files):
                     copies.append(f"{coll.folder}/{rule_dir.name}")
                     continue
                 units.append(SourceUnit(SOURCE, f"{coll.folder}/{rule_dir.name}", files))
@@ -395,7 +391,7 @@ class FederalRulesAdapter:
         if not rule_dir.is_dir():
             return []
         files = tuple(sorted(p for p in rule_dir.iterdir() if p.suffix == ".md"))
-        if not files or _misfiled_copy(rule_dir.parents[1], coll.folder, rule_dir, files):
+        if not files or _misfiled_copy(rule_dir, files):
             return []
         return [SourceUnit(SOURCE, f"{coll.folder}/{rule_dir.name}", files)]
 
