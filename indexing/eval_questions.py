@@ -42,7 +42,7 @@ from indexing.eval_metrics import (
     trec_order,
     write_run,
 )
-from indexing.eval_rankers import Scores
+from indexing.eval_rankers import Bm25sRanker, Scores, SourceDocs
 
 if TYPE_CHECKING:
     from indexing.retrieve import Retriever
@@ -59,20 +59,17 @@ QUERY_MODE = {"bm25": "sparse", "dense": "dense", "hybrid": "hybrid"}
 
 
 class ChunkBm25s:
-    """The `bm25s` baseline over the chunks of a built index that are in force today.
+    """The `bm25s` baseline (`eval_rankers.Bm25sRanker`) over the chunks of a built index that
+    are in force today, each document scoring by its best chunk.
 
     Args:
         retriever: an open retriever; its current build's chunk texts are read once.
     """
 
     def __init__(self, retriever: Retriever) -> None:
-        import bm25s
-        import Stemmer
-
         from indexing.retrieve import filter_conditions
 
-        store = retriever.current_store()
-        hits = store.scroll(filter_conditions(None), fields=("doc_id", "text"))
+        hits = retriever.current_store().scroll(filter_conditions(None), fields=("doc_id", "text"))
         docs: list[str] = []
         texts: list[str] = []
         for hit in hits:
@@ -80,23 +77,16 @@ class ChunkBm25s:
             texts.append(hit.payload.get("text") or "")
         if not texts:
             raise ValueError("the index holds no chunk in force today")
-        self._bm25s = bm25s
-        self._stemmer = Stemmer.Stemmer("english")
         self._docs = docs
-        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
-        self._model = bm25s.BM25()
-        self._model.index(tokens, show_progress=False)
+        chunks = tuple(str(i) for i in range(len(texts)))
+        self._ranker = Bm25sRanker(SourceDocs("index", chunks, tuple(texts)))
 
     def rank(self, query: str) -> Scores:
         """Each document's best chunk score for `query` (documents sharing no term: absent)."""
-        terms = self._bm25s.tokenize(
-            [query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
-        )
         out: Scores = {}
-        for i, score in enumerate(self._model.get_scores(terms[0])):
-            if score > 0:
-                doc = self._docs[i]
-                out[doc] = max(out.get(doc, 0.0), float(score))
+        for chunk, score in self._ranker.rank(query).items():
+            doc = self._docs[int(chunk)]
+            out[doc] = max(out.get(doc, 0.0), score)
         return out
 
 
