@@ -81,10 +81,11 @@ bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway
 	$(PY) -m indexing bench --out var/bench
 	$(PY) -m serving bench --out var/bench
 
-eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' questions when an index is built), report in var/eval
+eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' questions and case names when an index is built), report in var/eval
 	$(PY) -m indexing report --out var/eval
 	@if [ -n "$$JURIS_QDRANT_URL" ] || [ -d "$${JURIS_QDRANT_PATH:-var/qdrant}/builds" ]; then \
-		$(PY) -m indexing eval-questions --run-out var/eval/runs > var/eval/questions.txt && cat var/eval/questions.txt; \
+		$(PY) -m indexing eval-questions --run-out var/eval/runs > var/eval/questions.txt && cat var/eval/questions.txt && \
+		$(PY) -m indexing eval-questions --case-names 80 > var/eval/case-names.txt && cat var/eval/case-names.txt; \
 	else echo "eval-questions skipped: no built index (make demo, or python -m indexing build)"; fi
 
 clean: ## remove build outputs and local indexes (keeps the virtual environments)

@@ -19,12 +19,18 @@ same chunks (a document scoring by its best chunk). Measures are those of `index
 (trec_eval's), and the JSON gives each mode's MAP and nDCG@10 as a ratio to the baseline's.
 For the product's modes, `context@6` is the share of questions whose governing provision is
 among the six passages `Retriever.search` returns, the passages `/v1/ask` answers from.
+
+    python -m indexing eval-questions --case-names 80 --json
+
+measures known-item search instead: the titles of 80 court opinions of the build (a seeded
+sample), each judged to find the opinion(s) of that title — a lawyer typing a case name.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -56,6 +62,8 @@ CONTEXT = 6
 MODES = ("bm25s", "bm25", "dense", "hybrid")
 # evaluation mode -> the retriever's query mode
 QUERY_MODE = {"bm25": "sparse", "dense": "dense", "hybrid": "hybrid"}
+# the sample of case names `--case-names` draws (fixed: the same build, the same queries)
+CASE_NAME_SEED = 7
 
 
 class ChunkBm25s:
@@ -88,6 +96,29 @@ class ChunkBm25s:
             doc = self._docs[int(chunk)]
             out[doc] = max(out.get(doc, 0.0), score)
         return out
+
+
+def case_name_queries(retriever: Retriever, n: int) -> tuple[dict[str, str], Qrels]:
+    """Known-item searches: the titles of `n` court opinions of the current build, a seeded
+    sample of its distinct titles, each judged (grade 2) to find every opinion of that title.
+
+    Raises:
+        ValueError: the build holds no titled court opinion.
+    """
+    from indexing.store import Match, Where
+
+    by_title: dict[str, set[str]] = {}
+    store = retriever.current_store()
+    for hit in store.scroll(Where((Match("kind", "opinion"),)), fields=("doc_id", "title")):
+        title = " ".join(str(hit.payload.get("title") or "").split())
+        if title:
+            by_title.setdefault(title, set()).add(hit.payload["doc_id"])
+    if not by_title:
+        raise ValueError("the index holds no titled court opinion")
+    titles = random.Random(CASE_NAME_SEED).sample(sorted(by_title), min(n, len(by_title)))
+    queries = {f"NAME{i:03d}": title for i, title in enumerate(titles, start=1)}
+    qrels = {qid: dict.fromkeys(sorted(by_title[title]), 2) for qid, title in queries.items()}
+    return queries, qrels
 
 
 def index_ranker(retriever: Retriever, mode: str) -> Callable[[str], Scores]:
@@ -163,6 +194,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--queries", type=Path, default=QUESTIONS, help="`ID||text` lines")
     p.add_argument("--qrels", type=Path, default=QRELS, help="TREC qrels `qid 0 docid grade`")
+    p.add_argument(
+        "--case-names",
+        type=int,
+        metavar="N",
+        help="known-item search instead: the titles of N court opinions of the build as queries",
+    )
     p.add_argument("--mode", choices=(*MODES, "all"), default="all")
     p.add_argument("--run-out", type=Path, help="folder for one TREC run file per mode")
     p.add_argument("--json", action="store_true", help="print the measures as one JSON object")
@@ -190,6 +227,10 @@ def run_cli(args: argparse.Namespace) -> int:
         return 2
     modes = MODES if args.mode == "all" else (args.mode,)
     try:
+        if args.case_names is not None:
+            if args.case_names < 1:
+                raise ValueError("--case-names must be at least 1")
+            queries, qrels = case_name_queries(retriever, args.case_names)
         results = measure(retriever, queries, qrels, modes, args.run_out)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

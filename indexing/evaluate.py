@@ -52,6 +52,7 @@ from indexing.eval_rankers import (
     load_source,
     split_query,
 )
+from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.rerank import CrossEncoderReranker, RerankerUnavailable, configured_reranker
 from legal_corpus.citation_graph import CitationGraph
 
@@ -79,7 +80,7 @@ class RetrievalChoices:
             by the few terms of art of one (README, Evaluation, "Cited precedents").
         dense_fuse: how the windows of a long query are fused (`mean` or `max`).
         query_window: words per dense query window (stride half a window).
-        hybrid_weights: RRF weights of (sparse, dense).
+        hybrid_weights: RRF weights of (sparse, dense) for a query longer than one window.
         dense_rounds: embed at most this many passages per document (None: all); the
             dense side uses every passage already cached.
         embed_budget: embed at most this many passages per source, counted breadth first
@@ -247,7 +248,11 @@ class AilaEvaluation:
             return self.dense().rank(query, c.dense_fuse, c.query_window)
         sparse = self.sparse().rank(query, agg, c.query_tf, terms)
         dense = self.dense().rank(query, c.dense_fuse, c.query_window)
-        fused = fuse_rrf([sparse, dense], c.hybrid_weights)
+        if len(split_query(query, c.query_window)) == 1:
+            # a question: the product fuses its two rankings by their scores (indexing.fusion)
+            fused = normalised_sum([dense, sparse], (DENSE_SHARE, 1.0 - DENSE_SHARE))
+        else:
+            fused = fuse_rrf([sparse, dense], c.hybrid_weights)
         if self._reranker is None:
             return fused
         sparse_ranker = self.sparse()

@@ -4,8 +4,9 @@
     >>> for p in retriever.search("fair use of a copyrighted work", top_k=5):
     ...     print(p.chunk.citation, p.score)
 
-`search` fuses a dense and a BM25 sparse prefetch with reciprocal rank fusion inside Qdrant's
-query API. A query that names a provision (`17 U.S.C. § 107`, `Fed. R. Civ. P. 12(b)(6)`,
+`search` ranks by a dense and a BM25 sparse vector. A question of one embedding window gets
+both rankings and sums their normalised scores (`indexing.fusion`); a longer text is fused by
+reciprocal rank inside Qdrant's query API. A query that names a provision (`17 U.S.C. § 107`, `Fed. R. Civ. P. 12(b)(6)`,
 `GDPR Art. 17`) returns that provision first. A query longer than the embedding window is
 split into windows at sentence boundaries, each embedded and fused (not truncated).
 Without `as_of`, retrieval returns the law in force today.
@@ -33,6 +34,7 @@ from indexing.authority import (
 )
 from indexing.chunking import split_sentences
 from indexing.embeddings import Embedder
+from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.model import Chunk, Passage, SearchFilters
 from indexing.per_build import PerBuild
 from indexing.rerank import CrossEncoderReranker, configured_reranker
@@ -368,8 +370,11 @@ class Retriever:
         if mode in ("hybrid", "dense"):
             dense = list(self.embedder.encode(self.query_windows(query)))
         sparse = self.sparse_parts(query, store) if mode in ("hybrid", "sparse") else None
+        depth = prefetch or max(50, limit * 2)
         if mode == "dense" and len(dense) > 1:
             hits = self._dense_windows(store, dense, where, limit)
+        elif mode == "hybrid" and len(dense) == 1:
+            hits = self._question_hits(store, dense, sparse, where, max(depth, limit + TIE_MARGIN))
         else:
             # fused scores tie often (rank 3 in one ranking only = rank 3 in the other only),
             # and the engine cuts a tie at `limit` arbitrarily: fetch past it, cut below
@@ -378,12 +383,33 @@ class Retriever:
                 sparse,
                 where,
                 limit=limit + TIE_MARGIN,
-                prefetch=prefetch or max(50, limit * 2),
+                prefetch=depth,
                 hnsw_ef=self.hnsw_ef,
             )
         # ties break by id: the same question, the same order
         hits = sorted(hits, key=lambda h: (-h.score, h.id))[:limit]
         return [Passage(payload_chunk(h.id, h.payload), h.score) for h in hits]
+
+    def _question_hits(
+        self,
+        store: VectorStore,
+        dense: Sequence[Sequence[float]],
+        sparse: SparseQuery | None,
+        where: Where,
+        depth: int,
+    ) -> list[Hit]:
+        """A question of one window: its dense and sparse rankings, each `depth` deep, fused
+        by their normalised scores (`indexing.fusion`), not by rank."""
+        rankings = [
+            store.query(dense, None, where, limit=depth, hnsw_ef=self.hnsw_ef),
+            store.query([], sparse, where, limit=depth, hnsw_ef=self.hnsw_ef),
+        ]
+        found = {h.id: h for ranking in rankings for h in ranking}
+        fused = normalised_sum(
+            [{h.id: h.score for h in ranking} for ranking in rankings],
+            (DENSE_SHARE, 1.0 - DENSE_SHARE),
+        )
+        return [Hit(id_, score, found[id_].payload) for id_, score in fused.items()]
 
     def _dense_windows(
         self, store: VectorStore, windows: Sequence[Sequence[float]], where: Where, limit: int
@@ -417,7 +443,8 @@ class Retriever:
             query: the question (any length).
             top_k: passages wanted.
             filters: as_of (default today), jurisdiction, kind, sources, doc_ids.
-            mode: `hybrid` (dense + sparse, RRF), `dense` or `sparse`.
+            mode: `hybrid` (dense + sparse: a question's normalised scores summed, a longer
+                text's rankings fused by rank), `dense` or `sparse`.
             group_by_doc: one passage per document, documents ranked as `search_documents`
                 ranks them (an opinion by its best three passages and its citations).
             exact_citations: put the provisions the query names first.

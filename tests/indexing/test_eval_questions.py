@@ -9,7 +9,7 @@ import pytest
 
 from indexing.cli import main
 from indexing.eval_metrics import read_qrels, read_queries
-from indexing.eval_questions import QRELS, QUESTIONS
+from indexing.eval_questions import QRELS, QUESTIONS, case_name_queries
 from tests.support.index_slice import index_slice  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.unit
@@ -71,3 +71,28 @@ def test_missing_question_file_is_an_error(tmp_path, capsys):
 
 def test_bundled_files_live_in_the_package():
     assert QUESTIONS.parent == Path(__file__).resolve().parents[2] / "indexing" / "benchmarks"
+
+
+def test_case_names_are_known_item_searches_of_the_build(index_slice, monkeypatch, capsys):  # noqa: F811
+    from indexing.retrieve import open_retriever
+
+    retriever = open_retriever(index_slice)
+    try:
+        queries, qrels = case_name_queries(retriever, 3)
+        again, _ = case_name_queries(retriever, 3)
+    finally:
+        retriever.close()
+    assert len(queries) == 3 and again == queries  # a fixed sample
+    for qid, title in queries.items():
+        (doc,) = qrels[qid]
+        assert qrels[qid][doc] == 2 and doc.split(":")[0] in {"aila", "cap"}, title
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
+    monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
+    assert main(["eval-questions", "--case-names", "3", "--mode", "hybrid", "--json"]) == 0
+    hybrid = json.loads(capsys.readouterr().out)["hybrid"]
+    # each case named is among an answer's passages, and among the first two documents (the
+    # slice's two "… v State of Uttar Pradesh" judgments compete for one of the names)
+    assert hybrid["queries"] == 3 and hybrid["context@6"] == 1.0
+    assert hybrid["recip_rank"] >= 0.5 and hybrid["recall@100"] == 1.0
+    assert main(["eval-questions", "--case-names", "0"]) == 2
+    assert "--case-names" in capsys.readouterr().err

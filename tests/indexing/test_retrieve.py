@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from indexing.cli import main
+from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.model import Chunk, Passage, SearchFilters
 from indexing.retrieve import (
     OPINION_CHUNKS,
@@ -119,6 +120,23 @@ def test_long_dense_query_keeps_each_chunks_best_window(retriever):
     assert [p.chunk.chunk_id for p in fused] == [c for c, _ in expected]
     assert [p.score for p in fused] == pytest.approx([s for _, s in expected])
     assert {"fre:702", "gdpr:art17"} <= {p.chunk.doc_id for p in fused}
+
+
+def test_a_question_fuses_its_two_rankings_by_score(retriever):
+    # one window: the dense and sparse rankings (each 50 deep) are rescaled and summed
+    question = "how long does a copyright owner have to sue for infringement"
+    assert retriever.query_windows(question) == [question]
+
+    def ranking(mode: str) -> dict[str, float]:
+        found = retriever.search(question, top_k=50, mode=mode, exact_citations=False)
+        return {p.chunk.chunk_id: p.score for p in found}
+
+    fused = normalised_sum([ranking("dense"), ranking("sparse")], (DENSE_SHARE, 1 - DENSE_SHARE))
+    expected = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    hybrid = retriever.search(question, top_k=10, exact_citations=False)
+    assert [p.chunk.chunk_id for p in hybrid] == [c for c, _ in expected]
+    assert [p.score for p in hybrid] == pytest.approx([s for _, s in expected])
+    assert all(0.0 <= p.score <= 1.0 for p in hybrid)
 
 
 def test_long_query_keeps_its_most_specific_terms(retriever, corpus_dir):
