@@ -6,10 +6,10 @@
 
 `search` ranks by a dense and a BM25 sparse vector. A question of one embedding window gets
 both rankings and sums their normalised scores (`indexing.fusion`); a longer text is fused by
-reciprocal rank inside Qdrant's query API. A query that names a provision (`17 U.S.C. § 107`, `Fed. R. Civ. P. 12(b)(6)`,
-`GDPR Art. 17`) returns that provision first. A query longer than the embedding window is
-split into windows at sentence boundaries, each embedded and fused (not truncated).
-Without `as_of`, retrieval returns the law in force today.
+reciprocal rank inside Qdrant's query API. A query that names a provision (`17 U.S.C. § 107`,
+`Fed. R. Civ. P. 12(b)(6)`, `GDPR Art. 17`) returns that provision first. A query longer than
+the embedding window is split into windows at sentence boundaries, each embedded and fused
+(not truncated). Without `as_of`, retrieval returns the law in force today.
 
 The retriever follows the alias: each call checks (a `stat`, or the alias on a server) whether
 the current build changed and, if so, moves to the new one. It is safe to share between
