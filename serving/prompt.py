@@ -21,6 +21,15 @@ SYSTEM_PROMPT = (
     "citation, and if the sources do not answer the question, say so."
 )
 
+# Closed book: no sources; the model answers from what it learnt (the baseline that retrieval
+# and RAFT are measured against). The same answer format, without [n].
+CLOSED_BOOK_SYSTEM_PROMPT = (
+    "You are Juris, a legal research assistant. Answer the question from your knowledge of the "
+    "law. Name the provision that governs it by its citation (for example 17 U.S.C. § 107(a) or "
+    "Fed. R. Evid. 702(b)) and quote its operative words exactly, between "
+    f"{QUOTE_BEGIN} and {QUOTE_END}. Never invent a citation; if you do not know, say so."
+)
+
 
 def source_block(n: int, passage: Passage, max_chars: int) -> str:
     """One numbered source as the model sees it.
@@ -82,3 +91,13 @@ def build_messages(
     user = f"Sources:\n\n{sources}\n\nQuestion: {question.strip()}\n\nAnswer with citations:"
     messages = ({"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user})
     return Prompt(messages, len(blocks))
+
+
+def build_closed_book_messages(question: str) -> Prompt:
+    """The chat messages for `question` with no sources (closed book; see the constant above)."""
+    user = f"Question: {question.strip()}\n\nAnswer with citations:"
+    messages = (
+        {"role": "system", "content": CLOSED_BOOK_SYSTEM_PROMPT},
+        {"role": "user", "content": user},
+    )
+    return Prompt(messages, 0)

@@ -82,12 +82,30 @@ def _open_retriever(kind: str, chunks: Sequence[Any]) -> tuple[Any, list[Any]]:
     return retriever, oracles
 
 
+def _judged_docs(path: str | None) -> set[str]:
+    """Document ids a TREC qrels file judges relevant (empty without a file)."""
+    if not path:
+        return set()
+    docs = set()
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 4:
+            raise ValueError(f"{path}:{n}: expected `qid 0 docid rel`")
+        if int(parts[3]) > 0:
+            docs.add(parts[2])
+    return docs
+
+
 def _raft_data(args: argparse.Namespace, settings: TrainingSettings) -> int:
     from legal_corpus.corpus import default_corpus_dir
     from training.raft import (
         RaftBuilder,
         RaftConfig,
+        closed_book_row,
         data_card,
+        sample_oracles,
         teacher_question_writer,
         write_jsonl,
     )
@@ -101,6 +119,7 @@ def _raft_data(args: argparse.Namespace, settings: TrainingSettings) -> int:
         max_quote_words=args.max_quote_words,
         max_chars_per_source=args.max_chars_per_source,
         questions_per_chunk=args.questions_per_chunk,
+        held_out=tuple(sorted(_judged_docs(args.hold_out_qrels))),
     )
     out = Path(args.out)
     corpus_dir = Path(args.corpus_dir or settings.corpus_dir or default_corpus_dir())
@@ -132,6 +151,8 @@ def _raft_data(args: argparse.Namespace, settings: TrainingSettings) -> int:
         if not chunks:
             raise ValueError(f"no chunks from {corpus_dir} for sources {args.sources or 'all'}")
         retriever, oracles = _open_retriever(args.retriever, chunks)
+        if args.kinds:
+            oracles = [c for c in oracles if c.kind in set(args.kinds)]
         teacher_url = args.teacher_url or settings.teacher_url
         teacher = None
         if teacher_url:
@@ -140,6 +161,8 @@ def _raft_data(args: argparse.Namespace, settings: TrainingSettings) -> int:
             extra["teacher"] = {"url": teacher_url, "model": teacher_model}
         if args.max_oracles:
             oracles = oracles[: args.max_oracles]
+        if args.sample:
+            oracles = sample_oracles(oracles, args.sample, args.seed)
         result = RaftBuilder(retriever, cfg, teacher).build(oracles, progress=True)
         rows = [r.to_json() for r in result.rows]
     if result is None:
@@ -153,6 +176,10 @@ def _raft_data(args: argparse.Namespace, settings: TrainingSettings) -> int:
         by_split[row["meta"]["split"]].append(row)
     n_train = write_jsonl(out / "train.jsonl", by_split["train"])
     n_eval = write_jsonl(out / "eval.jsonl", by_split["eval"])
+    # the same rows without sources, for the closed-book (domain-specific) fine-tune
+    for split in ("train", "eval"):
+        closed = (closed_book_row(r) for r in by_split[split])
+        write_jsonl(out / f"{split}_closed_book.jsonl", (r for r in closed if r is not None))
     user_dropped = sum(sum(v["dropped"].values()) for v in extra.get("user_data", {}).values())
     card = data_card(result, extra)
     card["files"] = {"train.jsonl": n_train, "eval.jsonl": n_eval}
@@ -225,6 +252,20 @@ def build_parser() -> argparse.ArgumentParser:
     raft.add_argument("--sources", nargs="*", default=[], help="adapter sources (default all)")
     raft.add_argument("--limit-units", type=int, help="only the first N source files/units")
     raft.add_argument("--max-oracles", type=int, help="only the first N oracle chunks")
+    raft.add_argument(
+        "--sample",
+        type=int,
+        help="a seeded sample of N oracle chunks, in proportion to each source",
+    )
+    raft.add_argument(
+        "--hold-out-qrels", help="TREC qrels whose judged documents always go to the eval split"
+    )
+    raft.add_argument(
+        "--kinds",
+        nargs="*",
+        default=[],
+        help="only oracle chunks of these kinds (statute, rule, regulation, …)",
+    )
     raft.add_argument("--retriever", choices=["index", "memory"], default="index",
                       help="hard negatives from the index (default) or in-memory BM25")  # fmt: skip
     raft.add_argument("--k", type=int, default=3, help="distractors per row")

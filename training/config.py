@@ -50,6 +50,13 @@ class TrainConfig:
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"],
         metadata=_help("module names to adapt, or ['all-linear']"),
     )
+    top_layers: int = field(
+        default=0,
+        metadata=_help(
+            "adapt only the top N transformer layers (0: all); backpropagation then stops at "
+            "the lowest adapted layer, which makes a CPU step about twice as fast at N = 1/3"
+        ),
+    )
     load_in_4bit: bool = field(default=False, metadata=_help("QLoRA: 4-bit NF4 base (GPU)"))
     load_in_8bit: bool = field(default=False, metadata=_help("8-bit base weights (GPU)"))
     bf16: bool = field(default=False, metadata=_help("bfloat16 compute"))
@@ -88,6 +95,8 @@ class TrainConfig:
             raise ConfigError("max_steps is 0 (or num_train_epochs ≤ 0 with max_steps -1)")
         if self.per_device_train_batch_size < 1 or self.gradient_accumulation_steps < 1:
             raise ConfigError("per_device_train_batch_size and gradient_accumulation_steps ≥ 1")
+        if self.top_layers < 0:
+            raise ConfigError(f"top_layers must be 0 (all) or positive (got {self.top_layers})")
         if self.max_length < 16:
             raise ConfigError(f"max_length must be at least 16 (got {self.max_length})")
         if (self.load_in_4bit or self.load_in_8bit) and self.use_cpu:
@@ -189,7 +198,17 @@ def check_against_model(cfg: TrainConfig) -> dict[str, Any]:
                 f"target_modules: {', '.join(missing)} not in the {model_type} model "
                 f"(it has {', '.join(known)})"
             )
+    layers = model_cfg.get("num_hidden_layers")
+    if isinstance(layers, int) and cfg.top_layers > layers:
+        raise ConfigError(f"top_layers {cfg.top_layers} exceeds the model's {layers} layers")
     context = model_cfg.get("max_position_embeddings")
     if isinstance(context, int) and cfg.max_length > context:
         raise ConfigError(f"max_length {cfg.max_length} exceeds the model's context {context}")
     return model_cfg
+
+
+def top_layers(n: int, num_layers: int) -> list[int] | None:
+    """peft's `layers_to_transform` for "the top `n` of `num_layers` layers" (None: all)."""
+    if n <= 0 or n >= num_layers:
+        return None
+    return list(range(num_layers - n, num_layers))

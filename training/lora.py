@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from training.config import ConfigError, TrainConfig, check_against_model
+from training.chat_template import ChatTemplateError, training_chat_template
+from training.config import ConfigError, TrainConfig, check_against_model, top_layers
 from training.jsonl import json_lines
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,33 @@ def device_check(cfg: TrainConfig) -> str:
     return "cuda" if has_gpu else "cpu"
 
 
+class _ProgressLogger:
+    """A plain progress line (step/total, rate, ETA) every 30 s when stderr is no terminal."""
+
+    def make(self) -> Any:
+        from transformers import TrainerCallback
+
+        from legal_corpus.progress import LogProgress, is_terminal
+
+        class Callback(TrainerCallback):  # type: ignore[misc]
+            bar: LogProgress | None = None
+
+            def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+                if not is_terminal():
+                    self.bar = LogProgress(total=state.max_steps, desc="lora", unit="step")
+                    self.bar.n = state.global_step
+
+            def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+                if self.bar is not None:
+                    self.bar.update(state.global_step - self.bar.n)
+
+            def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+                if self.bar is not None:
+                    self.bar.close()
+
+        return Callback()
+
+
 class _LossLogger:
     """Writes every logged step (loss, learning rate) to the log and to `train_log.jsonl`."""
 
@@ -151,11 +179,10 @@ def train_lora(cfg: TrainConfig) -> TrainResult:
     tokenizer = AutoTokenizer.from_pretrained(cfg.model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    if "generation" not in (tokenizer.chat_template or ""):
-        raise ConfigError(
-            f"model: the chat template of {cfg.model} has no {{% generation %}} markers, which "
-            "assistant-only loss needs"
-        )
+    try:
+        tokenizer.chat_template = training_chat_template(tokenizer, cfg.model)
+    except ChatTemplateError as err:
+        raise ConfigError(f"model: {err}") from None
 
     model_kwargs: dict[str, Any] = {}
     if cfg.load_in_4bit or cfg.load_in_8bit:
@@ -186,6 +213,7 @@ def train_lora(cfg: TrainConfig) -> TrainResult:
         lora_alpha=cfg.lora_alpha,
         lora_dropout=cfg.lora_dropout,
         target_modules=target,
+        layers_to_transform=top_layers(cfg.top_layers, model.config.num_hidden_layers),
         bias="none",
         task_type="CAUSAL_LM",
     )
@@ -222,7 +250,7 @@ def train_lora(cfg: TrainConfig) -> TrainResult:
         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[_LossLogger(out / "train_log.jsonl").make()],
+        callbacks=[_LossLogger(out / "train_log.jsonl").make(), _ProgressLogger().make()],
     )
     resume = get_last_checkpoint(str(out)) if cfg.resume else None
     if resume:

@@ -24,7 +24,7 @@ import logging
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,7 +32,14 @@ from typing import Any
 
 from indexing.model import Chunk, Passage, SearchFilters
 from serving import answer_format as fmt
-from serving.prompt import build_messages, source_block
+from serving.prompt import build_closed_book_messages, build_messages, source_block
+from training.questions import (
+    Question,
+    QuestionWriter,
+    subject,
+    teacher_question_writer,
+)
+from training.questions import template_questions as _template_questions
 from training.retrieval import PassageSource, version_field
 
 log = logging.getLogger(__name__)
@@ -43,14 +50,13 @@ ABSTAIN_ANSWER = (
 )
 ABSTAIN_PATTERN = re.compile(r"sources given do not answer", re.IGNORECASE)
 
-# `"X" means …` / `the term “X” means …` (17 U.S.C. § 101, GDPR Art. 4 uses ‘X’ means).
-_DEFINITION = re.compile(
-    r"(?:[\"“”]|[‘’']{1,2})([^\"“”‘’']{2,60})(?:[\"“”]|[‘’']{1,2})\s+(?:means|includes|refers to)\b"
-)
-_APPLY = re.compile(r"\b(?:shall apply|applies|does not apply|shall not apply|apply)\b", re.I)
-_SENTENCE = re.compile(r"(?<=[.;:])\s+(?=[A-Z(“\"])")
-
-QuestionWriter = Callable[[Chunk], str | None]
+__all__ = [
+    "ABSTAIN_ANSWER",
+    "RaftBuilder",
+    "RaftConfig",
+    "teacher_question_writer",
+    "template_questions",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,8 @@ class RaftConfig:
         max_chars_per_source: source text budget in the prompt (as the gateway's).
         max_chars_total: text budget of all sources in the prompt.
         questions_per_chunk: most template questions per oracle chunk.
+        held_out: documents always put in the eval split (e.g. those a benchmark judges, so
+            the benchmark stays held out from training).
     """
 
     k: int = 3
@@ -78,6 +86,7 @@ class RaftConfig:
     max_chars_per_source: int = 1200
     max_chars_total: int = 8000
     questions_per_chunk: int = 2
+    held_out: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.k < 1:
@@ -88,15 +97,6 @@ class RaftConfig:
             raise ValueError("eval_fraction must be in [0, 1)")
         if not 1 <= self.min_quote_words <= self.max_quote_words:
             raise ValueError("min_quote_words must be in 1 .. max_quote_words")
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    """A question about one oracle chunk and the verbatim words that answer it."""
-
-    text: str
-    quote: str
-    origin: str  # template:<name> | teacher
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +121,7 @@ class RaftRow:
     source_chunk_ids: list[str]
     distractor_reasons: list[str]
     sources: list[dict[str, Any]] = field(default_factory=list)
+    question: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The JSONL object: `messages` plus a `meta` object (ignored by the trainer)."""
@@ -148,127 +149,14 @@ class RaftResult:
         return [r for r in self.rows if r.split == name]
 
 
-# --- questions ---------------------------------------------------------------------------
-
-
-def _clip_words(text: str, n: int) -> str:
-    words = text.split()
-    return " ".join(words[:n])
-
-
-def _sentences(text: str) -> list[str]:
-    flat = fmt.normalize_ws(text)
-    return [s.strip() for s in _SENTENCE.split(flat) if s.strip()]
-
-
-def _quote_from(sentence: str, cfg: RaftConfig) -> str | None:
-    words = sentence.split()
-    if len(words) < cfg.min_quote_words:
-        return None
-    quote = _clip_words(sentence, cfg.max_quote_words).rstrip(",;:")
-    # Quote markers and brackets in a quote would confuse the answer format.
-    if fmt.QUOTE_BEGIN in quote or fmt.QUOTE_END in quote or fmt.CITE_PATTERN.search(quote):
-        return None
-    return quote
-
-
-def _heading(chunk: Chunk) -> str:
-    return chunk.heading_path[-1] if chunk.heading_path else chunk.title
-
-
 def template_questions(chunk: Chunk, cfg: RaftConfig) -> list[Question]:
-    """Questions templated from the chunk's legal structure, each with its verbatim answer.
-
-    Templates: defined terms (`"X" means …` → what does "X" mean under <citation>?), "when does
-    … apply" (a sentence about application), the heading ("what does <citation> (<heading>)
-    provide?"), and for opinions "what did the court say in <case> at <pinpoint>?".
-
-    Args:
-        chunk: the oracle chunk.
-        cfg: the RAFT configuration (quote length).
-
-    Returns:
-        Up to `cfg.questions_per_chunk` questions, most specific first.
-    """
-    out: list[Question] = []
-    sentences = _sentences(chunk.text)
-    cite = chunk.citation or chunk.doc_citation
-    for sentence in sentences:
-        m = _DEFINITION.search(sentence)
-        if m:
-            q = _quote_from(sentence[m.start() :], cfg)
-            if q:
-                term = m.group(1).strip()
-                out.append(
-                    Question(f"What does “{term}” mean under {cite}?", q, "template:defined-term")
-                )
-                break
-    for sentence in sentences:
-        if _APPLY.search(sentence):
-            q = _quote_from(sentence, cfg)
-            if q:
-                out.append(Question(f"When does {cite} apply?", q, "template:when-apply"))
-                break
-    first = next((q for q in (_quote_from(s, cfg) for s in sentences) if q), None)
-    if first:
-        heading = _heading(chunk)
-        if chunk.kind == "opinion":
-            where = f" at {chunk.pinpoint}" if chunk.pinpoint else ""
-            text = f"What did the court say in {chunk.title}{where}?"
-            out.append(Question(text, first, "template:opinion"))
-        elif heading and heading.lower() not in cite.lower():
-            out.append(
-                Question(f"What does {cite} ({heading}) provide?", first, "template:heading")
-            )
-        else:
-            out.append(Question(f"What does {cite} provide?", first, "template:provide"))
-    return out[: cfg.questions_per_chunk]
-
-
-def teacher_question_writer(
-    base_url: str, model: str, timeout: float = 60.0, api_key: str | None = None
-) -> QuestionWriter:
-    """A question writer that asks a teacher model through the OpenAI-compatible chat API.
-
-    Args:
-        base_url: the server root (`http://host:8000`; `/v1` is added when missing).
-        model: the served model name.
-        timeout: seconds per request.
-        api_key: bearer token, if the server wants one.
-
-    Returns:
-        A function chunk -> question (None when the teacher's reply is unusable).
-    """
-    import httpx
-
-    root = base_url.rstrip("/")
-    url = (root if root.endswith("/v1") else root + "/v1") + "/chat/completions"
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    client = httpx.Client(timeout=timeout, headers=headers)
-
-    def write(chunk: Chunk) -> str | None:
-        passage = fmt.normalize_ws(chunk.text)[:1500]
-        body = {
-            "model": model,
-            "messages": [
-                {
-                    "role": "system",
-                    "content": "You write one question a lawyer could answer from a legal "
-                    "passage. Reply with the question only, on one line.",
-                },
-                {"role": "user", "content": f"{chunk.citation}\n{passage}\n\nQuestion:"},
-            ],
-            "max_tokens": 64,
-            "temperature": 0.0,
-        }
-        resp = client.post(url, json=body)
-        resp.raise_for_status()
-        content = resp.json()["choices"][0]["message"]["content"] or ""
-        line = next((ln.strip() for ln in content.splitlines() if ln.strip()), "")
-        line = line.replace(fmt.QUOTE_BEGIN, "").replace(fmt.QUOTE_END, "").strip()
-        return line if len(line.split()) >= 3 else None
-
-    return write
+    """`training.questions.template_questions` with the quote lengths and limit of `cfg`."""
+    return _template_questions(
+        chunk,
+        min_quote_words=cfg.min_quote_words,
+        max_quote_words=cfg.max_quote_words,
+        limit=cfg.questions_per_chunk,
+    )
 
 
 # --- distractors -------------------------------------------------------------------------
@@ -336,27 +224,50 @@ def hard_negatives(
 # --- rows --------------------------------------------------------------------------------
 
 
-def split_of(doc_id: str, seed: int, eval_fraction: float) -> str:
-    """`eval` or `train` for a document: a seeded hash, so a document is never in both."""
+def split_of(doc_id: str, seed: int, eval_fraction: float, held_out: Sequence[str] = ()) -> str:
+    """`eval` or `train` for a document: a seeded hash, so a document is never in both.
+
+    Documents in `held_out` are always `eval`.
+    """
+    if doc_id in held_out:
+        return "eval"
     h = hashlib.sha256(f"{seed}|{doc_id}".encode()).digest()
     return "eval" if int.from_bytes(h[:8], "big") / 2**64 < eval_fraction else "train"
 
 
-def oracle_answer(oracle: Chunk, n: int, quote: str) -> str:
-    """The answer for a row that keeps the oracle: the governing provision, a quote, `[n]`.
+def pinpoint_citation(chunk: Chunk, at_start: bool = True) -> str:
+    """The citation an answer gives for words of `chunk`: its first pinpoint when they open it.
+
+    A chunk may span several subdivisions (`17 U.S.C. § 507(a)–(b)`); words from its opening
+    sentence sit at the first one (`17 U.S.C. § 507(a)`), which a lawyer would cite. Words from
+    further in keep the chunk's whole span; opinions keep their paragraph citation.
+    """
+    pin = chunk.pinpoint
+    if not at_start or chunk.kind == "opinion" or not pin.startswith("("):
+        return chunk.citation or chunk.doc_citation
+    return f"{chunk.doc_citation}{pin.split('–')[0]}"
+
+
+def oracle_answer(oracle: Chunk, n: int, quote: str, at_start: bool = False) -> str:
+    """A careful short answer from the oracle: which provision governs, then its own words.
+
+    `<pinpoint citation> [n] governs this question (<subject>). It provides:
+    ##begin_quote##<verbatim words>##end_quote## [n].` — every sentence cited, the citation
+    pinpointed, the operative words verbatim.
 
     Args:
         oracle: the oracle chunk.
         n: its source number in the prompt.
         quote: verbatim words of the oracle.
+        at_start: the words open the chunk (cite its first pinpoint; see `pinpoint_citation`).
 
     Returns:
         The answer in `serving.answer_format`.
     """
-    cite = oracle.citation or oracle.doc_citation
-    return f"The question is governed by {cite} {fmt.cite(n)}. " + fmt.training_answer(
-        [("It provides:", quote, n)]
-    )
+    about = subject(oracle)
+    about = f" ({about})" if about and oracle.kind != "opinion" else ""
+    lead = f"{pinpoint_citation(oracle, at_start)} {fmt.cite(n)} governs this question{about}."
+    return f"{lead} " + fmt.training_answer([("It provides:", quote, n)])
 
 
 def quote_in_prompt(quote: str, chunk: Chunk, n: int, cfg: RaftConfig) -> bool:
@@ -392,13 +303,14 @@ class RaftBuilder:
         Returns:
             The rows and the drop counts.
         """
-        from tqdm import tqdm
+        from legal_corpus.progress import progress as progress_bar
 
         result = RaftResult(self.cfg)
         rng = random.Random(self.cfg.seed)
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, ...]] = set()
         chunks = list(oracles)
-        for chunk in tqdm(chunks, desc="raft rows", disable=not progress, unit="chunk"):
+        bar = progress_bar(chunks, desc="raft rows", unit="chunk", enabled=progress)
+        for chunk in bar:
             questions = template_questions(chunk, self.cfg)
             if self.teacher is not None and questions:
                 try:
@@ -414,7 +326,9 @@ class RaftBuilder:
                 result.drop("no question template fits", chunk.citation)
                 continue
             for q in questions:
-                key = (fmt.normalize_ws(q.text).lower(), chunk.chunk_id)
+                # a plain question names no provision: asked once, of the first chunk it fits
+                text = fmt.normalize_ws(q.text).lower()
+                key = (text, chunk.chunk_id) if q.names_provision else (text,)
                 if key in seen:
                     result.drop("duplicate question", q.text)
                     continue
@@ -454,7 +368,7 @@ class RaftBuilder:
             if not quote_in_prompt(q.quote, oracle, oracle_n, cfg):
                 result.drop("quote not verbatim in the shown source", oracle.citation)
                 return None
-            answer = oracle_answer(oracle, oracle_n, q.quote)
+            answer = oracle_answer(oracle, oracle_n, q.quote, q.at_start)
             bad = [
                 x.text
                 for x in fmt.quotes(answer)
@@ -468,7 +382,7 @@ class RaftBuilder:
         messages = [*prompt.messages, {"role": "assistant", "content": answer}]
         return RaftRow(
             messages=[dict(m) for m in messages],
-            split=split_of(oracle.doc_id, cfg.seed, cfg.eval_fraction),
+            split=split_of(oracle.doc_id, cfg.seed, cfg.eval_fraction, cfg.held_out),
             doc_id=oracle.doc_id,
             origin=q.origin,
             oracle_kept=keep,
@@ -477,6 +391,7 @@ class RaftBuilder:
             source_chunk_ids=[c.chunk_id for c, _ in sources],
             distractor_reasons=[r for _, r in sources if r != "oracle"],
             sources=[chunk_to_json(c) for c, _ in sources],
+            question=q.text,
         )
 
 
@@ -613,4 +528,57 @@ def retrieved_row(
         source_chunk_ids=[p.chunk.chunk_id for p in shown],
         distractor_reasons=["retrieved" for p in shown if p.chunk is not oracle],
         sources=[chunk_to_json(p.chunk) for p in shown],
+        question=question,
     )
+
+
+def closed_book_row(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The same question and answer with no sources: a row for domain-specific fine-tuning.
+
+    The answer loses its `[n]` markers (there are no sources to number) and keeps its
+    citation and verbatim words, which the model must now recall; rows without the oracle have
+    nothing to recall and give None. The RAFT and the closed-book adapters are trained from the
+    same rows, so comparing them isolates what the sources in the prompt add.
+
+    Args:
+        row: a RAFT row as written to JSONL (`messages` + `meta`).
+
+    Returns:
+        `{"messages": [system, user, assistant], "meta": {…, "closed_book": true}}` or None.
+    """
+    meta = row.get("meta", {})
+    if not meta.get("oracle_kept") or not meta.get("question"):
+        return None
+    answer = fmt.CITE_PATTERN.sub("", row["messages"][-1]["content"])
+    answer = re.sub(r"\s+([.,;:)])", r"\1", re.sub(r"[ \t]{2,}", " ", answer)).strip()
+    prompt = build_closed_book_messages(meta["question"])
+    messages = [*(dict(m) for m in prompt.messages), {"role": "assistant", "content": answer}]
+    return {"messages": messages, "meta": {**meta, "closed_book": True}}
+
+
+def sample_oracles(chunks: Sequence[Chunk], n: int, seed: int) -> list[Chunk]:
+    """A seeded sample of `n` chunks, an equal share from each source, in input order.
+
+    A source with fewer chunks than its share gives all it has; the rest is shared among the
+    others (so the Federal Rules and the GDPR are not drowned by the US Code's many titles).
+
+    Args:
+        chunks: candidate oracle chunks.
+        n: how many to keep (all when there are fewer).
+        seed: seeds the sample.
+
+    Returns:
+        The kept chunks, in their original order.
+    """
+    if n >= len(chunks):
+        return list(chunks)
+    by_source: dict[str, list[int]] = {}
+    for i, c in enumerate(chunks):
+        by_source.setdefault(c.source, []).append(i)
+    rng = random.Random(seed)
+    keep: list[int] = []
+    pools = sorted(by_source.items(), key=lambda kv: len(kv[1]))
+    for k, (_, idx) in enumerate(pools):
+        share = (n - len(keep)) // (len(pools) - k)
+        keep.extend(rng.sample(idx, min(share, len(idx))))
+    return [chunks[i] for i in sorted(keep)]
