@@ -1,8 +1,8 @@
-"""`python -m deploy render|check`: render the overlays offline and check them.
+"""`python -m deploy check`: render every overlay with `kubectl kustomize` and check it offline.
 
-python -m deploy render deploy/k8s/overlays/gpu > gpu.yaml     # what `kubectl apply -k` sees
 python -m deploy check                                         # every overlay: schemas + policy
 python -m deploy check --kube-version 1.33 deploy/k8s/overlays/cpu
+kubectl kustomize deploy/k8s/overlays/gpu > gpu.yaml           # what `kubectl apply -k` sends
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 from deploy.dockerfile import lint_dockerfile
-from deploy.kustomize import KustomizeError, load_yaml_documents, render
+from deploy.manifests import Manifest, RenderError, load_yaml_documents, render
 from deploy.policy import Profile, check, check_workloads
 
 ROOT = Path(__file__).resolve().parent
@@ -36,7 +34,7 @@ def profile_of(overlay: Path) -> Profile:
     return OVERLAYS[rel]
 
 
-def schema_errors(docs: list[dict], version: str) -> list[str]:
+def schema_errors(docs: list[Manifest], version: str) -> list[str]:
     """Strict schema validation of every object with kubernetes-validate.
 
     Args:
@@ -62,8 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m deploy", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p_render = sub.add_parser("render", help="print an overlay's objects as YAML")
-    p_render.add_argument("overlay", type=Path)
     p_check = sub.add_parser("check", help="validate schemas and policy; non-zero on failure")
     p_check.add_argument("overlays", type=Path, nargs="*")
     p_check.add_argument("--kube-version", action="append", dest="versions")
@@ -72,21 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    if args.command == "render":
-        try:
-            docs = render(args.overlay)
-        except KustomizeError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
-        return 0
-
     overlays = args.overlays or [ROOT / "k8s" / o for o in OVERLAYS]
     failures = 0
     for overlay in overlays:
         try:
             docs = render(overlay)
-        except KustomizeError as exc:
+        except RenderError as exc:
             print(f"FAIL {overlay}: {exc}")
             failures += 1
             continue

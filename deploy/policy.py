@@ -22,7 +22,7 @@ Rules applied to every workload (Deployment, StatefulSet, Job, CronJob) and each
 - profile `bulk-build`: an Indexed Job whose workers each take shard `$(JOB_COMPLETION_INDEX)`.
 
 Example:
-    >>> from deploy.kustomize import render  # doctest: +SKIP
+    >>> from deploy.manifests import render  # doctest: +SKIP
     >>> check(render(Path("deploy/k8s/overlays/gpu")), "gpu")  # doctest: +SKIP
     []
 """
@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from deploy.kustomize import Manifest, containers_of, pod_spec
+from deploy.manifests import Manifest, containers_of, pod_spec
 
 Profile = Literal["gpu", "cpu", "bulk-build"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploy.kustomize import Manifest
+from deploy.manifests import Manifest
 
 from .conftest import find
 

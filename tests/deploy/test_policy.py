@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from deploy.kustomize import Manifest, containers_of, pod_spec
+from deploy.manifests import Manifest, containers_of, pod_spec
 from deploy.policy import check, selects
 
 from .conftest import find

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.kustomize import Manifest, containers_of
+from deploy.manifests import Manifest, containers_of
 
 from .conftest import find
 
