@@ -12,8 +12,9 @@ Rules applied to every workload (Deployment, StatefulSet, Job, CronJob) and each
 - `netpol-*`: default deny, DNS egress, only the gateway reaches vLLM, only the gateway, the
   indexer jobs (label `juris.io/qdrant-writer=true`), the snapshot job and Qdrant's own peers
   reach Qdrant, and only the peers reach the p2p port 6335;
-- `qdrant-*`: writers hold the full API key, the gateway the read-only one; the p2p port is
-  on no Service but the headless one and nothing is exposed outside the cluster;
+- `qdrant-*`: writers hold the full API key, the gateway the read-only one (as the file
+  `JURIS_QDRANT_API_KEY_FILE` names), Qdrant gets both; the p2p port is on no Service but the
+  headless one and nothing is exposed outside the cluster;
 - `gateway-*`: replicas >= 2, `/readyz` and `/healthz` probes, HPA, PDB, Service, Ingress,
   keys file mounted from a Secret at `JURIS_API_KEYS_FILE`;
 - profile `gpu`: vLLM with `nvidia.com/gpu` (one per pod), LoRA flags, `/health` readiness;
@@ -42,6 +43,7 @@ VLLM = {"app.kubernetes.io/name": "juris-vllm"}
 QDRANT = {"app.kubernetes.io/name": "juris-qdrant"}
 SNAPSHOT = {"app.kubernetes.io/name": "juris-qdrant-snapshot"}
 WRITER = {"juris.io/qdrant-writer": "true"}
+QDRANT_KEYS = "qdrant-api-keys"  # the Secret: `api-key` (full), `read-only-api-key`
 QDRANT_API_PORTS = {6333, 6334}
 QDRANT_P2P_PORT = 6335
 MAX_RETRIES = 6
@@ -172,13 +174,42 @@ def _env_value(docs: list[Manifest], container: dict[str, Any], name: str) -> st
     return None
 
 
-def _secret_key_refs(container: dict[str, Any]) -> set[tuple[str, str]]:
-    refs = set()
+def _secret_keys_held(pod: dict[str, Any], container: dict[str, Any]) -> set[tuple[str, str]]:
+    """The `(Secret, key)` pairs a container can read: mounted files and environment variables.
+
+    A Secret volume without `items` mounts every key of the Secret: `(name, "*")`.
+    """
+    held = set()
     for env in container.get("env") or []:
         ref = (env.get("valueFrom") or {}).get("secretKeyRef")
         if ref:
-            refs.add((ref["name"], ref["key"]))
-    return refs
+            held.add((ref["name"], ref["key"]))
+    mounted = {m["name"] for m in container.get("volumeMounts") or []}
+    for volume in pod.get("volumes") or []:
+        secret = volume.get("secret")
+        if not secret or volume["name"] not in mounted:
+            continue
+        items = secret.get("items")
+        if not items:
+            held.add((secret["secretName"], "*"))
+        for item in items or []:
+            held.add((secret["secretName"], item["key"]))
+    return held
+
+
+def _secret_key_at(pod: dict[str, Any], container: dict[str, Any], path: str) -> tuple[str, str]:
+    """The `(Secret, key)` whose file the container sees at `path` (`("", "")` when none)."""
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    for mount in container.get("volumeMounts") or []:
+        prefix = mount["mountPath"].rstrip("/") + "/"
+        secret = volumes.get(mount["name"], {}).get("secret")
+        if not secret or not path.startswith(prefix):
+            continue
+        rel = path[len(prefix) :]
+        for item in secret.get("items") or [{"key": rel, "path": rel}]:
+            if item["path"] == rel:
+                return secret["secretName"], item["key"]
+    return "", ""
 
 
 def _image_pinned(image: str) -> bool:
@@ -324,9 +355,10 @@ def _check_network_policies(docs: list[Manifest]) -> Iterator[Violation]:
 def _check_qdrant_access(docs: list[Manifest]) -> Iterator[Violation]:
     for doc in docs:
         labels = _pod_labels(doc)
+        pod = pod_spec(doc) or {}
         for c in containers_of(doc):
-            refs = _secret_key_refs(c)
-            if ("qdrant-api-keys", "api-key") not in refs:
+            held = _secret_keys_held(pod, c)
+            if not held & {(QDRANT_KEYS, "api-key"), (QDRANT_KEYS, "*")}:
                 continue
             writer = selects({"matchLabels": WRITER}, labels) and doc["kind"] in ("Job", "CronJob")
             server_or_backup = selects({"matchLabels": QDRANT}, labels) or selects(
@@ -336,6 +368,14 @@ def _check_qdrant_access(docs: list[Manifest]) -> Iterator[Violation]:
                 yield Violation(
                     "qdrant-writers", _name(doc), "holds Qdrant's full API key but is no writer"
                 )
+        if selects({"matchLabels": QDRANT}, labels) and doc.get("kind") == "StatefulSet":
+            for c in (pod.get("containers") or [])[:1]:
+                held = _secret_keys_held(pod, c)
+                for key in ("api-key", "read-only-api-key"):
+                    if not held & {(QDRANT_KEYS, key), (QDRANT_KEYS, "*")}:
+                        yield Violation(
+                            "qdrant-keys", _name(doc), f"Qdrant does not get {QDRANT_KEYS}/{key}"
+                        )
         if doc.get("kind") == "Service":
             ports = {p.get("port") for p in doc["spec"].get("ports") or []}
             headless = doc["spec"].get("clusterIP") == "None"
@@ -372,8 +412,11 @@ def _check_gateway(docs: list[Manifest]) -> Iterator[Violation]:
         yield Violation("gateway-probes", obj, "readiness probe is not GET /readyz")
     if _probe_path(c, "livenessProbe") != "/healthz":
         yield Violation("gateway-probes", obj, "liveness probe is not GET /healthz")
-    if ("qdrant-api-keys", "read-only-api-key") not in _secret_key_refs(c):
-        yield Violation("qdrant-writers", obj, "the gateway must use Qdrant's read-only key")
+    key_file = _env_value(docs, c, "JURIS_QDRANT_API_KEY_FILE") or ""
+    if _secret_key_at(pod, c, key_file) != (QDRANT_KEYS, "read-only-api-key"):
+        yield Violation(
+            "qdrant-writers", obj, "JURIS_QDRANT_API_KEY_FILE must be Qdrant's read-only key"
+        )
     keys_file = _env_value(docs, c, "JURIS_API_KEYS_FILE")
     if not keys_file or not _mounted_from_secret(pod, c, keys_file):
         yield Violation("gateway-keys", obj, f"JURIS_API_KEYS_FILE {keys_file!r} not from a Secret")
