@@ -1,13 +1,11 @@
-"""Policy check of rendered manifests: the rules operations rely on, each with a stable id.
+"""Juris's own policy check of rendered manifests: the rules no standard tool knows.
 
-`check(manifests, profile)` returns every `Violation` found (empty when the manifests comply).
-Rules applied to every workload (Deployment, StatefulSet, Job, CronJob) and each container:
+checkov (`deploy.checkov`) checks what every workload must have: images pinned by digest,
+CPU/memory requests and limits, non-root with a high uid, no privilege escalation, capabilities
+dropped, the RuntimeDefault seccomp profile, a read-only root filesystem, probes, Secrets as
+files. `check(manifests, profile)` returns every `Violation` of the rules specific to Juris, each
+with a stable id (empty when the manifests comply):
 
-- `image-pinned`: a tag other than `latest`, or a digest;
-- `resources`: CPU and memory requests and limits;
-- `non-root`, `no-privilege-escalation`, `drop-all-capabilities`, `seccomp`,
-  `read-only-root`: the security context (pod level or container level);
-- `probes`: readiness and liveness on long-running containers (Deployments, StatefulSets);
 - `cronjob-*` / `job-*`: no overlapping runs, bounded retries, deadlines;
 - `netpol-*`: default deny, DNS egress, only the gateway reaches vLLM, only the gateway, the
   indexer jobs (label `juris.io/qdrant-writer=true`), the snapshot job and Qdrant's own peers
@@ -21,6 +19,8 @@ Rules applied to every workload (Deployment, StatefulSet, Job, CronJob) and each
   Qdrant with 3 replicas, cluster mode, required anti-affinity, replication factor >= 2;
 - profile `cpu`: no GPU anywhere, the extractive generator, one Qdrant replica;
 - profile `bulk-build`: an Indexed Job whose workers each take shard `$(JOB_COMPLETION_INDEX)`.
+
+vLLM's own argument parser checks the vLLM Deployment's arguments (`deploy.vllm_args`).
 
 Example:
     >>> from deploy.manifests import render  # doctest: +SKIP
@@ -47,7 +47,6 @@ QDRANT_KEYS = "qdrant-api-keys"  # the Secret: `api-key` (full), `read-only-api-
 QDRANT_API_PORTS = {6333, 6334}
 QDRANT_P2P_PORT = 6335
 MAX_RETRIES = 6
-WORKLOADS = ("Deployment", "StatefulSet", "Job", "CronJob", "DaemonSet", "Pod")
 
 
 @dataclass(frozen=True)
@@ -89,18 +88,20 @@ def check(manifests: Iterable[Manifest], profile: Profile) -> list[Violation]:
 
 
 def check_workloads(manifests: Iterable[Manifest]) -> list[Violation]:
-    """The rules every workload must keep (images, resources, security, probes, job limits).
+    """The limits every Job and CronJob must keep (no overlapping runs, retries, deadlines).
 
     Args:
-        manifests: any objects; only workloads (Deployment, StatefulSet, Job, CronJob, Pod) count.
+        manifests: any objects; only Jobs and CronJobs count.
 
     Returns:
-        The violations, empty when every workload complies.
+        The violations, empty when every job complies.
     """
     out: list[Violation] = []
     for doc in manifests:
-        if doc.get("kind") in WORKLOADS:
-            out.extend(_check_workload(doc))
+        if doc.get("kind") == "CronJob":
+            out.extend(_check_cronjob(doc))
+        elif doc.get("kind") == "Job":
+            out.extend(_check_job(_name(doc), doc.get("spec") or {}))
     return out
 
 
@@ -151,14 +152,6 @@ def selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
         if op == "DoesNotExist" and key in labels:
             return False
     return True
-
-
-def _security(pod: dict[str, Any], container: dict[str, Any], key: str) -> Any:
-    """A security setting, the container's overriding the pod's."""
-    csc = container.get("securityContext") or {}
-    if key in csc:
-        return csc[key]
-    return (pod.get("securityContext") or {}).get(key)
 
 
 def _env_value(docs: list[Manifest], container: dict[str, Any], name: str) -> str | None:
@@ -212,63 +205,11 @@ def _secret_key_at(pod: dict[str, Any], container: dict[str, Any], path: str) ->
     return "", ""
 
 
-def _image_pinned(image: str) -> bool:
-    if "@sha256:" in image:
-        return True
-    last = image.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return False
-    tag = last.rsplit(":", 1)[1]
-    return bool(tag) and tag != "latest"
-
-
 def _probe_path(container: dict[str, Any], probe: str) -> str | None:
     return ((container.get(probe) or {}).get("httpGet") or {}).get("path")
 
 
-# --- every workload -----------------------------------------------------------------------
-
-
-def _check_workload(doc: Manifest) -> Iterator[Violation]:
-    pod = pod_spec(doc) or {}
-    obj = _name(doc)
-    long_running = doc["kind"] in ("Deployment", "StatefulSet", "DaemonSet")
-    for c in containers_of(doc):
-        where = f"container {c.get('name')!r}"
-        image = c.get("image", "")
-        if not _image_pinned(image):
-            yield Violation("image-pinned", obj, f"{where}: image {image!r} is not pinned")
-        res = c.get("resources") or {}
-        for part in ("requests", "limits"):
-            missing = [k for k in ("cpu", "memory") if k not in (res.get(part) or {})]
-            if missing:
-                yield Violation("resources", obj, f"{where}: no {part} for {', '.join(missing)}")
-        if _security(pod, c, "runAsNonRoot") is not True:
-            yield Violation("non-root", obj, f"{where}: runAsNonRoot is not true")
-        if _security(pod, c, "runAsUser") == 0:
-            yield Violation("non-root", obj, f"{where}: runAsUser is 0")
-        if (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False:
-            yield Violation(
-                "no-privilege-escalation", obj, f"{where}: allowPrivilegeEscalation is not false"
-            )
-        if (c.get("securityContext") or {}).get("privileged"):
-            yield Violation("no-privilege-escalation", obj, f"{where}: privileged")
-        caps = (c.get("securityContext") or {}).get("capabilities") or {}
-        if "ALL" not in (caps.get("drop") or []) or caps.get("add"):
-            yield Violation("drop-all-capabilities", obj, f"{where}: must drop ALL, add none")
-        seccomp = _security(pod, c, "seccompProfile") or {}
-        if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
-            yield Violation("seccomp", obj, f"{where}: seccompProfile is not RuntimeDefault")
-        if (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True:
-            yield Violation("read-only-root", obj, f"{where}: readOnlyRootFilesystem is not true")
-        if long_running and c in pod.get("containers", []):
-            for probe in ("readinessProbe", "livenessProbe"):
-                if not c.get(probe):
-                    yield Violation("probes", obj, f"{where}: no {probe}")
-    if doc["kind"] == "CronJob":
-        yield from _check_cronjob(doc)
-    if doc["kind"] == "Job":
-        yield from _check_job(obj, doc.get("spec") or {})
+# --- jobs ---------------------------------------------------------------------------------
 
 
 def _check_cronjob(doc: Manifest) -> Iterator[Violation]:
@@ -454,7 +395,7 @@ def _mounted_from_secret(pod: dict[str, Any], container: dict[str, Any], path: s
     return False
 
 
-# --- jobs ---------------------------------------------------------------------------------
+# --- reindex and bulk build ---------------------------------------------------------------
 
 
 def _check_reindex(docs: list[Manifest]) -> Iterator[Violation]:

@@ -84,22 +84,6 @@ def _keys_from_configmap(docs: list[Manifest]) -> None:
 
 
 BREAKERS: list[tuple[str, Breaker]] = [
-    ("image-pinned", lambda d: _set(_gateway(d), "image", "juris/gateway:latest")),
-    ("image-pinned", lambda d: _set(_vllm(d), "image", "vllm/vllm-openai")),
-    ("resources", lambda d: _gateway(d)["resources"].pop("limits")),
-    ("resources", lambda d: _vllm(d)["resources"]["requests"].pop("memory")),
-    ("non-root", lambda d: _gateway(d)["securityContext"].update(runAsNonRoot=False)),
-    ("non-root", lambda d: _gateway(d)["securityContext"].update(runAsUser=0)),
-    (
-        "no-privilege-escalation",
-        lambda d: _vllm(d)["securityContext"].update(allowPrivilegeEscalation=True),
-    ),
-    ("drop-all-capabilities", lambda d: _gateway(d)["securityContext"].pop("capabilities")),
-    (
-        "read-only-root",
-        lambda d: _gateway(d)["securityContext"].update(readOnlyRootFilesystem=False),
-    ),
-    ("probes", lambda d: _vllm(d).pop("livenessProbe")),
     (
         "cronjob-concurrency",
         lambda d: find(d, "CronJob", "juris-reindex")["spec"].update(concurrencyPolicy="Allow"),
