@@ -8,7 +8,8 @@ In order: `kubectl kustomize` renders every kustomization under deploy/k8s; kube
 checks each object against the Kubernetes API schemas; `deploy.policy` checks Juris's own rules
 (network flows, Qdrant keys, the gateway, jobs); checkov scans the objects each namespace gets
 and the Dockerfiles; `deploy.dockerfile` checks Juris's own Dockerfile rules; vLLM's parser reads
-the vLLM Deployment's arguments.
+the vLLM Deployment's arguments; each image holds every project module its code imports, and
+every module imports with only the image's files (`deploy.image`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from deploy.checkov import Scan, scan
 from deploy.dockerfile import lint_dockerfile
+from deploy.image import image_contents, import_failures, missing_imports
 from deploy.manifests import Manifest, RenderError, kustomize, load_yaml_documents, parse_documents
 from deploy.policy import Profile, check
 from deploy.vllm_args import vllm_args_problems
@@ -196,8 +199,22 @@ def main(argv: list[str] | None = None) -> int:
         "vllm     Deployment/vllm args (vLLM's parser)",
         lambda: vllm_args_problems(parse_documents(kustomize(K8S / "overlays/gpu"), "gpu")),
     )
+    for rel in DOCKERFILES:
+        report.run(f"image    {rel} (imports)", partial(image_problems, ROOT / rel))
     print(f"{report.problems} problem(s)")
     return 1 if report.problems else 0
+
+
+def image_problems(dockerfile: Path) -> list[str]:
+    """Imports the image of `dockerfile` cannot satisfy, found by reading and by importing."""
+    contents = image_contents(dockerfile)
+    left_out = ", ".join(sorted(contents.left_out)) or "nothing"
+    print(
+        f"image    {dockerfile.relative_to(ROOT)}: {len(contents.files)} files, "
+        f"{len(contents.modules())} modules; left out by name: {left_out}",
+        flush=True,
+    )
+    return missing_imports(contents) + import_failures(contents)
 
 
 if __name__ == "__main__":
