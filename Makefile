@@ -90,9 +90,12 @@ format: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix legal_corpus indexing serving training deploy tests
 	$(VENV)/bin/ruff format legal_corpus indexing serving training deploy tests
 
-.PHONY: deploy-check
+.PHONY: deploy-check deploy-pin-images
 deploy-check: setup setup-vllm $(VENV_DEPLOY)/.installed .kubectl-installed ## kubectl kustomize every overlay; schemas, policy, checkov, vLLM args, gateway image imports
 	$(PY) -m deploy check
+
+deploy-pin-images: setup .kubectl-installed ## pin the overlays' images by digest, read from the registry (crane, skopeo or docker)
+	$(PY) -m deploy pin-images
 
 # --- measurements -------------------------------------------------------------------------
 bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway overhead (results in var/bench)

@@ -2,6 +2,7 @@
 
 python -m deploy check                     # everything below; non-zero on any problem
 python -m deploy check --kube-version 1.33 --profile gpu deploy/k8s/overlays/gpu
+python -m deploy pin-images                # digests from the registry into the overlays
 kubectl kustomize deploy/k8s/overlays/gpu > gpu.yaml   # what `kubectl apply -k` sends
 
 In order: `kubectl kustomize` renders every kustomization under deploy/k8s; kubernetes-validate
@@ -23,7 +24,15 @@ from pathlib import Path
 from deploy.checkov import Scan, scan
 from deploy.dockerfile import lint_dockerfile
 from deploy.image import image_contents, import_failures, missing_imports
-from deploy.manifests import Manifest, RenderError, kustomize, load_yaml_documents, parse_documents
+from deploy.manifests import (
+    Manifest,
+    RenderError,
+    containers_of,
+    kustomize,
+    load_yaml_documents,
+    parse_documents,
+)
+from deploy.pin import PinError, pin_images, resolver
 from deploy.policy import Profile, check
 from deploy.vllm_args import vllm_args_problems
 
@@ -169,8 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     p_check.add_argument(
         "--profile", choices=["gpu", "cpu", "bulk-build"], help="policy profile of OVERLAYS"
     )
+    p_pin = sub.add_parser("pin-images", help="pin every image by the digest the registry gives")
+    p_pin.add_argument("--tool", choices=["crane", "skopeo", "docker"], help="default: first found")
+    p_pin.add_argument("--deploy-dir", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
+    if args.command == "pin-images":
+        return pin_command(args.deploy_dir, args.tool)
     report = Report()
     versions = args.versions or list(KUBE_VERSIONS)
     if args.overlays:
@@ -203,6 +217,26 @@ def main(argv: list[str] | None = None) -> int:
         report.run(f"image    {rel} (imports)", partial(image_problems, ROOT / rel))
     print(f"{report.problems} problem(s)")
     return 1 if report.problems else 0
+
+
+def pin_command(deploy_dir: Path, tool: str | None) -> int:
+    """`pin-images`: write the digests, then show that every rendered image carries one."""
+    try:
+        changes = pin_images(deploy_dir, resolver(tool))
+    except PinError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for change in changes:
+        print(f"pinned   {change}")
+    unpinned = []
+    for overlay in OVERLAYS:
+        for doc in parse_documents(kustomize(deploy_dir / "k8s" / overlay), overlay):
+            for container in containers_of(doc):
+                if "@sha256:" not in container["image"]:
+                    unpinned.append(f"{overlay}: {container['image']} has no images: entry")
+    for line in unpinned:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if unpinned else 0
 
 
 def image_problems(dockerfile: Path) -> list[str]:
