@@ -16,6 +16,7 @@ every module imports with only the image's files (`deploy.image`).
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -114,7 +115,7 @@ class Report:
         """Run a step that may fail as a whole (a missing tool): that is one problem."""
         try:
             problems = step()
-        except (RenderError, RuntimeError, OSError) as exc:
+        except (RenderError, RuntimeError, OSError, ValueError, subprocess.SubprocessError) as exc:
             problems = [str(exc)]
         self.add(what, problems)
 

@@ -135,14 +135,17 @@ def image_contents(dockerfile: Path, root: Path = REPO) -> ImageContents:
                 )
             files |= hits
     named = [p.rstrip("/") for p in patterns if not p.startswith("!") and not set(p) & set("*?[")]
-    all_files = {str(p.relative_to(root)) for p in root.rglob("*.py") if _in_project(p, root)}
-    left_out = {f for f in all_files for n in named if f == n or f.startswith(n + "/")}
+    left_out = {f for f in _project_files(root) for n in named if f == n or f.startswith(n + "/")}
     return ImageContents(dockerfile, frozenset(files), frozenset(left_out - files))
 
 
-def _in_project(path: Path, root: Path) -> bool:
-    parts = path.relative_to(root).parts
-    return len(parts) > 1 and (root / parts[0] / "__init__.py").is_file()
+def _project_files(root: Path) -> set[str]:
+    """The `.py` files of the repository's packages (not its virtual environments)."""
+    return {
+        str(p.relative_to(root))
+        for pkg in project_packages(root)
+        for p in (root / pkg).rglob("*.py")
+    }
 
 
 def _modules(files: frozenset[str] | set[str]) -> dict[str, str]:
@@ -207,7 +210,7 @@ def missing_imports(contents: ImageContents, root: Path = REPO) -> list[str]:
     """
     packages = project_packages(root)
     held = contents.modules()
-    repo_modules = _modules({str(p.relative_to(root)) for p in root.rglob("*.py")})
+    repo_modules = _modules(_project_files(root))
     left_out = set(_modules(set(contents.left_out) | set(contents.files))) - set(held)
     problems = []
     for module, file in sorted(held.items()):
