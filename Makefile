@@ -5,6 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VENV_VLLM := .venv-vllm
+VENV_DEPLOY := .venv-deploy
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TORCH := torch==2.13.0
@@ -50,6 +51,20 @@ $(VENV_VLLM)/.installed:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	@touch $@
 
+# The deployment checks' tools: checkov (manifests and Dockerfiles) and docker-py (its
+# .dockerignore rules), pinned, in their own environment (checkov's pins conflict with .venv's);
+# kubectl renders the overlays with its built-in kustomize, as `kubectl apply -k` does.
+$(VENV_DEPLOY)/.installed:
+	@test -x $(VENV_DEPLOY)/bin/python || $(PYTHON) -m venv $(VENV_DEPLOY)
+	$(VENV_DEPLOY)/bin/pip install -q --upgrade pip
+	$(VENV_DEPLOY)/bin/pip install -q checkov==3.3.30 docker==7.2.0
+	@touch $@
+
+.kubectl-installed:
+	@command -v kubectl >/dev/null || { apt-get update -qq && apt-get install -y -qq kubectl >/dev/null; } \
+		|| { echo "kubectl is missing and apt-get cannot install it: install kubectl >= 1.27"; exit 1; }
+	@touch $@
+
 setup: $(VENV)/.installed ## create the main virtual environment (.venv) if missing
 setup-vllm: $(VENV_VLLM)/.installed ## create vLLM's CPU environment (.venv-vllm) if missing
 setup-browser: .browser-installed ## install Debian's Chromium if missing
@@ -60,6 +75,7 @@ demo: setup ## index the corpus, start the gateway on :8000 and answer a sample 
 
 test: setup setup-vllm setup-browser ## set up what is missing, lint, and run the whole suite CI runs
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory deploy-check
 	$(PY) -m pytest -q -p no:cacheprovider tests; rc=$$?; [ $$rc -eq 5 ] && { echo "no tests collected"; exit 1; }; exit $$rc
 
 test-fast: setup ## the inner loop: unit tests only
@@ -73,6 +89,13 @@ lint: setup ## ruff (lint + format check) and mypy on the packages
 format: setup ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix legal_corpus indexing serving training deploy tests
 	$(VENV)/bin/ruff format legal_corpus indexing serving training deploy tests
+
+.PHONY: deploy-check deploy-pin-images
+deploy-check: setup setup-vllm $(VENV_DEPLOY)/.installed .kubectl-installed ## kubectl kustomize every overlay; schemas, policy, checkov, vLLM args, gateway image imports
+	$(PY) -m deploy check
+
+deploy-pin-images: setup .kubectl-installed ## pin the overlays' images by digest, read from the registry (crane, skopeo or docker)
+	$(PY) -m deploy pin-images
 
 # --- measurements -------------------------------------------------------------------------
 bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway overhead (results in var/bench)

@@ -1,19 +1,18 @@
-"""Policy check of rendered manifests: the rules operations rely on, each with a stable id.
+"""Juris's own policy check of rendered manifests: the rules no standard tool knows.
 
-`check(manifests, profile)` returns every `Violation` found (empty when the manifests comply).
-Rules applied to every workload (Deployment, StatefulSet, Job, CronJob) and each container:
+checkov (`deploy.checkov`) checks what every workload must have: images pinned by digest,
+CPU/memory requests and limits, non-root with a high uid, no privilege escalation, capabilities
+dropped, the RuntimeDefault seccomp profile, a read-only root filesystem, probes, Secrets as
+files. `check(manifests, profile)` returns every `Violation` of the rules specific to Juris, each
+with a stable id (empty when the manifests comply):
 
-- `image-pinned`: a tag other than `latest`, or a digest;
-- `resources`: CPU and memory requests and limits;
-- `non-root`, `no-privilege-escalation`, `drop-all-capabilities`, `seccomp`,
-  `read-only-root`: the security context (pod level or container level);
-- `probes`: readiness and liveness on long-running containers (Deployments, StatefulSets);
 - `cronjob-*` / `job-*`: no overlapping runs, bounded retries, deadlines;
 - `netpol-*`: default deny, DNS egress, only the gateway reaches vLLM, only the gateway, the
   indexer jobs (label `juris.io/qdrant-writer=true`), the snapshot job and Qdrant's own peers
   reach Qdrant, and only the peers reach the p2p port 6335;
-- `qdrant-*`: writers hold the full API key, the gateway the read-only one; the p2p port is
-  on no Service but the headless one and nothing is exposed outside the cluster;
+- `qdrant-*`: writers hold the full API key, the gateway the read-only one (as the file
+  `JURIS_QDRANT_API_KEY_FILE` names), Qdrant gets both; the p2p port is on no Service but the
+  headless one and nothing is exposed outside the cluster;
 - `gateway-*`: replicas >= 2, `/readyz` and `/healthz` probes, HPA, PDB, Service, Ingress,
   keys file mounted from a Secret at `JURIS_API_KEYS_FILE`;
 - profile `gpu`: vLLM with `nvidia.com/gpu` (one per pod), LoRA flags, `/health` readiness;
@@ -21,8 +20,10 @@ Rules applied to every workload (Deployment, StatefulSet, Job, CronJob) and each
 - profile `cpu`: no GPU anywhere, the extractive generator, one Qdrant replica;
 - profile `bulk-build`: an Indexed Job whose workers each take shard `$(JOB_COMPLETION_INDEX)`.
 
+vLLM's own argument parser checks the vLLM Deployment's arguments (`deploy.vllm_args`).
+
 Example:
-    >>> from deploy.kustomize import render  # doctest: +SKIP
+    >>> from deploy.manifests import render  # doctest: +SKIP
     >>> check(render(Path("deploy/k8s/overlays/gpu")), "gpu")  # doctest: +SKIP
     []
 """
@@ -33,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from deploy.kustomize import Manifest, containers_of, pod_spec
+from deploy.manifests import Manifest, containers_of, pod_spec
 
 Profile = Literal["gpu", "cpu", "bulk-build"]
 
@@ -42,10 +43,10 @@ VLLM = {"app.kubernetes.io/name": "juris-vllm"}
 QDRANT = {"app.kubernetes.io/name": "juris-qdrant"}
 SNAPSHOT = {"app.kubernetes.io/name": "juris-qdrant-snapshot"}
 WRITER = {"juris.io/qdrant-writer": "true"}
+QDRANT_KEYS = "qdrant-api-keys"  # the Secret: `api-key` (full), `read-only-api-key`
 QDRANT_API_PORTS = {6333, 6334}
 QDRANT_P2P_PORT = 6335
 MAX_RETRIES = 6
-WORKLOADS = ("Deployment", "StatefulSet", "Job", "CronJob", "DaemonSet", "Pod")
 
 
 @dataclass(frozen=True)
@@ -87,18 +88,20 @@ def check(manifests: Iterable[Manifest], profile: Profile) -> list[Violation]:
 
 
 def check_workloads(manifests: Iterable[Manifest]) -> list[Violation]:
-    """The rules every workload must keep (images, resources, security, probes, job limits).
+    """The limits every Job and CronJob must keep (no overlapping runs, retries, deadlines).
 
     Args:
-        manifests: any objects; only workloads (Deployment, StatefulSet, Job, CronJob, Pod) count.
+        manifests: any objects; only Jobs and CronJobs count.
 
     Returns:
-        The violations, empty when every workload complies.
+        The violations, empty when every job complies.
     """
     out: list[Violation] = []
     for doc in manifests:
-        if doc.get("kind") in WORKLOADS:
-            out.extend(_check_workload(doc))
+        if doc.get("kind") == "CronJob":
+            out.extend(_check_cronjob(doc))
+        elif doc.get("kind") == "Job":
+            out.extend(_check_job(_name(doc), doc.get("spec") or {}))
     return out
 
 
@@ -151,14 +154,6 @@ def selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
     return True
 
 
-def _security(pod: dict[str, Any], container: dict[str, Any], key: str) -> Any:
-    """A security setting, the container's overriding the pod's."""
-    csc = container.get("securityContext") or {}
-    if key in csc:
-        return csc[key]
-    return (pod.get("securityContext") or {}).get(key)
-
-
 def _env_value(docs: list[Manifest], container: dict[str, Any], name: str) -> str | None:
     """The value `name` takes in `container` (its env, else a ConfigMap it reads via envFrom)."""
     for env in container.get("env") or []:
@@ -172,72 +167,49 @@ def _env_value(docs: list[Manifest], container: dict[str, Any], name: str) -> st
     return None
 
 
-def _secret_key_refs(container: dict[str, Any]) -> set[tuple[str, str]]:
-    refs = set()
+def _secret_keys_held(pod: dict[str, Any], container: dict[str, Any]) -> set[tuple[str, str]]:
+    """The `(Secret, key)` pairs a container can read: mounted files and environment variables.
+
+    A Secret volume without `items` mounts every key of the Secret: `(name, "*")`.
+    """
+    held = set()
     for env in container.get("env") or []:
         ref = (env.get("valueFrom") or {}).get("secretKeyRef")
         if ref:
-            refs.add((ref["name"], ref["key"]))
-    return refs
+            held.add((ref["name"], ref["key"]))
+    mounted = {m["name"] for m in container.get("volumeMounts") or []}
+    for volume in pod.get("volumes") or []:
+        secret = volume.get("secret")
+        if not secret or volume["name"] not in mounted:
+            continue
+        items = secret.get("items")
+        if not items:
+            held.add((secret["secretName"], "*"))
+        for item in items or []:
+            held.add((secret["secretName"], item["key"]))
+    return held
 
 
-def _image_pinned(image: str) -> bool:
-    if "@sha256:" in image:
-        return True
-    last = image.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return False
-    tag = last.rsplit(":", 1)[1]
-    return bool(tag) and tag != "latest"
+def _secret_key_at(pod: dict[str, Any], container: dict[str, Any], path: str) -> tuple[str, str]:
+    """The `(Secret, key)` whose file the container sees at `path` (`("", "")` when none)."""
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    for mount in container.get("volumeMounts") or []:
+        prefix = mount["mountPath"].rstrip("/") + "/"
+        secret = volumes.get(mount["name"], {}).get("secret")
+        if not secret or not path.startswith(prefix):
+            continue
+        rel = path[len(prefix) :]
+        for item in secret.get("items") or [{"key": rel, "path": rel}]:
+            if item["path"] == rel:
+                return secret["secretName"], item["key"]
+    return "", ""
 
 
 def _probe_path(container: dict[str, Any], probe: str) -> str | None:
     return ((container.get(probe) or {}).get("httpGet") or {}).get("path")
 
 
-# --- every workload -----------------------------------------------------------------------
-
-
-def _check_workload(doc: Manifest) -> Iterator[Violation]:
-    pod = pod_spec(doc) or {}
-    obj = _name(doc)
-    long_running = doc["kind"] in ("Deployment", "StatefulSet", "DaemonSet")
-    for c in containers_of(doc):
-        where = f"container {c.get('name')!r}"
-        image = c.get("image", "")
-        if not _image_pinned(image):
-            yield Violation("image-pinned", obj, f"{where}: image {image!r} is not pinned")
-        res = c.get("resources") or {}
-        for part in ("requests", "limits"):
-            missing = [k for k in ("cpu", "memory") if k not in (res.get(part) or {})]
-            if missing:
-                yield Violation("resources", obj, f"{where}: no {part} for {', '.join(missing)}")
-        if _security(pod, c, "runAsNonRoot") is not True:
-            yield Violation("non-root", obj, f"{where}: runAsNonRoot is not true")
-        if _security(pod, c, "runAsUser") == 0:
-            yield Violation("non-root", obj, f"{where}: runAsUser is 0")
-        if (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False:
-            yield Violation(
-                "no-privilege-escalation", obj, f"{where}: allowPrivilegeEscalation is not false"
-            )
-        if (c.get("securityContext") or {}).get("privileged"):
-            yield Violation("no-privilege-escalation", obj, f"{where}: privileged")
-        caps = (c.get("securityContext") or {}).get("capabilities") or {}
-        if "ALL" not in (caps.get("drop") or []) or caps.get("add"):
-            yield Violation("drop-all-capabilities", obj, f"{where}: must drop ALL, add none")
-        seccomp = _security(pod, c, "seccompProfile") or {}
-        if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
-            yield Violation("seccomp", obj, f"{where}: seccompProfile is not RuntimeDefault")
-        if (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True:
-            yield Violation("read-only-root", obj, f"{where}: readOnlyRootFilesystem is not true")
-        if long_running and c in pod.get("containers", []):
-            for probe in ("readinessProbe", "livenessProbe"):
-                if not c.get(probe):
-                    yield Violation("probes", obj, f"{where}: no {probe}")
-    if doc["kind"] == "CronJob":
-        yield from _check_cronjob(doc)
-    if doc["kind"] == "Job":
-        yield from _check_job(obj, doc.get("spec") or {})
+# --- jobs ---------------------------------------------------------------------------------
 
 
 def _check_cronjob(doc: Manifest) -> Iterator[Violation]:
@@ -324,9 +296,10 @@ def _check_network_policies(docs: list[Manifest]) -> Iterator[Violation]:
 def _check_qdrant_access(docs: list[Manifest]) -> Iterator[Violation]:
     for doc in docs:
         labels = _pod_labels(doc)
+        pod = pod_spec(doc) or {}
         for c in containers_of(doc):
-            refs = _secret_key_refs(c)
-            if ("qdrant-api-keys", "api-key") not in refs:
+            held = _secret_keys_held(pod, c)
+            if not held & {(QDRANT_KEYS, "api-key"), (QDRANT_KEYS, "*")}:
                 continue
             writer = selects({"matchLabels": WRITER}, labels) and doc["kind"] in ("Job", "CronJob")
             server_or_backup = selects({"matchLabels": QDRANT}, labels) or selects(
@@ -336,6 +309,14 @@ def _check_qdrant_access(docs: list[Manifest]) -> Iterator[Violation]:
                 yield Violation(
                     "qdrant-writers", _name(doc), "holds Qdrant's full API key but is no writer"
                 )
+        if selects({"matchLabels": QDRANT}, labels) and doc.get("kind") == "StatefulSet":
+            for c in (pod.get("containers") or [])[:1]:
+                held = _secret_keys_held(pod, c)
+                for key in ("api-key", "read-only-api-key"):
+                    if not held & {(QDRANT_KEYS, key), (QDRANT_KEYS, "*")}:
+                        yield Violation(
+                            "qdrant-keys", _name(doc), f"Qdrant does not get {QDRANT_KEYS}/{key}"
+                        )
         if doc.get("kind") == "Service":
             ports = {p.get("port") for p in doc["spec"].get("ports") or []}
             headless = doc["spec"].get("clusterIP") == "None"
@@ -372,8 +353,11 @@ def _check_gateway(docs: list[Manifest]) -> Iterator[Violation]:
         yield Violation("gateway-probes", obj, "readiness probe is not GET /readyz")
     if _probe_path(c, "livenessProbe") != "/healthz":
         yield Violation("gateway-probes", obj, "liveness probe is not GET /healthz")
-    if ("qdrant-api-keys", "read-only-api-key") not in _secret_key_refs(c):
-        yield Violation("qdrant-writers", obj, "the gateway must use Qdrant's read-only key")
+    key_file = _env_value(docs, c, "JURIS_QDRANT_API_KEY_FILE") or ""
+    if _secret_key_at(pod, c, key_file) != (QDRANT_KEYS, "read-only-api-key"):
+        yield Violation(
+            "qdrant-writers", obj, "JURIS_QDRANT_API_KEY_FILE must be Qdrant's read-only key"
+        )
     keys_file = _env_value(docs, c, "JURIS_API_KEYS_FILE")
     if not keys_file or not _mounted_from_secret(pod, c, keys_file):
         yield Violation("gateway-keys", obj, f"JURIS_API_KEYS_FILE {keys_file!r} not from a Secret")
@@ -411,7 +395,7 @@ def _mounted_from_secret(pod: dict[str, Any], container: dict[str, Any], path: s
     return False
 
 
-# --- jobs ---------------------------------------------------------------------------------
+# --- reindex and bulk build ---------------------------------------------------------------
 
 
 def _check_reindex(docs: list[Manifest]) -> Iterator[Violation]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,9 @@ class IndexSettings(BaseSettings):
     qdrant_path: Path = Field(Path("var/qdrant"), description="embedded index root directory")
     qdrant_url: str | None = Field(None, description="Qdrant server URL (selects server mode)")
     qdrant_api_key: str | None = Field(None, description="API key for the Qdrant server")
+    qdrant_api_key_file: Path | None = Field(
+        None, description="file holding the Qdrant API key (a mounted Secret), read at start"
+    )
     corpus_dir: Path | None = Field(None, description="corpus root (default ../shared/...)")
     embed_model: Path | None = Field(None, description="local sentence-transformers model dir")
     embed_backend: Literal["torch", "onnx-int8"] = "torch"
@@ -70,11 +73,31 @@ class IndexSettings(BaseSettings):
         1, ge=1, description="replicas that must acknowledge a write (server mode only)"
     )
 
-    @field_validator("embed_cache", "embed_model", "reranker_dir", "corpus_dir", mode="before")
+    @field_validator(
+        "embed_cache", "embed_model", "reranker_dir", "corpus_dir", "qdrant_api_key_file",
+        mode="before",
+    )  # fmt: skip
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """`JURIS_EMBED_CACHE=` (empty) turns the cache off rather than meaning `.`."""
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _api_key_from_file(self) -> IndexSettings:
+        """`JURIS_QDRANT_API_KEY_FILE` fills `qdrant_api_key` (a Secret mounted as a file)."""
+        path = self.qdrant_api_key_file
+        if path is None:
+            return self
+        if self.qdrant_api_key:
+            raise ValueError("set JURIS_QDRANT_API_KEY or JURIS_QDRANT_API_KEY_FILE, not both")
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"JURIS_QDRANT_API_KEY_FILE {path}: {exc.strerror}") from exc
+        if not key:
+            raise ValueError(f"JURIS_QDRANT_API_KEY_FILE {path} is empty")
+        self.qdrant_api_key = key
+        return self
 
     def model_dir(self) -> Path:
         """The embedding model directory (configured, or the bundled MiniLM)."""

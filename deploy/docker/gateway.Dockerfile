@@ -2,10 +2,11 @@
 # The Juris gateway: `python -m serving serve` on port 8000 (FastAPI, retrieval, citation checks).
 # Build from the repository root (this file's .dockerignore sits beside it, BuildKit reads it):
 #   docker build -f deploy/docker/gateway.Dockerfile -t REGISTRY/juris/gateway:0.1.0 .
-ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+# Both stages start from the same base, pinned by tag and by the digest of its multi-platform
+# index (`make deploy-pin-images` refreshes it).
 
 # --- build: a virtual environment with pinned dependencies ------------------------------------
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS build
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PIP_NO_CACHE_DIR=1 \
@@ -27,7 +28,7 @@ RUN pip install ".[serving,indexing,rulings]" \
  && python -m compileall -q /opt/venv
 
 # --- runtime: the environment only, as an unprivileged user -----------------------------------
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS runtime
 RUN groupadd --system --gid 10001 juris \
  && useradd --system --uid 10001 --gid juris --no-create-home --home-dir /tmp juris
 COPY --from=build /opt/venv /opt/venv
@@ -46,5 +47,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001:10001
 WORKDIR /tmp
 EXPOSE 8000
+# For `docker run`; on Kubernetes the Deployment's probes (/readyz, /healthz) are used instead.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 ENTRYPOINT ["python"]
 CMD ["-m", "serving", "serve"]

@@ -2,10 +2,12 @@
 # The Juris indexer: `python -m indexing build|sync` (the nightly CronJob, the bulk-build Job)
 # and the Qdrant snapshot script. Build from the repository root:
 #   docker build -f deploy/docker/indexer.Dockerfile -t REGISTRY/juris/indexer:0.1.0 .
-ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+# checkov:skip=CKV_DOCKER_2: batch jobs that exit: no server to probe, Kubernetes reads the exit code
+# Both stages start from the same base, pinned by tag and by the digest of its multi-platform
+# index (`make deploy-pin-images` refreshes it).
 
 # --- build: a virtual environment with pinned dependencies ------------------------------------
-FROM ${PYTHON_IMAGE} AS build
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS build
 ARG TORCH_VERSION=2.13.0
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PIP_NO_CACHE_DIR=1 \
@@ -30,7 +32,7 @@ RUN pip install ".[serving,indexing,rulings]" \
  && python -m compileall -q /opt/venv
 
 # --- runtime: the environment only, as an unprivileged user -----------------------------------
-FROM ${PYTHON_IMAGE} AS runtime
+FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS runtime
 RUN groupadd --system --gid 10001 juris \
  && useradd --system --uid 10001 --gid juris --no-create-home --home-dir /tmp juris
 COPY --from=build /opt/venv /opt/venv

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from deploy.kustomize import Manifest, containers_of
+from deploy.manifests import Manifest, containers_of
 
 from .conftest import find
 

@@ -1,23 +1,19 @@
-"""The ConfigMap speaks the settings classes' language: every JURIS_* key is a real field, and
-the gateway and indexer settings build from it (pydantic-settings ignores unknown variables, so a
-misspelt key would otherwise be silently without effect)."""
+"""The ConfigMap and the containers' variables speak the settings classes' language: every
+JURIS_* key is a real field, and the gateway and indexer settings build from them
+(pydantic-settings ignores unknown variables, so a misspelt key would be silently without
+effect)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from deploy.kustomize import Manifest
+from deploy.manifests import Manifest, containers_of
 
 from .conftest import find
 
 pytestmark = pytest.mark.unit
-
-# Read by the indexer at collection creation once it supports them (deploy/README.md "Open items").
-REQUESTED = {
-    "JURIS_QDRANT_REPLICATION_FACTOR",
-    "JURIS_QDRANT_SHARD_NUMBER",
-    "JURIS_QDRANT_WRITE_CONSISTENCY_FACTOR",
-}
 
 
 def _env(docs: list[Manifest]) -> dict[str, str]:
@@ -34,8 +30,21 @@ def _settings_classes() -> list[type]:
 @pytest.mark.parametrize("overlay", ["gpu", "cpu"])
 def test_every_key_is_a_setting(rendered: dict[str, list[Manifest]], overlay: str) -> None:
     fields = {f"JURIS_{name.upper()}" for cls in _settings_classes() for name in cls.model_fields}
-    unknown = set(_env(rendered[overlay])) - fields - REQUESTED
-    assert not unknown, f"ConfigMap keys no settings class reads: {sorted(unknown)}"
+    docs = rendered[overlay]
+    keys = {
+        *_container_env(docs, "Deployment", "gateway"),
+        *_container_env(docs, "CronJob", "juris-reindex"),
+    }
+    unknown = keys - fields
+    assert not unknown, f"JURIS_* variables no settings class reads: {sorted(unknown)}"
+
+
+def _container_env(docs: list[Manifest], kind: str, name: str) -> dict[str, str]:
+    """The JURIS_* variables a workload's container sees: its ConfigMap, then its own `env`."""
+    (container,) = containers_of(find(docs, kind, name))
+    env = _env(docs)
+    env.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
+    return {k: v for k, v in env.items() if k.startswith("JURIS_")}
 
 
 @pytest.mark.parametrize(("overlay", "backend"), [("gpu", "vllm"), ("cpu", "extractive")])
@@ -44,16 +53,36 @@ def test_settings_build_from_the_configmap(
     overlay: str,
     backend: str,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     gateway_cls, index_cls = _settings_classes()
-    for key, value in _env(rendered[overlay]).items():
+    env = _container_env(rendered[overlay], "Deployment", "gateway")
+    # The Secret volume's file, at a path of this machine.
+    assert env["JURIS_QDRANT_API_KEY_FILE"] == "/etc/juris/qdrant/api-key"
+    (tmp_path / "api-key").write_text("read-only-key\n", encoding="utf-8")
+    env["JURIS_QDRANT_API_KEY_FILE"] = str(tmp_path / "api-key")
+    monkeypatch.delenv("JURIS_QDRANT_API_KEY", raising=False)
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("JURIS_QDRANT_API_KEY", "from-the-secret")
     gateway = gateway_cls()  # production mode: refuses insecure settings
     assert gateway.environment == "production"
     assert gateway.generator_backend == backend
     assert gateway.host == "0.0.0.0" and gateway.port == 8000
     index = index_cls()
     assert index.qdrant_url == "http://qdrant:6333"
+    assert index.qdrant_api_key == "read-only-key"
     assert index.collection == "juris"
     assert str(index.corpus()) == "/data/corpus"
+
+
+@pytest.mark.parametrize(
+    ("overlay", "kind", "name"),
+    [("gpu", "CronJob", "juris-reindex"), ("gpu/bulk-build", "Job", "juris-bulk-build")],
+)
+def test_writers_read_the_key_file(
+    rendered: dict[str, list[Manifest]], overlay: str, kind: str, name: str
+) -> None:
+    (container,) = containers_of(find(rendered[overlay], kind, name))
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["JURIS_QDRANT_API_KEY_FILE"] == "/etc/juris/qdrant/api-key"
+    assert "JURIS_QDRANT_API_KEY" not in env

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy.kustomize import Manifest
+from deploy.manifests import Manifest
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from deploy.kustomize import Manifest, containers_of, pod_spec
+from deploy.manifests import Manifest, containers_of, pod_spec
 from deploy.policy import check, selects
 
 from .conftest import find
@@ -50,10 +50,29 @@ def _expose_p2p(docs: list[Manifest]) -> None:
     find(docs, "Service", "qdrant")["spec"]["ports"].append({"name": "p2p", "port": 6335})
 
 
+def _secret_volume(docs: list[Manifest], kind: str, name: str, volume: str) -> dict:
+    pod = pod_spec(find(docs, kind, name)) or {}
+    return next(v for v in pod["volumes"] if v["name"] == volume)["secret"]
+
+
 def _gateway_full_key(docs: list[Manifest]) -> None:
-    for env in _gateway(docs)["env"]:
-        if env["name"] == "JURIS_QDRANT_API_KEY":
-            env["valueFrom"]["secretKeyRef"]["key"] = "api-key"
+    _secret_volume(docs, "Deployment", "gateway", "qdrant-key")["items"][0]["key"] = "api-key"
+
+
+def _gateway_key_from_env(docs: list[Manifest]) -> None:
+    env = _gateway(docs)["env"]
+    env[:] = [e for e in env if e["name"] != "JURIS_QDRANT_API_KEY_FILE"]
+    env.append(
+        {
+            "name": "JURIS_QDRANT_API_KEY",
+            "valueFrom": {"secretKeyRef": {"name": "qdrant-api-keys", "key": "api-key"}},
+        }
+    )
+
+
+def _qdrant_without_read_only_key(docs: list[Manifest]) -> None:
+    items = _secret_volume(docs, "StatefulSet", "qdrant", "keys")["items"]
+    items[:] = [i for i in items if i["key"] != "read-only-api-key"]
 
 
 def _drop_anti_affinity(docs: list[Manifest]) -> None:
@@ -65,22 +84,6 @@ def _keys_from_configmap(docs: list[Manifest]) -> None:
 
 
 BREAKERS: list[tuple[str, Breaker]] = [
-    ("image-pinned", lambda d: _set(_gateway(d), "image", "juris/gateway:latest")),
-    ("image-pinned", lambda d: _set(_vllm(d), "image", "vllm/vllm-openai")),
-    ("resources", lambda d: _gateway(d)["resources"].pop("limits")),
-    ("resources", lambda d: _vllm(d)["resources"]["requests"].pop("memory")),
-    ("non-root", lambda d: _gateway(d)["securityContext"].update(runAsNonRoot=False)),
-    ("non-root", lambda d: _gateway(d)["securityContext"].update(runAsUser=0)),
-    (
-        "no-privilege-escalation",
-        lambda d: _vllm(d)["securityContext"].update(allowPrivilegeEscalation=True),
-    ),
-    ("drop-all-capabilities", lambda d: _gateway(d)["securityContext"].pop("capabilities")),
-    (
-        "read-only-root",
-        lambda d: _gateway(d)["securityContext"].update(readOnlyRootFilesystem=False),
-    ),
-    ("probes", lambda d: _vllm(d).pop("livenessProbe")),
     (
         "cronjob-concurrency",
         lambda d: find(d, "CronJob", "juris-reindex")["spec"].update(concurrencyPolicy="Allow"),
@@ -105,6 +108,8 @@ BREAKERS: list[tuple[str, Breaker]] = [
     ("netpol-qdrant", _qdrant_from_anywhere),
     ("qdrant-p2p", _expose_p2p),
     ("qdrant-writers", _gateway_full_key),
+    ("qdrant-writers", _gateway_key_from_env),
+    ("qdrant-keys", _qdrant_without_read_only_key),
     ("gateway-replicas", lambda d: find(d, "Deployment", "gateway")["spec"].update(replicas=1)),
     ("gateway-probes", lambda d: _gateway(d)["readinessProbe"]["httpGet"].update(path="/")),
     ("gateway-hpa", lambda d: d.remove(find(d, "HorizontalPodAutoscaler", "gateway"))),

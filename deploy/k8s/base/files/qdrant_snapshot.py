@@ -7,7 +7,8 @@ to `BACKUP_DIR/<UTC stamp>/<peer>/<collection>/`, checks its SHA-256 when Qdrant
 and deletes it from the peer; it saves the aliases (which build serves) beside them, prunes
 backups older than `KEEP_DAYS`, and exits non-zero with a summary if anything failed.
 
-Environment: QDRANT_PEERS (comma-separated HTTP URLs of every peer), QDRANT_API_KEY,
+Environment: QDRANT_PEERS (comma-separated HTTP URLs of every peer), QDRANT_API_KEY_FILE (the
+file holding Qdrant's full API key, a mounted Secret; or QDRANT_API_KEY, the key itself),
 BACKUP_DIR (default /backups), KEEP_DAYS (default 14).
 """
 
@@ -77,10 +78,18 @@ def prune(base: Path, keep_days: int, now: dt.datetime) -> None:
             print(f"pruned {child}", flush=True)
 
 
+def api_key() -> str:
+    """Qdrant's API key: the content of QDRANT_API_KEY_FILE when set, else QDRANT_API_KEY."""
+    path = os.environ.get("QDRANT_API_KEY_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return os.environ.get("QDRANT_API_KEY", "")
+
+
 def main() -> int:
     """Back up every peer; 0 when every collection of every peer was saved."""
     peers = [p.strip().rstrip("/") for p in os.environ["QDRANT_PEERS"].split(",") if p.strip()]
-    key = os.environ.get("QDRANT_API_KEY", "")
+    key = api_key()
     base = Path(os.environ.get("BACKUP_DIR", "/backups"))
     now = dt.datetime.now(dt.UTC)
     root = base / now.strftime("%Y%m%dT%H%M%SZ")
