@@ -34,8 +34,8 @@ import httpx
 
 from indexing.model import Chunk, Passage, SearchFilters
 from serving.answer_format import constrain_citations_regex
+from serving.index_protocol import RetrieverLike
 from serving.prompt import build_messages
-from serving.retriever import RetrieverLike
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
     """Time to first token and total, direct vs. through the gateway (see module docstring)."""
     from serving.app import create_app
     from serving.auth import add_key
-    from serving.retriever import open_default_retriever
+    from serving.index_protocol import open_default_retriever
     from serving.server import running_server
     from serving.settings import GatewaySettings
     from serving.vllm_process import start_vllm, tiny_model_and_adapter

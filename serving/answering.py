@@ -23,9 +23,9 @@ from serving import answer_format as fmt
 from serving.errors import GeneratorError, IndexUnavailable, InvalidRequest
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import StreamStats, VllmGenerator
+from serving.index_protocol import RetrieverLike
 from serving.metrics import Metrics
 from serving.prompt import Prompt, build_messages
-from serving.retriever import RetrieverLike
 from serving.settings import GatewaySettings
 from serving.verify import VerificationReport, Verifier
 
