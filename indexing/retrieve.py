@@ -665,7 +665,7 @@ def place_opinions(documents: list[Passage], passages: Sequence[Passage]) -> lis
     An opinion's document score (the sum of its best chunks, then the citation graph) ranks
     it against other opinions, but is not on the scale of a provision's one-chunk score: the
     sum of three chunks of any long judgment outscored the provision a short question was
-    about (the lawyers' questions benchmark, `indexing.eval_questions`: sparse MAP 0.03
+    about (the lawyers' questions benchmark, `indexing.eval.questions`: sparse MAP 0.03
     against 0.48 for bm25s). So the opinions keep their order among themselves and the
     k-th of them takes the k-th best of the opinions' best-chunk scores (a precedent reached
     only through citations has none: 0); statutes, rules and regulations keep theirs. A

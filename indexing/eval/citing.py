@@ -27,7 +27,7 @@ import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from indexing.eval_rankers import SourceDocs, load_source
+from indexing.eval.rankers import SourceDocs, load_source
 from legal_corpus.citation_graph import CitationGraph, Judgment
 
 SOURCE = "aila/casedocs"
