@@ -32,7 +32,6 @@ from indexing.authority import (
     citation_graph,
     with_citations,
 )
-from indexing.chunking import split_sentences
 from indexing.embeddings import Embedder
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.model import Chunk, Passage, SearchFilters
@@ -53,6 +52,7 @@ from indexing.store import (
     as_of_conditions,
     payload_chunk,
 )
+from indexing.text import split_sentences
 from legal_corpus.citation_graph import CitationGraph
 
 log = logging.getLogger(__name__)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from indexing.model import Chunk, Passage, SearchFilters
+from indexing.text import CLAUSES, split_sentences
 from serving import answer_format as fmt
 from serving.prompt import build_messages, source_block
 from training.retrieval import PassageSource, version_field
@@ -48,7 +49,6 @@ _DEFINITION = re.compile(
     r"(?:[\"“”]|[‘’']{1,2})([^\"“”‘’']{2,60})(?:[\"“”]|[‘’']{1,2})\s+(?:means|includes|refers to)\b"
 )
 _APPLY = re.compile(r"\b(?:shall apply|applies|does not apply|shall not apply|apply)\b", re.I)
-_SENTENCE = re.compile(r"(?<=[.;:])\s+(?=[A-Z(“\"])")
 
 QuestionWriter = Callable[[Chunk], str | None]
 
@@ -157,8 +157,7 @@ def _clip_words(text: str, n: int) -> str:
 
 
 def _sentences(text: str) -> list[str]:
-    flat = fmt.normalize_ws(text)
-    return [s.strip() for s in _SENTENCE.split(flat) if s.strip()]
+    return split_sentences(fmt.normalize_ws(text), CLAUSES)
 
 
 def _quote_from(sentence: str, cfg: RaftConfig) -> str | None:
