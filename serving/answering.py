@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from anyio import to_thread
 
 from indexing.model import Passage, SearchFilters
+from indexing.retrieve import IndexUnavailable
 from serving import answer_format as fmt
-from serving.errors import GeneratorError, IndexUnavailable, InvalidRequest
+from serving.errors import GeneratorError, InvalidRequest
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import StreamStats, VllmGenerator
 from serving.index_protocol import RetrieverLike
