@@ -20,7 +20,6 @@ from anyio import to_thread
 
 from indexing.model import Passage, SearchFilters
 from indexing.retrieve import IndexUnavailable
-from serving import answer_format as fmt
 from serving.errors import GeneratorError, InvalidRequest
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import StreamStats, VllmGenerator
@@ -248,8 +247,3 @@ class Pipeline:
             return str(self.retriever.index_version)
         except Exception:
             return ""
-
-
-def render(final: Final) -> str:
-    """The display form of the final answer."""
-    return fmt.render(final.answer_raw)
