@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexing.model import Chunk, chunk_id
-from indexing.text import split_sentences
+from indexing.text import pack, split_sentences
 from legal_corpus.model import LegalDocument, Section, pinpoint_anchor
 
 TokenCounter = Callable[[str], int]
@@ -217,32 +217,16 @@ class Chunker:
                 pieces.append(sentence)
             else:
                 pieces.extend(self._split_words(sentence))
-        parts: list[str] = []
-        buf: list[str] = []
-        buf_tokens = 0
-        for piece in pieces:
-            n = self.count(piece)
-            if buf and buf_tokens + n > self.max_tokens:
-                parts.append(" ".join(buf))
-                buf, buf_tokens = [], 0
-            buf.append(piece)
-            buf_tokens += n
-        if buf:
-            parts.append(" ".join(buf))
+        counted = [(piece, self.count(piece)) for piece in pieces]
+        groups = pack(counted, lambda group, p: sum(n for _, n in group) + p[1] <= self.max_tokens)
+        parts = [" ".join(piece for piece, _ in group) for group in groups]
         return [re.sub(r"[ \t]*\n[ \t]*", "\n", p).strip() for p in parts]
 
     def _split_words(self, sentence: str) -> list[str]:
-        words = sentence.split()
-        out: list[str] = []
-        buf: list[str] = []
-        for w in words:
-            if buf and self.count(" ".join([*buf, w])) > self.max_tokens:
-                out.append(" ".join(buf))
-                buf = []
-            buf.append(w)
-        if buf:
-            out.append(" ".join(buf))
-        return out
+        groups = pack(
+            sentence.split(), lambda group, w: self.count(" ".join([*group, w])) <= self.max_tokens
+        )
+        return [" ".join(group) for group in groups]
 
     @staticmethod
     def _make(

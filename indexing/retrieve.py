@@ -52,7 +52,7 @@ from indexing.store import (
     as_of_conditions,
     payload_chunk,
 )
-from indexing.text import split_sentences
+from indexing.text import pack, split_sentences
 from legal_corpus.citation_graph import CitationGraph
 
 log = logging.getLogger(__name__)
@@ -208,16 +208,11 @@ class Retriever:
         """The query as embedding windows: itself, or sentence-packed windows if too long."""
         if self.count_tokens(query) <= self.window_tokens:
             return [query]
-        windows: list[str] = []
-        buf: list[str] = []
-        for sentence in split_sentences(query):
-            if buf and self.count_tokens(" ".join([*buf, sentence])) > self.window_tokens:
-                windows.append(" ".join(buf))
-                buf = []
-            buf.append(sentence)
-        if buf:
-            windows.append(" ".join(buf))
-        return windows
+        groups = pack(
+            split_sentences(query),
+            lambda group, s: self.count_tokens(" ".join([*group, s])) <= self.window_tokens,
+        )
+        return [" ".join(group) for group in groups]
 
     def sparse_query(self, query: str, store: VectorStore) -> SparseVec:
         """The sparse query vector: every term, or a long query's most specific ones.

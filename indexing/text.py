@@ -21,8 +21,11 @@ answer format's own rule; the evaluation lab states its rules beside its code.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # Abbreviations after which a full stop does not end a sentence in legal text.
 LEGAL_ABBREVIATIONS = frozenset(
@@ -264,3 +267,29 @@ def split_sentences(text: str, rule: SentenceRule = PROSE) -> list[str]:
         The sentences; joining them with spaces gives the text back up to whitespace.
     """
     return [text[a:b].strip() for a, b in sentence_spans(text, rule)]
+
+
+def pack(pieces: Iterable[T], fits: Callable[[list[T], T], bool]) -> list[list[T]]:
+    """Pieces in order, grouped greedily: a new group starts where the next piece does not fit.
+
+    Passages and query windows are sentences packed up to a budget this way; `fits` says what
+    the budget counts (tokens of the joined text, a sum of counts, words).
+
+    Args:
+        pieces: sentences, words, or anything else to group.
+        fits: whether a piece may join the current group (never asked of an empty group: a
+            piece that fits nowhere makes a group of its own).
+
+    Returns:
+        The groups, in order; none is empty.
+    """
+    groups: list[list[T]] = []
+    group: list[T] = []
+    for piece in pieces:
+        if group and not fits(group, piece):
+            groups.append(group)
+            group = []
+        group.append(piece)
+    if group:
+        groups.append(group)
+    return groups

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from indexing.text import SentenceRule, split_sentences
+from indexing.text import SentenceRule, pack, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +63,8 @@ def split_passages(text: str, max_words: int = PASSAGE_WORDS) -> list[str]:
             sw = sentence.split()
             for start in range(0, len(sw), max_words):
                 pieces.append(sw[start : start + max_words])
-    passages: list[str] = []
-    current: list[str] = []
-    for words in pieces:
-        if current and len(current) + len(words) > max_words:
-            passages.append(" ".join(current))
-            current = []
-        current.extend(words)
-    if current:
-        passages.append(" ".join(current))
-    return passages
+    groups = pack(pieces, lambda group, words: sum(map(len, group)) + len(words) <= max_words)
+    return [" ".join(w for words in group for w in words) for group in groups]
 
 
 def source_files(corpus_dir: Path, source: str, only: Sequence[str] | None = None) -> list[Path]:
