@@ -30,6 +30,7 @@ from indexing.store.schema import (
     SparseQuery,
     Where,
     chunk_payload,
+    pages,
     sparse_parts,
 )
 
@@ -193,36 +194,36 @@ class EdgeStore:
     ) -> Iterator[Hit]:
         import qdrant_edge as qe
 
-        offset = None
         with_payload: Any = list(fields) if fields is not None else True
-        while True:
+
+        def fetch(offset: Any) -> Any:
             req = qe.ScrollRequest(
                 offset=offset, limit=1000, filter=_edge_filter(where), with_payload=with_payload
             )
             with self._lock:
-                records, offset = self._shard.scroll(req)
+                return self._shard.scroll(req)
+
+        for records in pages(fetch):
             for r in records:
                 yield Hit(str(r.id), 0.0, dict(r.payload or {}))
-            if offset is None or not records:
-                return
 
     def term_counts(self) -> dict[int, int]:
         import qdrant_edge as qe
 
-        counts: Counter[int] = Counter()
-        offset = None
-        while True:
+        def fetch(offset: Any) -> Any:
             req = qe.ScrollRequest(
                 offset=offset, limit=2000, with_payload=False, with_vector=[SPARSE]
             )
             with self._lock:
-                records, offset = self._shard.scroll(req)
+                return self._shard.scroll(req)
+
+        counts: Counter[int] = Counter()
+        for records in pages(fetch):
             for r in records:
                 vec = (r.vector or {}).get(SPARSE)
                 if vec is not None:
                     counts.update(vec.indices)
-            if offset is None or not records:
-                return dict(counts)
+        return dict(counts)
 
     def retrieve(self, ids: Sequence[str]) -> list[Hit]:
         if not ids:

@@ -359,6 +359,24 @@ class Catalog(Protocol):
         ...
 
 
+def pages(fetch: Callable[[Any], tuple[Sequence[Any], Any]]) -> Iterator[Sequence[Any]]:
+    """The pages of a scroll, fetched as they are consumed.
+
+    Args:
+        fetch: given the offset (None first), one page of records and the next offset (None
+            after the last page).
+
+    Returns:
+        The pages in order, up to the last one or the first empty one.
+    """
+    offset = None
+    while True:
+        records, offset = fetch(offset)
+        yield records
+        if offset is None or not records:
+            return
+
+
 def new_build_name(alias: str) -> str:
     """`juris_20261124T031500_123456`: sortable, unique per microsecond."""
     t = time.time()

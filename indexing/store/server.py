@@ -28,6 +28,7 @@ from indexing.store.schema import (
     SparseQuery,
     Where,
     chunk_payload,
+    pages,
     sparse_parts,
 )
 
@@ -175,11 +176,11 @@ class ServerStore:
     def scroll(
         self, where: Where | None = None, fields: Sequence[str] | None = None
     ) -> Iterator[Hit]:
-        offset = None
         with_payload: Any = list(fields) if fields is not None else True
-        while True:
+
+        def fetch(offset: Any) -> Any:
             with self._lock:
-                records, offset = self.client.scroll(
+                return self.client.scroll(
                     self.name,
                     scroll_filter=_client_filter(where),
                     limit=1000,
@@ -187,29 +188,25 @@ class ServerStore:
                     with_payload=with_payload,
                     with_vectors=False,
                 )
+
+        for records in pages(fetch):
             for r in records:
                 yield Hit(str(r.id), 0.0, dict(r.payload or {}))
-            if offset is None or not records:
-                return
 
     def term_counts(self) -> dict[int, int]:
-        counts: Counter[int] = Counter()
-        offset = None
-        while True:
+        def fetch(offset: Any) -> Any:
             with self._lock:
-                records, offset = self.client.scroll(
-                    self.name,
-                    limit=2000,
-                    offset=offset,
-                    with_payload=False,
-                    with_vectors=[SPARSE],
+                return self.client.scroll(
+                    self.name, limit=2000, offset=offset, with_payload=False, with_vectors=[SPARSE]
                 )
+
+        counts: Counter[int] = Counter()
+        for records in pages(fetch):
             for r in records:
                 vec = (r.vector or {}).get(SPARSE) if isinstance(r.vector, dict) else None
                 if vec is not None:
                     counts.update(vec.indices)
-            if offset is None or not records:
-                return dict(counts)
+        return dict(counts)
 
     def retrieve(self, ids: Sequence[str]) -> list[Hit]:
         if not ids:
@@ -327,14 +324,15 @@ class ServerCatalog:
         src = self.open(source)
         dim = self.client.get_collection(source).config.params.vectors[DENSE].size
         dst = self.create(target, dim)
-        offset = None
-        while True:
-            records, offset = self.client.scroll(
+        from qdrant_client import models as m
+
+        def fetch(offset: Any) -> Any:
+            return self.client.scroll(
                 source, limit=500, offset=offset, with_payload=True, with_vectors=True
             )
-            if records:
-                from qdrant_client import models as m
 
+        for records in pages(fetch):
+            if records:
                 self.client.upsert(
                     target,
                     points=[
@@ -342,8 +340,6 @@ class ServerCatalog:
                     ],
                     wait=True,
                 )
-            if offset is None or not records:
-                break
         del src
         return dst
 
