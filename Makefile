@@ -102,6 +102,7 @@ bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway
 	$(PY) -m legal_corpus bench --out var/bench
 	$(PY) -m legal_corpus.citations bench --out var/bench
 	$(PY) -m indexing bench --out var/bench
+	$(PY) -m tests.support.tiny_vllm_model var/test-cache
 	$(PY) -m serving bench --out var/bench
 
 eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' questions and case names when an index is built), report in var/eval

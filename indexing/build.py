@@ -18,8 +18,8 @@ from pathlib import Path
 
 from indexing.chunking import Chunker, model_token_counter
 from indexing.embeddings import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
+from indexing.ingest import Indexer, IndexStats
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
-from indexing.pipeline import Indexer, IndexStats
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder
 from indexing.store import (

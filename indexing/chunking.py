@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexing.model import Chunk, chunk_id
+from indexing.text import pack, split_sentences
 from legal_corpus.model import LegalDocument, Section, pinpoint_anchor
 
 TokenCounter = Callable[[str], int]
@@ -31,100 +32,6 @@ HEADING_CHARS = 180
 # by an older release can be told apart (its manifest records the format it was made with).
 # 1: citation and innermost heading; 2: citation and the heading path (`heading_context`).
 CHUNK_FORMAT = 2
-
-# Abbreviations after which a full stop does not end a sentence in legal text.
-_ABBREVIATIONS = {
-    "u.s.c",
-    "u.s",
-    "fed",
-    "r",
-    "civ",
-    "crim",
-    "evid",
-    "app",
-    "bankr",
-    "p",
-    "v",
-    "vs",
-    "no",
-    "nos",
-    "art",
-    "arts",
-    "sec",
-    "secs",
-    "para",
-    "paras",
-    "cl",
-    "ch",
-    "cf",
-    "e.g",
-    "i.e",
-    "etc",
-    "inc",
-    "co",
-    "corp",
-    "ltd",
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "j",
-    "jj",
-    "st",
-    "supp",
-    "stat",
-    "pub",
-    "l",
-    "id",
-    "ibid",
-    "ann",
-    "rev",
-    "ed",
-    "cir",
-    "dist",
-    "ct",
-    "s.ct",
-    "f",
-    "f.2d",
-    "f.3d",
-    "f.4th",
-    "n",
-    "pp",
-    "vol",
-    "seq",
-    "al",
-    "ex",
-    "rel",
-    "hon",
-}
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])([\"'”’)]*)\s+(?=[\"“(\[]?[A-Z0-9§])")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split `text` into sentences, not breaking after legal abbreviations (`U.S.C.`, `v.`).
-
-    Args:
-        text: running text.
-
-    Returns:
-        The sentences, whitespace-trimmed, in order; joining them with spaces gives the text
-        back up to whitespace.
-    """
-    sentences: list[str] = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        candidate = text[start : m.end(1)]
-        last = candidate.rsplit(None, 1)[-1] if candidate.split() else ""
-        word = last.rstrip(".!?;:\"'”’)").lower().lstrip('("“')
-        if last.endswith(".") and (word in _ABBREVIATIONS or len(word) == 1):
-            continue
-        if candidate.strip():
-            sentences.append(candidate.strip())
-        start = m.end()
-    tail = text[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return sentences
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,32 +217,16 @@ class Chunker:
                 pieces.append(sentence)
             else:
                 pieces.extend(self._split_words(sentence))
-        parts: list[str] = []
-        buf: list[str] = []
-        buf_tokens = 0
-        for piece in pieces:
-            n = self.count(piece)
-            if buf and buf_tokens + n > self.max_tokens:
-                parts.append(" ".join(buf))
-                buf, buf_tokens = [], 0
-            buf.append(piece)
-            buf_tokens += n
-        if buf:
-            parts.append(" ".join(buf))
+        counted = [(piece, self.count(piece)) for piece in pieces]
+        groups = pack(counted, lambda group, p: sum(n for _, n in group) + p[1] <= self.max_tokens)
+        parts = [" ".join(piece for piece, _ in group) for group in groups]
         return [re.sub(r"[ \t]*\n[ \t]*", "\n", p).strip() for p in parts]
 
     def _split_words(self, sentence: str) -> list[str]:
-        words = sentence.split()
-        out: list[str] = []
-        buf: list[str] = []
-        for w in words:
-            if buf and self.count(" ".join([*buf, w])) > self.max_tokens:
-                out.append(" ".join(buf))
-                buf = []
-            buf.append(w)
-        if buf:
-            out.append(" ".join(buf))
-        return out
+        groups = pack(
+            sentence.split(), lambda group, w: self.count(" ".join([*group, w])) <= self.max_tokens
+        )
+        return [" ".join(group) for group in groups]
 
     @staticmethod
     def _make(

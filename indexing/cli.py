@@ -8,9 +8,11 @@
                               [--kind statute] [--source uscode] [--mode hybrid] --json
     python -m indexing bench --out var/bench
 
-Other modules add subcommands by exposing `register(subparsers)`: the CLI imports
-`indexing.evaluate` and `indexing.report` lazily when they exist, and each registers its
-parser with `set_defaults(func=...)` where `func(args) -> int` is the exit status.
+The evaluation lab (`indexing.eval`) adds `eval`, `report`, `citing-bench` and
+`eval-questions`: each module exposes `register(subparsers)`, which adds its parser with
+`set_defaults(func=...)` where `func(args) -> int` is the exit status. Where that subpackage or
+its libraries (the `eval` extra) are not installed, as in the container images, the commands
+remain and say what is missing.
 
 Exit status: 0 done; 1 done but some input files were skipped (listed on stderr); 2 usage
 error, unavailable index or another writer running.
@@ -29,12 +31,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-EXTENSIONS = (
-    "indexing.evaluate",
-    "indexing.report",
-    "indexing.eval_citing",
-    "indexing.eval_questions",
-)
+# module -> the command it registers
+EXTENSIONS = {
+    "indexing.eval.evaluate": "eval",
+    "indexing.eval.report": "report",
+    "indexing.eval.citing": "citing-bench",
+    "indexing.eval.questions": "eval-questions",
+}
+# the `eval` extra's libraries (import names)
+EVAL_LIBRARIES = frozenset({"bm25s", "Stemmer", "ir_measures", "pytrec_eval", "matplotlib"})
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -209,9 +214,29 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from indexing.bench import run_bench
-
+    try:
+        from indexing.eval.bench import run_bench
+    except ModuleNotFoundError as err:
+        if not "indexing.eval.bench".startswith(err.name or "-"):
+            raise
+        return _lab_missing("bench", err.name or "")
     return run_bench(_settings(args), Path(args.out), args)
+
+
+def _lab_missing(command: str, missing: str) -> int:
+    print(
+        f"error: `python -m indexing {command}` needs the evaluation lab (`indexing.eval`) and "
+        f"its libraries, not installed here (missing: {missing}); with the source tree, "
+        "`pip install '.[eval]'` installs them",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def _unavailable(sub: Any, command: str, missing: str) -> None:
+    """Register `command` as one that says why it cannot run here."""
+    p = sub.add_parser(command, help=f"(not installed: needs the eval extra, missing {missing})")
+    p.set_defaults(func=lambda args: _lab_missing(command, missing), lab_missing=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -286,12 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--sync-docs", type=int, default=100, help="documents of the sync corpus")
     k.set_defaults(func=cmd_bench)
 
-    for name in EXTENSIONS:
+    for name, command in EXTENSIONS.items():
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as err:
-            if err.name != name:
+            missing = err.name or ""
+            lab_missing = name == missing or name.startswith(f"{missing}.")
+            if not lab_missing and missing.split(".")[0] not in EVAL_LIBRARIES:
                 raise
+            _unavailable(sub, command, missing)
             continue
         register = getattr(module, "register", None)
         if register is not None:
@@ -306,7 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "lab_missing", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -19,10 +19,8 @@ threads.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -32,8 +30,9 @@ from indexing.authority import (
     citation_graph,
     with_citations,
 )
-from indexing.chunking import split_sentences
+from indexing.doc_ranking import place_opinions, rank_documents
 from indexing.embeddings import Embedder
+from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provisions
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.model import Chunk, Passage, SearchFilters
 from indexing.per_build import PerBuild
@@ -53,13 +52,12 @@ from indexing.store import (
     as_of_conditions,
     payload_chunk,
 )
+from indexing.text import pack, split_sentences
 from legal_corpus.citation_graph import CitationGraph
 
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "dense", "sparse")
-# An opinion's document score sums its best this many chunk scores (`rank_documents`).
-OPINION_CHUNKS = 3
 # Chunks a document ranking is made from (`search_documents`, `search(group_by_doc=True)`).
 DOCUMENT_CANDIDATES = 1000
 # Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
@@ -69,90 +67,6 @@ TIE_MARGIN = 16
 
 class IndexUnavailable(RuntimeError):
     """The index cannot serve queries (no build yet, build missing or empty)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CitedProvision:
-    """A provision named in a query."""
-
-    doc_id: str
-    pinpoint: str
-
-
-_RULE_SETS = {
-    "civ": "frcp",
-    "crim": "frcrmp",
-    "evid": "fre",
-    "app": "frap",
-    "bankr": "frbp",
-}
-_PIN = r"((?:\([A-Za-z0-9]{1,6}\))*)"
-_FALLBACK = [
-    (
-        re.compile(r"(\d+)\s*U\.?\s?S\.?\s?C\.?\s*(?:A\.?\s*)?§*\s*(\d+[a-z]?(?:-\d+)?)" + _PIN),
-        "usc",
-    ),
-    (
-        re.compile(
-            r"Fed(?:eral|\.)?\s*R(?:ules?|\.)?\s*(?:of\s+)?(Civ|Crim|Evid|App|Bankr)\w*\.?"
-            r"\s*(?:P(?:roc)?\.?\s*)?(\d+)" + _PIN,
-            re.IGNORECASE,
-        ),
-        "rule",
-    ),
-    (re.compile(r"\bRule\s+(\d+)" + _PIN), "bare_rule"),
-    (re.compile(r"\bArt(?:icle|\.)?\s*(\d+)" + _PIN + r"[^.]{0,20}GDPR", re.IGNORECASE), "gdpr"),
-    (re.compile(r"GDPR\s*,?\s*Art(?:icle|\.)?\s*(\d+)" + _PIN, re.IGNORECASE), "gdpr"),
-]
-
-
-def _fallback_citations(text: str) -> list[CitedProvision]:
-    found: list[CitedProvision] = []
-    for pattern, kind in _FALLBACK:
-        for m in pattern.finditer(text):
-            if kind == "usc":
-                found.append(CitedProvision(f"usc:{m.group(1)}/{m.group(2)}", m.group(3)))
-            elif kind == "rule":
-                ns = _RULE_SETS[m.group(1).lower()]
-                found.append(CitedProvision(f"{ns}:{m.group(2)}", m.group(3)))
-            elif kind == "bare_rule":
-                found.append(CitedProvision(f"frcp:{m.group(1)}", m.group(2)))
-            else:
-                found.append(CitedProvision(f"gdpr:art{m.group(1)}", m.group(2)))
-    return found
-
-
-def cited_provisions(text: str) -> list[CitedProvision]:
-    """Provisions a text names, in order, without repeats.
-
-    Uses `legal_corpus.citations.parse_citations` (the project's citation parser) when it
-    is installed, plus a small built-in pattern set for `Rule N(x)` (read as Fed. R. Civ.
-    P.) and the common statute and rule forms.
-
-    Args:
-        text: a query.
-
-    Returns:
-        Document ids with pinpoints.
-    """
-    found: list[CitedProvision] = []
-    try:
-        from legal_corpus.citations import parse_citations
-
-        for cit in parse_citations(text):
-            if cit.doc_id:
-                found.append(CitedProvision(cit.doc_id, cit.pinpoint or ""))
-    except ImportError:
-        pass
-    found.extend(_fallback_citations(text))
-    seen: set[str] = set()
-    out: list[CitedProvision] = []
-    for c in found:
-        key = f"{c.doc_id}{c.pinpoint}"
-        if key not in seen:
-            seen.add(key)
-            out.append(c)
-    return out
 
 
 def filter_conditions(filters: SearchFilters | None, today: date | None = None) -> Where:
@@ -168,21 +82,6 @@ def filter_conditions(filters: SearchFilters | None, today: date | None = None) 
     if f.doc_ids:
         must.append(MatchAny("doc_id", tuple(f.doc_ids)))
     return Where(tuple(must))
-
-
-def _pin_matches(chunk: Chunk, wanted: str) -> int:
-    """How well a chunk answers a requested pinpoint (0: not at all, 3: exactly)."""
-    chunk_pin = chunk.pinpoint
-    if chunk_pin == wanted or wanted in chunk.pinpoints:
-        return 3
-    first = chunk_pin.split("–")[0]
-    if any(p and wanted.startswith(p) for p in chunk.pinpoints):
-        return 2
-    if first == wanted or (first and wanted.startswith(first)):
-        return 2  # the chunk is (or starts at) the requested provision or its parent
-    if chunk_pin.startswith(wanted) or first.startswith(wanted):
-        return 1  # a child of the requested provision
-    return 0
 
 
 class Retriever:
@@ -309,16 +208,11 @@ class Retriever:
         """The query as embedding windows: itself, or sentence-packed windows if too long."""
         if self.count_tokens(query) <= self.window_tokens:
             return [query]
-        windows: list[str] = []
-        buf: list[str] = []
-        for sentence in split_sentences(query):
-            if buf and self.count_tokens(" ".join([*buf, sentence])) > self.window_tokens:
-                windows.append(" ".join(buf))
-                buf = []
-            buf.append(sentence)
-        if buf:
-            windows.append(" ".join(buf))
-        return windows
+        groups = pack(
+            split_sentences(query),
+            lambda group, s: self.count_tokens(" ".join([*group, s])) <= self.window_tokens,
+        )
+        return [" ".join(group) for group in groups]
 
     def sparse_query(self, query: str, store: VectorStore) -> SparseVec:
         """The sparse query vector: every term, or a long query's most specific ones.
@@ -489,7 +383,7 @@ class Retriever:
         store = self._current()
         hits = store.scroll(Where((*where.must, Match("doc_id", cited.doc_id)), where.must_not))
         chunks = sorted((payload_chunk(h.id, h.payload) for h in hits), key=lambda c: c.order)
-        return _best_pinpoint(chunks, cited.pinpoint)
+        return best_pinpoint(chunks, cited.pinpoint)
 
     def search_documents(
         self,
@@ -624,77 +518,11 @@ class Retriever:
             The best-matching chunks in document order: the exact pinpoint, else its parent or
             children, else the whole document; [] for an unknown document.
         """
-        return _best_pinpoint(self.document(doc_id, as_of), pinpoint)
+        return best_pinpoint(self.document(doc_id, as_of), pinpoint)
 
     def exists(self, doc_id: str) -> bool:
         """Whether any version of `doc_id` is indexed."""
         return self._current().count(Where((Match("doc_id", doc_id),))) > 0
-
-
-def rank_documents(passages: Sequence[Passage], top_k: int) -> list[Passage]:
-    """Documents from their ranked chunks: each document's best chunk, with its score.
-
-    An opinion's score is the sum of its best `OPINION_CHUNKS` chunk scores, any other
-    document's its best chunk's. Measured through the whole-corpus index on 100 citing
-    judgments (README, "Long queries"): opinions MAP 0.101 → 0.109 (sparse), 0.089 → 0.098
-    (hybrid); the same sum over statutes drops the AILA statute MAP from 0.213 to 0.095.
-
-    Args:
-        passages: chunks, best first.
-        top_k: documents wanted.
-
-    Returns:
-        Up to `top_k` passages, one per document, best document first (ties by id).
-    """
-    best: dict[str, Passage] = {}
-    score: dict[str, float] = {}
-    taken: dict[str, int] = {}
-    for p in passages:  # best first: a document's first chunk is its best
-        doc = best.setdefault(p.chunk.doc_id, p).chunk
-        limit = OPINION_CHUNKS if doc.kind == "opinion" else 1
-        if taken.get(doc.doc_id, 0) < limit:
-            taken[doc.doc_id] = taken.get(doc.doc_id, 0) + 1
-            score[doc.doc_id] = score.get(doc.doc_id, 0.0) + p.score
-    order = sorted(best, key=lambda d: (-score[d], d))[:top_k]
-    return [Passage(best[d].chunk, score[d]) for d in order]
-
-
-def place_opinions(documents: list[Passage], passages: Sequence[Passage]) -> list[Passage]:
-    """Opinions placed among the other documents where their best chunks would place them.
-
-    An opinion's document score (the sum of its best chunks, then the citation graph) ranks
-    it against other opinions, but is not on the scale of a provision's one-chunk score: the
-    sum of three chunks of any long judgment outscored the provision a short question was
-    about (the lawyers' questions benchmark, `indexing.eval_questions`: sparse MAP 0.03
-    against 0.48 for bm25s). So the opinions keep their order among themselves and the
-    k-th of them takes the k-th best of the opinions' best-chunk scores (a precedent reached
-    only through citations has none: 0); statutes, rules and regulations keep theirs. A
-    ranking of opinions alone (the AILA tasks) is unchanged.
-
-    Args:
-        documents: one passage per document, best first (`rank_documents`, re-scored).
-        passages: the chunks they were ranked from, best first.
-    """
-    opinions = [p for p in documents if p.chunk.kind == "opinion"]
-    if not opinions or len(opinions) == len(documents):
-        return documents
-    best: dict[str, float] = {}
-    for p in passages:
-        best.setdefault(p.chunk.doc_id, p.score)
-    slots = sorted((best.get(p.chunk.doc_id, 0.0) for p in opinions), reverse=True)
-    placed = [Passage(p.chunk, score) for p, score in zip(opinions, slots, strict=True)]
-    others = [p for p in documents if p.chunk.kind != "opinion"]
-    return sorted([*placed, *others], key=lambda p: -p.score)  # stable: opinions first on ties
-
-
-def _best_pinpoint(chunks: list[Chunk], pinpoint: str) -> list[Chunk]:
-    if not pinpoint or not chunks:
-        return chunks
-    scored = [(_pin_matches(c, pinpoint), c) for c in chunks]
-    best = max(s for s, _ in scored)
-    if best == 0:
-        return chunks
-    return [c for s, c in scored if s == best]
 
 
 def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) -> Retriever:

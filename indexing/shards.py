@@ -44,8 +44,8 @@ from indexing.build import (
     writer_lock,
 )
 from indexing.embeddings import Embedder
+from indexing.ingest import IndexStats
 from indexing.manifest import Manifest, manifest_path
-from indexing.pipeline import IndexStats
 from indexing.settings import IndexSettings
 from indexing.store import Catalog, EdgeCatalog, new_build_name, prune
 from legal_corpus.adapters import IngestReport, SourceUnit, discover_units

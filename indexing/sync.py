@@ -262,7 +262,7 @@ def run_sync(
 
 
 def _apply(plan: SyncPlan, store: VectorStore, indexer: object, today: date, progress: bool) -> int:
-    from indexing.pipeline import Indexer
+    from indexing.ingest import Indexer
 
     assert isinstance(indexer, Indexer)
     assert plan.manifest is not None

@@ -15,7 +15,7 @@ may follow the decision by one, so those also try the year before.
 The graph is built from pieces of text (whole judgments, or the chunks of an index), so it
 can be rebuilt from whatever holds the corpus. On the 2,914 AILA judgments: 2,059 links from
 948 citing judgments, 1,939 of them from the neutral references alone (the links of the
-benchmark `indexing.eval_citing` builds).
+benchmark `indexing.eval.citing` builds).
 """
 
 from __future__ import annotations

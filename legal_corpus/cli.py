@@ -322,7 +322,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_stats(args, settings, out)
         if args.command == "show":
             return cmd_show(args, settings, out)
-        from legal_corpus.bench import run_bench
+        from legal_corpus.lab.bench import run_bench
 
         corpus = _corpus(args.corpus, settings)
         try:

@@ -97,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "serve":
         return _serve(args)
     if args.cmd == "demo":
-        from serving.demo import run_demo
+        from serving.lab.demo import run_demo
 
         return run_demo(sources=args.sources, wait=not args.no_wait)
-    from serving.bench import run_bench
+    from serving.lab.bench import run_bench
 
     return run_bench(
         Path(args.out), duration_s=args.duration, clients=args.clients,

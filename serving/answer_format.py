@@ -22,16 +22,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from indexing.text import SentenceRule, sentence_spans
+
 QUOTE_BEGIN = "##begin_quote##"
 QUOTE_END = "##end_quote##"
 CITE_PATTERN = re.compile(r"\[(\d{1,3})\]")
 QUOTE_PATTERN = re.compile(re.escape(QUOTE_BEGIN) + r"(.*?)" + re.escape(QUOTE_END), re.DOTALL)
-# A sentence ends at . ! ? followed by whitespace and an upper-case letter, a quote marker or the
-# end; abbreviations common in legal citations (U.S.C., Fed. R. Civ. P., Art.) do not end one.
+# An answer's sentence ends at . ! ? (with the `[n]` markers after it) before whitespace or the
+# end, or at a blank line; abbreviations common in legal citations (U.S.C., Fed. R. Civ. P.,
+# Art.) do not end one. Quoted spans are protected (`sentences`).
 _ABBREVIATIONS = re.compile(
     r"(?:\b(?:U\.S\.C|U\.S|Fed|R|Civ|Crim|Evid|App|Bankr|P|Art|Arts|No|Nos|v|Inc|Co|Corp|"
     r"Cir|Ct|Supp|F|Stat|Pub|L|e\.g|i\.e|cf|Id|id|para|et al|seq|Reg|Dist|St|Mr|Ms|Dr|Jr)"
     r"|\b[A-Z])\.$"
+)
+ANSWER_SENTENCES = SentenceRule(
+    re.compile(r"(?P<stop>[.!?])(?:\s*\[\d{1,3}\])*(?=\s+|$)|\n\s*\n"),
+    lambda through_stop: through_stop.endswith(".") and bool(_ABBREVIATIONS.search(through_stop)),
 )
 
 
@@ -92,21 +99,7 @@ def sentences(answer: str) -> list[tuple[int, int]]:
     Returns:
         Offsets of each non-empty sentence, in order.
     """
-    protected = [(q.start, q.end) for q in quotes(answer)]
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in re.finditer(r"[.!?](?:\s*\[\d{1,3}\])*(?=\s+|$)|\n\s*\n", answer):
-        end = m.end()
-        if any(a <= m.start() < b for a, b in protected):
-            continue
-        if m.group(0)[0] == "." and _ABBREVIATIONS.search(answer[start : m.start() + 1]):
-            continue
-        if answer[start:end].strip():
-            spans.append((start, end))
-        start = end
-    if answer[start:].strip():
-        spans.append((start, len(answer)))
-    return spans
+    return sentence_spans(answer, ANSWER_SENTENCES, [(q.start, q.end) for q in quotes(answer)])
 
 
 def constrain_citations_regex(n_sources: int) -> str:

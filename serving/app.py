@@ -19,16 +19,16 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from serving.answering import Pipeline
 from serving.api.routes import admin, ask, chat, documents, health, search
 from serving.audit import AuditLog
 from serving.auth import KeyStore, RateLimiter
 from serving.errors import GeneratorError, install_error_handlers
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import VllmConfig, VllmGenerator, make_http_client
+from serving.index_protocol import RetrieverLike, open_default_retriever
 from serving.metrics import Metrics
 from serving.middleware import BodyLimitMiddleware, MetricsMiddleware
-from serving.pipeline import Pipeline
-from serving.retriever import RetrieverLike, open_default_retriever
 from serving.settings import GatewaySettings
 from serving.verify import CitationParser, Verifier, default_citation_parser
 

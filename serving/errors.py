@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from indexing.retrieve import IndexUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -75,12 +77,6 @@ class RateLimited(GatewayError):
     status, code = 429, "rate_limited"
 
 
-class IndexUnavailable(GatewayError):
-    """The index cannot be queried (not built, or the store is down)."""
-
-    status, code = 503, "index_unavailable"
-
-
 class GeneratorError(Exception):
     """The generator (vLLM) failed: unreachable, timed out, or broke mid-stream.
 
@@ -133,6 +129,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: GatewayError) -> JSONResponse:
         _count(request, exc.code)
         return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(IndexUnavailable)
+    async def _index(request: Request, exc: IndexUnavailable) -> JSONResponse:
+        # the index cannot be queried (not built, or the store is down): indexing's own error
+        _count(request, "index_unavailable")
+        return error_response(503, "index_unavailable", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from indexing.model import Passage, SearchFilters
 from legal_corpus.model import Citation, CitationKind
 from serving import answer_format as fmt
-from serving.retriever import RetrieverLike
+from serving.index_protocol import RetrieverLike
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from indexing.model import Chunk
+from indexing.text import CLAUSES, split_sentences
 from serving import answer_format as fmt
 
 # `"X" means …` / `the term “X” means …` (17 U.S.C. § 101, GDPR Art. 4 uses ‘X’ means).
@@ -31,7 +32,6 @@ _DEFINITION = re.compile(
     r"(?:[\"“”]|[‘’']{1,2})([^\"“”‘’']{2,60})(?:[\"“”]|[‘’']{1,2})\s+(?:means|includes|refers to)\b"
 )
 _APPLY = re.compile(r"\b(?:shall apply|applies|does not apply|shall not apply|apply)\b", re.I)
-_SENTENCE = re.compile(r"(?<=[.;:])\s+(?=[A-Z(“\"])")
 _SECTION_HEADING = re.compile(r"^(?:§+\s*[\w.-]+\.?|Rule\s+[\w.-]+\.|Article\s+\d+\s+—)\s*")
 _TITLE = re.compile(r"^Title\s+(\d+)\s+—\s+(.+)$", re.IGNORECASE)
 
@@ -67,8 +67,7 @@ class Question:
 
 
 def _sentences(text: str) -> list[str]:
-    flat = fmt.normalize_ws(text)
-    return [s.strip() for s in _SENTENCE.split(flat) if s.strip()]
+    return split_sentences(fmt.normalize_ws(text), CLAUSES)
 
 
 def _quote_from(sentence: str, min_words: int, max_words: int) -> str | None:

@@ -5,7 +5,7 @@
     python -m legal_corpus.citations bench [--corpus DIR] [--out var/bench]
 
 `parse` prints one JSON object per citation. `bench` writes `<out>/citations.json` and
-`<out>/citations.md` (see `legal_corpus.citations.bench`).
+`<out>/citations.md` (see `legal_corpus.lab.citations_bench`).
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(asdict(cit), ensure_ascii=False))
         return 0
 
-    from legal_corpus.citations.bench import run_bench
     from legal_corpus.corpus import default_corpus_dir
+    from legal_corpus.lab.citations_bench import run_bench
 
     corpus = args.corpus or default_corpus_dir()
     if not corpus.is_dir():

@@ -7,8 +7,8 @@ from typing import Any
 
 from indexing.model import SearchFilters
 from serving import answer_format as fmt
+from serving.answering import Final
 from serving.errors import InvalidRequest, QuestionTooLong
-from serving.pipeline import Final
 from serving.protocol import AskResponse, CitationOut, PassageOut, Verification
 from serving.verify import CheckedCitation
 

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from serving.answering import Pipeline
 from serving.audit import AuditLog
 from serving.auth import SCOPE_ADMIN, SCOPE_USER, ApiKey, KeyStore, RateLimiter
 from serving.errors import Forbidden
-from serving.pipeline import Pipeline
 from serving.settings import GatewaySettings
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")

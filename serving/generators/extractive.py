@@ -17,17 +17,18 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from indexing.model import Passage
+from indexing.text import CLAUSES, STOPWORDS, split_sentences
 from serving import answer_format as fmt
 
 KIND_ORDER = {"statute": 0, "regulation": 1, "rule": 2, "opinion": 3}
-STOPWORDS = frozenset(
-    """a an the of to in on for by with and or not no is are was were be been being it its this
-    that these those as at from under what which who whom when where why how do does did can could
-    may might must shall should will would any all some such there their they them he she his her
-    if than then so i we you my our your me us about into over also other""".split()  # noqa: SIM905
-)
+# The scorer's stopwords: the shared list with twelve words it keeps and six question words it
+# drops. Scoring sentences with the shared list alone changes 75 of 318 measured answers, so
+# the difference stays, stated here.
+SCORING_STOPWORDS = (
+    STOPWORDS
+    - {"but", "each", "has", "have", "him", "nor", "own", "said", "same", "upon", "very", "whose"}
+) | {"about", "might", "must", "over", "some", "why"}
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_SENTENCE_END = re.compile(r"(?<=[.;:])\s+(?=[A-Z(“\"])")
 NO_SOURCES = "No passage in the index answers this question; try other words or filters."
 
 
@@ -35,23 +36,18 @@ def terms(text: str) -> list[str]:
     """Lower-cased content words of `text` (stopwords dropped, crude plural folding)."""
     out = []
     for w in _WORD.findall(text.lower()):
-        if w in STOPWORDS or len(w) < 2:
+        if w in SCORING_STOPWORDS or len(w) < 2:
             continue
         out.append(w[:-1] if len(w) > 4 and w.endswith("s") and not w.endswith("ss") else w)
     return out
 
 
-def split_sentences(text: str, max_chars: int = 600) -> list[str]:
-    """Sentences (or `;`/`:` clauses) of a passage, verbatim; overlong ones cut at a word."""
-    out = []
-    for part in _SENTENCE_END.split(text.strip()):
-        part = part.strip()
-        if not part:
-            continue
-        if len(part) > max_chars:
-            part = part[:max_chars].rsplit(" ", 1)[0]
-        out.append(part)
-    return out
+def quotable(text: str, max_chars: int = 600) -> list[str]:
+    """The clauses of a passage (`indexing.text.CLAUSES`), verbatim; overlong ones cut at a word."""
+    return [
+        s[:max_chars].rsplit(" ", 1)[0] if len(s) > max_chars else s
+        for s in split_sentences(text, CLAUSES)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +87,7 @@ class ExtractiveGenerator:
         if not passages:
             return NO_SOURCES
         q_terms = set(terms(question))
-        candidates = [(n, p, split_sentences(p.chunk.text)) for n, p in enumerate(passages, 1)]
+        candidates = [(n, p, quotable(p.chunk.text)) for n, p in enumerate(passages, 1)]
         df: Counter[str] = Counter()
         total = 0
         for _, _, sents in candidates:

@@ -12,9 +12,9 @@ from indexing.chunking import (
     embed_text,
     heading_context,
     model_token_counter,
-    split_sentences,
 )
 from indexing.settings import default_embed_model
+from indexing.text import split_sentences
 from legal_corpus.adapters import make_adapter
 from legal_corpus.model import LegalDocument
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexing.eval_dense import DenseCache, split_passages
-from indexing.eval_rankers import QUERY_WINDOW, DenseRanker, SparseRanker, load_source
+from indexing.eval.dense import DenseCache, split_passages
+from indexing.eval.rankers import QUERY_WINDOW, DenseRanker, SparseRanker, load_source
 from indexing.sparse import tokenize
 
 pytestmark = pytest.mark.unit

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from indexing.cli import main
-from indexing.eval_citing import build, fact_query, query_doc, repeats, resolve_citations
-from indexing.eval_rankers import SourceDocs, load_source
+from indexing.eval.citing import build, fact_query, query_doc, repeats, resolve_citations
+from indexing.eval.rankers import SourceDocs, load_source
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indexing.evaluate import main
+from indexing.eval.evaluate import main
 
 KEYS = ["map", "p@10", "ndcg@10", "bpref", "recip_rank", "recall@100", "queries"]
 

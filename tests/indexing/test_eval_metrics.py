@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indexing.eval_metrics import (
+from indexing.eval.metrics import (
     TrecFormatError,
     evaluate,
     per_query,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexing.eval_dense import split_passages
-from indexing.eval_rankers import aggregate, fuse_rrf, split_query
+from indexing.eval.dense import split_passages
+from indexing.eval.rankers import aggregate, fuse_rrf, split_query
 from indexing.fusion import normalised_sum
 
 pytestmark = pytest.mark.unit

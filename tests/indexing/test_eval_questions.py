@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from indexing.cli import main
-from indexing.eval_metrics import read_qrels, read_queries
-from indexing.eval_questions import QRELS, QUESTIONS, case_name_queries
+from indexing.eval.metrics import read_qrels, read_queries
+from indexing.eval.questions import QRELS, QUESTIONS, case_name_queries
 from tests.support.index_slice import index_slice  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.unit
@@ -70,7 +70,9 @@ def test_missing_question_file_is_an_error(tmp_path, capsys):
 
 
 def test_bundled_files_live_in_the_package():
-    assert QUESTIONS.parent == Path(__file__).resolve().parents[2] / "indexing" / "benchmarks"
+    assert (
+        QUESTIONS.parent == Path(__file__).resolve().parents[2] / "indexing" / "eval" / "benchmarks"
+    )
 
 
 def test_case_names_are_known_item_searches_of_the_build(index_slice, monkeypatch, capsys):  # noqa: F811

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from indexing.evaluate import main as eval_main
+from indexing.eval.evaluate import main as eval_main
 from indexing.rerank import CrossEncoderReranker, RerankerUnavailable, load_reranker
 from indexing.retrieve import Retriever, open_retriever
 from tests.support.tiny_cross_encoder import build_tiny_cross_encoder

@@ -8,16 +8,11 @@ from datetime import date
 import pytest
 
 from indexing.cli import main
+from indexing.doc_ranking import OPINION_CHUNKS, place_opinions, rank_documents
+from indexing.exact_citations import cited_provisions
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.model import Chunk, Passage, SearchFilters
-from indexing.retrieve import (
-    OPINION_CHUNKS,
-    Retriever,
-    cited_provisions,
-    open_retriever,
-    place_opinions,
-    rank_documents,
-)
+from indexing.retrieve import Retriever, open_retriever
 from indexing.sparse import Bm25Encoder, SparseVec
 from indexing.store import Match, Where
 

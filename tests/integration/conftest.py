@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from serving.auth import add_key
-from serving.server import running_server
+from serving.lab.server import running_server
 from tests.support.vllm_server import vllm_server  # noqa: F401  (session fixture)
 
 try:  # the real index over a corpus slice, from the indexing package's test support

@@ -22,8 +22,8 @@ import pytest
 
 from indexing.model import SearchFilters
 from serving.app import create_app
+from serving.lab.vllm_process import VLLM_PYTHON, start_vllm
 from serving.settings import GatewaySettings
-from serving.vllm_process import VLLM_PYTHON, start_vllm
 from tests.integration.conftest import running_gateway
 from tests.training.conftest import evidence_chunks
 from training.config import load_config

@@ -21,8 +21,8 @@ import pytest
 
 from serving.app import create_app
 from serving.auth import add_key
+from serving.lab.vllm_process import free_port
 from serving.settings import GatewaySettings
-from serving.vllm_process import free_port
 from tests.integration.conftest import running_gateway
 
 pytestmark = pytest.mark.integration

@@ -2,7 +2,7 @@
 
 The texts are verbatim from the bundled corpus (17 U.S.C. § 107, Fed. R. Evid. 702 in its 2011
 and 2023 versions, GDPR Art. 17(1)); scoring is plain term overlap. It satisfies
-`serving.retriever.RetrieverLike` so the gateway's logic is tested without building an index;
+`serving.index_protocol.RetrieverLike` so the gateway's logic is tested without building an index;
 the integration tests use the real index (`tests/support/index_slice.py`).
 """
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from serving.bench import markdown, percentile, summary_ms
+from serving.lab.bench import markdown, percentile, summary_ms
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ import pytest
 
 from serving.__main__ import main
 from serving.auth import check_hash, read_keys_file
-from serving.vllm_process import free_port
+from serving.lab.vllm_process import free_port
 from tests.serving.conftest import make_client
 
 pytestmark = pytest.mark.unit

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from serving.vllm_process import VLLM_PYTHON, VllmProcess, start_vllm, tiny_model_and_adapter
+from serving.lab.vllm_process import VLLM_PYTHON, VllmProcess, start_vllm
+from tests.support.tiny_vllm_model import tiny_model_and_adapter
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "var" / "test-cache"

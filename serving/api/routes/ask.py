@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from serving.answering import AskInput, Pipeline, Prepared
 from serving.api.convert import ask_response, check_question, filters, sse
 from serving.api.deps import AuditDep, PipelineDep, SettingsDep, UserKey
 from serving.errors import GatewayError, error_body
-from serving.pipeline import AskInput, Pipeline, Prepared
 from serving.protocol import AskRequest, AskResponse
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from serving import answer_format as fmt
+from serving.answering import AskInput, Pipeline, Prepared
 from serving.api.convert import ask_response, check_question
 from serving.api.deps import AuditDep, PipelineDep, SettingsDep, UserKey
 from serving.errors import GatewayError, InvalidRequest, error_body
-from serving.pipeline import AskInput, Pipeline, Prepared
 from serving.protocol import ChatRequest
 
 router = APIRouter(tags=["openai"])

@@ -8,8 +8,9 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter, Path, Query
 
+from indexing.retrieve import IndexUnavailable
 from serving.api.deps import PipelineDep, UserKey
-from serving.errors import IndexUnavailable, InvalidRequest, NotFound
+from serving.errors import InvalidRequest, NotFound
 from serving.protocol import DocumentResponse, SectionOut, VersionOut
 
 router = APIRouter(tags=["documents"])

@@ -6,8 +6,8 @@ from anyio import to_thread
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from serving.answering import Pipeline
 from serving.errors import GeneratorError
-from serving.pipeline import Pipeline
 from serving.protocol import ReadyResponse
 
 router = APIRouter(tags=["health"])

@@ -27,7 +27,8 @@ import zlib
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from indexing.eval_rankers import SourceDocs, load_source
+from indexing.eval.rankers import SourceDocs, load_source
+from indexing.text import SentenceRule, sentence_spans
 from legal_corpus.citation_graph import CitationGraph, Judgment
 
 SOURCE = "aila/casedocs"
@@ -35,7 +36,7 @@ PREFIX = "CITING_"
 QUERY_WORDS = 500
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _CITES = re.compile(r"Indlaw|\bv\.|\bvs\.?(?=\s)|\bSCC\b|\bAIR\b|\bSCR\b", re.IGNORECASE)
-_SENTENCE = re.compile(r"(?<=[.?!])\s+(?=[A-Z(0-9])")
+_SENTENCES = SentenceRule(re.compile(r"(?<=[.?!])(?P<end>)\s+(?=[A-Z(0-9])"))
 _PROVISION = re.compile(
     r"\b(Sections?|Articles?|Rules?|Order)\s+\d+[A-Z]?(?:\s*\(\w+\))*"
     r"(?:(?:\s*,\s*|\s+and\s+|\s*/\s*)\d+[A-Z]?(?:\s*\(\w+\))*)*"
@@ -114,7 +115,8 @@ def fact_query(text: str, words: int = QUERY_WORDS) -> str:
     """A judgment's opening `words` words without its citations, provision numbers masked."""
     body = "\n".join(text.splitlines()[HEADER_LINES:])
     kept: list[str] = []
-    for sentence in _SENTENCE.split(body):
+    for a, b in sentence_spans(body, _SENTENCES):
+        sentence = body[a:b]
         if _CITES.search(sentence):
             continue
         kept.extend(sentence.split())

@@ -4,7 +4,7 @@
 the index that `python -m indexing build` wrote (`JURIS_QDRANT_PATH` or `JURIS_QDRANT_URL`):
 the query is cut into embedding windows, the product's sparse query vector is built, Qdrant
 runs the fused hybrid query (or the dense / sparse one) restricted to the AILA source, and each
-document scores by its best chunk. The in-memory rankers of `indexing.eval_rankers` are where
+document scores by its best chunk. The in-memory rankers of `indexing.eval.rankers` are where
 retrieval choices are explored quickly; this ranker measures what was shipped, over every
 chunk the build embedded.
 """

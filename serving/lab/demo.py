@@ -78,7 +78,7 @@ def run_demo(sources: str | None = None, wait: bool = True) -> int:
     """
     from serving.app import create_app
     from serving.auth import add_key, read_keys_file, revoke_key
-    from serving.server import running_server
+    from serving.lab.server import running_server
     from serving.settings import GatewaySettings
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

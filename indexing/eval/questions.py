@@ -15,7 +15,7 @@ writes them (`usc:17/507`, `frcp:56`, `fre:702`, `gdpr:art17`).
 Documents are ranked through the built index (`JURIS_QDRANT_PATH` or `JURIS_QDRANT_URL`) over
 every source in force today, AILA included, with `Retriever.search_documents` — the product's
 own path. The baseline, measured in the same run, is the `bm25s` library over the text of the
-same chunks (a document scoring by its best chunk). Measures are those of `indexing.eval_metrics`
+same chunks (a document scoring by its best chunk). Measures are those of `indexing.eval.metrics`
 (trec_eval's), and the JSON gives each mode's MAP and nDCG@10 as a ratio to the baseline's.
 For the product's modes, `context@6` is the share of questions whose governing provision is
 among the six passages `Retriever.search` returns, the passages `/v1/ask` answers from.
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from indexing.eval_metrics import (
+from indexing.eval.metrics import (
     Qrels,
     Run,
     TrecFormatError,
@@ -48,7 +48,7 @@ from indexing.eval_metrics import (
     trec_order,
     write_run,
 )
-from indexing.eval_rankers import Bm25sRanker, Scores, SourceDocs
+from indexing.eval.rankers import Bm25sRanker, Scores, SourceDocs
 
 if TYPE_CHECKING:
     from indexing.retrieve import Retriever
@@ -67,8 +67,8 @@ CASE_NAME_SEED = 7
 
 
 class ChunkBm25s:
-    """The `bm25s` baseline (`eval_rankers.Bm25sRanker`) over the chunks of a built index that
-    are in force today, each document scoring by its best chunk.
+    """The `bm25s` baseline (`indexing.eval.rankers.Bm25sRanker`) over the chunks of a built
+    index that are in force today, each document scoring by its best chunk.
 
     Args:
         retriever: an open retriever; its current build's chunk texts are read once.

@@ -9,7 +9,8 @@ prints `{"map":…, "p@10":…, "ndcg@10":…, "bpref":…, "recip_rank":…, "r
 `hybrid` (the product default: both, fused), and `bm25s` (the independent library baseline).
 Documents are ranked over the whole source folder; ids are the file stems the qrels use
 (`C123`, `S45`). With `--index` the three product modes query the built index instead
-(`indexing.eval_index`). See `indexing/README.md`, section Evaluation, for the measured choices.
+(`indexing.eval.index_ranker`). See `indexing/README.md`, section Evaluation, for the measured
+choices.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ import numpy as np
 from tqdm import tqdm
 
 from indexing.authority import AUTHORITY_WEIGHT, PRECEDENT_WEIGHT, with_citations
-from indexing.eval_citing import judgments, query_doc, repeats
-from indexing.eval_dense import DenseCache
-from indexing.eval_index import IndexRanker
-from indexing.eval_metrics import (
+from indexing.eval.citing import judgments, query_doc, repeats
+from indexing.eval.dense import DenseCache
+from indexing.eval.index_ranker import IndexRanker
+from indexing.eval.metrics import (
     Qrels,
     Run,
     TrecFormatError,
@@ -40,7 +41,7 @@ from indexing.eval_metrics import (
     trec_order,
     write_run,
 )
-from indexing.eval_rankers import (
+from indexing.eval.rankers import (
     QUERY_WINDOW,
     Aggregation,
     Bm25sRanker,
@@ -209,7 +210,7 @@ class AilaEvaluation:
         return self._citations
 
     def repeats(self) -> dict[str, set[str]]:
-        """The judgments the source holds twice (`indexing.eval_citing.repeats`; built once)."""
+        """The judgments the source holds twice (`indexing.eval.citing.repeats`; built once)."""
         if self._repeats is None:
             self._repeats = repeats(self.docs)
         return self._repeats
@@ -272,7 +273,7 @@ class AilaEvaluation:
         """A TREC run: every query's top `depth` documents in trec_eval order.
 
         `exclude_query_doc` leaves out of each ranking the document its query was made from
-        (`indexing.eval_citing.query_doc`), and its citations (and those of any judgment
+        (`indexing.eval.citing.query_doc`), and its citations (and those of any judgment
         repeating it) from the citation-aware scores.
         """
         run: Run = {}
@@ -321,7 +322,7 @@ def evaluate_mode(
         exclude_query_doc: see `AilaEvaluation.run`.
 
     Returns:
-        The measures (see `indexing.eval_metrics.evaluate`).
+        The measures (see `indexing.eval.metrics.evaluate`).
     """
     run = evaluation.run(mode, queries, exclude_query_doc=exclude_query_doc)
     if run_out is not None:
@@ -452,7 +453,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m indexing.evaluate …` (the same as `python -m indexing eval …`)."""
+    """`python -m indexing.eval.evaluate …` (the same as `python -m indexing eval …`)."""
     parser = argparse.ArgumentParser(prog="python -m indexing eval", description=__doc__)
     configure_parser(parser)
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """Document rankers for the AILA evaluation: bm25s baseline, product sparse, dense, hybrid.
 
 Every ranker maps a query text to `{doc_id: score}` over the whole source (all 2,914
-judgments, or all 197 statutes); `indexing.evaluate` turns those into TREC runs.
+judgments, or all 197 statutes); `indexing.eval.evaluate` turns those into TREC runs.
 
 - `Bm25sRanker` — the independent baseline: the `bm25s` library's Lucene BM25 (k1 1.5,
   b 0.75) over whole documents with its standard tokeniser, English stopwords and Snowball
@@ -13,7 +13,7 @@ judgments, or all 197 statutes); `indexing.evaluate` turns those into TREC runs.
   aggregated per document (`max`, `top3` = sum of the best three, or `rrf` over passage ranks).
   Long fact patterns are used whole: the query vector weights each term by its frequency in
   the query (`query_tf=True`) instead of the product's default term presence.
-- `DenseRanker` — MiniLM passage vectors from `indexing.eval_dense.DenseCache`. A long fact
+- `DenseRanker` — MiniLM passage vectors from `indexing.eval.dense.DenseCache`. A long fact
   pattern is split into overlapping windows (`split_query`; 100 words by default, well under
   the model window, so each window holds one or two facts rather than a blend of the whole
   story), each window is embedded, a document's score for a window is its best passage's
@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm import tqdm
 
-from indexing.eval_dense import PASSAGE_WORDS, source_files, split_passages
+from indexing.eval.dense import PASSAGE_WORDS, source_files, split_passages
 from indexing.sparse import Bm25Encoder, term_id, tokenize
 
 log = logging.getLogger(__name__)

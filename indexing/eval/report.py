@@ -3,7 +3,7 @@
 Runs the bm25s baseline, the product's sparse (`bm25`), `dense` and `hybrid` modes on both
 AILA 2019 tasks (prior cases: `aila/casedocs` with `qrels_priorcases_dev.txt`; statutes:
 `aila/statutes` with `qrels_statutes_dev.txt`) and on the cited-precedents benchmark built
-from the corpus (`indexing.eval_citing`: 300 citing judgments, written to `--out/citing`) in
+from the corpus (`indexing.eval.citing`: 300 citing judgments, written to `--out/citing`) in
 one process, and writes into `--out`:
 
 - `report.md` — a Markdown table of MAP, P@10, nDCG@10, BPREF, RR and R@100 per task and
@@ -11,7 +11,7 @@ one process, and writes into `--out`:
 - `report.png` — a bar chart of MAP and P@10 (matplotlib, Agg backend);
 - `metrics.json` — the same figures; `runs/<task>-<mode>.run` — the TREC run files.
 
-Dense vectors are cached under `--out/cache` and reused (see `indexing.eval_dense`). A fresh
+Dense vectors are cached under `--out/cache` and reused (see `indexing.eval.dense`). A fresh
 run embeds at most `--embed-budget` passages per source (default 4,000: about ten minutes on
 two cores); every passage already cached is used.
 """
@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from indexing.eval_citing import build as build_citing
-from indexing.eval_metrics import read_qrels, read_queries
-from indexing.evaluate import (
+from indexing.eval.citing import build as build_citing
+from indexing.eval.evaluate import (
     MODES,
     AilaEvaluation,
     Mode,
@@ -38,6 +37,7 @@ from indexing.evaluate import (
     choices_from_args,
     evaluate_mode,
 )
+from indexing.eval.metrics import read_qrels, read_queries
 from indexing.rerank import CrossEncoderReranker, RerankerUnavailable, configured_reranker
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m indexing.report …` (the same as `python -m indexing report …`)."""
+    """`python -m indexing.eval.report …` (the same as `python -m indexing report …`)."""
     parser = argparse.ArgumentParser(prog="python -m indexing report", description=__doc__)
     configure_parser(parser)
     args = parser.parse_args(argv)

@@ -5,7 +5,9 @@
    (`/v1/ask`, `stream: true`), alternated, in one run: time to first token and total latency,
    p50/p99, and the difference. Retrieval is excluded: the gateway gets the passages already
    retrieved (a retriever that returns them at once), so both paths generate from one prompt.
-   vLLM is `JURIS_VLLM_URL` if set, else the tiny local model started from `.venv-vllm`.
+   vLLM is `JURIS_VLLM_URL` if set, else the tiny local model (built under `var/test-cache` by
+   `python -m tests.support.tiny_vllm_model var/test-cache`, as `make bench` does) started
+   from `.venv-vllm`.
 3. **Load** — `/v1/search` and extractive `/v1/ask` under N concurrent clients (default 16) for a
    fixed duration each, against a gateway process (`python -m serving serve`) on loopback:
    throughput, p50/p99, errors.
@@ -34,10 +36,14 @@ import httpx
 
 from indexing.model import Chunk, Passage, SearchFilters
 from serving.answer_format import constrain_citations_regex
+from serving.index_protocol import RetrieverLike
 from serving.prompt import build_messages
-from serving.retriever import RetrieverLike
 
 log = logging.getLogger(__name__)
+
+# Where the test support caches the tiny model and its random adapter (the vLLM served here when
+# JURIS_VLLM_URL is unset).
+TINY_MODEL_CACHE = Path("var/test-cache")
 
 QUESTIONS = (
     "When must a controller erase personal data without undue delay?",
@@ -160,21 +166,39 @@ async def _via_gateway(
     return first or float("nan"), time.perf_counter() - start, verification
 
 
+def tiny_model(cache: Path = TINY_MODEL_CACHE) -> tuple[Path, Path]:
+    """The tiny local model and its `legal` adapter, as the test support caches them.
+
+    Raises:
+        FileNotFoundError: either is missing (the message says how to build both).
+    """
+    model_dir, adapter_dir = cache / "tiny_model", cache / "tiny_model_lora"
+    if (
+        not (model_dir / "config.json").is_file()
+        or not (adapter_dir / "adapter_config.json").is_file()
+    ):
+        raise FileNotFoundError(
+            f"JURIS_VLLM_URL is unset and no tiny model with its adapter is in {cache}: build them "
+            f"with `python -m tests.support.tiny_vllm_model {cache}` (`make bench` does)"
+        )
+    return model_dir, adapter_dir
+
+
 def overhead(out: Path, samples: int) -> dict[str, Any]:
     """Time to first token and total, direct vs. through the gateway (see module docstring)."""
     from serving.app import create_app
     from serving.auth import add_key
-    from serving.retriever import open_default_retriever
-    from serving.server import running_server
+    from serving.index_protocol import open_default_retriever
+    from serving.lab.server import running_server
+    from serving.lab.vllm_process import start_vllm
     from serving.settings import GatewaySettings
-    from serving.vllm_process import start_vllm, tiny_model_and_adapter
 
     proc = None
     closers: list[Any] = []  # the embedded index allows one process: close it before `load`
     url = os.environ.get("JURIS_VLLM_URL", "")
     model = os.environ.get("JURIS_VLLM_MODEL", "base")
     if not url:
-        model_dir, adapter_dir = tiny_model_and_adapter(Path("var/test-cache"))
+        model_dir, adapter_dir = tiny_model()
         print("starting vLLM (tiny local model) …", flush=True)
         proc = start_vllm(model_dir, adapter_dir, out / "vllm-bench.log")
         url = proc.url
@@ -306,7 +330,7 @@ async def _load_phase(
 def load(out: Path, index_env: dict[str, str], clients: int, duration_s: float) -> list[dict]:
     """`/v1/search` and extractive `/v1/ask` under `clients` concurrent clients."""
     from serving.auth import add_key
-    from serving.vllm_process import free_port
+    from serving.lab.vllm_process import free_port
 
     keys_file = out / "bench_keys.json"
     key = add_key(keys_file, f"load-{time.time_ns()}", rate_per_minute=1e9)

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from anyio import to_thread
 
 from indexing.model import Passage, SearchFilters
-from serving import answer_format as fmt
-from serving.errors import GeneratorError, IndexUnavailable, InvalidRequest
+from indexing.retrieve import IndexUnavailable
+from serving.errors import GeneratorError, InvalidRequest
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import StreamStats, VllmGenerator
+from serving.index_protocol import RetrieverLike
 from serving.metrics import Metrics
 from serving.prompt import Prompt, build_messages
-from serving.retriever import RetrieverLike
 from serving.settings import GatewaySettings
 from serving.verify import VerificationReport, Verifier
 
@@ -247,8 +247,3 @@ class Pipeline:
             return str(self.retriever.index_version)
         except Exception:
             return ""
-
-
-def render(final: Final) -> str:
-    """The display form of the final answer."""
-    return fmt.render(final.answer_raw)

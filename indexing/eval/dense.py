@@ -24,12 +24,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from indexing.text import SentenceRule, pack, split_sentences
+
 log = logging.getLogger(__name__)
 
 # ~170 words is about 220 MiniLM word pieces for Indian legal English: under the model's
 # 256-token window, so a passage is embedded whole, never silently truncated.
 PASSAGE_WORDS = 170
-_SENTENCE_END = re.compile(r"(?<=[.;:?!])\s+(?=[A-Z0-9(\"'])")
+# where a long paragraph may be split into passages
+_SENTENCES = SentenceRule(re.compile(r"(?<=[.;:?!])(?P<end>)\s+(?=[A-Z0-9(\"'])"))
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 
@@ -56,20 +59,12 @@ def split_passages(text: str, max_words: int = PASSAGE_WORDS) -> list[str]:
         if len(words) <= max_words:
             pieces.append(words)
             continue
-        for sentence in _SENTENCE_END.split(para):
+        for sentence in split_sentences(para, _SENTENCES):
             sw = sentence.split()
             for start in range(0, len(sw), max_words):
                 pieces.append(sw[start : start + max_words])
-    passages: list[str] = []
-    current: list[str] = []
-    for words in pieces:
-        if current and len(current) + len(words) > max_words:
-            passages.append(" ".join(current))
-            current = []
-        current.extend(words)
-    if current:
-        passages.append(" ".join(current))
-    return passages
+    groups = pack(pieces, lambda group, words: sum(map(len, group)) + len(words) <= max_words)
+    return [" ".join(w for words in group for w in words) for group in groups]
 
 
 def source_files(corpus_dir: Path, source: str, only: Sequence[str] | None = None) -> list[Path]:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from serving.vllm_process import free_port
+from serving.lab.vllm_process import free_port
 
 
 @contextmanager
