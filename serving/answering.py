@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from anyio import to_thread
@@ -30,6 +30,8 @@ from serving.settings import GatewaySettings
 from serving.verify import VerificationReport, Verifier
 
 log = logging.getLogger(__name__)
+
+EXTRACTIVE = "extractive"  # the model name that asks for a quoted answer, with no model
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,7 @@ class Prepared:
     prompt: Prompt
     model: str | None  # None: extractive
     retrieval_s: float
+    prompt_tokens: int | None = None  # counted by the served model's tokenizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,9 @@ class Final:
     degraded_reason: str | None
     index_version: str
     timings: dict[str, float]
+    adapter: str | None = None  # the LoRA adapter that wrote it (its served name)
+    base_model: str | None = None  # the base model it ran on (its directory's name)
+    cut: tuple[int, ...] = ()  # sources whose text was cut to fit the prompt
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +148,7 @@ class Pipeline:
             UnknownModel: the generator is known not to serve the requested model.
         """
         model = None
-        if self.vllm is not None:
+        if self.vllm is not None and question.model != EXTRACTIVE:
             model = question.model or self.settings.vllm_model
             self.vllm.check_model(model)
         start = time.perf_counter()
@@ -155,7 +161,46 @@ class Pipeline:
             max_chars_per_source=self.settings.prompt_max_chars_per_source,
             max_chars_total=self.settings.prompt_max_chars,
         )
-        return Prepared(question, passages, prompt, model, retrieval_s)
+        tokens = None
+        if model is not None:
+            prompt, tokens = await self._fit_window(question, passages, prompt, model)
+        return Prepared(question, passages, prompt, model, retrieval_s, tokens)
+
+    async def _fit_window(
+        self, question: AskInput, passages: Sequence[Passage], prompt: Prompt, model: str
+    ) -> tuple[Prompt, int | None]:
+        """`prompt`, with its sources cut until it fits the model's window minus the answer.
+
+        The budget is `prompt_max_tokens`, else the served model's context length (from vLLM)
+        less the answer's `max_tokens`; tokens are counted by the served model's tokenizer
+        (vLLM's `/tokenize`). When vLLM cannot count, the character budgets stand alone.
+        """
+        assert self.vllm is not None
+        budget = self.settings.prompt_max_tokens
+        card = self.vllm.served.get(model)
+        if not budget and card is not None and card.max_model_len:
+            budget = card.max_model_len - (question.max_tokens or self.settings.vllm_max_tokens)
+        try:
+            tokens = await self.vllm.count_tokens(prompt.messages, model)
+            chars = self.settings.prompt_max_chars
+            for _ in range(6):
+                if budget <= 0 or tokens <= budget:
+                    return prompt, tokens
+                chars = int(min(chars, sum(len(m["content"]) for m in prompt.messages)) * 0.9
+                            * budget / tokens)  # fmt: skip
+                prompt = build_messages(
+                    question.question,
+                    passages,
+                    max_chars_per_source=self.settings.prompt_max_chars_per_source,
+                    max_chars_total=max(chars, 0),
+                )
+                tokens = await self.vllm.count_tokens(prompt.messages, model)
+        except GeneratorError as err:
+            log.warning("could not count prompt tokens (%s); character budgets only", err)
+            return prompt, None
+        if tokens > budget:
+            log.warning("prompt of %d tokens exceeds the budget of %d", tokens, budget)
+        return prompt, tokens
 
     async def run(self, prepared: Prepared) -> AsyncIterator[Event]:
         """Generate and verify; see the module docstring for the events.
@@ -164,10 +209,14 @@ class Pipeline:
             `token` events, at most one `degraded` event, then one `final` event.
         """
         timings = {"retrieval_s": prepared.retrieval_s}
+        if prepared.prompt_tokens is not None:
+            timings["prompt_tokens"] = float(prepared.prompt_tokens)
         degraded_reason: str | None = None
         pieces: list[str] = []
         given = prepared.passages
         mode, model = "extractive", "extractive"
+        adapter: str | None = None
+        base_model: str | None = None
         start = time.perf_counter()
         if self.vllm is not None and prepared.model is not None:
             given = prepared.passages[: prepared.prompt.n_sources]
@@ -189,6 +238,9 @@ class Pipeline:
                         pieces.append(piece)
                         yield Event("token", text=piece)
                 mode, model = "llm", prepared.model
+                card = self.vllm.served.get(model)
+                adapter = model if card is not None and card.parent else None
+                base_model = self.vllm.base_of(model)
                 self.metrics.tokens.labels(model=model).inc(stats.completion_tokens or stats.pieces)
                 if stats.first_token_s is not None:
                     timings["first_token_s"] = stats.first_token_s
@@ -227,6 +279,9 @@ class Pipeline:
                 degraded_reason=degraded_reason,
                 index_version=self.index_version(),
                 timings=timings,
+                adapter=adapter,
+                base_model=base_model,
+                cut=prepared.prompt.cut if mode == "llm" else (),
             ),
         )
 

@@ -31,13 +31,16 @@ CLOSED_BOOK_SYSTEM_PROMPT = (
 )
 
 
+CUT_MARK = " … (cut to fit)"
+
+
 def source_block(n: int, passage: Passage, max_chars: int) -> str:
     """One numbered source as the model sees it.
 
     Args:
         n: its number (1-based).
         passage: the retrieved passage.
-        max_chars: longest text given (cut at a word boundary, marked with …).
+        max_chars: longest text given (cut at a word boundary, marked with `CUT_MARK`).
 
     Returns:
         `[n] <citation> — <title> (version …)` and the passage text.
@@ -46,17 +49,19 @@ def source_block(n: int, passage: Passage, max_chars: int) -> str:
     text = " ".join(c.text.split())
     if len(text) > max_chars:
         cut = text[:max_chars].rsplit(" ", 1)[0]
-        text = cut + " …"
+        text = cut + CUT_MARK
     version = f" (version {c.version})" if c.version else ""
     return f"[{n}] {c.citation} — {c.title}{version}\n{text}"
 
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """Chat messages and how many sources (the first `n_sources` passages) they carry."""
+    """Chat messages, how many sources (the first `n_sources` passages) they carry, and the
+    numbers of the sources whose text was cut to fit the budget."""
 
     messages: tuple[dict[str, str], ...]
     n_sources: int
+    cut: tuple[int, ...] = ()
 
 
 def build_messages(
@@ -79,6 +84,7 @@ def build_messages(
         the number of sources that fit the budget.
     """
     blocks = []
+    cut = []
     left = max_chars_total
     for n, passage in enumerate(passages, start=1):
         budget = min(max_chars_per_source, left)
@@ -86,11 +92,13 @@ def build_messages(
             break
         block = source_block(n, passage, budget)
         blocks.append(block)
+        if block.endswith(CUT_MARK):
+            cut.append(n)
         left -= len(block)
     sources = "\n\n".join(blocks) if blocks else "(no sources were found)"
     user = f"Sources:\n\n{sources}\n\nQuestion: {question.strip()}\n\nAnswer with citations:"
     messages = ({"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user})
-    return Prompt(messages, len(blocks))
+    return Prompt(messages, len(blocks), tuple(cut))
 
 
 def build_closed_book_messages(question: str) -> Prompt:

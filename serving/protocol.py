@@ -76,9 +76,10 @@ class PassageOut(BaseModel):
     valid_to: date | None
     score: float
     text: str
+    cut: bool = Field(False, description="the model was shown only the start of this text")
 
     @classmethod
-    def of(cls, n: int, passage: Passage) -> PassageOut:
+    def of(cls, n: int, passage: Passage, cut: bool = False) -> PassageOut:
         """The API shape of passage number `n`."""
         c = passage.chunk
         return cls(
@@ -98,6 +99,7 @@ class PassageOut(BaseModel):
             valid_to=c.valid_to,
             score=float(passage.score),
             text=c.text,
+            cut=cut,
         )
 
 
@@ -140,7 +142,9 @@ class AskResponse(BaseModel):
     citations: list[CitationOut]
     passages: list[PassageOut]
     verification: Verification
-    model: str
+    model: str = Field(description="the served model name that wrote it, or `extractive`")
+    adapter: str | None = Field(None, description="the LoRA adapter, when `model` is one")
+    base_model: str | None = Field(None, description="the base model the answer ran on")
     index_version: str
     degraded: bool = False
     degraded_reason: str | None = None
@@ -208,6 +212,27 @@ class ChatRequest(BaseModel):
     max_tokens: int | None = Field(None, ge=1, le=4096)
     temperature: float | None = Field(None, ge=0, le=2)
     top_k: int | None = Field(None, ge=1, le=50, description="Juris: passages to retrieve")
+
+
+class ModelOut(BaseModel):
+    """A model that can write answers (OpenAI's model object, with Juris's fields)."""
+
+    id: str = Field(description="the name to send as `model`")
+    object: Literal["model"] = "model"
+    owned_by: str = "juris"
+    kind: Literal["base", "adapter", "extractive"]
+    parent: str | None = Field(None, description="for an adapter, the model it adapts")
+    base_model: str | None = Field(None, description="the base model's directory name")
+    max_model_len: int | None = None
+
+
+class ModelsResponse(BaseModel):
+    """The models that can write answers, and the one used when a request names none."""
+
+    object: Literal["list"] = "list"
+    data: list[ModelOut]
+    default: str
+    generator_ok: bool = Field(description="False while vLLM cannot be reached")
 
 
 class ReadyResponse(BaseModel):

@@ -48,6 +48,11 @@ class GatewaySettings(BaseSettings):
     prompt_max_chars: int = Field(
         8000, ge=200, description="source text given to the model in all (fit the model's context)"
     )
+    prompt_max_tokens: int = Field(
+        0,
+        ge=0,
+        description="most prompt tokens (served model's tokenizer); 0: its window less the answer",
+    )
 
     # security
     api_keys_file: Path | None = Field(None, description="API keys file (JSON, hashed keys)")

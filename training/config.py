@@ -69,6 +69,13 @@ class TrainConfig:
     per_device_train_batch_size: int = field(default=4, metadata=_help("batch size per device"))
     gradient_accumulation_steps: int = field(default=1, metadata=_help("steps per update"))
     max_length: int = field(default=1024, metadata=_help("longest tokenised conversation"))
+    pad_to_multiple_of: int | None = field(
+        default=None,
+        metadata=_help(
+            "pad each batch to a multiple of this many tokens; on CPU a few distinct shapes "
+            "keep oneDNN from preparing new kernels for every batch length"
+        ),
+    )
     logging_steps: int = field(default=10, metadata=_help("log loss every N steps"))
     save_steps: int = field(default=100, metadata=_help("checkpoint every N steps"))
     save_total_limit: int = field(default=2, metadata=_help("checkpoints kept"))

@@ -12,12 +12,16 @@ and, with `merge: true`, `output_dir/merged` (a full model with the adapter fold
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import resource
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from serving.lab.model_dirs import BASE_STAMP
 from training.chat_template import ChatTemplateError, training_chat_template
 from training.config import ConfigError, TrainConfig, check_against_model, top_layers
 from training.jsonl import json_lines
@@ -38,6 +42,8 @@ class TrainResult:
     final_loss: float | None
     resumed_from: str | None
     device: str
+    train_seconds: float = 0.0
+    peak_rss_mb: float = 0.0
 
 
 def read_chat_rows(path: Path) -> list[dict[str, Any]]:
@@ -226,6 +232,7 @@ def train_lora(cfg: TrainConfig) -> TrainResult:
         report_to="none",
         assistant_only_loss=True,
         max_length=cfg.max_length,
+        pad_to_multiple_of=cfg.pad_to_multiple_of,
         packing=False,
         learning_rate=cfg.learning_rate,
         lr_scheduler_type=cfg.lr_scheduler_type,
@@ -255,12 +262,27 @@ def train_lora(cfg: TrainConfig) -> TrainResult:
     resume = get_last_checkpoint(str(out)) if cfg.resume else None
     if resume:
         log.info("resuming from %s", resume)
+    started = time.monotonic()
     trainer.train(resume_from_checkpoint=resume)
+    train_s = time.monotonic() - started
 
     adapter_dir = out / ADAPTER_DIR
     peft_model: Any = trainer.model
     peft_model.save_pretrained(str(adapter_dir))
     _check_adapter_for_vllm(adapter_dir, cfg)
+    # which base model it belongs to: the vLLM launcher refuses it on any other
+    (adapter_dir / BASE_STAMP).write_text(
+        json.dumps(
+            {
+                "model": str(cfg.model),
+                "config_sha256": hashlib.sha256(
+                    (Path(cfg.model) / "config.json").read_bytes()
+                ).hexdigest(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     merged_dir = None
     if cfg.merge:
         merged_dir = out / MERGED_DIR
@@ -275,6 +297,8 @@ def train_lora(cfg: TrainConfig) -> TrainResult:
         final_loss=float(losses[-1]) if losses else None,
         resumed_from=resume,
         device=device,
+        train_seconds=round(train_s, 1),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     )
     (out / "result.json").write_text(
         json.dumps(

@@ -38,7 +38,7 @@ def ask_response(final: Final) -> AskResponse:
         answer_raw=final.answer_raw,
         mode="llm" if final.mode == "llm" else "extractive",
         citations=[citation_out(c) for c in report.citations],
-        passages=[PassageOut.of(n, p) for n, p in enumerate(final.passages, 1)],
+        passages=[PassageOut.of(n, p, cut=n in final.cut) for n, p in enumerate(final.passages, 1)],
         verification=Verification(
             citations_by_status=report.by_status,
             unsupported_claims=len(report.unsupported),
@@ -46,6 +46,8 @@ def ask_response(final: Final) -> AskResponse:
             all_verified=report.all_verified,
         ),
         model=final.model,
+        adapter=final.adapter,
+        base_model=final.base_model,
         index_version=final.index_version,
         degraded=final.degraded,
         degraded_reason=final.degraded_reason,

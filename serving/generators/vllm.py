@@ -77,6 +77,28 @@ def make_http_client(config: VllmConfig) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=timeout, headers=headers, limits=limits, trust_env=False)
 
 
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    """A model name vLLM serves: a base model, or a LoRA adapter of one.
+
+    Args:
+        name: the served name (`base`, `legal`).
+        parent: for an adapter, the served name of its base model; None for a base model.
+        root: the model or adapter directory on the vLLM server.
+        max_model_len: the context window in tokens, when vLLM reports it.
+    """
+
+    name: str
+    parent: str | None
+    root: str
+    max_model_len: int | None
+
+    @property
+    def label(self) -> str:
+        """The directory's last part (`smollm2-135m-instruct`, `adapter`)."""
+        return self.root.rstrip("/").rsplit("/", 1)[-1] or self.name
+
+
 @dataclass(slots=True)
 class StreamStats:
     """What one generation produced: pieces streamed, tokens reported, time to first piece."""
@@ -101,6 +123,7 @@ class VllmGenerator:
         self.client = client
         self.config = config
         self.known_models: set[str] = set()
+        self.served: dict[str, ServedModel] = {}
         self._structured_ok = config.constrain_citations
 
     async def models(self) -> list[str]:
@@ -118,9 +141,53 @@ class VllmGenerator:
             raise GeneratorError("unreachable", f"GET /v1/models: {err!r}") from err
         if resp.status_code != 200:
             raise GeneratorError(f"http_{resp.status_code}", "GET /v1/models")
-        names = [m.get("id", "") for m in resp.json().get("data", [])]
-        self.known_models = {n for n in names if n}
-        return names
+        served = {}
+        for card in resp.json().get("data", []):
+            name = str(card.get("id") or "")
+            if not name:
+                continue
+            limit = card.get("max_model_len")
+            served[name] = ServedModel(
+                name=name,
+                parent=card.get("parent") or None,
+                root=str(card.get("root") or name),
+                max_model_len=int(limit) if isinstance(limit, int) and limit > 0 else None,
+            )
+        self.served = served
+        self.known_models = set(served)
+        return list(served)
+
+    def base_of(self, model: str) -> str | None:
+        """The base model's directory name for `model` (itself, or an adapter's parent)."""
+        card = self.served.get(model)
+        if card is None:
+            return None
+        base = self.served.get(card.parent) if card.parent else card
+        return base.label if base is not None else card.parent
+
+    async def count_tokens(self, messages: Sequence[dict[str, str]], model: str) -> int:
+        """Tokens of `messages` as `model` sees them (its chat template applied), by vLLM.
+
+        Uses vLLM's `POST /tokenize`, so the count is the served model's own tokenizer's.
+
+        Raises:
+            GeneratorError: vLLM cannot be reached or does not count.
+        """
+        root = self.config.api_root.removesuffix("/v1")
+        body = {"model": model, "messages": list(messages), "add_generation_prompt": True}
+        try:
+            resp = await asyncio.wait_for(
+                self.client.post(f"{root}/tokenize", json=body),
+                self.config.connect_timeout_s + self.config.read_timeout_s,
+            )
+        except (httpx.HTTPError, TimeoutError) as err:
+            raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
+        if resp.status_code != 200:
+            raise GeneratorError(f"http_{resp.status_code}", "POST /tokenize")
+        count = resp.json().get("count")
+        if not isinstance(count, int):
+            raise GeneratorError("bad_response", "POST /tokenize gave no count")
+        return count
 
     def check_model(self, model: str) -> None:
         """Raise `UnknownModel` when the server is known not to serve `model`."""

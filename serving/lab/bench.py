@@ -200,7 +200,7 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
     if not url:
         model_dir, adapter_dir = tiny_model()
         print("starting vLLM (tiny local model) …", flush=True)
-        proc = start_vllm(model_dir, adapter_dir, out / "vllm-bench.log")
+        proc = start_vllm(model_dir, adapter_dir, out / "vllm-bench.log", dtype="float32")
         url = proc.url
     try:
         keys_file = out / "bench_keys.json"

@@ -2,23 +2,34 @@
 
 On a fresh machine with the embedded defaults (no GPU, no Qdrant server, no network):
 
-1. builds the index with `indexing` (embedded engine under `JURIS_QDRANT_PATH`), or, when a
+1. with a model directory (`--model-dir`, `make demo` prepares SmolLM2-135M-Instruct), starts
+   vLLM's CPU server in the background — the `legal` adapter beside `base` when one has been
+   trained (`--adapter`, `make adapter`) — while the index is built;
+2. builds the index with `indexing` (embedded engine under `JURIS_QDRANT_PATH`), or, when a
    build exists, re-uses it and embeds only what changed (indexing's sync);
-2. creates a demo API key in `var/demo_api_keys.json` and prints it;
-3. starts the gateway (web page at http://127.0.0.1:8000/);
-4. asks a sample question through the HTTP API and prints the answer and its citations;
-5. keeps serving until Ctrl-C.
+3. creates a demo API key in `var/demo_api_keys.json` and prints it;
+4. starts the gateway (web page at http://127.0.0.1:8000/), in `llm` mode when vLLM came up;
+5. asks a sample question through the HTTP API, prints the model's answer as it streams, then
+   its citations and their verification;
+6. keeps serving until Ctrl-C.
+
+If vLLM cannot start, or dies, the demo says so and answers extractively: it never hangs.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from serving import answer_format as fmt
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +64,119 @@ def ensure_index(sources: list[str] | None) -> str:
     return str(result.build)
 
 
-def print_answer(body: dict) -> None:
-    """The answer and its citations, for a terminal."""
+class ModelServer:
+    """vLLM started in a background thread, so the index builds while it loads (≈35 s).
+
+    Args:
+        model_dir: the base model directory.
+        adapter: a LoRA adapter served as `legal` (None: `base` only).
+        log_path: vLLM's log.
+        timeout_s: longest wait for vLLM to answer.
+    """
+
+    def __init__(
+        self, model_dir: Path, adapter: Path | None, log_path: Path, timeout_s: float = 300.0
+    ) -> None:
+        self.model_dir = model_dir
+        self.adapter = adapter
+        self.log_path = log_path
+        self.timeout_s = timeout_s
+        self.process: Any = None
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._start, name="vllm-start", daemon=True)
+
+    def start(self) -> ModelServer:
+        """Begin starting vLLM; returns at once."""
+        self._thread.start()
+        return self
+
+    def _start(self) -> None:
+        from serving.lab.model_dirs import ModelDirError
+        from serving.lab.vllm_process import start_vllm
+
+        try:
+            self.process = start_vllm(
+                self.model_dir, self.adapter, self.log_path, max_model_len=4096,
+                timeout_s=self.timeout_s,
+            )  # fmt: skip
+        except (ModelDirError, FileNotFoundError) as err:
+            self.error = str(err)
+        except RuntimeError as err:
+            self.error = f"{str(err).splitlines()[0]} (see {self.log_path})"
+
+    def wait(self) -> str | None:
+        """Wait for the start to end; vLLM's URL, or None (the reason is in `error`)."""
+        self._thread.join(self.timeout_s + 30)
+        if self.process is None and self.error is None:
+            self.error = f"vLLM did not start in {self.timeout_s:.0f} s (see {self.log_path})"
+        return self.process.url if self.process is not None else None
+
+    def stop(self) -> None:
+        """Kill vLLM (if it started)."""
+        if self.process is not None:
+            self.process.kill()
+
+
+def stream_answer(base: str, key: str, question: str, model: str | None) -> dict | None:
+    """Ask through `POST /v1/ask` with `stream: true`, printing the answer as it is written.
+
+    Returns:
+        The final answer (the `citations` event), or None when the request failed.
+    """
+    body: dict[str, Any] = {"question": question, "stream": True}
+    if model:
+        body["model"] = model
+    final = None
+    event = ""
+    raw, shown = "", 0
+    with httpx.stream("POST", f"{base}/v1/ask", json=body, timeout=httpx.Timeout(300, connect=10),
+                      headers={"Authorization": f"Bearer {key}"}) as r:  # fmt: skip
+        if r.status_code != 200:
+            print(f"ask failed: HTTP {r.status_code}: {r.read().decode(errors='replace')}")
+            return None
+        print("\n", flush=True)
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+                if event == "token":
+                    raw += data["text"]
+                    shown = _print_rendered(raw, shown)
+                elif event == "degraded":
+                    print(f"\n[the model failed ({data['reason']}); answering extractively]\n")
+                elif event == "citations":
+                    final = data
+                elif event == "error":
+                    print(f"\nask failed: {data}")
+    print("\n", flush=True)
+    return final
+
+
+def _print_rendered(raw: str, shown: int) -> int:
+    """Print what is new in the display form of `raw`, holding back a half-written quote
+    marker (`##begin_qu…`); returns how much of the display form is now printed."""
+    text = fmt.render(raw)
+    end = len(text)
+    partial = text.rfind("#", max(0, end - len(fmt.QUOTE_BEGIN)))
+    if partial >= 0:
+        end = text.find("#", max(0, end - len(fmt.QUOTE_BEGIN)))
+    if end > shown:
+        print(text[shown:end], end="", flush=True)
+    return max(shown, end)
+
+
+def print_answer(body: dict, streamed: bool = False) -> None:
+    """The answer and its citations, for a terminal (`streamed`: the text was printed)."""
     mode = body["mode"] + (f" (degraded: {body['degraded_reason']})" if body["degraded"] else "")
-    print(f"\nAnswer [{mode}, model {body['model']}, index {body['index_version']}]:\n")
-    print(body["answer"], "\n")
+    who = body["model"]
+    if body.get("adapter"):
+        who += f", LoRA adapter of {body.get('base_model')}"
+    elif body.get("base_model"):
+        who += f", {body['base_model']}"
+    print(f"Answer [{mode}, model {who}, index {body['index_version']}]:\n")
+    if not streamed or body["degraded"]:
+        print(body["answer"], "\n")
     for c in body["citations"]:
         where = f"[{c['n']}] " if c["n"] else ""
         print(f"  {where}{c['citation'] or c['text']}  — {c['status']}")
@@ -65,17 +184,38 @@ def print_answer(body: dict) -> None:
     print(f"\nunsupported claims: {v['unsupported_claims']}; by status: {v['citations_by_status']}")
 
 
-def run_demo(sources: str | None = None, wait: bool = True) -> int:
+def run_demo(
+    sources: str | None = None,
+    wait: bool = True,
+    model_dir: Path | None = None,
+    adapter: Path | None = None,
+) -> int:
     """Run the demo (see the module docstring).
 
     Args:
         sources: comma-separated adapter sources for a first build (default: all, or
             `JURIS_DEMO_SOURCES`).
         wait: keep serving until Ctrl-C.
+        model_dir: the model vLLM serves (None: extractive answers only).
+        adapter: the LoRA adapter served as `legal` (None: none).
 
     Returns:
         The process exit code.
     """
+    with ExitStack() as stack:
+        model = None
+        if model_dir is not None:
+            print(f"starting vLLM on CPU with {model_dir}"
+                  + (f" and the adapter {adapter} as `legal`" if adapter else "")
+                  + " (≈ 35 s; in the background) …", flush=True)  # fmt: skip
+            model = ModelServer(model_dir, adapter, Path("var/demo-vllm.log")).start()
+            stack.callback(model.stop)
+        return _serve_and_ask(sources, wait, model, stack)
+
+
+def _serve_and_ask(
+    sources: str | None, wait: bool, model: ModelServer | None, stack: ExitStack
+) -> int:
     from serving.app import create_app
     from serving.auth import add_key, read_keys_file, revoke_key
     from serving.lab.server import running_server
@@ -90,32 +230,35 @@ def run_demo(sources: str | None = None, wait: bool = True) -> int:
     if keys_file.exists() and any(k.name == "demo" for k in read_keys_file(keys_file)):
         revoke_key(keys_file, "demo")
     key = add_key(keys_file, "demo", admin=True)
-    settings = GatewaySettings(api_keys_file=keys_file)  # type: ignore[call-arg]
+    llm: dict[str, Any] = {}
+    if model is not None:
+        url = model.wait()
+        if url is None:
+            print(f"vLLM is not available: {model.error}\nanswering extractively.", flush=True)
+        else:
+            served = "legal" if model.adapter is not None else "base"
+            # the model's prompt: six sources of 700 characters, as its adapter was trained on
+            llm = {"vllm_url": url, "vllm_model": served, "prompt_max_chars_per_source": 700}
+            print(f"vLLM serving {served} at {url}", flush=True)
+    settings = GatewaySettings(api_keys_file=keys_file, **llm)  # type: ignore[call-arg]
     app = create_app(settings)
-    with ExitStack() as stack:
+    try:
+        base = stack.enter_context(running_server(app, settings.host, settings.port))
+    except RuntimeError as err:
+        print(f"{err} (is the port taken? set JURIS_PORT)", flush=True)
+        return 1
+    print(f"\nJuris gateway on {base}/  (API docs: {base}/docs)")
+    print(f"demo API key (admin): {key}\n")
+    print(f"asking: {SAMPLE_QUESTION}")
+    final = stream_answer(base, key, SAMPLE_QUESTION, None)
+    if final is None:
+        return 1
+    print_answer(final, streamed=True)
+    if wait:
+        print(f"\nserving on {base}/ — Ctrl-C to stop", flush=True)
         try:
-            base = stack.enter_context(running_server(app, settings.host, settings.port))
-        except RuntimeError as err:
-            print(f"{err} (is the port taken? set JURIS_PORT)", flush=True)
-            return 1
-        print(f"\nJuris gateway on {base}/  (API docs: {base}/docs)")
-        print(f"demo API key (admin): {key}\n")
-        print(f"asking: {SAMPLE_QUESTION}")
-        r = httpx.post(
-            f"{base}/v1/ask",
-            json={"question": SAMPLE_QUESTION},
-            headers={"Authorization": f"Bearer {key}"},
-            timeout=300,
-        )
-        if r.status_code != 200:
-            print(f"ask failed: HTTP {r.status_code}: {r.text}")
-            return 1
-        print_answer(r.json())
-        if wait:
-            print(f"\nserving on {base}/ — Ctrl-C to stop", flush=True)
-            try:
-                while True:
-                    time.sleep(0.5)
-            except KeyboardInterrupt:
-                pass
+            while True:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
     return 0

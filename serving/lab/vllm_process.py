@@ -17,10 +17,13 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from serving.lab.model_dirs import check_adapter, check_model_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
@@ -58,21 +61,27 @@ class VllmProcess:
 
 def start_vllm(
     model_dir: Path,
-    adapter_dir: Path | None,
+    adapters: Path | Mapping[str, Path] | None,
     log_path: Path,
     *,
     python: Path = VLLM_PYTHON,
     max_model_len: int = 1024,
+    dtype: str = "auto",
     timeout_s: float = 300.0,
 ) -> VllmProcess:
     """Start vLLM's OpenAI server on a free port and wait until `/v1/models` answers.
 
+    The model directory and every adapter are checked first (`serving.lab.model_dirs`): a
+    missing or corrupt directory, an adapter of another base model or a tokenizer without a
+    chat template stops here, naming the path and the fix, before any server starts.
+
     Args:
         model_dir: the model served as `base`.
-        adapter_dir: a LoRA adapter served as `legal` (None: no adapter).
+        adapters: LoRA adapters by served name (a single path is served as `legal`).
         log_path: where the server's output goes.
         python: vLLM's interpreter.
         max_model_len: context length.
+        dtype: vLLM's `--dtype` (`auto`: the model's own).
         timeout_s: how long to wait for the server.
 
     Returns:
@@ -80,19 +89,27 @@ def start_vllm(
 
     Raises:
         FileNotFoundError: vLLM's environment is missing.
+        ModelDirError: the model or an adapter cannot be served.
         RuntimeError: the server exits or does not come up in time (its log tail quoted).
     """
     if not python.is_file():
         raise FileNotFoundError(f"vLLM environment missing at {python} (run `make setup-vllm`)")
+    if isinstance(adapters, Path):
+        adapters = {"legal": adapters}
+    adapters = dict(adapters or {})
+    card = check_model_dir(model_dir)
+    ranks = [check_adapter(path, card).max_lora_rank for path in adapters.values()]
     port = free_port()
     cmd = [
         str(python), "-m", "vllm.entrypoints.openai.api_server",
         "--model", str(model_dir), "--served-model-name", "base",
-        "--max-model-len", str(max_model_len), "--enforce-eager", "--dtype", "float32",
+        "--max-model-len", str(max_model_len), "--enforce-eager", "--dtype", dtype,
         "--host", "127.0.0.1", "--port", str(port), "--disable-log-stats",
     ]  # fmt: skip
-    if adapter_dir is not None:
-        cmd += ["--enable-lora", "--lora-modules", f"legal={adapter_dir}", "--max-lora-rank", "8"]
+    if adapters:
+        modules = [f"{name}={path}" for name, path in adapters.items()]
+        cmd += ["--enable-lora", "--lora-modules", *modules, "--max-lora-rank", str(max(ranks)),
+                "--max-loras", str(len(adapters))]  # fmt: skip
     env = {
         **os.environ,
         "VLLM_CPU_KVCACHE_SPACE": "1",
@@ -107,7 +124,7 @@ def start_vllm(
             cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=ROOT
         )
     server = VllmProcess(
-        f"http://127.0.0.1:{port}", "base", "legal" if adapter_dir else None, process, log_path
+        f"http://127.0.0.1:{port}", "base", next(iter(adapters), None), process, log_path
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:

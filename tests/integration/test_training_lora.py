@@ -152,7 +152,7 @@ def test_gateway_with_the_lora_adapter_answers_with_verified_quotes(
     prompt = [m for m in rows[0]["messages"] if m["role"] != "assistant"]
     assert _logits_differ(model_dir, adapter, prompt) > 1e-3
 
-    server = start_vllm(model_dir, adapter, tmp_path / "vllm.log", timeout_s=400)
+    server = start_vllm(model_dir, adapter, tmp_path / "vllm.log", dtype="float32", timeout_s=400)
     try:
         # the real gateway over the index slice, JURIS_VLLM_URL = this server
         keys_file, user, _admin = gateway_keys

@@ -32,8 +32,9 @@ def vllm_server() -> Iterator[VllmProcess]:
         pytest.skip(f"vLLM environment missing at {VLLM_PYTHON} (run `make setup-vllm`)")
     model_dir, adapter_dir = tiny_model_and_adapter(CACHE)
     server = start_vllm(
-        model_dir, adapter_dir, CACHE / "vllm-server.log", timeout_s=START_TIMEOUT_S
-    )
+        model_dir, adapter_dir, CACHE / "vllm-server.log", dtype="float32",
+        timeout_s=START_TIMEOUT_S,
+    )  # fmt: skip
     try:
         yield server
     finally:

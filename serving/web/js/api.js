@@ -65,11 +65,11 @@ export class Api {
    * `POST /v1/ask` with `stream: true`; calls `onEvent(name, data)` per SSE event.
    * @returns {Promise<void>}
    */
-  async askStream(question, filters, onEvent, signal) {
+  async askStream(question, filters, onEvent, signal, model = "") {
     const response = await this.request(
       "POST",
       "/v1/ask",
-      { question, ...filters, stream: true },
+      { question, ...filters, ...(model ? { model } : {}), stream: true },
       { json: false, signal },
     );
     try {
@@ -78,6 +78,12 @@ export class Api {
       if (err && err.name === "AbortError") throw err;
       throw new ApiError("network_error", "The connection broke while the answer was streaming.");
     }
+  }
+
+  /** `GET /v1/models` → `{data: [{id, kind, parent, base_model}], default, generator_ok}`. */
+  async models(signal) {
+    const response = await this.request("GET", "/v1/models", undefined, { signal });
+    return response.json();
   }
 
   /** `GET /v1/documents/{id}?as_of=` → the document version with its sections. */

@@ -127,6 +127,7 @@ $("key-form").addEventListener("submit", (event) => {
   /** @type {HTMLDetailsElement} */ ($("key-settings")).open = false;
   setStatus("API key saved.");
   question.focus();
+  loadModels();
 });
 $("key-forget").addEventListener("click", () => {
   saveKey("");
@@ -339,6 +340,7 @@ async function runAsk(text, filters) {
         }
       },
       controller.signal,
+      /** @type {HTMLSelectElement} */ ($("model")).value,
     );
     if (!final && alertBox.hidden) {
       showError({ code: "network_error", message: "The answer stopped before it was complete." });
@@ -352,6 +354,39 @@ async function runAsk(text, filters) {
     answerBox.setAttribute("aria-busy", "false");
     answerBox.dataset.state = final ? "done" : "failed";
   }
+}
+
+/** "legal (LoRA adapter of smollm2-135m-instruct)" / "base (smollm2-135m-instruct)". */
+function writer(response) {
+  if (response.adapter) return `${response.model} (LoRA adapter of ${response.base_model || "the base model"})`;
+  return response.base_model ? `${response.model} (${response.base_model})` : response.model;
+}
+
+// ---- the model choice ----------------------------------------------------------------------
+
+/** Fill the model menu from `GET /v1/models` (kept to "Default" when it cannot be read). */
+async function loadModels() {
+  const select = /** @type {HTMLSelectElement} */ ($("model"));
+  if (!loadKey()) return;
+  let listing;
+  try {
+    listing = await api.models();
+  } catch {
+    return;
+  }
+  const chosen = select.value;
+  clear(select);
+  select.append(el("option", { value: "", text: `Default (${listing.default})` }));
+  for (const m of listing.data) {
+    const what =
+      m.kind === "adapter"
+        ? `LoRA adapter of ${m.base_model || m.parent}`
+        : m.kind === "base"
+          ? `base model${m.base_model ? ` ${m.base_model}` : ""}`
+          : "no model: quotes the sources";
+    select.append(el("option", { value: m.id, text: `${m.id} — ${what}` }));
+  }
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
 }
 
 function showFinal(response) {
@@ -379,7 +414,7 @@ function showFinal(response) {
   $("cards-heading").hidden = !response.passages.length;
   $("legal-heading").hidden = !response.citations.some((c) => c.kind === "legal");
   $("answer-meta").textContent =
-    `${response.mode === "llm" ? `Written by ${response.model}` : "Extractive answer (quoted from the sources)"}` +
+    `${response.mode === "llm" ? `Written by ${writer(response)}` : "Extractive answer (quoted from the sources)"}` +
     ` · index ${response.index_version}` +
     (lastFilters.as_of ? ` · law as of ${lastFilters.as_of}` : "");
   /** @type {HTMLButtonElement} */ ($("copy")).disabled = false;
@@ -471,3 +506,4 @@ showKeyState();
 showHistory();
 setMode(mode());
 document.documentElement.dataset.ready = "true";
+loadModels();
