@@ -13,6 +13,7 @@ except an unknown model name, which is the client's mistake (`UnknownModel`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -153,6 +154,10 @@ class VllmGenerator:
                 root=str(card.get("root") or name),
                 max_model_len=int(limit) if isinstance(limit, int) and limit > 0 else None,
             )
+        for name, card in served.items():  # vLLM gives an adapter no window: its base's
+            base = served.get(card.parent or "")
+            if card.max_model_len is None and base is not None:
+                served[name] = dataclasses.replace(card, max_model_len=base.max_model_len)
         self.served = served
         self.known_models = set(served)
         return list(served)

@@ -66,7 +66,7 @@ def start_vllm(
     *,
     python: Path = VLLM_PYTHON,
     max_model_len: int = 1024,
-    dtype: str = "auto",
+    dtype: str = "float32",
     timeout_s: float = 300.0,
 ) -> VllmProcess:
     """Start vLLM's OpenAI server on a free port and wait until `/v1/models` answers.
@@ -81,7 +81,10 @@ def start_vllm(
         log_path: where the server's output goes.
         python: vLLM's interpreter.
         max_model_len: context length.
-        dtype: vLLM's `--dtype` (`auto`: the model's own).
+        dtype: vLLM's `--dtype`. float32 by default: vLLM's CPU bfloat16 path changes the
+            greedy output of SmolLM2-135M from transformers' on the same weights ("L'Étoile,
+            la Marseillaise" for "What is the capital of France?"); float32 matches it, at
+            about half the tokens per second.
         timeout_s: how long to wait for the server.
 
     Returns:

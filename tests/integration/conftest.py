@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from serving.auth import add_key
 from serving.lab.server import running_server
+from tests.support.real_model import real_model_dir, real_vllm  # noqa: F401  (session fixtures)
 from tests.support.vllm_server import vllm_server  # noqa: F401  (session fixture)
 
 try:  # the real index over a corpus slice, from the indexing package's test support

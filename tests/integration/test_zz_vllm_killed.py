@@ -1,6 +1,7 @@
 """Degraded mode: vLLM killed mid-stream, then gone — answers stay 200, extractive, bounded.
 
-Runs last among the integration tests (file name), because it kills the session's vLLM server.
+The server killed is the real model's (SmolLM2-135M-Instruct on vLLM's CPU build). Runs last
+among the integration tests (file name), because it kills the session's real vLLM server.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ import pytest
 
 from serving.app import create_app
 from tests.integration.conftest import running_gateway
-from tests.integration.test_gateway_vllm import QUESTION, llm_settings
+from tests.integration.test_gateway_vllm import QUESTION
+from tests.integration.test_real_model import real_settings
 
 pytestmark = pytest.mark.integration
 
 
-def test_vllm_killed_mid_stream_then_gone(vllm_server, slice_retriever, gateway_keys):
+def test_vllm_killed_mid_stream_then_gone(real_vllm, slice_retriever, gateway_keys):
     keys_file, user, _ = gateway_keys
     headers = {"Authorization": f"Bearer {user}"}
     # a long generation, so the kill lands while tokens are still coming
-    settings = llm_settings(
-        vllm_server.url, keys_file, vllm_max_tokens=600, top_k=1, prompt_max_chars=400,
+    settings = real_settings(
+        real_vllm.url, keys_file, vllm_max_tokens=600, top_k=1, prompt_max_chars=400,
         vllm_connect_timeout_s=1.0, vllm_read_timeout_s=5.0, vllm_retries=1,
     )  # fmt: skip
     app = create_app(settings, retriever=slice_retriever)
@@ -38,8 +40,8 @@ def test_vllm_killed_mid_stream_then_gone(vllm_server, slice_retriever, gateway_
                     event = line[7:]
                 elif line.startswith("data: "):
                     events.append((event, json.loads(line[6:])))
-                    if event == "token" and vllm_server.alive():
-                        vllm_server.kill()
+                    if event == "token" and real_vllm.alive():
+                        real_vllm.kill()
         assert time.monotonic() - start < 45
         kinds = [k for k, _ in events]
         assert "degraded" in kinds, kinds

@@ -1,0 +1,165 @@
+"""The gateway over a real instruct model: SmolLM2-135M-Instruct and a trained `legal` adapter.
+
+vLLM's CPU build serves the real model (`tests/support/real_model.py`); the gateway retrieves
+from the real index slice, streams the model's answer and verifies it. These tests check
+behaviour that only a real model shows: what it writes is verified honestly, the adapter is
+selected by name and says so, the prompt fits its window by its own tokenizer, and vLLM's
+greedy output is transformers' on the same weights.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from indexing.model import SearchFilters
+from serving import answer_format as fmt
+from serving.app import create_app
+from serving.settings import GatewaySettings
+from tests.integration.conftest import running_gateway
+
+pytestmark = pytest.mark.integration
+
+QUESTION = "When is the use of a copyrighted work a fair use rather than an infringement?"
+
+
+def real_settings(vllm_url: str, keys_file, **overrides: Any) -> GatewaySettings:
+    """The demo's settings for the small model: six sources of 700 characters."""
+    values: dict[str, Any] = dict(
+        vllm_url=vllm_url,
+        api_keys_file=keys_file,
+        vllm_max_tokens=96,
+        prompt_max_chars_per_source=700,
+        vllm_first_token_timeout_s=120,
+        vllm_total_timeout_s=240,
+    )
+    values.update(overrides)
+    return GatewaySettings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def real_gateway(real_vllm, slice_retriever, gateway_keys) -> Iterator[tuple[str, dict, Any]]:
+    keys_file, user, _admin = gateway_keys
+    app = create_app(real_settings(real_vllm.url, keys_file), retriever=slice_retriever)
+    with running_gateway(app) as url:
+        yield url, {"Authorization": f"Bearer {user}"}, app
+
+
+def stream(url: str, headers: dict, **body: Any) -> tuple[list[tuple[str, dict]], dict]:
+    events: list[tuple[str, dict]] = []
+    with httpx.stream("POST", f"{url}/v1/ask", json={"question": QUESTION, "stream": True, **body},
+                      headers=headers, timeout=300) as r:  # fmt: skip
+        assert r.status_code == 200, r.read()
+        event = ""
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                events.append((event, json.loads(line[6:])))
+    finals = [d for k, d in events if k == "citations"]
+    assert len(finals) == 1, [k for k, _ in events]
+    return events, finals[0]
+
+
+def assert_verification_is_honest(body: dict) -> None:
+    """Every status the gateway gives the model's answer is what the sources and text show."""
+    passages = {p["n"]: p for p in body["passages"]}
+    for c in body["citations"]:
+        if c["kind"] == "source" and c["status"] == "verified":
+            passage = passages[c["n"]]
+            for q in c["quotes"]:
+                assert fmt.normalize_ws(q) in fmt.normalize_ws(passage["text"]), (q, c)
+        if c["kind"] == "source" and c["status"] == "not_in_sources":
+            assert c["n"] not in passages
+        if c["kind"] == "legal" and c["status"] == "verified":
+            assert c["doc_id"] in {p["doc_id"] for p in passages.values()}, c
+        if c["kind"] == "legal" and c["status"] in ("in_corpus", "unknown"):
+            given = {(p["doc_id"]) for p in passages.values()}
+            assert c["doc_id"] is None or c["status"] == "unknown" or c["doc_id"] not in given
+    v = body["verification"]
+    # a sentence with no verified [n] is an unsupported claim, never silently accepted
+    verified_n = [
+        c for c in body["citations"] if c["kind"] == "source" and c["status"] == "verified"
+    ]
+    if not verified_n and len(fmt.CITE_PATTERN.sub(" ", body["answer_raw"]).split()) >= 3:
+        assert v["unsupported_claims"] >= 1 and not v["all_verified"]
+    assert v["all_verified"] == (
+        not v["unsupported"] and all(c["status"] == "verified" for c in body["citations"])
+    )
+
+
+def test_vllm_greedy_output_is_transformers_on_the_same_weights(real_vllm, real_model_dir):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    reply = httpx.post(
+        f"{real_vllm.url}/v1/chat/completions",
+        json={"model": "base", "messages": messages, "max_tokens": 8, "temperature": 0},
+        timeout=120,
+    ).json()
+    served = reply["choices"][0]["message"]["content"]
+    tokenizer = AutoTokenizer.from_pretrained(real_model_dir)
+    # the launcher serves float32 (see serving.lab.vllm_process.start_vllm)
+    model = AutoModelForCausalLM.from_pretrained(real_model_dir, dtype=torch.float32)
+    inputs = tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    out = model.generate(**inputs, max_new_tokens=8, do_sample=False)
+    local = tokenizer.decode(out[0][inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert served.strip() and served.strip() == local.strip(), (served, local)
+
+
+def test_models_listing_names_base_adapter_and_extractive(real_gateway):
+    url, headers, _ = real_gateway
+    listing = httpx.get(f"{url}/v1/models", headers=headers, timeout=30).json()
+    kinds = {m["id"]: m for m in listing["data"]}
+    assert (
+        kinds["base"]["kind"] == "base" and kinds["base"]["base_model"] == "smollm2-135m-instruct"
+    )
+    assert kinds["legal"]["kind"] == "adapter" and kinds["legal"]["parent"] == "base"
+    assert kinds["legal"]["max_model_len"] == 4096
+    assert kinds["extractive"]["kind"] == "extractive" and listing["generator_ok"] is True
+    assert httpx.get(f"{url}/v1/models", timeout=30).status_code == 401
+
+
+def test_streamed_answer_of_the_adapter_is_verified(real_gateway):
+    url, headers, _ = real_gateway
+    events, final = stream(url, headers, model="legal")
+    kinds = [k for k, _ in events]
+    assert kinds[-2:] == ["citations", "done"] and kinds.count("token") >= 5
+    assert "".join(d["text"] for k, d in events if k == "token") == final["answer_raw"]
+    assert final["mode"] == "llm" and final["degraded"] is False
+    assert final["model"] == "legal" and final["adapter"] == "legal"
+    assert final["base_model"] == "smollm2-135m-instruct"
+    assert final["timings"]["prompt_tokens"] > 100
+    assert_verification_is_honest(final)
+
+
+def test_base_and_adapter_answer_differently_and_extractive_on_request(real_gateway):
+    url, headers, _ = real_gateway
+    _, base = stream(url, headers, model="base")
+    _, legal = stream(url, headers, model="legal")
+    assert base["model"] == "base" and base["adapter"] is None
+    assert base["answer_raw"] != legal["answer_raw"]
+    assert_verification_is_honest(base)
+    _, quoted = stream(url, headers, model="extractive")
+    assert quoted["mode"] == "extractive" and quoted["verification"]["all_verified"]
+
+
+def test_prompt_is_cut_to_the_token_budget_and_says_so(real_vllm, slice_retriever, gateway_keys):
+    keys_file, user, _ = gateway_keys
+    budget = 450
+    settings = real_settings(real_vllm.url, keys_file, prompt_max_tokens=budget, vllm_max_tokens=16)
+    app = create_app(settings, retriever=slice_retriever)
+    with running_gateway(app) as url:
+        _, final = stream(url, {"Authorization": f"Bearer {user}"}, model="base", top_k=6)
+    retrieved = slice_retriever.search(QUESTION, 6, SearchFilters())
+    assert final["timings"]["prompt_tokens"] <= budget
+    given = final["passages"]
+    # fewer sources, or the last one shown cut (and marked as cut), to fit the budget
+    assert len(given) < len(retrieved) or any(p["cut"] for p in given)
