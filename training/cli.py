@@ -244,6 +244,52 @@ def _eval(args: argparse.Namespace, settings: TrainingSettings) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace, settings: TrainingSettings) -> int:
+    from contextlib import ExitStack
+
+    from training.compare import CompareConfig, CompareError, run_compare
+
+    adapters = {}
+    for spec in args.adapter:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise CompareError(f"--adapter {spec!r}: expected NAME=DIR")
+        adapters[name] = Path(path)
+    url = args.vllm_url or settings.vllm_url
+    if not url and not args.model_dir:
+        raise CompareError("give --vllm-url (a running server) or --model-dir (start one here)")
+    for path in (args.raft_eval, args.questions, args.qrels):
+        if path and not Path(path).is_file():
+            raise CompareError(f"{path}: no such file")
+    with ExitStack() as stack:
+        if not url:
+            from serving.lab.vllm_process import start_vllm
+
+            print(f"starting vLLM with {args.model_dir} and {sorted(adapters)} …", flush=True)
+            server = start_vllm(Path(args.model_dir), adapters, Path(args.out) / "vllm.log",
+                                max_model_len=4096)  # fmt: skip
+            stack.callback(server.kill)
+            url = server.url
+        from indexing.retrieve import open_retriever
+        from indexing.settings import IndexSettings
+
+        cfg = CompareConfig(
+            vllm_url=url, base_model=args.base_model, ft_model=args.ft_model,
+            raft_model=args.raft_model, out=Path(args.out),
+            raft_eval=Path(args.raft_eval) if args.raft_eval else None,
+            questions=Path(args.questions) if args.questions else None,
+            qrels=Path(args.qrels) if args.qrels else None,
+            limit_raft=args.limit_raft or None, limit_questions=args.limit_questions or None,
+            max_tokens=args.max_tokens, concurrency=args.concurrency, top_k=args.top_k,
+            max_chars_per_source=args.max_chars_per_source, seed=args.seed,
+        )  # fmt: skip
+        retriever = open_retriever(IndexSettings())  # type: ignore[call-arg]
+        stack.callback(getattr(retriever, "close", lambda: None))
+        run_compare(cfg, retriever)
+    print((Path(args.out) / "report.md").read_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m training` argument parser (one sub-command per pipeline step)."""
     parser = argparse.ArgumentParser(
@@ -318,6 +364,35 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, help="only the first N rows")
     ev.add_argument("--out", help="write the full report (with examples) here")
     ev.set_defaults(func=_eval)
+
+    cmp_ = sub.add_parser("compare", help="RAG vs fine-tuning vs RAFT on held-out questions")
+    cmp_.add_argument("--vllm-url", help="OpenAI-compatible server (default JURIS_VLLM_URL)")
+    cmp_.add_argument("--model-dir", help="no server given: start vLLM here with this model")
+    cmp_.add_argument(
+        "--adapter",
+        action="append",
+        default=[],
+        help="NAME=DIR adapter for the vLLM started here (repeat)",
+    )
+    cmp_.add_argument("--base-model", default="base", help="served name of the base model")
+    cmp_.add_argument(
+        "--ft-model",
+        default="closed-book",
+        help="served name of the adapter fine-tuned without sources",
+    )
+    cmp_.add_argument("--raft-model", default="legal", help="served name of the RAFT adapter")
+    cmp_.add_argument("--out", required=True, help="report directory")
+    cmp_.add_argument("--raft-eval", default="var/raft/eval.jsonl", help="RAFT eval rows")
+    cmp_.add_argument("--questions", default="indexing/eval/benchmarks/law_questions.txt")
+    cmp_.add_argument("--qrels", default="indexing/eval/benchmarks/law_questions.qrels")
+    cmp_.add_argument("--limit-raft", type=int, default=60, help="RAFT rows (0: all)")
+    cmp_.add_argument("--limit-questions", type=int, default=0, help="lawyers' questions (0: all)")
+    cmp_.add_argument("--max-tokens", type=int, default=160)
+    cmp_.add_argument("--concurrency", type=int, default=4, help="requests in flight")
+    cmp_.add_argument("--top-k", type=int, default=6, help="passages retrieved (RAG)")
+    cmp_.add_argument("--max-chars-per-source", type=int, default=700)
+    cmp_.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    cmp_.set_defaults(func=_compare)  # fmt: skip
     return parser
 
 

@@ -1,0 +1,75 @@
+"""The comparison's arithmetic: bootstrap intervals and per-answer counts, checked by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from serving.verify import CheckedCitation
+from training.compare import Item, counts
+from training.compare_report import bootstrap_ratio, summarise
+
+pytestmark = pytest.mark.unit
+
+
+def test_bootstrap_on_hand_checkable_numbers() -> None:
+    assert bootstrap_ratio([(1, 1)] * 10) == (1.0, 1.0, 1.0)
+    assert bootstrap_ratio([(0, 2)] * 5) == (0.0, 0.0, 0.0)
+    assert bootstrap_ratio([(0, 0), (0, 0)]) == (None, None, None)
+    # two questions, one right: every resample is 0, 1/2 or 1; the tails are 0 and 1
+    assert bootstrap_ratio([(1, 1), (0, 1)], resamples=4000) == (0.5, 0.0, 1.0)
+    # a ratio of sums: 3 of 4 citations verified, whatever the split across questions
+    rate, lo, hi = bootstrap_ratio([(3, 3), (0, 1)] * 20, resamples=2000, seed=1)
+    assert rate == 0.75 and lo is not None and hi is not None and lo < 0.75 < hi
+    assert bootstrap_ratio([(3, 3), (0, 1)] * 20, seed=1) == bootstrap_ratio(
+        [(3, 3), (0, 1)] * 20, seed=1
+    )
+
+
+def cite(
+    kind: str, status: str, doc_id: str | None, quotes: tuple[str, ...] = ()
+) -> CheckedCitation:
+    return CheckedCitation(
+        n=1 if kind == "source" else None, kind=kind, doc_id=doc_id, citation="", pinpoint="",
+        anchor=None, quotes=quotes, status=status, text="", start=0,
+    )  # fmt: skip
+
+
+def test_counts_of_one_answer() -> None:
+    item = Item("q1", "lawyers", "Is fair use an infringement?", frozenset({"usc:17/107"}))
+    answer = (
+        "17 U.S.C. § 107(a) [1] governs this question. It provides: "
+        "##begin_quote##the fair use of a copyrighted work##end_quote## [1]. "
+        "In 1972 the Supreme Court agreed with this view entirely."
+    )
+    cited = [
+        cite("legal", "verified", "usc:17/107"),
+        cite("source", "verified", "usc:17/107", ("the fair use of a copyrighted work",)),
+        cite("legal", "unknown", None),
+    ]
+    got = counts(answer, cited, unsupported=1, item=item)
+    assert got["governing_verified"] == 1 and got["governing_cited"] == 1
+    assert (got["citations"], got["citations_verified"], got["citations_unknown"]) == (3, 2, 1)
+    assert (got["quotes"], got["quotes_verbatim"]) == (1, 1)
+    assert (got["sentences"], got["unsupported"]) == (3, 1)
+    bad = counts(answer, [cite("source", "misquoted", "usc:17/107", ("x",))], 3, item)
+    assert bad["quotes_verbatim"] == 0 and bad["governing_verified"] == 0
+    row = {"meta": {"oracle_kept": False}}
+    absent = Item("r1", "raft", "Q?", frozenset(), row)
+    said = counts("The sources given do not answer this question.", [], 0, absent)
+    assert said["no_oracle"] == 1 and said["abstained"] == 1 and said["has_oracle"] == 0
+
+
+def test_summary_rates_are_ratios_of_sums() -> None:
+    def rec(v: int, c: int) -> dict:
+        keys = (
+            "has_oracle", "no_oracle", "governing_verified", "governing_cited", "quotes",
+            "quotes_verbatim", "sentences", "unsupported", "abstained", "citations_unknown",
+        )  # fmt: skip
+        base = dict.fromkeys(keys, 0)
+        return {"counts": {**base, "citations": c, "citations_verified": v}, "latency_s": 1.0,
+                "generation_s": 2.0, "completion_tokens": 40}  # fmt: skip
+
+    s = summarise("raft-rag", "lawyers", [rec(3, 3), rec(0, 1), {"error": "x"}])
+    assert s.rates["citation_precision"][0] == 0.75
+    assert s.answers == 2 and s.errors == 1 and s.tokens_per_s == 20.0
+    assert s.rates["governing_verified"] == (None, None, None)
