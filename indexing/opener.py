@@ -84,11 +84,14 @@ class BuildOpener:
         self._logged: set[str] = set()
         self._generation = 0  # bumped by `close`: a job started before is discarded
 
-    def store(self, wait_s: float | None = -1.0) -> VectorStore:
+    def store(self, wait_s: float | None = -1.0, wait_for_new: bool = True) -> VectorStore:
         """The build the pointer names now (the previous one while a new one is opening).
 
         Args:
             wait_s: override of `wait_s` for this call (-1: the configured one).
+            wait_for_new: after a swap, wait (as long as for a first build) for the new build
+                before falling back on the previous one; False: answer with the previous one
+                at once (for callers that must not block, e.g. on an event loop).
 
         Raises:
             IndexUnavailable: no build, or the current one cannot be served.
@@ -111,6 +114,8 @@ class BuildOpener:
                 if job is None:
                     job = self._start(token)
                 previous = self._store
+            if previous is not None and not wait_for_new:
+                return previous
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not job.done.wait(left):
                 if previous is not None:

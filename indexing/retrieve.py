@@ -252,8 +252,9 @@ class Retriever:
 
     @property
     def index_version(self) -> str:
-        """The build / collection the alias points at."""
-        return self._current().name
+        """The build / collection answering queries (after a swap, the previous one until the
+        new one is open: reading it never waits on an open, except for the very first)."""
+        return self._opener.store(wait_for_new=False).name
 
     def current_store(self) -> VectorStore:
         """The build the alias points at now (reopened after a swap); raises
