@@ -20,9 +20,10 @@ from anyio import to_thread
 
 from indexing.model import Passage, SearchFilters
 from serving import answer_format as fmt
-from serving.errors import GeneratorError, IndexUnavailable, InvalidRequest
+from serving.errors import GeneratorError, LogOnce
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import StreamStats, VllmGenerator
+from serving.index_calls import call_index
 from serving.metrics import Metrics
 from serving.prompt import Prompt, build_messages
 from serving.retriever import RetrieverLike
@@ -107,6 +108,7 @@ class Pipeline:
         self.vllm = vllm
         self.metrics = metrics
         self.settings = settings
+        self.index_log = LogOnce(log)  # index failures, once per cause
 
     async def search(
         self,
@@ -124,15 +126,11 @@ class Pipeline:
             InvalidRequest: when the index rejects the query or its filters.
         """
         with self.metrics.stage("retrieval", mode):
-            try:
-                return await to_thread.run_sync(
-                    lambda: self.retriever.search(query, top_k, filters, mode, group_by_doc)
-                )
-            except ValueError as err:
-                raise InvalidRequest(str(err)) from err
-            except Exception as err:
-                log.exception("retrieval failed")
-                raise IndexUnavailable(f"the index could not be searched: {err}") from err
+            return await call_index(
+                lambda: self.retriever.search(query, top_k, filters, mode, group_by_doc),
+                self.settings.retrieval_timeout_s,
+                self.index_log,
+            )
 
     async def prepare(self, question: AskInput) -> Prepared:
         """Retrieve passages for `question` and build the prompt.
