@@ -6,7 +6,8 @@ build — loading its segments, checking it against its integrity record
 queries wait on, so:
 
 - after a swap, queries keep using the previous build until the new one is open and verified
-  (the swap costs them nothing);
+  (the swap costs them nothing); the previous build is closed `retire_after_s` later, which
+  gives its memory back;
 - with nothing open yet, a caller waits at most `wait_s` (None: until the open ends; the
   gateway sets a short wait) and then gets `IndexUnavailable` saying the build is opening;
 - a build that cannot be opened or fails verification is remembered: every caller gets the
@@ -62,6 +63,8 @@ class BuildOpener:
         verify: checks an opened build (raises to reject it); None: no check.
         wait_s: longest wait for a build being opened when none is open (None: no limit).
         retry_s: least time between two attempts at a build that failed.
+        retire_after_s: a build replaced by a swap is closed this long after (queries that
+            had it in hand have ended by then), or at the next swap.
     """
 
     def __init__(
@@ -70,15 +73,17 @@ class BuildOpener:
         verify: Callable[[VectorStore], object] | None = None,
         wait_s: float | None = None,
         retry_s: float = 10.0,
+        retire_after_s: float = 30.0,
     ) -> None:
         self.catalog = catalog
         self.verify = verify
         self.wait_s = wait_s
         self.retry_s = retry_s
+        self.retire_after_s = retire_after_s
         self._lock = threading.Lock()
         self._store: VectorStore | None = None
         self._token: object = object()
-        self._retired: list[VectorStore] = []
+        self._retired: list[tuple[VectorStore, float]] = []  # (build, when it was replaced)
         self._job: _Job | None = None
         self._failure: _Failure | None = None
         self._logged: set[str] = set()
@@ -98,6 +103,9 @@ class BuildOpener:
         """
         limit = self.wait_s if wait_s == -1.0 else wait_s
         deadline = None if limit is None else time.monotonic() + limit
+        retired = self._retired
+        if retired and time.monotonic() - retired[0][1] >= self.retire_after_s:
+            self._close_retired()
         while True:
             token = self._changed_token()
             store = self._store
@@ -130,7 +138,7 @@ class BuildOpener:
         with self._lock:
             self._generation += 1
             self._job = None
-            for s in [*self._retired, *([self._store] if self._store else [])]:
+            for s in [*(r for r, _ in self._retired), *([self._store] if self._store else [])]:
                 s.close()
             self._retired, self._store = [], None
             self._token = object()
@@ -227,15 +235,25 @@ class BuildOpener:
         else:
             if self._store is not None:
                 # Closed on a later swap: a thread may still be querying the old build.
-                self._retired.append(self._store)
+                self._retired.append((self._store, time.monotonic()))
                 while len(self._retired) > 1:
-                    self._retired.pop(0).close()
+                    self._retired.pop(0)[0].close()
             self._store = job.store
             log.info("retriever now on build %s", job.store.name)
         if job.store is None and self._store is None:
             return  # the build it found open was closed meanwhile: the next call opens it
         self._token = job.token
         self._logged.clear()
+
+    def _close_retired(self) -> None:
+        """Close replaced builds once no query can still be using them (`retire_after_s`):
+        an open build holds tens of MiB of mapped storage however small it is."""
+        with self._lock:
+            now = time.monotonic()
+            while self._retired and now - self._retired[0][1] >= self.retire_after_s:
+                store, _ = self._retired.pop(0)
+                store.close()
+                log.info("closed replaced build %s", store.name)
 
     def _log_once(self, key: str, message: str, *args: object) -> None:
         if key in self._logged:

@@ -256,6 +256,12 @@ class Retriever:
         new one is open: reading it never waits on an open, except for the very first)."""
         return self._opener.store(wait_for_new=False).name
 
+    @property
+    def serving_version(self) -> str:
+        """The build answering queries now, without ever waiting (for an event loop): raises
+        `IndexUnavailable` while none is open yet, and starts opening a new one after a swap."""
+        return self._opener.store(wait_s=0.0, wait_for_new=False).name
+
     def current_store(self) -> VectorStore:
         """The build the alias points at now (reopened after a swap); raises
         `IndexUnavailable` when there is none."""

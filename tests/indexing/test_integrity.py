@@ -106,7 +106,7 @@ def test_a_swap_keeps_the_old_build_until_the_new_one_is_verified(index_copy):
             assert gate.wait(30)
         verified.append(store.name)
 
-    opener = BuildOpener(catalog, verify=slow_verify, wait_s=0.2)
+    opener = BuildOpener(catalog, verify=slow_verify, wait_s=0.2, retire_after_s=0.3)
     try:
         assert opener.store().name == first
         second = f"{first}_b"
@@ -122,6 +122,10 @@ def test_a_swap_keeps_the_old_build_until_the_new_one_is_verified(index_copy):
             assert time.monotonic() < deadline
             time.sleep(0.01)
         assert verified == [first, second]
+        assert [r.name for r, _ in opener._retired] == [first]
+        time.sleep(0.3)
+        assert opener.store().name == second
+        assert opener._retired == []  # the replaced build is closed: its memory is given back
     finally:
         gate.set()
         opener.close()
@@ -167,3 +171,23 @@ def test_prune_removes_the_records_of_dropped_builds(index_copy):
         run_build(index_copy, units=units, doc_filter=doc_filter, progress=False)
     records = sorted(p.stem for p in Path(index_copy.qdrant_path, "integrity").iterdir())
     assert first not in records and len(records) == 2
+
+
+def test_serving_version_never_waits_for_an_open(index_copy):
+    retriever = open_retriever(index_copy)
+    retriever.fail_fast(30.0)
+    gate = threading.Event()
+    verify = retriever._opener.verify
+    assert verify is not None
+    retriever._opener.verify = lambda store: (gate.wait(30), verify(store))
+    try:
+        start = time.monotonic()
+        with pytest.raises(IndexUnavailable, match="still opening"):
+            retriever.serving_version  # noqa: B018  (read on an event loop: must not block)
+        assert time.monotonic() - start < 0.5
+        gate.set()
+        assert retriever.index_version == _build(index_copy)  # this one may wait
+        assert retriever.serving_version == retriever.index_version
+    finally:
+        gate.set()
+        retriever.close()
