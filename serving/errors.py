@@ -151,16 +151,26 @@ class LogOnce:
         self, cause: str, message: str, *args: object, exc: BaseException | None = None
     ) -> None:
         """Log `message` at ERROR (with `exc`'s traceback) unless `cause` was logged before."""
+        if self._first(cause):
+            self.logger.error(message, *args, exc_info=exc)
+
+    def _first(self, cause: str) -> bool:
         if cause in self._seen:
-            return
+            return False
         if len(self._seen) >= self.limit:
             self._seen.clear()
         self._seen.add(cause)
-        self.logger.error(message, *args, exc_info=exc)
+        return True
+
+    def warning(self, cause: str, message: str, *args: object) -> None:
+        """Log `message` at WARNING unless `cause` was logged before."""
+        if self._first(cause):
+            self.logger.warning(message, *args)
 
     def forget(self) -> None:
         """Log causes again (after a recovery)."""
-        self._seen.clear()
+        if self._seen:
+            self._seen.clear()
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:

@@ -109,6 +109,7 @@ class Pipeline:
         self.metrics = metrics
         self.settings = settings
         self.index_log = LogOnce(log)  # index failures, once per cause
+        self.generator_log = LogOnce(log)  # generator failures, once per reason until it answers
 
     async def search(
         self,
@@ -187,12 +188,16 @@ class Pipeline:
                         pieces.append(piece)
                         yield Event("token", text=piece)
                 mode, model = "llm", prepared.model
+                self.generator_log.forget()
                 self.metrics.tokens.labels(model=model).inc(stats.completion_tokens or stats.pieces)
                 if stats.first_token_s is not None:
                     timings["first_token_s"] = stats.first_token_s
             except GeneratorError as err:
                 degraded_reason = err.reason
-                log.warning("generator failed (%s); answering extractively", err)
+                # once per reason while the generator stays down (the metric counts every one)
+                self.generator_log.warning(
+                    err.reason, "generator failed (%s); answering extractively", err
+                )
                 self.metrics.degraded.labels(reason=err.reason).inc()
                 yield Event("degraded", reason=err.reason, text=str(err)[:300])
                 pieces = []
@@ -240,9 +245,11 @@ class Pipeline:
         raise RuntimeError("pipeline ended without a final answer")
 
     def index_version(self) -> str:
-        """The index build answering queries ('' when unknown)."""
+        """The index build answering queries ('' when unknown); never waits on an opening
+        build (it is read on the event loop)."""
         try:
-            return str(self.retriever.index_version)
+            version = getattr(self.retriever, "serving_version", None)
+            return str(version if version is not None else self.retriever.index_version)
         except Exception:
             return ""
 
