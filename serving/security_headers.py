@@ -5,8 +5,7 @@ The web page's API key lives in this origin's `localStorage`, so nothing on it m
 script the gateway did not serve, and no other site may frame it (a `<meta>` CSP cannot say
 `frame-ancestors`; the header can). The policy is the page's own: scripts, styles and fetches
 from this origin only, no inline script, style or handler. Swagger UI (`/docs`, served from
-the package's local copy) sets inline styles on its elements, so its pages alone also allow
-`style-src 'unsafe-inline'`; their scripts stay same-origin.
+the package's local copy, initialised by a script file) works under the same policy.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -31,25 +29,20 @@ class SecurityHeadersMiddleware:
 
     Args:
         app: the wrapped application.
-        docs_prefix: the path of the Swagger UI pages (their CSP allows inline styles).
     """
 
-    def __init__(self, app: ASGIApp, docs_prefix: str = "/docs") -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.docs_prefix = docs_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
-        docs = path == self.docs_prefix or path.startswith(self.docs_prefix + "/")
-        csp = (DOCS_CSP if docs else CSP).encode()
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(b"content-security-policy", csp), *HEADERS]
+                extra = [(b"content-security-policy", CSP.encode()), *HEADERS]
                 headers = list(message.get("headers", []))
                 headers += [(n, v) for n, v in extra if n not in present]
                 message = {**message, "headers": headers}
