@@ -64,6 +64,7 @@ def start_vllm(
     python: Path = VLLM_PYTHON,
     max_model_len: int = 1024,
     timeout_s: float = 300.0,
+    port: int | None = None,
 ) -> VllmProcess:
     """Start vLLM's OpenAI server on a free port and wait until `/v1/models` answers.
 
@@ -74,6 +75,7 @@ def start_vllm(
         python: vLLM's interpreter.
         max_model_len: context length.
         timeout_s: how long to wait for the server.
+        port: the port to serve on (default: a free one; a restart reuses the old one).
 
     Returns:
         The running server.
@@ -84,7 +86,7 @@ def start_vllm(
     """
     if not python.is_file():
         raise FileNotFoundError(f"vLLM environment missing at {python} (run `make setup-vllm`)")
-    port = free_port()
+    port = port or free_port()
     cmd = [
         str(python), "-m", "vllm.entrypoints.openai.api_server",
         "--model", str(model_dir), "--served-model-name", "base",
