@@ -99,7 +99,7 @@ def test_probe_settings_in_deploy_match_the_readiness_bound():
 def test_failed_key_checks_are_limited_per_address_and_memory_stays_bounded(tmp_path):
     keys = tmp_path / "keys.json"
     good = add_key(keys, "alice")
-    limiter = FailureLimiter(per_minute=60, burst=5, max_subjects=100)
+    limiter = FailureLimiter(per_minute=1, burst=5, max_subjects=100)
     store = KeyStore(keys, failures=limiter)
     key_id = good.split("_")[1]
     outcomes = []
