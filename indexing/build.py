@@ -19,11 +19,13 @@ from pathlib import Path
 from indexing.chunking import Chunker, model_token_counter
 from indexing.embeddings import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
 from indexing.ingest import Indexer, IndexStats
+from indexing.integrity import record_build, remove_record
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder
 from indexing.store import (
     Catalog,
+    EdgeCatalog,
     Replication,
     VectorStore,
     new_build_name,
@@ -206,6 +208,8 @@ def run_build(
             store.flush()
             store.optimize()
             points = store.count()
+            if isinstance(catalog, EdgeCatalog):  # what readers check before serving it
+                record_build(settings.qdrant_path, store)
         finally:
             store.close()
         manifest.save(manifest_path(settings.qdrant_path, name))
@@ -215,5 +219,6 @@ def run_build(
             mp = manifest_path(settings.qdrant_path, old)
             if mp.exists():
                 os.remove(mp)
+            remove_record(settings.qdrant_path, old)
         log.info("build %s: %d documents, %d points", name, stats.documents, points)
         return BuildResult(name, stats, report, dropped, points)

@@ -12,14 +12,15 @@ the embedding window is split into windows at sentence boundaries, each embedded
 (not truncated). Without `as_of`, retrieval returns the law in force today.
 
 The retriever follows the alias: each call checks (a `stat`, or the alias on a server) whether
-the current build changed and, if so, moves to the new one. It is safe to share between
-threads.
+the current build changed and, if so, moves to the new one once it is open and has passed its
+integrity check (`indexing.opener`, `indexing.integrity`): queries keep the previous build
+meanwhile, and a build that cannot be served fails every call at once with
+`IndexUnavailable`. It is safe to share between threads.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
@@ -34,7 +35,9 @@ from indexing.doc_ranking import place_opinions, rank_documents
 from indexing.embeddings import Embedder
 from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provisions
 from indexing.fusion import DENSE_SHARE, normalised_sum
+from indexing.integrity import verify_build
 from indexing.model import Chunk, Passage, SearchFilters
+from indexing.opener import BuildOpener, IndexUnavailable
 from indexing.per_build import PerBuild
 from indexing.rerank import CrossEncoderReranker, configured_reranker
 from indexing.settings import IndexSettings
@@ -42,6 +45,7 @@ from indexing.sparse import Bm25Encoder, SparseVec
 from indexing.store import (
     Catalog,
     Condition,
+    EdgeCatalog,
     Hit,
     Match,
     MatchAny,
@@ -57,16 +61,14 @@ from legal_corpus.citation_graph import CitationGraph
 
 log = logging.getLogger(__name__)
 
+__all__ = ["IndexUnavailable", "Retriever", "open_retriever"]
+
 MODES = ("hybrid", "dense", "sparse")
 # Chunks a document ranking is made from (`search_documents`, `search(group_by_doc=True)`).
 DOCUMENT_CANDIDATES = 1000
 # Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
 # engine's internal order (repeated searches ended on different passages otherwise).
 TIE_MARGIN = 16
-
-
-class IndexUnavailable(RuntimeError):
-    """The index cannot serve queries (no build yet, build missing or empty)."""
 
 
 def filter_conditions(filters: SearchFilters | None, today: date | None = None) -> Where:
@@ -129,10 +131,12 @@ class Retriever:
         self.hnsw_ef = hnsw_ef
         self.window_tokens = window_tokens
         self.count_tokens = count_tokens or (lambda s: int(len(s.split()) * 1.3) + 1)
-        self._lock = threading.Lock()
-        self._store: VectorStore | None = None
-        self._token: object = object()
-        self._retired: list[VectorStore] = []
+        # Builds are opened and verified off the query path (`indexing.opener`); an embedded
+        # build is checked against the integrity record its build wrote.
+        root = catalog.root if isinstance(catalog, EdgeCatalog) else None
+        self._opener = BuildOpener(
+            catalog, verify=lambda store: verify_build(root, store, self.embedder.dim, self.sparse)
+        )
         self.query_terms = query_terms
         self.opinion_query_terms = opinion_query_terms
         self.authority_weight = authority_weight
@@ -147,43 +151,29 @@ class Retriever:
 
     @property
     def index_version(self) -> str:
-        """The build / collection the alias points at."""
-        return self._current().name
+        """The build / collection answering queries (after a swap, the previous one until the
+        new one is open: reading it never waits on an open, except for the very first)."""
+        return self._opener.store(wait_for_new=False).name
+
+    @property
+    def serving_version(self) -> str:
+        """The build answering queries now, without ever waiting (for an event loop): raises
+        `IndexUnavailable` while none is open yet, and starts opening a new one after a swap."""
+        return self._opener.store(wait_s=0.0, wait_for_new=False).name
 
     def current_store(self) -> VectorStore:
         """The build the alias points at now (reopened after a swap); raises
         `IndexUnavailable` when there is none."""
         return self._current()
 
-    def _current(self) -> VectorStore:
-        token = self.catalog.changed_token()
-        store = self._store
-        if store is not None and token == self._token:
-            return store
-        with self._lock:
-            if self._store is not None and token == self._token:
-                return self._store
-            name = self.catalog.current()
-            if name is None:
-                raise IndexUnavailable(
-                    f"no index build yet for alias {self.catalog.alias!r}: run "
-                    "`python -m indexing build`"
-                )
-            if self._store is not None and self._store.name == name:
-                self._token = token
-                return self._store
-            try:
-                fresh = self.catalog.open(name)
-            except ValueError as err:
-                raise IndexUnavailable(str(err)) from err
-            if self._store is not None:
-                # Closed on a later swap: a thread may still be querying the old build.
-                self._retired.append(self._store)
-                while len(self._retired) > 1:
-                    self._retired.pop(0).close()
-            self._store, self._token = fresh, token
-            log.info("retriever now on build %s", name)
-            return fresh
+    def _current(self, wait_s: float | None = -1.0) -> VectorStore:
+        return self._opener.store(wait_s)
+
+    def fail_fast(self, wait_s: float | None, retry_s: float = 10.0) -> None:
+        """Wait at most `wait_s` for a build being opened when none is open yet, and retry a
+        build that failed at most every `retry_s` (the gateway's setting; default: wait)."""
+        self._opener.wait_s = wait_s
+        self._opener.retry_s = retry_s
 
     def check(self) -> None:
         """Raise `IndexUnavailable` when the index cannot answer queries."""
@@ -197,10 +187,7 @@ class Retriever:
 
     def close(self) -> None:
         """Release the builds this retriever opened."""
-        with self._lock:
-            for s in [*self._retired, *([self._store] if self._store else [])]:
-                s.close()
-            self._retired, self._store = [], None
+        self._opener.close()
 
     # -- queries ----------------------------------------------------------------------------
 

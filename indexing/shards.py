@@ -45,6 +45,7 @@ from indexing.build import (
 )
 from indexing.embeddings import Embedder
 from indexing.ingest import IndexStats
+from indexing.integrity import record_build, remove_record
 from indexing.manifest import Manifest, manifest_path
 from indexing.settings import IndexSettings
 from indexing.store import Catalog, EdgeCatalog, new_build_name, prune
@@ -276,6 +277,8 @@ def finalize(
         try:
             store.optimize()
             points = store.count()
+            if isinstance(catalog, EdgeCatalog):  # what readers check before serving it
+                record_build(root, store)
         finally:
             store.close()
         merged.save(manifest_path(root, name))
@@ -283,6 +286,7 @@ def finalize(
         dropped = prune(catalog, settings.keep_builds)
         for old in dropped:
             manifest_path(root, old).unlink(missing_ok=True)
+            remove_record(root, old)
             shutil.rmtree(shards_dir(root, old), ignore_errors=True)
         shutil.rmtree(shards_dir(root, name), ignore_errors=True)
         pending = pending_path(root, settings.collection)

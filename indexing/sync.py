@@ -41,6 +41,7 @@ from indexing.build import (
 )
 from indexing.chunking import CHUNK_FORMAT
 from indexing.embeddings import Embedder
+from indexing.integrity import record_build, remove_record
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
 from indexing.settings import IndexSettings
 from indexing.store import OPEN_TO, EdgeCatalog, VectorStore, day_int, new_build_name, prune
@@ -249,6 +250,8 @@ def run_sync(
         try:
             embedded = _apply(plan, store, indexer, today or date.today(), progress)
             store.flush()
+            if copied:  # an embedded build: what readers check before serving it
+                record_build(settings.qdrant_path, store)
             plan.manifest.build = store.name
             plan.manifest.save(manifest_path(settings.qdrant_path, store.name))
         finally:
@@ -258,6 +261,7 @@ def run_sync(
             _work_record(settings).unlink(missing_ok=True)
             for old in prune(catalog, settings.keep_builds):
                 manifest_path(settings.qdrant_path, old).unlink(missing_ok=True)
+                remove_record(settings.qdrant_path, old)
         return SyncResult(plan, report, store.name, embedded)
 
 

@@ -5,7 +5,8 @@ python -m serving keys add alice [--admin]    # prints the new key once, stores 
 python -m serving keys revoke alice
 python -m serving keys list
 python -m serving demo                        # index (incremental), serve, ask, keep serving
-python -m serving bench --out var/bench       # gateway overhead and load figures
+python -m serving bench --out var/bench       # gateway overhead, load and soak figures
+python -m serving bench --only soak --soak-duration 120   # a short soak
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--clients", type=int, default=16)
     bench.add_argument("--requests", type=int, default=50, help="overhead samples per path")
     bench.add_argument("--no-vllm", action="store_true", help="skip the vLLM overhead part")
+    bench.add_argument(
+        "--only", default="overhead,load,soak", help="parts (comma list): overhead, load, soak"
+    )
+    bench.add_argument(
+        "--soak-duration", type=float, default=600.0, help="seconds of the soak part"
+    )
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -118,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_bench(
         Path(args.out), duration_s=args.duration, clients=args.clients,
         samples=args.requests, with_vllm=not args.no_vllm,
+        parts=set(args.only.split(",")), soak_duration_s=args.soak_duration,
     )  # fmt: skip
 
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from anyio import to_thread
 
 from indexing.model import Passage, SearchFilters
-from indexing.retrieve import IndexUnavailable
-from serving.errors import GeneratorError, InvalidRequest
+from serving.errors import GeneratorError, LogOnce
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import StreamStats, VllmGenerator
+from serving.index_calls import call_index
 from serving.index_protocol import RetrieverLike
 from serving.metrics import Metrics
 from serving.prompt import Prompt, build_messages
@@ -56,6 +56,9 @@ class Prepared:
     model: str | None  # None: extractive
     retrieval_s: float
     prompt_tokens: int | None = None  # counted by the served model's tokenizer
+    # vLLM could not even count the prompt's tokens (unreachable, timed out): answered
+    # extractively at once rather than waiting out a generation deadline as well
+    generator_error: GeneratorError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,8 @@ class Pipeline:
         self.vllm = vllm
         self.metrics = metrics
         self.settings = settings
+        self.index_log = LogOnce(log)  # index failures, once per cause
+        self.generator_log = LogOnce(log)  # generator failures, once per reason until it answers
 
     async def search(
         self,
@@ -130,15 +135,11 @@ class Pipeline:
             InvalidRequest: when the index rejects the query or its filters.
         """
         with self.metrics.stage("retrieval", mode):
-            try:
-                return await to_thread.run_sync(
-                    lambda: self.retriever.search(query, top_k, filters, mode, group_by_doc)
-                )
-            except ValueError as err:
-                raise InvalidRequest(str(err)) from err
-            except Exception as err:
-                log.exception("retrieval failed")
-                raise IndexUnavailable(f"the index could not be searched: {err}") from err
+            return await call_index(
+                lambda: self.retriever.search(query, top_k, filters, mode, group_by_doc),
+                self.settings.retrieval_timeout_s,
+                self.index_log,
+            )
 
     async def prepare(self, question: AskInput) -> Prepared:
         """Retrieve passages for `question` and build the prompt.
@@ -161,10 +162,13 @@ class Pipeline:
             max_chars_per_source=self.settings.prompt_max_chars_per_source,
             max_chars_total=self.settings.prompt_max_chars,
         )
-        tokens = None
+        tokens, down = None, None
         if model is not None:
-            prompt, tokens = await self._fit_window(question, passages, prompt, model)
-        return Prepared(question, passages, prompt, model, retrieval_s, tokens)
+            try:
+                prompt, tokens = await self._fit_window(question, passages, prompt, model)
+            except GeneratorError as err:
+                down = err
+        return Prepared(question, passages, prompt, model, retrieval_s, tokens, down)
 
     async def _fit_window(
         self, question: AskInput, passages: Sequence[Passage], prompt: Prompt, model: str
@@ -174,6 +178,9 @@ class Pipeline:
         The budget is `prompt_max_tokens`, else the served model's context length (from vLLM)
         less the answer's `max_tokens`; tokens are counted by the served model's tokenizer
         (vLLM's `/tokenize`). When vLLM cannot count, the character budgets stand alone.
+
+        Raises:
+            GeneratorError: vLLM is unreachable or did not count in time.
         """
         assert self.vllm is not None
         budget = self.settings.prompt_max_tokens
@@ -196,6 +203,8 @@ class Pipeline:
                 )
                 tokens = await self.vllm.count_tokens(prompt.messages, model)
         except GeneratorError as err:
+            if err.reason in ("unreachable", "timeout"):
+                raise
             log.warning("could not count prompt tokens (%s); character budgets only", err)
             return prompt, None
         if tokens > budget:
@@ -222,6 +231,8 @@ class Pipeline:
             given = prepared.passages[: prepared.prompt.n_sources]
             stats = StreamStats()
             try:
+                if prepared.generator_error is not None:
+                    raise prepared.generator_error
                 with self.metrics.stage("generation", "vllm"):
                     async for piece in self.vllm.stream(
                         prepared.prompt.messages,
@@ -241,12 +252,16 @@ class Pipeline:
                 card = self.vllm.served.get(model)
                 adapter = model if card is not None and card.parent else None
                 base_model = self.vllm.base_of(model)
+                self.generator_log.forget()
                 self.metrics.tokens.labels(model=model).inc(stats.completion_tokens or stats.pieces)
                 if stats.first_token_s is not None:
                     timings["first_token_s"] = stats.first_token_s
             except GeneratorError as err:
                 degraded_reason = err.reason
-                log.warning("generator failed (%s); answering extractively", err)
+                # once per reason while the generator stays down (the metric counts every one)
+                self.generator_log.warning(
+                    err.reason, "generator failed (%s); answering extractively", err
+                )
                 self.metrics.degraded.labels(reason=err.reason).inc()
                 yield Event("degraded", reason=err.reason, text=str(err)[:300])
                 pieces = []
@@ -297,8 +312,10 @@ class Pipeline:
         raise RuntimeError("pipeline ended without a final answer")
 
     def index_version(self) -> str:
-        """The index build answering queries ('' when unknown)."""
+        """The index build answering queries ('' when unknown); never waits on an opening
+        build (it is read on the event loop)."""
         try:
-            return str(self.retriever.index_version)
+            version = getattr(self.retriever, "serving_version", None)
+            return str(version if version is not None else self.retriever.index_version)
         except Exception:
             return ""

@@ -13,18 +13,24 @@ the next request: the file is re-read when its modification time changes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
+import tempfile
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from serving.errors import RateLimited, Unauthorized
+
+log = logging.getLogger(__name__)
 
 SCOPE_USER = "user"
 SCOPE_ADMIN = "admin"
@@ -187,30 +193,58 @@ def revoke_key(path: Path, name: str) -> int:
 
 
 def _write_private(path: Path, text: str) -> None:
+    """Replace `path` atomically (mode 0600): a reader sees the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 class KeyStore:
     """The keys file, re-read when it changes; authenticates presented keys.
 
+    Reading the file again never loses the keys: while it cannot be read (being rewritten in
+    place, half written, briefly missing) the last good set stays in force and the problem is
+    logged once; the next check after `min_check_interval_s` tries again. Memory does not grow
+    with what clients send: only successful checks are cached (for slow `pbkdf2_sha256`
+    hashes), in a bounded LRU, and failed checks are rate-limited by `FailureLimiter`.
+
     Args:
         path: the keys file.
         min_check_interval_s: how often the file's mtime is looked at (at most).
+        failures: the limiter of failed attempts (None: none).
+        cache_size: successful checks remembered.
+
+    Raises:
+        ValueError: the file cannot be read when the store is created (nothing to fall back on).
     """
 
-    def __init__(self, path: Path, min_check_interval_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        path: Path,
+        min_check_interval_s: float = 0.5,
+        failures: FailureLimiter | None = None,
+        cache_size: int = 4096,
+    ) -> None:
         self.path = path
+        self.failures = failures
         self._interval = min_check_interval_s
         self._lock = threading.Lock()
         self._mtime: int | None = None
         self._checked = 0.0
         self._by_id: dict[str, ApiKey] = {}
-        self._verified: dict[tuple[str, str], bool] = {}
+        self._verified: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._cache_size = cache_size
+        self._bad_read: int | None = None  # the mtime whose read failed (logged once)
         self._reload(force=True)
 
     def _reload(self, force: bool = False) -> None:
@@ -224,9 +258,25 @@ class KeyStore:
             mtime = None
         if not force and mtime == self._mtime:
             return
-        keys = read_keys_file(self.path) if mtime is not None else []
+        try:
+            if mtime is None:
+                if not force:
+                    raise ValueError(f"{self.path}: missing")
+                keys: list[ApiKey] = []
+            else:
+                keys = read_keys_file(self.path)
+        except (OSError, ValueError) as err:  # UnicodeDecodeError is a ValueError
+            if force:
+                raise ValueError(str(err)) from err
+            if self._bad_read != mtime:
+                self._bad_read = mtime
+                log.error("keys file unreadable, keeping the last good keys: %s", err)
+            return  # _mtime unchanged: the next check reads it again
+        if self._bad_read is not None:
+            log.info("keys file readable again: %d keys", len(keys))
+            self._bad_read = None
         self._by_id = {k.key_id: k for k in keys}
-        self._verified = {}
+        self._verified.clear()
         self._mtime = mtime
 
     def keys(self) -> list[ApiKey]:
@@ -235,38 +285,104 @@ class KeyStore:
             self._reload()
             return list(self._by_id.values())
 
-    def authenticate(self, presented: str | None) -> ApiKey:
-        """The key record for `presented`.
+    def authenticate(self, presented: str | None, client: str = "") -> ApiKey:
+        """The key record for `presented`, sent from address `client`.
 
         Raises:
             Unauthorized: missing, malformed, unknown, wrong or revoked key.
+            RateLimited: too many failed attempts from `client` or on this key id lately.
         """
         if not presented:
             raise Unauthorized(
                 "API key required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
             )
-        key_id = key_id_of(presented)
+        key_id = key_id_of(presented) or ""
+        digest = hashlib.sha256(presented.encode()).hexdigest()
         with self._lock:
             self._reload()
-            record = self._by_id.get(key_id or "")
-            cache_key = None
-            if record is not None:
-                cache_key = (record.hash, hashlib.sha256(presented.encode()).hexdigest())
-            ok = self._verified.get(cache_key) if cache_key else None
-        if record is None:
-            # same work as a real check, so timing says nothing about which ids exist
-            check_hash(presented, "sha256$" + "0" * 64)
-            raise Unauthorized("invalid API key")
-        if ok is None:
-            ok = check_hash(presented, record.hash)
-            with self._lock:
-                if cache_key is not None:
-                    self._verified[cache_key] = ok
+            record = self._by_id.get(key_id)
+            cache_key = (record.hash, digest) if record is not None else None
+            ok = cache_key is not None and cache_key in self._verified
+            if ok:
+                self._verified.move_to_end(cache_key)  # type: ignore[arg-type]
         if not ok:
-            raise Unauthorized("invalid API key")
+            subjects = [f"addr:{client}", *([f"id:{key_id}"] if record is not None else [])]
+            slow = record is not None and not record.hash.startswith("sha256$")
+            if slow and self.failures is not None:
+                self.failures.check(subjects)  # before the slow hash, not after
+            if record is None:
+                # same work as a real check, so timing says nothing about which ids exist
+                check_hash(presented, "sha256$" + "0" * 64)
+            else:
+                ok = check_hash(presented, record.hash)
+            if not ok:
+                if self.failures is not None:
+                    self.failures.check(subjects)
+                    self.failures.fail(subjects)
+                raise Unauthorized("invalid API key")
+            assert record is not None and cache_key is not None
+            with self._lock:
+                self._verified[cache_key] = None
+                while len(self._verified) > self._cache_size:
+                    self._verified.popitem(last=False)
+        assert record is not None
         if record.revoked:
             raise Unauthorized("API key revoked")
         return record
+
+
+class FailureLimiter:
+    """Failed key checks per subject (a client address, a key id): a token bucket each.
+
+    When a subject's bucket is empty, its next failed attempt is refused with 429 and
+    `Retry-After` instead of 401. A correct key is checked first and never refused for its
+    address's or its id's failures — except a `pbkdf2_sha256` key not yet cached, whose slow
+    hash is only computed while the budget lasts (an attacker must not buy CPU). At most
+    `max_subjects` buckets are kept (least recently used dropped), so memory is bounded
+    whatever clients send.
+
+    Args:
+        per_minute: failures allowed per subject per minute (refill rate).
+        burst: failures allowed at once.
+        max_subjects: buckets kept.
+    """
+
+    def __init__(self, per_minute: float, burst: int, max_subjects: int = 10_000) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(max(burst, 1))
+        self.max_subjects = max_subjects
+        self._lock = threading.Lock()
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def _tokens(self, subject: str, now: float) -> float:
+        tokens, last = self._buckets.get(subject, (self.burst, now))
+        return min(self.burst, tokens + (now - last) * self.rate)
+
+    def check(self, subjects: list[str]) -> None:
+        """Raise `RateLimited` when a subject has no failure left."""
+        now = time.monotonic()
+        with self._lock:
+            empty = [s for s in subjects if self._tokens(s, now) < 1.0]
+            if not empty:
+                return
+            wait = max((1.0 - self._tokens(s, now)) / self.rate for s in empty)
+        raise RateLimited(
+            f"too many failed API key attempts; retry in {wait:.0f} s",
+            headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+        )
+
+    def fail(self, subjects: list[str]) -> None:
+        """Spend one failure of each subject."""
+        now = time.monotonic()
+        with self._lock:
+            for s in subjects:
+                self._buckets[s] = (max(0.0, self._tokens(s, now) - 1.0), now)
+                self._buckets.move_to_end(s)
+            while len(self._buckets) > self.max_subjects:
+                self._buckets.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
 class RateLimiter:

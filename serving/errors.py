@@ -6,6 +6,7 @@ Codes are stable (clients branch on them); messages are for people.
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -77,6 +78,12 @@ class RateLimited(GatewayError):
     status, code = 429, "rate_limited"
 
 
+class RequestTimeout(GatewayError):
+    """The request body did not arrive within `JURIS_BODY_READ_TIMEOUT_S`."""
+
+    status, code = 408, "request_timeout"
+
+
 class GeneratorError(Exception):
     """The generator (vLLM) failed: unreachable, timed out, or broke mid-stream.
 
@@ -92,6 +99,15 @@ class GeneratorError(Exception):
         self.reason = reason
 
 
+# An absolute filesystem path (two components at least), not part of a URL.
+_PATH = re.compile(r"(?<![\w:/.])/(?:[\w.@+-]+/)+[\w.@+-]*")
+
+
+def scrub_paths(message: str) -> str:
+    """`message` with absolute server paths replaced by `<path>` (client-facing text)."""
+    return _PATH.sub("<path>", message)
+
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -99,11 +115,52 @@ _STATUS_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "rate_limited",
 }
+
+
+class LogOnce:
+    """Logs each cause the first time it is seen: a fault that fails every request (a broken
+    index) is logged once, not once per request. Memory is bounded (`limit` causes).
+
+    Args:
+        logger: where to log.
+        limit: causes remembered; beyond it the memory starts again.
+    """
+
+    def __init__(self, logger: logging.Logger, limit: int = 256) -> None:
+        self.logger = logger
+        self.limit = limit
+        self._seen: set[str] = set()
+
+    def error(
+        self, cause: str, message: str, *args: object, exc: BaseException | None = None
+    ) -> None:
+        """Log `message` at ERROR (with `exc`'s traceback) unless `cause` was logged before."""
+        if self._first(cause):
+            self.logger.error(message, *args, exc_info=exc)
+
+    def _first(self, cause: str) -> bool:
+        if cause in self._seen:
+            return False
+        if len(self._seen) >= self.limit:
+            self._seen.clear()
+        self._seen.add(cause)
+        return True
+
+    def warning(self, cause: str, message: str, *args: object) -> None:
+        """Log `message` at WARNING unless `cause` was logged before."""
+        if self._first(cause):
+            self.logger.warning(message, *args)
+
+    def forget(self) -> None:
+        """Log causes again (after a recovery)."""
+        if self._seen:
+            self._seen.clear()
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -128,13 +185,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _domain(request: Request, exc: GatewayError) -> JSONResponse:
         _count(request, exc.code)
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        message = scrub_paths(exc.message) if exc.status >= 500 else exc.message
+        return error_response(exc.status, exc.code, message, exc.headers)
 
     @app.exception_handler(IndexUnavailable)
     async def _index(request: Request, exc: IndexUnavailable) -> JSONResponse:
         # the index cannot be queried (not built, or the store is down): indexing's own error
         _count(request, "index_unavailable")
-        return error_response(503, "index_unavailable", str(exc))
+        return error_response(503, "index_unavailable", scrub_paths(str(exc)))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -32,7 +32,9 @@ class GatewaySettings(BaseSettings):
         20.0, gt=0, description="max wait for vLLM's first byte"
     )
     vllm_read_timeout_s: float = Field(10.0, gt=0, description="max gap between streamed tokens")
-    vllm_total_timeout_s: float = Field(60.0, gt=0, description="max time for one generation")
+    vllm_total_timeout_s: float = Field(
+        20.0, gt=0, description="deadline of one generation, retries and waits included"
+    )
     vllm_retries: int = Field(1, ge=0, le=5, description="retries before the first token")
     vllm_max_tokens: int = Field(256, ge=1, description="max tokens generated per answer")
     vllm_temperature: float = Field(0.0, ge=0, description="sampling temperature")
@@ -58,7 +60,7 @@ class GatewaySettings(BaseSettings):
     api_keys_file: Path | None = Field(None, description="API keys file (JSON, hashed keys)")
     rate_limit_per_minute: float = Field(60.0, gt=0, description="requests per key per minute")
     rate_limit_burst: int = Field(20, ge=1, description="bucket size per key")
-    max_question_chars: int = Field(2000, ge=10, description="longest question accepted")
+    max_question_chars: int = Field(2000, ge=10, le=20000, description="longest question accepted")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted")
     cors_origins: list[str] = Field(default_factory=list, description="allowed CORS origins")
     audit_log: Path | None = Field(None, description="JSON-lines audit log of who asked what")
@@ -66,6 +68,29 @@ class GatewaySettings(BaseSettings):
 
     # the web client (static files served at /)
     web_dir: Path | None = Field(None, description="static web client (default: serving/web)")
+
+    # bounds that keep faults from taking the gateway out of service
+    index_open_wait_s: float = Field(
+        0.75, gt=0, description="longest wait for an index build being opened when none is open"
+    )
+    index_retry_s: float = Field(
+        10.0, gt=0, description="least time between two attempts at a build that failed"
+    )
+    retrieval_timeout_s: float = Field(10.0, gt=0, description="longest wait for one retrieval")
+    ready_check_timeout_s: float = Field(
+        0.8, gt=0, le=5, description="each /readyz check (index, generator) answers within this"
+    )
+    ready_cache_s: float = Field(
+        5.0, ge=0, description="the generator's readiness is asked at most this often"
+    )
+    body_read_timeout_s: float = Field(
+        10.0, gt=0, description="longest time to receive a request body (then 408)"
+    )
+    auth_failures_per_minute: float = Field(
+        30.0, gt=0, description="failed key checks per client address and per key id"
+    )
+    auth_failure_burst: int = Field(10, ge=1, description="failed key checks allowed at once")
+    docs_enabled: bool = Field(True, description="serve Swagger UI at /docs (local assets)")
 
     @model_validator(mode="after")
     def _refuse_insecure(self) -> GatewaySettings:

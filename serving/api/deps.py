@@ -50,7 +50,8 @@ def _authenticate(
         key = ANONYMOUS
     else:
         presented = header or (bearer.credentials if bearer is not None else None)
-        key = keys.authenticate(presented)
+        client = request.client.host if request.client is not None else ""
+        key = keys.authenticate(presented, client)
     if not key.has(scope):
         raise Forbidden(f"this endpoint needs the {scope!r} scope")
     limiter.take(key)

@@ -6,6 +6,10 @@ timeout and a total deadline; bounded retries before the first token (connection
 serves `legal`). Where the server supports structured output (vLLM's `structured_outputs`,
 xgrammar), the `[n]` markers are constrained to the sources given.
 
+The total deadline bounds everything — the wait for a server that accepts the connection and
+never answers, the retries —, and a caller that stops iterating (a client that left) closes
+the request, which vLLM then aborts.
+
 Every failure surfaces as `GeneratorError(reason)` (the pipeline then answers extractively),
 except an unknown model name, which is the client's mistake (`UnknownModel`).
 """
@@ -38,7 +42,7 @@ class VllmConfig:
         connect_timeout_s: TCP connect timeout.
         first_token_timeout_s: max wait from request to first generated text.
         read_timeout_s: max gap between two streamed pieces.
-        total_timeout_s: max time for the whole generation.
+        total_timeout_s: the generation's deadline (retries and every wait included).
         retries: retries before the first token.
         constrain_citations: ask for the `[n]` regex constraint.
     """
@@ -48,7 +52,7 @@ class VllmConfig:
     connect_timeout_s: float = 2.0
     first_token_timeout_s: float = 20.0
     read_timeout_s: float = 10.0
-    total_timeout_s: float = 60.0
+    total_timeout_s: float = 20.0
     retries: int = 1
     constrain_citations: bool = True
 
@@ -126,24 +130,39 @@ class VllmGenerator:
         self.known_models: set[str] = set()
         self.served: dict[str, ServedModel] = {}
         self._structured_ok = config.constrain_citations
+        # when a generation last failed / succeeded (monotonic; readiness re-checks after one)
+        self.last_failure = 0.0
+        self.last_success = 0.0
 
-    async def models(self) -> list[str]:
+    async def models(self, timeout_s: float | None = None) -> list[str]:
         """The model names the server serves (base and adapters); refreshes `known_models`.
 
+        Args:
+            timeout_s: the longest wait (default: connect + read timeouts).
+
         Raises:
-            GeneratorError: when the server cannot be reached or answers badly.
+            GeneratorError: when the server cannot be reached, does not answer in time or
+                answers badly.
         """
+        wait = timeout_s if timeout_s is not None else (
+            self.config.connect_timeout_s + self.config.read_timeout_s
+        )  # fmt: skip
         try:
-            resp = await asyncio.wait_for(
-                self.client.get(f"{self.config.api_root}/models"),
-                self.config.connect_timeout_s + self.config.read_timeout_s,
-            )
-        except (httpx.HTTPError, TimeoutError) as err:
+            resp = await asyncio.wait_for(self.client.get(f"{self.config.api_root}/models"), wait)
+        except TimeoutError as err:
+            raise GeneratorError("timeout", f"GET /v1/models: no answer in {wait:.1f} s") from err
+        except httpx.HTTPError as err:
             raise GeneratorError("unreachable", f"GET /v1/models: {err!r}") from err
         if resp.status_code != 200:
             raise GeneratorError(f"http_{resp.status_code}", "GET /v1/models")
+        try:
+            cards = list(resp.json().get("data", []))
+        except (ValueError, AttributeError, TypeError) as err:
+            raise GeneratorError("bad_response", "GET /v1/models: not a model list") from err
         served = {}
-        for card in resp.json().get("data", []):
+        for card in cards:
+            if not isinstance(card, dict):
+                continue
             name = str(card.get("id") or "")
             if not name:
                 continue
@@ -181,9 +200,9 @@ class VllmGenerator:
         root = self.config.api_root.removesuffix("/v1")
         body = {"model": model, "messages": list(messages), "add_generation_prompt": True}
         try:
+            # short: a server that cannot count within this will not answer in time either
             resp = await asyncio.wait_for(
-                self.client.post(f"{root}/tokenize", json=body),
-                self.config.connect_timeout_s + self.config.read_timeout_s,
+                self.client.post(f"{root}/tokenize", json=body), self.config.connect_timeout_s + 1.0
             )
         except (httpx.HTTPError, TimeoutError) as err:
             raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
@@ -249,9 +268,14 @@ class VllmGenerator:
                 body.pop("structured_outputs", None)
             stats.constrained = constrained
             try:
-                async for piece in self._one_attempt(body, deadline, stats, start):
+                attempt_start = time.monotonic()
+                async for piece in self._one_attempt(body, deadline, stats, start, attempt_start):
                     yield piece
+                self.last_success = time.monotonic()
                 return
+            except GeneratorError:
+                self.last_failure = time.monotonic()
+                raise
             except _Retryable as err:
                 if err.unsupported_constraint and constrained:
                     log.warning("vLLM rejected the citation constraint; continuing without it")
@@ -261,41 +285,65 @@ class VllmGenerator:
                     attempt += 1
                     await asyncio.sleep(min(0.25 * attempt, max(0.0, deadline - time.monotonic())))
                     continue
+                self.last_failure = time.monotonic()
                 raise GeneratorError(err.reason, str(err)) from err
 
     async def _one_attempt(
-        self, body: dict[str, object], deadline: float, stats: StreamStats, start: float
+        self,
+        body: dict[str, object],
+        deadline: float,
+        stats: StreamStats,
+        start: float,
+        attempt_start: float,
     ) -> AsyncIterator[str]:
+        """One request; every wait is bounded by the first-token timeout (counted from the
+        attempt's start), the gap between tokens and the generation's `deadline`."""
         cfg = self.config
         url = f"{cfg.api_root}/chat/completions"
+        first_by = min(attempt_start + cfg.first_token_timeout_s, deadline)
+        resp: httpx.Response | None = None
         try:
-            async with self.client.stream("POST", url, json=body) as resp:
-                if resp.status_code != 200:
-                    detail = (await resp.aread()).decode("utf-8", "replace")[:500]
-                    self._raise_for_status(resp.status_code, detail, str(body["model"]))
-                lines = resp.aiter_lines()
-                done = False
-                while not done:
-                    wait = cfg.first_token_timeout_s if stats.pieces == 0 else cfg.read_timeout_s
-                    wait = min(wait, deadline - time.monotonic())
-                    if wait <= 0:
-                        raise GeneratorError("timeout", "generation exceeded its deadline")
-                    try:
-                        # asyncio.timeout, not wait_for: no task per line on the hot path.
-                        async with asyncio.timeout(wait):
-                            line = await anext(lines)
-                    except StopAsyncIteration:
-                        break
-                    except TimeoutError as err:
-                        raise GeneratorError("timeout", f"no output for {wait:.1f} s") from err
-                    piece, done = self._parse_line(line, stats)
-                    if piece:
-                        if stats.pieces == 0:
-                            stats.first_token_s = time.monotonic() - start
-                        stats.pieces += 1
-                        yield piece
-                if not done:
-                    raise GeneratorError("stream_broken", "stream ended without [DONE]")
+            request = self.client.build_request("POST", url, json=body)
+            # httpx's own timeouts restart with every byte; a server that accepts and never
+            # answers must cost no more than the deadline, so the wait for the response
+            # headers is bounded here too.
+            try:
+                async with asyncio.timeout(_left(first_by)):
+                    resp = await self.client.send(request, stream=True)
+            except TimeoutError as err:
+                raise GeneratorError("timeout", "no response before the deadline") from err
+            if resp.status_code != 200:
+                try:
+                    async with asyncio.timeout(_left(deadline)):
+                        detail = (await resp.aread()).decode("utf-8", "replace")[:500]
+                except TimeoutError:
+                    detail = ""
+                self._raise_for_status(resp.status_code, detail, str(body["model"]))
+            lines = resp.aiter_lines()
+            done = False
+            while not done:
+                if stats.pieces == 0:
+                    wait = _left(first_by)
+                else:
+                    wait = min(cfg.read_timeout_s, _left(deadline))
+                if wait <= 0:
+                    raise GeneratorError("timeout", "generation exceeded its deadline")
+                try:
+                    # asyncio.timeout, not wait_for: no task per line on the hot path.
+                    async with asyncio.timeout(wait):
+                        line = await anext(lines)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError as err:
+                    raise GeneratorError("timeout", f"no output for {wait:.1f} s") from err
+                piece, done = self._parse_line(line, stats)
+                if piece:
+                    if stats.pieces == 0:
+                        stats.first_token_s = time.monotonic() - start
+                    stats.pieces += 1
+                    yield piece
+            if not done:
+                raise GeneratorError("stream_broken", "stream ended without [DONE]")
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as err:
             raise _Retryable("unreachable", repr(err)) from err
         except (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout) as err:
@@ -304,6 +352,11 @@ class VllmGenerator:
             raise GeneratorError("stream_broken", repr(err)) from err
         except httpx.HTTPError as err:
             raise GeneratorError("http_error", repr(err)) from err
+        finally:
+            if resp is not None:
+                # closes the connection when the stream is not finished: vLLM aborts the
+                # request (a client that left, a deadline that passed)
+                await resp.aclose()
 
     @staticmethod
     def _raise_for_status(status: int, detail: str, model: str) -> None:
@@ -336,6 +389,10 @@ class VllmGenerator:
         if not choices:
             return "", False
         return (choices[0].get("delta") or {}).get("content") or "", False
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
 
 
 class _Retryable(Exception):

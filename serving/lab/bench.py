@@ -424,12 +424,16 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {p['path']} | {p['clients']} | {p['duration_s']} | {p['requests']} | "
             f"{p['throughput_rps']} | {p['p50_ms']} | {p['p99_ms']} | {sum(p['errors'].values())} |"
         )
+    if result.get("soak"):
+        from serving.lab.soak import soak_markdown
+
+        lines += ["", soak_markdown(result["soak"])]
     return "\n".join(lines) + "\n"
 
 
 def run_bench(
     out: Path, duration_s: float = 90.0, clients: int = 16, samples: int = 50,
-    with_vllm: bool = True,
+    with_vllm: bool = True, parts: set[str] | None = None, soak_duration_s: float = 600.0,
 ) -> int:  # fmt: skip
     """Run the benchmarks and write `<out>/serving.json` and `<out>/serving.md`.
 
@@ -439,13 +443,20 @@ def run_bench(
         clients: concurrent clients in the load phases.
         samples: overhead samples per path.
         with_vllm: include the vLLM overhead part.
+        parts: which parts to run (`overhead`, `load`, `soak`; default: all).
+        soak_duration_s: seconds of the soak part (`serving.lab.soak`).
 
     Returns:
-        0 when every load request succeeded, else 1.
+        0 when every load request succeeded and the soak passed, else 1.
     """
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    parts = parts or {"overhead", "load", "soak"}
+    if parts == {"soak"}:
+        from serving.lab.soak import run_soak
+
+        return 0 if run_soak(out, soak_duration_s, clients)["passed"] else 1
     index_env = bench_index(out)
     os.environ.update(index_env)
     result: dict[str, Any] = {
@@ -454,14 +465,19 @@ def run_bench(
         f"Python {platform.python_version()}",
         "index": index_env,
     }
-    if with_vllm:
+    if with_vllm and "overhead" in parts:
         try:
             result["overhead"] = overhead(out, samples)
         except (FileNotFoundError, RuntimeError) as err:
             log.error("overhead benchmark skipped: %s", err)
             result["overhead_skipped"] = str(err)[:500]
-    result["load"] = load(out, index_env, clients, duration_s)
+    result["load"] = load(out, index_env, clients, duration_s) if "load" in parts else []
+    if "soak" in parts:
+        from serving.lab.soak import run_soak
+
+        result["soak"] = run_soak(out, soak_duration_s, clients)
     (out / "serving.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "serving.md").write_text(markdown(result))
     print(markdown(result))
-    return 0 if all(not p["errors"] for p in result["load"]) else 1
+    soak_ok = result.get("soak", {}).get("passed", True)
+    return 0 if all(not p["errors"] for p in result["load"]) and soak_ok else 1

@@ -68,6 +68,7 @@ def start_vllm(
     max_model_len: int = 1024,
     dtype: str = "float32",
     timeout_s: float = 300.0,
+    port: int | None = None,
 ) -> VllmProcess:
     """Start vLLM's OpenAI server on a free port and wait until `/v1/models` answers.
 
@@ -86,6 +87,7 @@ def start_vllm(
             la Marseillaise" for "What is the capital of France?"); float32 matches it, at
             about half the tokens per second.
         timeout_s: how long to wait for the server.
+        port: the port to serve on (default: a free one; a restart reuses the old one).
 
     Returns:
         The running server.
@@ -102,7 +104,7 @@ def start_vllm(
     adapters = dict(adapters or {})
     card = check_model_dir(model_dir)
     ranks = [check_adapter(path, card).max_lora_rank for path in adapters.values()]
-    port = free_port()
+    port = port or free_port()
     cmd = [
         str(python), "-m", "vllm.entrypoints.openai.api_server",
         "--model", str(model_dir), "--served-model-name", "base",

@@ -68,9 +68,13 @@ def test_metrics_follow_the_serving_build_and_match_the_alert_rules(corpus_dir, 
             stamp = _value(text, "juris_index_build_timestamp_seconds")
             assert abs(stamp - time.time()) < 600  # built moments ago
             assert c.get("/readyz").json()["index"]["index_version"] == first.build
-            # a new build: the alias moves, the next scrape reports it
+            # a new build: the alias moves; the gateway opens and verifies it in the background
+            # (queries keep the old one meanwhile), and the scrapes report it a moment later
             second = run_build(settings, units=units, progress=False)
-            text = c.get("/metrics").text
+            deadline = time.monotonic() + 10
+            while second.build not in (text := c.get("/metrics").text):
+                assert time.monotonic() < deadline, "the new build was never reported"
+                time.sleep(0.05)
             assert f'juris_index_info{{index_version="{second.build}"}} 1.0' in text
             assert first.build not in text
             assert _value(text, "juris_index_build_timestamp_seconds") >= stamp

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
 
 from serving.answering import AskInput, Pipeline, Prepared
 from serving.api.convert import ask_response, check_question, filters, sse
 from serving.api.deps import AuditDep, PipelineDep, SettingsDep, UserKey
+from serving.api.openapi import error_responses
+from serving.disconnect import CLIENT_CLOSED, ClientDisconnected, unless_disconnected
 from serving.errors import GatewayError, error_body
 from serving.protocol import AskRequest, AskResponse
 
@@ -29,11 +31,19 @@ _SSE_DOC = (
     "/v1/ask",
     response_model=AskResponse,
     description="Answer a question with verified pinpoint citations. " + _SSE_DOC,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **error_responses(400, 401, 408, 413, 422, 429, 503),
+    },
 )
 async def ask(
-    body: AskRequest, key: UserKey, pipeline: PipelineDep, settings: SettingsDep, audit: AuditDep
-) -> AskResponse | StreamingResponse:
+    body: AskRequest,
+    key: UserKey,
+    pipeline: PipelineDep,
+    settings: SettingsDep,
+    audit: AuditDep,
+    request: Request,
+) -> AskResponse | StreamingResponse | Response:
     """Answer a question."""
     question = check_question(body.question, settings.max_question_chars)
     inp = AskInput(
@@ -50,7 +60,11 @@ async def ask(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    final = await pipeline.answer_prepared(prepared)
+    try:
+        final = await unless_disconnected(request, pipeline.answer_prepared(prepared))
+    except ClientDisconnected:
+        log.info("ask by %s: the client left; generation cancelled", key.name)
+        return Response(status_code=CLIENT_CLOSED)
     response = ask_response(final)
     _audit(audit, key.name, inp, response)
     return response

@@ -13,23 +13,37 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
 
 from serving import answer_format as fmt
 from serving.answering import AskInput, Pipeline, Prepared
 from serving.api.convert import ask_response, check_question
 from serving.api.deps import AuditDep, PipelineDep, SettingsDep, UserKey
+from serving.api.openapi import error_responses
+from serving.disconnect import CLIENT_CLOSED, ClientDisconnected, unless_disconnected
 from serving.errors import GatewayError, InvalidRequest, error_body
 from serving.protocol import ChatRequest
 
 router = APIRouter(tags=["openai"])
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post(
+    "/v1/chat/completions",
+    response_model=None,
+    responses={
+        200: {"content": {"application/json": {}, "text/event-stream": {}}},
+        **error_responses(400, 401, 408, 413, 422, 429, 503),
+    },
+)
 async def chat_completions(
-    body: ChatRequest, key: UserKey, pipeline: PipelineDep, settings: SettingsDep, audit: AuditDep
-) -> dict[str, Any] | StreamingResponse:
+    body: ChatRequest,
+    key: UserKey,
+    pipeline: PipelineDep,
+    settings: SettingsDep,
+    audit: AuditDep,
+    request: Request,
+) -> dict[str, Any] | StreamingResponse | Response:
     """OpenAI-compatible chat completion answered with verified citations."""
     users = [m.content for m in body.messages if m.role == "user" and m.content]
     if not users:
@@ -51,7 +65,10 @@ async def chat_completions(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache"},
         )
-    final = await pipeline.answer_prepared(prepared)
+    try:
+        final = await unless_disconnected(request, pipeline.answer_prepared(prepared))
+    except ClientDisconnected:
+        return Response(status_code=CLIENT_CLOSED)
     response = ask_response(final)
     audit.record(key=key.name, route="/v1/chat/completions", question=question, mode=response.mode)
     return {

@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Path, Query
 
-from indexing.retrieve import IndexUnavailable
 from serving.api.deps import PipelineDep, UserKey
+from serving.api.openapi import error_responses
 from serving.errors import InvalidRequest, NotFound
+from serving.index_calls import call_index
 from serving.protocol import DocumentResponse, SectionOut, VersionOut
 
 router = APIRouter(tags=["documents"])
 
 
-@router.get("/v1/documents/{doc_id:path}", response_model=DocumentResponse)
+@router.get(
+    "/v1/documents/{doc_id:path}",
+    response_model=DocumentResponse,
+    responses=error_responses(401, 404, 422, 429, 503),
+)
 async def document(
     key: UserKey,
     pipeline: PipelineDep,
@@ -27,15 +31,16 @@ async def document(
     if ":" not in doc_id:
         raise InvalidRequest(f"document id {doc_id!r} must be namespaced, e.g. 'usc:17/107'")
     retriever = pipeline.retriever
+    timeout, once = pipeline.settings.retrieval_timeout_s, pipeline.index_log
     try:
-        chunks = await to_thread.run_sync(lambda: retriever.document(doc_id, as_of))
-        versions = await to_thread.run_sync(lambda: list(retriever.versions(doc_id)))
-    except (KeyError, LookupError) as err:
+        chunks = await call_index(
+            lambda: retriever.document(doc_id, as_of), timeout, once, "read", lookup=True
+        )
+        versions = await call_index(
+            lambda: list(retriever.versions(doc_id)), timeout, once, "read", lookup=True
+        )
+    except NotFound as err:
         raise NotFound(f"no document {doc_id!r} in the index") from err
-    except ValueError as err:
-        raise InvalidRequest(str(err)) from err
-    except Exception as err:
-        raise IndexUnavailable(f"the index could not be read: {err}") from err
     if not chunks:
         when = f" in force on {as_of}" if as_of else ""
         raise NotFound(f"no version of {doc_id!r}{when} in the index")

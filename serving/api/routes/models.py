@@ -19,7 +19,7 @@ async def list_models(key: UserKey, pipeline: PipelineDep, settings: SettingsDep
     vllm = pipeline.vllm
     if vllm is not None:
         try:
-            await vllm.models()
+            await vllm.models(timeout_s=3.0)
         except GeneratorError:
             ok = False
         for card in vllm.served.values():

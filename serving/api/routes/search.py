@@ -6,12 +6,17 @@ from fastapi import APIRouter
 
 from serving.api.convert import check_question, filters
 from serving.api.deps import PipelineDep, SettingsDep, UserKey
+from serving.api.openapi import error_responses
 from serving.protocol import PassageOut, SearchRequest, SearchResponse
 
 router = APIRouter(tags=["search"])
 
 
-@router.post("/v1/search", response_model=SearchResponse)
+@router.post(
+    "/v1/search",
+    response_model=SearchResponse,
+    responses=error_responses(400, 401, 408, 413, 422, 429, 503),
+)
 async def search(
     body: SearchRequest, key: UserKey, pipeline: PipelineDep, settings: SettingsDep
 ) -> SearchResponse:

@@ -1,0 +1,160 @@
+"""Misbehaving model servers on real loopback sockets, for the fault-injection tests.
+
+A real vLLM cannot be made to hang on purpose; these can. Each is a TCP server in a thread
+that speaks just enough HTTP/1.1:
+
+- `mode="hung"` accepts every connection, reads the request and never answers (a vLLM whose
+  engine is wedged, or a load balancer holding the connection);
+- `mode="trickle"` answers `GET /v1/models`, and answers a chat completion with a stream
+  that sends one token every `interval_s` and never ends.
+
+Both record, per request, when it arrived and when the gateway closed its connection, so a
+test can assert that a departed client or a passed deadline really ends the request upstream.
+
+    with FakeModelServer("hung") as server:
+        settings = GatewaySettings(vllm_url=server.url, ...)
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Seen:
+    """One request the server received."""
+
+    method: str
+    path: str
+    arrived: float
+    closed: float | None = None  # when the peer closed the connection (monotonic)
+
+
+@dataclass
+class FakeModelServer:
+    """A model server that hangs or trickles (see the module docstring).
+
+    Args:
+        mode: `hung` or `trickle`.
+        interval_s: seconds between tokens (`trickle`).
+    """
+
+    mode: str = "hung"
+    interval_s: float = 0.2
+    requests: list[Seen] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(256)
+        self._sock.settimeout(0.2)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> FakeModelServer:
+        accept = threading.Thread(target=self._accept, name="fake-vllm", daemon=True)
+        accept.start()
+        self._threads.append(accept)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(5)
+        self._sock.close()
+
+    def chat_requests(self) -> list[Seen]:
+        """The chat completion requests seen so far."""
+        with self._lock:
+            return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def wait_for_chat(self, n: int = 1, timeout_s: float = 10.0) -> list[Seen]:
+        """Wait until `n` chat requests arrived; returns them."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.chat_requests()) < n:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{n} chat requests did not arrive in {timeout_s} s")
+            time.sleep(0.01)
+        return self.chat_requests()[:n]
+
+    # -- the server -----------------------------------------------------------------------
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.settimeout(0.1)
+        buf = b""
+        seen: Seen | None = None
+        try:
+            while not self._stop.is_set():
+                if seen is None and b"\r\n\r\n" in buf:
+                    head = buf.split(b"\r\n", 1)[0].decode("latin-1").split()
+                    seen = Seen(head[0], head[1] if len(head) > 1 else "", time.monotonic())
+                    with self._lock:
+                        self.requests.append(seen)
+                    if self.mode == "trickle":
+                        self._trickle(conn, seen)
+                        return
+                try:
+                    data = conn.recv(65536)
+                except TimeoutError:
+                    continue
+                if not data:  # the gateway closed the connection
+                    break
+                buf += data
+        except OSError:
+            pass
+        finally:
+            if seen is not None:
+                seen.closed = time.monotonic()
+            conn.close()
+
+    def _trickle(self, conn: socket.socket, seen: Seen) -> None:
+        if seen.path.endswith("/models"):
+            body = json.dumps({"data": [{"id": "base"}]}).encode()
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                + f"content-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            seen.closed = time.monotonic()
+            return
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
+        event = {"choices": [{"delta": {"content": "word "}}]}
+        chunk = f"data: {json.dumps(event)}\n\n".encode()
+        frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+        while not self._stop.is_set():
+            try:
+                conn.sendall(frame)
+            except OSError:  # the gateway closed the connection
+                break
+            # notice a close between tokens too
+            conn.settimeout(self.interval_s)
+            try:
+                if conn.recv(65536) == b"":
+                    break
+            except TimeoutError:
+                pass
+            except OSError:
+                break
