@@ -2,8 +2,8 @@
 
 Product packages import downwards only: `legal_corpus ← indexing ← serving ← training`
 (`deploy` stands apart and imports none of them). Lab code (`legal_corpus.lab`,
-`indexing.eval`, `serving.lab`) may use the product, but the product never imports the lab,
-except the command lines that dispatch to it. Every `import`, `from … import` and
+`indexing.eval`, `serving.lab`, `training.lab`) may use the product, but the product never
+imports the lab, except the command lines that dispatch to it. Every `import`, `from … import` and
 `importlib.import_module("…")` counts, at module level or inside a function. Product
 modules must also import without the evaluation lab's libraries (the `eval` extra, which the
 container images leave out).
@@ -30,13 +30,14 @@ MAY_IMPORT = {
     "training": {"legal_corpus", "indexing", "serving", "training"},
     "deploy": {"deploy"},
 }
-LAB = ("legal_corpus.lab", "indexing.eval", "serving.lab")
+LAB = ("legal_corpus.lab", "indexing.eval", "serving.lab", "training.lab")
 # the command lines that run lab commands (`python -m indexing report`, `python -m serving demo`)
 DISPATCHERS = {
     "legal_corpus.cli",
     "legal_corpus.citations.__main__",
     "indexing.cli",
     "serving.__main__",
+    "training.cli",
 }
 EVAL_LIBRARIES = ("bm25s", "Stemmer", "ir_measures", "pytrec_eval", "matplotlib")
 

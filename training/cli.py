@@ -247,7 +247,7 @@ def _eval(args: argparse.Namespace, settings: TrainingSettings) -> int:
 def _compare(args: argparse.Namespace, settings: TrainingSettings) -> int:
     from contextlib import ExitStack
 
-    from training.compare import CompareConfig, CompareError, run_compare
+    from training.lab.compare import CompareConfig, CompareError, run_compare
 
     adapters = {}
     for spec in args.adapter:

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from serving.lab.model_dirs import BASE_STAMP
+from serving.model_dirs import BASE_STAMP
 from training.chat_template import ChatTemplateError, training_chat_template
 from training.config import ConfigError, TrainConfig, check_against_model, top_layers
 from training.jsonl import json_lines

@@ -91,8 +91,8 @@ class ModelServer:
         return self
 
     def _start(self) -> None:
-        from serving.lab.model_dirs import ModelDirError
         from serving.lab.vllm_process import start_vllm
+        from serving.model_dirs import ModelDirError
 
         try:
             self.process = start_vllm(

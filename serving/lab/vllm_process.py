@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from serving.lab.model_dirs import check_adapter, check_model_dir
+from serving.model_dirs import check_adapter, check_model_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
@@ -72,7 +72,7 @@ def start_vllm(
 ) -> VllmProcess:
     """Start vLLM's OpenAI server on a free port and wait until `/v1/models` answers.
 
-    The model directory and every adapter are checked first (`serving.lab.model_dirs`): a
+    The model directory and every adapter are checked first (`serving.model_dirs`): a
     missing or corrupt directory, an adapter of another base model or a tokenizer without a
     chat template stops here, naming the path and the fix, before any server starts.
 

@@ -9,7 +9,7 @@ import pytest
 
 from indexing.model import SearchFilters
 from training.cli import main
-from training.compare import CompareConfig, run_compare
+from training.lab.compare import CompareConfig, run_compare
 from training.raft import retrieved_row, write_jsonl
 
 pytestmark = pytest.mark.integration

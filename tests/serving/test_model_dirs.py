@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from serving.lab.model_dirs import ModelDirError, check_adapter, check_model_dir
+from serving.model_dirs import ModelDirError, check_adapter, check_model_dir
 from tests.support.tiny_vllm_model import build_random_adapter
 
 pytestmark = pytest.mark.unit

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from serving.verify import CheckedCitation
-from training.compare import Item, counts
-from training.compare_report import bootstrap_ratio, summarise
+from training.lab.compare import Item, counts
+from training.lab.compare_report import bootstrap_ratio, summarise
 
 pytestmark = pytest.mark.unit
 

@@ -14,7 +14,7 @@ the oracle among distractors or left out) and the lawyers' questions of
 `indexing/eval/benchmarks` (RAG configurations retrieve for themselves through a real gateway
 started in this process — its retrieval, prompt, token budget and verifier; closed-book ones get
 nothing). Every answer is checked by the gateway's verifier (`serving.verify`); the measures and
-their bootstrap intervals are in `training.compare_report`.
+their bootstrap intervals are in `training.lab.compare_report`.
 
     python -m training compare --vllm-url http://127.0.0.1:8001 --base-model base \\
         --ft-model closed-book --raft-model legal --out var/compare
@@ -40,9 +40,9 @@ from indexing.model import Passage
 from serving import answer_format as fmt
 from serving.prompt import build_closed_book_messages
 from serving.verify import CheckedCitation, Verifier
-from training.compare_report import MEASURES, bar_chart, conclusions, markdown_table, summarise
 from training.evaluate import is_abstention
 from training.jsonl import json_lines
+from training.lab.compare_report import MEASURES, bar_chart, conclusions, markdown_table, summarise
 from training.raft import passages_of
 
 log = logging.getLogger(__name__)
