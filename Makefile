@@ -31,7 +31,7 @@ export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean model adapter adapter-closed-book
+.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean model adapter adapter-closed-book compare
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
@@ -100,6 +100,11 @@ adapter: model $(RAFT_DIR)/train.jsonl ## RAFT rows from the corpus, then the `l
 	$(PY) -m training lora --config training/configs/smollm2-135m-cpu.yaml \
 		model=$(MODEL_DIR) train_file=$(RAFT_DIR)/train.jsonl output_dir=$(ADAPTER_DIR)
 
+compare: setup setup-vllm adapter adapter-closed-book ## RAG vs fine-tuning vs RAFT on held-out questions (needs a built index; report in var/compare)
+	$(PY) -m training compare --model-dir $(MODEL_DIR) --adapter legal=$(ADAPTER_DIR)/adapter \
+		--adapter closed-book=$(CLOSED_BOOK_DIR)/adapter --ft-model closed-book --raft-model legal \
+		--raft-eval $(RAFT_DIR)/eval.jsonl --out var/compare
+
 adapter-closed-book: model $(RAFT_DIR)/train.jsonl ## the same rows without sources: the closed-book (DSF) adapter
 	$(PY) -m training lora --config training/configs/smollm2-135m-closed-book-cpu.yaml \
 		model=$(MODEL_DIR) train_file=$(RAFT_DIR)/train_closed_book.jsonl output_dir=$(CLOSED_BOOK_DIR)
@@ -129,7 +134,7 @@ deploy-pin-images: setup .kubectl-installed ## pin the overlays' images by diges
 	$(PY) -m deploy pin-images
 
 # --- measurements -------------------------------------------------------------------------
-bench: setup setup-vllm ## benchmarks: parsing, indexing, query latency, gateway overhead (results in var/bench)
+bench: setup setup-vllm model ## benchmarks: parsing, indexing, query latency, gateway overhead (results in var/bench)
 	$(PY) -m legal_corpus bench --out var/bench
 	$(PY) -m legal_corpus.citations bench --out var/bench
 	$(PY) -m indexing bench --out var/bench

@@ -7,6 +7,7 @@ python -m serving keys list
 python -m serving demo                        # index (incremental), serve, ask, keep serving
 python -m serving bench --out var/bench       # gateway overhead, load and soak figures
 python -m serving bench --only soak --soak-duration 120   # a short soak
+python -m serving bench --only model          # the real model: base vs adapter, direct vs gateway
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--requests", type=int, default=50, help="overhead samples per path")
     bench.add_argument("--no-vllm", action="store_true", help="skip the vLLM overhead part")
     bench.add_argument(
-        "--only", default="overhead,load,soak", help="parts (comma list): overhead, load, soak"
+        "--only",
+        default="overhead,load,model,soak",
+        help="parts (comma list): overhead, load, model (the real model and its adapter), soak",
     )
     bench.add_argument(
         "--soak-duration", type=float, default=600.0, help="seconds of the soak part"

@@ -424,6 +424,12 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {p['path']} | {p['clients']} | {p['duration_s']} | {p['requests']} | "
             f"{p['throughput_rps']} | {p['p50_ms']} | {p['p99_ms']} | {sum(p['errors'].values())} |"
         )
+    if result.get("model"):
+        from serving.lab.model_bench import model_markdown
+
+        lines += ["", model_markdown(result["model"])]
+    elif result.get("model_skipped"):
+        lines += ["", f"Real-model benchmark skipped: {result['model_skipped']}"]
     if result.get("soak"):
         from serving.lab.soak import soak_markdown
 
@@ -443,7 +449,7 @@ def run_bench(
         clients: concurrent clients in the load phases.
         samples: overhead samples per path.
         with_vllm: include the vLLM overhead part.
-        parts: which parts to run (`overhead`, `load`, `soak`; default: all).
+        parts: which parts to run (`overhead`, `load`, `model`, `soak`; default: all).
         soak_duration_s: seconds of the soak part (`serving.lab.soak`).
 
     Returns:
@@ -452,7 +458,7 @@ def run_bench(
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    parts = parts or {"overhead", "load", "soak"}
+    parts = parts or {"overhead", "load", "model", "soak"}
     if parts == {"soak"}:
         from serving.lab.soak import run_soak
 
@@ -471,6 +477,14 @@ def run_bench(
         except (FileNotFoundError, RuntimeError) as err:
             log.error("overhead benchmark skipped: %s", err)
             result["overhead_skipped"] = str(err)[:500]
+    if with_vllm and "model" in parts:
+        from serving.lab.model_bench import model_bench
+
+        try:
+            result["model"] = model_bench(out)
+        except (FileNotFoundError, RuntimeError) as err:
+            log.error("real-model benchmark skipped: %s", err)
+            result["model_skipped"] = str(err)[:500]
     result["load"] = load(out, index_env, clients, duration_s) if "load" in parts else []
     if "soak" in parts:
         from serving.lab.soak import run_soak
