@@ -33,7 +33,7 @@ from legal_corpus.citation_graph import CitationGraph, Judgment
 AUTHORITY_WEIGHT = 0.5
 PRECEDENT_WEIGHT = 0.5
 PRECEDENT_SOURCES = 10
-_FIELDS = ("doc_id", "version", "order", "title", "decision_date", "text")
+_FIELDS = ("doc_id", "version", "order", "title", "decision_date", "text", "jurisdiction")
 
 
 def authority_factor(cited_by: int, weight: float = AUTHORITY_WEIGHT) -> float:
@@ -48,23 +48,40 @@ def citation_graph(store: VectorStore) -> CitationGraph:
     references are read, so a case name at the end of one chunk still names the reference
     at the start of the next.
     """
-    judgments: dict[str, Judgment] = {}
+    judgments, texts = documents_of(store, "opinion")
+    return CitationGraph(
+        (Judgment(d, str(p.get("title") or ""), _year(p)) for d, p in judgments.items()), texts
+    )
+
+
+def _year(payload: Mapping[str, object]) -> int | None:
+    decided = payload.get("decision_date")
+    return date.fromisoformat(str(decided)).year if decided else None
+
+
+def documents_of(
+    store: VectorStore, kind: str
+) -> tuple[dict[str, dict[str, object]], list[tuple[str, str]]]:
+    """The documents of one kind in a build, put back together from their chunks.
+
+    Returns:
+        doc_id -> the payload of one of its chunks (title, dates, jurisdiction), and
+        `(doc_id, text)` per document version, the chunks joined in document order.
+    """
+    first: dict[str, dict[str, object]] = {}
     parts: dict[tuple[str, str], list[tuple[int, str]]] = {}
-    for hit in store.scroll(Where((Match("kind", "opinion"),)), fields=_FIELDS):
+    for hit in store.scroll(Where((Match("kind", kind),)), fields=_FIELDS):
         p = hit.payload
         doc = p["doc_id"]
-        if doc not in judgments:
-            decided = p.get("decision_date")
-            year = date.fromisoformat(decided).year if decided else None
-            judgments[doc] = Judgment(doc, p.get("title") or "", year)
+        first.setdefault(doc, p)
         parts.setdefault((doc, p.get("version") or ""), []).append(
             (int(p.get("order") or 0), p.get("text") or "")
         )
-    texts = (
+    texts = [
         (doc, "\n".join(text for _, text in sorted(pieces, key=lambda piece: piece[0])))
         for (doc, _), pieces in sorted(parts.items())
-    )
-    return CitationGraph(judgments.values(), texts)
+    ]
+    return first, texts
 
 
 def with_citations(
@@ -74,6 +91,7 @@ def with_citations(
     authority_weight: float = AUTHORITY_WEIGHT,
     precedent_weight: float = PRECEDENT_WEIGHT,
     uncounted: Collection[str] = (),
+    sources: int = PRECEDENT_SOURCES,
 ) -> dict[str, float]:
     """Document scores after the authority prior and the precedent expansion.
 
@@ -85,6 +103,7 @@ def with_citations(
         precedent_weight: `w_p` (0: no expansion).
         uncounted: judgments whose citations count for nothing (an evaluation query's own
             judgment); they are not expanded from and gain nothing.
+        sources: the best-ranked opinions whose precedents are expanded.
 
     Returns:
         doc_id -> score; precedents the expansion reached that `scores` did not hold are
@@ -98,12 +117,12 @@ def with_citations(
     }
     if not precedent_weight:
         return out
-    sources = sorted(
+    expanded = sorted(
         (d for d in out if d not in uncounted and is_opinion(d)),
         key=lambda d: (-out[d], d),
-    )[:PRECEDENT_SOURCES]
+    )[:sources]
     gained: dict[str, float] = {}
-    for source in sources:
+    for source in expanded:
         for cited in graph.links.get(source, ()):
             if cited not in uncounted:
                 gained[cited] = gained.get(cited, 0.0) + precedent_weight * out[source]
