@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -34,6 +35,7 @@ from indexing.authority import (
 from indexing.doc_ranking import place_opinions, rank_documents
 from indexing.embeddings import Embedder
 from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provisions
+from indexing.fact_patterns import FactPatterns, FactPatternSettings
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.integrity import verify_build
 from indexing.model import Chunk, Passage, SearchFilters
@@ -42,6 +44,7 @@ from indexing.per_build import PerBuild
 from indexing.rerank import CrossEncoderReranker, configured_reranker
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder, SparseVec
+from indexing.statute_usage import StatuteUsage, statute_usage
 from indexing.store import (
     Catalog,
     Condition,
@@ -86,6 +89,25 @@ def filter_conditions(filters: SearchFilters | None, today: date | None = None) 
     return Where(tuple(must))
 
 
+def neighbours_filter(filters: SearchFilters | None, today: date | None = None) -> Where:
+    """The opinions whose statutes a fact pattern's votes come from: those in force on the
+    query's date and of its jurisdiction, whatever sources, kinds or documents it asks for
+    (`indexing.fact_patterns`)."""
+    f = filters or SearchFilters()
+    return filter_conditions(SearchFilters(as_of=f.as_of, jurisdiction=f.jurisdiction), today)
+
+
+def query_windows(query: str, count_tokens: Any, window_tokens: int) -> list[str]:
+    """The query as embedding windows: itself, or sentence-packed windows if too long."""
+    if count_tokens(query) <= window_tokens:
+        return [query]
+    groups = pack(
+        split_sentences(query),
+        lambda group, s: count_tokens(" ".join([*group, s])) <= window_tokens,
+    )
+    return [" ".join(group) for group in groups]
+
+
 class Retriever:
     """Queries the current build of the index.
 
@@ -107,7 +129,11 @@ class Retriever:
         authority_weight: how much the number of judgments citing a court opinion lifts it
             in a document ranking (`indexing.authority`; 0: not at all).
         precedent_weight: how much the precedents cited by the best-ranked judgments gain
-            in a document ranking (`indexing.authority`; 0: nothing).
+            in a document ranking (`indexing.authority`; 0: nothing). Both apply to
+            questions of one window; a longer text is a fact pattern, ranked by
+            `fact_patterns`.
+        fact_patterns: how a document ranking is made for a text longer than one window
+            (`indexing.fact_patterns`; default: the cross-validated settings).
     """
 
     def __init__(
@@ -123,6 +149,7 @@ class Retriever:
         opinion_query_terms: int | None = 100,
         authority_weight: float = AUTHORITY_WEIGHT,
         precedent_weight: float = PRECEDENT_WEIGHT,
+        fact_patterns: FactPatternSettings | None = None,
     ) -> None:
         self.catalog = catalog
         self.reranker = reranker
@@ -146,6 +173,8 @@ class Retriever:
             "term frequencies", lambda store: store.term_counts()
         )
         self._citations: PerBuild[CitationGraph] = PerBuild("citation graph", citation_graph)
+        self.fact_settings = fact_patterns or FactPatternSettings()
+        self._usage: PerBuild[StatuteUsage] = PerBuild("statute usage", statute_usage)
 
     # -- the build behind the alias -------------------------------------------------------
 
@@ -182,8 +211,8 @@ class Retriever:
             raise IndexUnavailable(f"index build {store.name} is empty")
         if self.query_terms is not None:
             self._term_df.start(store)  # ready before the first long question
-        if self.authority_weight or self.precedent_weight:
-            self._citations.start(store)
+        self._citations.start(store)  # the document rankings of fact patterns use both
+        self._usage.start(store)
 
     def close(self) -> None:
         """Release the builds this retriever opened."""
@@ -193,13 +222,21 @@ class Retriever:
 
     def query_windows(self, query: str) -> list[str]:
         """The query as embedding windows: itself, or sentence-packed windows if too long."""
-        if self.count_tokens(query) <= self.window_tokens:
-            return [query]
-        groups = pack(
-            split_sentences(query),
-            lambda group, s: self.count_tokens(" ".join([*group, s])) <= self.window_tokens,
+        return query_windows(query, self.count_tokens, self.window_tokens)
+
+    def fact_patterns(self) -> tuple[FactPatterns, CitationGraph, StatuteUsage]:
+        """The fact-pattern ranking over the current build, with the build's citation graph
+        and statute usage (for the evaluation lab, which sweeps settings over its evidence)."""
+        store = self._current()
+        patterns = FactPatterns(
+            store,
+            lambda texts: self.embedder.encode(texts),
+            self.sparse,
+            self.query_windows,
+            lambda: self._term_df.get(store),
+            self.hnsw_ef,
         )
-        return [" ".join(group) for group in groups]
+        return patterns, self._citations.get(store), self._usage.get(store)
 
     def sparse_query(self, query: str, store: VectorStore) -> SparseVec:
         """The sparse query vector: every term, or a long query's most specific ones.
@@ -340,7 +377,7 @@ class Retriever:
         where = filter_conditions(filters)
         want = max(top_k, self.reranker.depth) if self.reranker is not None else top_k
         if group_by_doc:
-            documents = self._documents(query, where, mode, DOCUMENT_CANDIDATES)
+            documents = self._documents(query, where, mode, DOCUMENT_CANDIDATES, (), filters)
             found = self._reranked(query, documents[:want])
         else:
             found = self._reranked(query, self._raw(query, want, where, mode))
@@ -403,18 +440,48 @@ class Retriever:
             `(doc_id, score, best chunk)` best first.
         """
         where = filter_conditions(filters)
-        ranked = self._documents(query, where, mode, candidates, uncounted)
+        ranked = self._documents(query, where, mode, candidates, uncounted, filters)
         ranked = self._reranked(query, ranked[:top_k])
         return [(p.chunk.doc_id, p.score, p.chunk) for p in ranked]
 
     def _documents(
-        self, query: str, where: Where, mode: str, candidates: int, uncounted: Collection[str] = ()
+        self,
+        query: str,
+        where: Where,
+        mode: str,
+        candidates: int,
+        uncounted: Collection[str] = (),
+        filters: SearchFilters | None = None,
     ) -> list[Passage]:
         """Every document among the best `candidates` chunks, best first, each as its best
-        chunk with the document's score (`rank_documents`, then `_with_citations`)."""
+        chunk with the document's score (`rank_documents`, then `_with_citations`); a text
+        longer than one window is a fact pattern (`_fact_pattern_documents`)."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if len(self.query_windows(query)) > 1:
+            return self._fact_pattern_documents(query, where, mode, candidates, uncounted, filters)
         passages = self._raw(query, candidates, where, mode, prefetch=candidates)
         ranked = self._with_citations(rank_documents(passages, len(passages)), where, uncounted)
         return place_opinions(ranked, passages)
+
+    def _fact_pattern_documents(
+        self,
+        query: str,
+        where: Where,
+        mode: str,
+        candidates: int,
+        uncounted: Collection[str],
+        filters: SearchFilters | None,
+    ) -> list[Passage]:
+        """A fact pattern's documents (`indexing.fact_patterns`): opinions by the facts they
+        share and their citations, statutes by the opinions that applied them."""
+        patterns, graph, usage = self.fact_patterns()
+        settings = replace(self.fact_settings, candidates=candidates)
+        evidence = patterns.evidence(query, where, neighbours_filter(filters), settings, mode)
+        found = patterns.documents(
+            evidence, settings.for_mode(mode), graph, usage, where, uncounted
+        )
+        return [Passage(payload_chunk(h.id, h.payload), score) for _, score, h in found]
 
     def _with_citations(
         self, docs: list[Passage], where: Where, uncounted: Collection[str]

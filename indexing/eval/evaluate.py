@@ -8,9 +8,14 @@ prints `{"map":…, "p@10":…, "ndcg@10":…, "bpref":…, "recip_rank":…, "r
 "queries":N}`. Modes: `bm25` (the product's legal-token sparse vectors), `dense` (MiniLM),
 `hybrid` (the product default: both, fused), and `bm25s` (the independent library baseline).
 Documents are ranked over the whole source folder; ids are the file stems the qrels use
-(`C123`, `S45`). With `--index` the three product modes query the built index instead
-(`indexing.eval.index_ranker`). See `indexing/README.md`, section Evaluation, for the measured
-choices.
+(`C123`, `S45`).
+
+The three product modes rank a fact pattern (a query longer than one embedding window, as
+every AILA query is) the way the product does (`indexing.fact_patterns`), over the chunks a
+build of both AILA sources holds: in memory by default (`indexing.eval.memory`: the same
+chunks and vectors, scored exactly), through the built index with `--index`
+(`indexing.eval.index_ranker`). The two give the same ranking for the same settings
+(`tests/indexing/test_fact_patterns.py`). See `indexing/README.md`, section Evaluation.
 """
 
 from __future__ import annotations
@@ -19,17 +24,14 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from tqdm import tqdm
 
-from indexing.authority import AUTHORITY_WEIGHT, PRECEDENT_WEIGHT, with_citations
-from indexing.eval.citing import judgments, query_doc, repeats
-from indexing.eval.dense import DenseCache
+from indexing.eval.citing import query_doc, repeats
 from indexing.eval.index_ranker import IndexRanker
 from indexing.eval.metrics import (
     Qrels,
@@ -41,21 +43,10 @@ from indexing.eval.metrics import (
     trec_order,
     write_run,
 )
-from indexing.eval.rankers import (
-    QUERY_WINDOW,
-    Aggregation,
-    Bm25sRanker,
-    DenseRanker,
-    Scores,
-    SourceDocs,
-    SparseRanker,
-    fuse_rrf,
-    load_source,
-    split_query,
-)
-from indexing.fusion import DENSE_SHARE, normalised_sum
+from indexing.eval.paths import FactPatternPath, memory_path
+from indexing.eval.rankers import Bm25sRanker, Scores, SourceDocs, load_source
+from indexing.fact_patterns import FactPatternSettings
 from indexing.rerank import CrossEncoderReranker, RerankerUnavailable, configured_reranker
-from legal_corpus.citation_graph import CitationGraph
 
 log = logging.getLogger(__name__)
 
@@ -64,78 +55,44 @@ MODES: tuple[Mode, ...] = ("bm25s", "bm25", "dense", "hybrid")
 SOURCES = ("aila/casedocs", "aila/statutes")
 RUN_DEPTH = 100
 EMBED_BUDGET = 4000
-Encoder = Callable[[Sequence[str]], np.ndarray]
+
+
+# evaluation mode -> the product's query mode
+QUERY_MODE = {"bm25": "sparse", "dense": "dense", "hybrid": "hybrid"}
 
 
 @dataclass(frozen=True, slots=True)
 class RetrievalChoices:
-    """The retrieval choices the evaluation measured and kept (see README, Evaluation).
+    """What the evaluation ranks with (see README, Evaluation).
 
     Args:
-        sparse_agg: passage-to-document aggregation of sparse scores.
-        query_tf: weight sparse query terms by their frequency in the query.
-        query_terms: sparse side keeps the query's this many most specific terms (None: all).
-        opinion_agg, opinion_query_terms: the same two choices for the judgments
-            (`aila/casedocs`), as the product makes them for court opinions: a precedent is
-            found by the story it shares with the facts over several passages, a provision
-            by the few terms of art of one (README, Evaluation, "Cited precedents").
-        dense_fuse: how the windows of a long query are fused (`mean` or `max`).
-        query_window: words per dense query window (stride half a window).
-        hybrid_weights: RRF weights of (sparse, dense) for a query longer than one window.
-        dense_rounds: embed at most this many passages per document (None: all); the
-            dense side uses every passage already cached.
-        embed_budget: embed at most this many passages per source, counted breadth first
-            from round 0 (None: no cap). The default bounds a fresh run on two cores to
-            about ten minutes of embedding: all 653 statute passages, the first passage of
-            every judgment; more rounds only with a larger budget (or none).
-        authority_weight, precedent_weight: the citation-aware scores of the judgments, as
-            the product applies them to court opinions (`indexing.authority`; 0: off).
+        fact_patterns: the fact-pattern settings (default: the product's, cross-validated).
+        embed_budget: embed at most this many chunks missing from the embedding cache
+            (None: no cap). A fresh checkout has none cached; `build` fills the cache, and
+            every cached vector is used. The default bounds a fresh run on two cores to
+            about ten minutes of embedding; chunks left without a vector take no part in
+            the dense rankings (the run logs how many).
     """
 
-    sparse_agg: Aggregation = "max"
-    query_tf: bool = False
-    query_terms: int | None = 20
-    opinion_agg: Aggregation = "top3"
-    opinion_query_terms: int | None = 100
-    dense_fuse: Literal["mean", "max"] = "max"
-    query_window: int = QUERY_WINDOW
-    hybrid_weights: tuple[float, float] = (1.0, 1.0)
-    dense_rounds: int | None = None
+    fact_patterns: FactPatternSettings = field(default_factory=FactPatternSettings)
     embed_budget: int | None = EMBED_BUDGET
-    authority_weight: float = AUTHORITY_WEIGHT
-    precedent_weight: float = PRECEDENT_WEIGHT
-
-
-def load_encoder(model_dir: Path | None = None) -> Encoder:
-    """The product's embedder (`indexing.embeddings`, torch backend) as an encode function.
-
-    Args:
-        model_dir: a local sentence-transformers directory (default: the bundled MiniLM).
-
-    Returns:
-        texts -> L2-normalised float32 rows.
-    """
-    from indexing.embeddings import load_embedder
-    from indexing.settings import default_embed_model
-
-    embedder = load_embedder(model_dir or default_embed_model(), "torch")
-    return lambda texts: embedder.encode(list(texts))
 
 
 class AilaEvaluation:
-    """Rankers over one AILA source, built lazily and cached under `cache_dir`.
+    """Rankings of one AILA source: the bm25s baseline and the product's modes.
 
     Args:
         corpus_dir: the corpus root.
         source: `aila/casedocs` or `aila/statutes`.
-        cache_dir: where passage matrices and dense vectors are kept between runs.
+        cache_dir: where the chunked points of the in-memory path are kept between runs.
         choices: the retrieval choices.
-        encoder_factory: builds the dense encoder when a dense mode is first used.
-        only_docs: restrict the source to these ids (small slices for tests).
-        reranker: a cross-encoder the hybrid results are reranked with (None, the default:
-            no reranking; see `indexing.rerank.configured_reranker`).
-        index: rank `bm25`, `dense` and `hybrid` through a built index instead of the
-            in-memory rankers (`bm25s` stays the library baseline; no reranking).
+        only_docs: restrict both AILA sources to these ids (small slices for tests).
+        reranker: a cross-encoder the in-memory results are reranked with, by each
+            document's best chunk (None, the default: no reranking).
+        index: rank `bm25`, `dense` and `hybrid` through a built index instead of in memory
+            (`bm25s` stays the library baseline; the retriever reranks itself).
+        settings: `IndexSettings` (embedding model and cache; default: from the environment).
+        memory: an in-memory path already built (shared between the two sources).
     """
 
     def __init__(
@@ -144,10 +101,11 @@ class AilaEvaluation:
         source: str,
         cache_dir: Path,
         choices: RetrievalChoices | None = None,
-        encoder_factory: Callable[[], Encoder] = load_encoder,
         only_docs: Sequence[str] | None = None,
         reranker: CrossEncoderReranker | None = None,
         index: IndexRanker | None = None,
+        settings: Any = None,
+        memory: FactPatternPath | None = None,
     ) -> None:
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
@@ -155,21 +113,12 @@ class AilaEvaluation:
         self.choices = choices or RetrievalChoices()
         self.docs: SourceDocs = load_source(corpus_dir, source, only_docs)
         self.only_docs = only_docs
-        self._encoder_factory = encoder_factory
-        self._encoder: Encoder | None = None
         self._bm25s: Bm25sRanker | None = None
-        self._sparse: SparseRanker | None = None
-        self._dense: DenseRanker | None = None
         self._reranker = reranker
         self._index = index
-        self._citations: CitationGraph | None = None
+        self._settings = settings
+        self._memory = memory
         self._repeats: dict[str, set[str]] | None = None
-
-    def encoder(self) -> Encoder:
-        """The dense encoder (loaded once)."""
-        if self._encoder is None:
-            self._encoder = self._encoder_factory()
-        return self._encoder
 
     def bm25s(self) -> Bm25sRanker:
         """The bm25s baseline ranker."""
@@ -177,37 +126,17 @@ class AilaEvaluation:
             self._bm25s = Bm25sRanker(self.docs)
         return self._bm25s
 
-    def sparse(self) -> SparseRanker:
-        """The product-sparse ranker (passage matrix cached)."""
-        if self._sparse is None:
-            cache = self.cache_dir / "sparse" if self.only_docs is None else None
-            self._sparse = SparseRanker(self.docs, cache)
-        return self._sparse
+    def memory(self) -> FactPatternPath:
+        """The in-memory path (chunks both AILA sources on first use; cached on disk)."""
+        if self._memory is None:
+            from indexing.settings import IndexSettings
 
-    def dense(self) -> DenseRanker:
-        """The dense ranker; embeds the passages missing from the cache first."""
-        if self._dense is None:
-            root = self.cache_dir / "dense"
-            if self.only_docs is not None:
-                root = root / f"slice-{self.docs.fingerprint()}"
-            cache = DenseCache(root, self.source, self.corpus_dir, only=self.only_docs)
-            # the cap bounds embedding work; every round already cached is used
-            cache.build(
-                self.encoder(),
-                max_rounds=self.choices.dense_rounds,
-                max_passages=self.choices.embed_budget,
+            settings = self._settings or IndexSettings(**{})
+            only = list(self.only_docs) if self.only_docs is not None else None
+            self._memory = memory_path(
+                self.corpus_dir, settings, self.cache_dir, self.choices.embed_budget, only
             )
-            passage_ids, vectors = cache.load()
-            self._dense = DenseRanker(self.docs.ids, passage_ids, vectors, self.encoder())
-        return self._dense
-
-    def citations(self) -> CitationGraph:
-        """The citations between the judgments of the source (built once)."""
-        if self._citations is None:
-            self._citations = CitationGraph(
-                judgments(self.docs), zip(self.docs.ids, self.docs.texts, strict=True)
-            )
-        return self._citations
+        return self._memory
 
     def repeats(self) -> dict[str, set[str]]:
         """The judgments the source holds twice (`indexing.eval.citing.repeats`; built once)."""
@@ -220,47 +149,30 @@ class AilaEvaluation:
 
         `uncounted`: judgments whose citations count for nothing (the one a citing-judgment
         query was made from, and those repeating it).
+
+        Raises:
+            ValueError: a query of one embedding window in memory (the in-memory path ranks
+                fact patterns; a question goes through the index, `--index`).
         """
         if mode == "bm25s":
             return self.bm25s().rank(query)
         if self._index is not None:
             return self._index.rank(mode, query, uncounted)
-        scores = self._rank_in_memory(mode, query)
-        c = self.choices
-        if self.source != "aila/casedocs" or not (c.authority_weight or c.precedent_weight):
-            return scores
-        return with_citations(
-            scores,
-            self.citations(),
-            lambda d: True,  # every document of the source is a judgment
-            c.authority_weight,
-            c.precedent_weight,
-            uncounted,
+        memory = self.memory()
+        if len(memory.patterns.windows(query)) < 2:
+            raise ValueError(
+                "the in-memory path ranks fact patterns (longer than one embedding window); "
+                "rank a question through the index (--index)"
+            )
+        found = memory.ranked(
+            query, self.source, self.choices.fact_patterns, QUERY_MODE[mode], uncounted
         )
-
-    def _rank_in_memory(self, mode: Mode, query: str) -> Scores:
-        c = self.choices
-        opinions = self.source == "aila/casedocs"
-        agg = c.opinion_agg if opinions else c.sparse_agg
-        terms = c.opinion_query_terms if opinions else c.query_terms
-        if mode == "bm25":
-            return self.sparse().rank(query, agg, c.query_tf, terms)
-        if mode == "dense":
-            return self.dense().rank(query, c.dense_fuse, c.query_window)
-        sparse = self.sparse().rank(query, agg, c.query_tf, terms)
-        dense = self.dense().rank(query, c.dense_fuse, c.query_window)
-        if len(split_query(query, c.query_window)) == 1:
-            # a question: the product fuses its two rankings by their scores (indexing.fusion)
-            fused = normalised_sum([dense, sparse], (DENSE_SHARE, 1.0 - DENSE_SHARE))
-        else:
-            fused = fuse_rrf([sparse, dense], c.hybrid_weights)
+        scores = {doc: score for doc, score, _ in found}
         if self._reranker is None:
-            return fused
-        sparse_ranker = self.sparse()
+            return scores
+        texts = {doc: text for doc, _, text in found}
         return self._reranker.rerank_scores(
-            split_query(query),
-            fused,
-            lambda doc: sparse_ranker.best_passage(doc, query, self.docs.texts, terms),
+            memory.patterns.windows(query), scores, lambda doc: texts.get(doc, "")
         )
 
     def run(
@@ -365,35 +277,21 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 
 def add_embed_options(p: argparse.ArgumentParser) -> None:
-    """The options that bound dense embedding work (shared with `report`)."""
-    p.add_argument(
-        "--dense-rounds",
-        type=int,
-        default=None,
-        help="embed at most N passages per document (default: no cap); cached ones are used",
-    )
+    """The option that bounds embedding work (shared with `report`)."""
     p.add_argument(
         "--embed-budget",
         type=int,
         default=EMBED_BUDGET,
-        help=f"embed at most N passages per source (default {EMBED_BUDGET}, about ten minutes "
-        "on two cores; 0 = no cap: the full AILA judgments take about an hour)",
+        help=f"embed at most N chunks missing from the embedding cache (default {EMBED_BUDGET}, "
+        "about ten minutes on two cores; 0 = no cap: the AILA judgments' 92,000 chunks take "
+        "hours, or come from the cache a `build` of the AILA sources fills)",
     )
 
 
-def choices_from_args(args: argparse.Namespace, settings: Any = None) -> RetrievalChoices:
-    """The retrieval choices with the embedding caps of the command line (and, given the
-    `IndexSettings`, the configured `JURIS_AUTHORITY_WEIGHT` and `JURIS_PRECEDENT_WEIGHT`)."""
+def choices_from_args(args: argparse.Namespace) -> RetrievalChoices:
+    """The retrieval choices with the embedding cap of the command line."""
     budget = args.embed_budget if args.embed_budget and args.embed_budget > 0 else None
-    weights = (
-        {
-            "authority_weight": settings.authority_weight,
-            "precedent_weight": settings.precedent_weight,
-        }
-        if settings is not None
-        else {}
-    )
-    return RetrievalChoices(dense_rounds=args.dense_rounds, embed_budget=budget, **weights)
+    return RetrievalChoices(embed_budget=budget)
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -425,11 +323,11 @@ def run_cli(args: argparse.Namespace) -> int:
             corpus,
             args.source,
             args.cache,
-            choices_from_args(args, settings),
-            encoder_factory=lambda: load_encoder(settings.embed_model),
+            choices_from_args(args),
             only_docs=only,
             reranker=None if index else configured_reranker(settings),
             index=index,
+            settings=settings,
         )
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

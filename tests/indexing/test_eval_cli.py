@@ -10,6 +10,8 @@ import pytest
 from indexing.eval.evaluate import main
 
 KEYS = ["map", "p@10", "ndcg@10", "bpref", "recip_rank", "recall@100", "queries"]
+# 30 statutes and the judgments of the index slice: the in-memory path chunks both sources
+SLICE = [f"S{n}" for n in range(1, 31)] + ["C1", "C79", "C2364"]
 
 
 @pytest.fixture
@@ -48,15 +50,16 @@ def test_statutes_sparse_modes(
 ) -> None:
     run = tmp_path / "statutes.run"
     argv = _statutes_argv(two_queries, corpus_dir, tmp_path, "--mode", mode, "--run-out", str(run))
+    argv += ["--only-docs", ",".join(SLICE)]
     assert main(argv) == 0
     metrics = _check(capsys.readouterr().out, 2)
-    assert metrics["recall@100"] > 0  # 100 of 197 statutes: some relevant one is found
+    assert metrics["recall@100"] > 0  # the slice holds relevant statutes of both queries
     lines = [ln.split() for ln in run.read_text().splitlines()]
     assert all(len(f) == 6 and f[1] == "Q0" and f[5] == f"juris-{mode}" for f in lines)
     for qid in ("AILA_Q1", "AILA_Q2"):
         rows = [f for f in lines if f[0] == qid]
-        assert len(rows) == 100
-        assert [int(f[3]) for f in rows] == list(range(1, 101))
+        assert len(rows) == 30  # fewer statutes than the depth: every one, once
+        assert [int(f[3]) for f in rows] == list(range(1, 31))
         scores = [float(f[4]) for f in rows]
         assert scores == sorted(scores, reverse=True)
         assert all(f[2].startswith("S") for f in rows)
@@ -70,15 +73,15 @@ def test_hybrid_on_a_slice_embeds_and_fuses(
     relevant = sorted(
         {ln.split()[2] for ln in qrels.read_text().splitlines() if ln.split()[3] != "0"}
     )[:4]
-    only = ",".join([*relevant, "S1", "S2", "S3", "S4"])
+    only = sorted({*relevant, "S1", "S2", "S3", "S4", "C1", "C79"})
     run = tmp_path / "hybrid.run"
     argv = _statutes_argv(two_queries, corpus_dir, tmp_path, "--mode", "hybrid")
-    argv += ["--only-docs", only, "--run-out", str(run)]
+    argv += ["--only-docs", ",".join(only), "--run-out", str(run)]
     assert main(argv) == 0
     _check(capsys.readouterr().out, 2)
     ranked = {ln.split()[2] for ln in run.read_text().splitlines()}
-    assert ranked == set(only.split(","))  # fewer than 100 documents: all of them, once
-    assert any((tmp_path / "cache" / "dense").rglob("round-000.npz"))
+    assert ranked == {d for d in only if d.startswith("S")}  # every statute, once
+    assert any((tmp_path / "cache" / "memory").glob("points-*.pkl"))  # chunked once, kept
 
 
 @pytest.mark.unit
@@ -112,7 +115,7 @@ def test_index_mode_ranks_through_the_built_index(
     rows = [ln.split() for ln in run.read_text().splitlines()]
     assert {f[2] for f in rows} == set(only.split(","))  # qrels ids, not `aila:S1`
     assert all(f[5] == "juris-hybrid" for f in rows)
-    assert not (tmp_path / "cache" / "dense").exists()  # nothing embedded in memory
+    assert not (tmp_path / "cache" / "memory").exists()  # nothing chunked in memory
 
 
 @pytest.mark.unit
