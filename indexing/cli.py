@@ -8,11 +8,11 @@
                               [--kind statute] [--source uscode] [--mode hybrid] --json
     python -m indexing bench --out var/bench
 
-The evaluation lab (`indexing.eval`) adds `eval`, `report`, `citing-bench` and
-`eval-questions`: each module exposes `register(subparsers)`, which adds its parser with
-`set_defaults(func=...)` where `func(args) -> int` is the exit status. Where that subpackage or
-its libraries (the `eval` extra) are not installed, as in the container images, the commands
-remain and say what is missing.
+The evaluation lab (`indexing.eval`) adds `eval`, `report`, `citing-bench`, `crossval`,
+`adapt-embedder` and `eval-questions`: each module exposes `register(subparsers)`, which adds
+its parser with `set_defaults(func=...)` where `func(args) -> int` is the exit status. Where
+that subpackage or its libraries (the `eval` extra) are not installed, as in the container
+images, the commands remain and say what is missing.
 
 Exit status: 0 done; 1 done but some input files were skipped (listed on stderr); 2 usage
 error, unavailable index or another writer running.
@@ -37,6 +37,8 @@ EXTENSIONS = {
     "indexing.eval.report": "report",
     "indexing.eval.citing": "citing-bench",
     "indexing.eval.questions": "eval-questions",
+    "indexing.eval.crossval": "crossval",
+    "indexing.eval.adapt": "adapt-embedder",
 }
 # the `eval` extra's libraries (import names)
 EVAL_LIBRARIES = frozenset({"bm25s", "Stemmer", "ir_measures", "pytrec_eval", "matplotlib"})
