@@ -189,6 +189,7 @@ function setMode(value) {
     /** @type {HTMLInputElement} */ (input).checked = /** @type {HTMLInputElement} */ (input).value === value;
   }
   submit.textContent = value === "ask" ? "Ask" : "Search";
+  $("model-choice").hidden = value !== "ask"; // only an answer is written by a model
 }
 
 form.addEventListener("change", (event) => {
