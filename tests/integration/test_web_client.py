@@ -501,3 +501,29 @@ def test_answer_rendering_marks_unsupported_claims_and_never_injects_html(
     assert result["injected"] == 0
     assert result["badges"] == ["verified", "not among the sources"]
     assert result["marked"] == ["may testify"]
+
+
+def test_the_model_menu_lists_served_models_and_the_answer_names_its_writer(
+    real_vllm: Any, slice_retriever: Any, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    """The real model and its adapter, chosen in the page; the answer says which wrote it."""
+    settings = GatewaySettings(
+        api_keys_file=web_keys["path"], vllm_url=real_vllm.url, vllm_max_tokens=24,
+        prompt_max_chars_per_source=700, vllm_first_token_timeout_s=120,
+        vllm_total_timeout_s=240,
+    )  # fmt: skip
+    with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
+        page = open_page(url)
+        save_key(page, web_keys["user"])
+        page.focus("#model")
+        page.wait_for_selector("#model option[value='legal']", state="attached")
+        labels = page.locator("#model option").all_inner_texts()
+        assert any(t.startswith("legal — LoRA adapter of smollm2-135m-instruct") for t in labels)
+        assert any(t.startswith("extractive —") for t in labels), labels
+        page.select_option("#model", "legal")
+        ask(page, QUESTION)
+        page.wait_for_selector("#answer[data-state='done']", timeout=240_000)
+        meta = page.inner_text("#answer-meta")
+        assert "Written by legal (LoRA adapter of smollm2-135m-instruct)" in meta, meta
+        page.check("input[name='mode'][value='search']")
+        assert page.locator("#model-choice").is_hidden()

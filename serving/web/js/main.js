@@ -127,7 +127,7 @@ $("key-form").addEventListener("submit", (event) => {
   /** @type {HTMLDetailsElement} */ ($("key-settings")).open = false;
   setStatus("API key saved.");
   question.focus();
-  loadModels();
+  modelsLoaded = false;
 });
 $("key-forget").addEventListener("click", () => {
   saveKey("");
@@ -365,14 +365,18 @@ function writer(response) {
 
 // ---- the model choice ----------------------------------------------------------------------
 
-/** Fill the model menu from `GET /v1/models` (kept to "Default" when it cannot be read). */
+/** Fill the model menu from `GET /v1/models` (kept to "Default" when it cannot be read); done
+ * when the menu is first used, so that a page load spends none of the key's request budget. */
+let modelsLoaded = false;
 async function loadModels() {
   const select = /** @type {HTMLSelectElement} */ ($("model"));
-  if (!loadKey()) return;
+  if (modelsLoaded || !loadKey()) return;
+  modelsLoaded = true;
   let listing;
   try {
     listing = await api.models();
   } catch {
+    modelsLoaded = false;
     return;
   }
   const chosen = select.value;
@@ -507,4 +511,4 @@ showKeyState();
 showHistory();
 setMode(mode());
 document.documentElement.dataset.ready = "true";
-loadModels();
+for (const type of ["focus", "pointerdown"]) $("model").addEventListener(type, loadModels);
