@@ -144,13 +144,20 @@ async def _direct(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> 
     return first or float("nan"), time.perf_counter() - start
 
 
-async def _via_gateway(
-    client: httpx.AsyncClient, url: str, question: str, headers: dict[str, str]
+async def via_gateway(
+    client: httpx.AsyncClient,
+    url: str,
+    question: str,
+    headers: dict[str, str],
+    model: str | None = None,
 ) -> tuple[float, float, float]:
+    """Stream one answer through `/v1/ask`: (time to first token, total, verification) in s."""
     start = time.perf_counter()
     first = None
     verification = float("nan")
-    body = {"question": question, "stream": True}
+    body: dict[str, Any] = {"question": question, "stream": True}
+    if model:
+        body["model"] = model
     async with client.stream("POST", f"{url}/v1/ask", json=body, headers=headers) as r:
         r.raise_for_status()
         event = ""
@@ -248,7 +255,7 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
                             if path == "d":
                                 ttft, total = await _direct(client, url, bodies[q])
                             else:
-                                ttft, total, verify = await _via_gateway(client, gw, q, headers)
+                                ttft, total, verify = await via_gateway(client, gw, q, headers)
                                 if i >= 4:
                                     res["g_verify"].append(verify)
                             if i >= 4:  # warm-up
