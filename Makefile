@@ -21,7 +21,7 @@ CLOSED_BOOK_DIR := var/adapters/closed-book
 # (the demo gateway's prompt); documents the lawyers' questions judge stay out of training.
 RAFT_ARGS ?= --sources uscode federal_rules gdpr --kinds statute rule regulation \
 	--retriever memory --k 5 --p 0.8 --max-chars-per-source 700 --max-quote-words 25 \
-	--sample 420 --seed 0 --hold-out-qrels indexing/eval/benchmarks/law_questions.qrels
+	--sample 256 --seed 0 --hold-out-qrels indexing/eval/benchmarks/law_questions.qrels
 SHARED ?= $(abspath ../shared)
 export JURIS_CORPUS_DIR ?= $(SHARED)/legal_corpus
 export HF_HUB_OFFLINE := 1

@@ -204,7 +204,11 @@ class VllmGenerator:
             resp = await asyncio.wait_for(
                 self.client.post(f"{root}/tokenize", json=body), self.config.connect_timeout_s + 1.0
             )
-        except (httpx.HTTPError, TimeoutError) as err:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as err:
+            raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
+        except (httpx.TimeoutException, TimeoutError) as err:
+            raise GeneratorError("timeout", f"POST /tokenize: {err!r}") from err
+        except httpx.HTTPError as err:
             raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
         if resp.status_code != 200:
             raise GeneratorError(f"http_{resp.status_code}", "POST /tokenize")
