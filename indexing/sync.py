@@ -43,9 +43,19 @@ from indexing.chunking import CHUNK_FORMAT
 from indexing.embeddings import Embedder
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
 from indexing.settings import IndexSettings
-from indexing.store import OPEN_TO, EdgeCatalog, VectorStore, day_int, new_build_name, prune
+from indexing.store import (
+    OPEN_TO,
+    EdgeCatalog,
+    MatchAny,
+    VectorStore,
+    Where,
+    day_int,
+    new_build_name,
+    prune,
+)
 from legal_corpus.adapters import IngestReport, SourceUnit, discover_units, source_names
 from legal_corpus.model import LegalDocument
+from legal_corpus.progress import progress as progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +108,7 @@ def plan_sync(
     units: list[SourceUnit],
     report: IngestReport,
     sources: list[str],
+    progress: bool = False,
 ) -> SyncPlan:
     """Compare the source units with a build's manifest.
 
@@ -107,6 +118,7 @@ def plan_sync(
         report: collects parse errors (a unit that fails keeps its versions: nothing is
             retired because a file is unreadable today).
         sources: the sources synced (versions of other sources are left alone).
+        progress: report the units compared (a bar on a terminal, log lines elsewhere).
 
     Returns:
         The plan, with the manifest the build will have after it.
@@ -116,7 +128,7 @@ def plan_sync(
         base.build, json.loads(json.dumps(base.units)), dict(base.versions), base.chunk_format
     )
     seen: set[str] = set()
-    for unit in units:
+    for unit in progress_bar(units, desc="compare", unit="unit", enabled=progress):
         uid, sig = unit_id(unit), unit_signature(unit)
         known = base.units.get(uid)
         if known and known["sig"] == sig and all(v in base.versions for v in known["versions"]):
@@ -236,7 +248,9 @@ def run_sync(
                 base.chunk_format,
                 CHUNK_FORMAT,
             )
-        plan = plan_sync(base, units, report, names + ([RULINGS] if incoming else []))
+        plan = plan_sync(
+            base, units, report, names + ([RULINGS] if incoming else []), progress=progress
+        )
         if dry_run:
             return SyncResult(plan, report, current, dry_run=True)
         if plan.empty:
@@ -270,7 +284,13 @@ def _apply(plan: SyncPlan, store: VectorStore, indexer: object, today: date, pro
     wanted = changed | set(plan.retire)
     fields = ["version_key", "content_hash", "n_chunks", "valid_to"]
     actual: dict[str, list[tuple[str, str, int, int]]] = {}
-    for hit in store.scroll(fields=fields):
+    # only the points of the versions this sync touches (a payload index on version_key)
+    hits = (
+        store.scroll(Where((MatchAny("version_key", tuple(sorted(wanted))),)), fields)
+        if wanted
+        else []
+    )
+    for hit in hits:
         vk = hit.payload.get("version_key", "")
         if vk in wanted:
             p = hit.payload
@@ -305,7 +325,7 @@ def _apply(plan: SyncPlan, store: VectorStore, indexer: object, today: date, pro
             store,
             progress=progress,
             total=len(todo),
-            on_done=lambda d: log.info("indexed %s", d.version_key),
+            on_done=lambda d, n: log.info("indexed %s (%d passages)", d.version_key, n),
         )
         embedded = stats.chunks
     store.delete(stale)
