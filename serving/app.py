@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from serving.answering import Pipeline
-from serving.api.routes import admin, ask, chat, documents, health, models, search
+from serving.api.routes import admin, ask, chat, documents, health, index, models, search
 from serving.audit import AuditLog
 from serving.auth import KeyStore, RateLimiter
 from serving.errors import GeneratorError, install_error_handlers
@@ -125,7 +125,7 @@ def create_app(
     )
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (ask, search, documents, chat, models, admin, health):
+    for module in (ask, search, documents, chat, models, index, admin, health):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from serving.answering import Pipeline
 from serving.errors import GeneratorError
+from serving.index_status import index_status, readiness_fields
 from serving.protocol import ReadyResponse
 
 router = APIRouter(tags=["health"])
@@ -31,6 +32,8 @@ async def readyz(request: Request) -> JSONResponse:
             index.update({k: v for k, v in detail.items() if isinstance(v, str | int | float)})
     except Exception as err:
         index.update(ok=False, error=str(err)[:300])
+    # while a build fills: which sources are not searchable yet (see GET /v1/index/status)
+    index.update(readiness_fields(await to_thread.run_sync(index_status, pipeline.retriever)))
     generator: dict[str, object] = {"backend": "extractive", "ok": True}
     if pipeline.vllm is not None:
         generator = {"backend": "vllm", "url": pipeline.vllm.config.base_url}
