@@ -21,7 +21,7 @@ from indexing.chunking import Chunker, model_token_counter
 from indexing.embeddings import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
 from indexing.ingest import Indexer, IndexStats
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
-from indexing.priority import current_first, hinted_units, order_units
+from indexing.priority import current_first, hinted_units, order_units, tier_of_source
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder
 from indexing.status import BuildTracker, status_path, unit_bytes
@@ -177,14 +177,15 @@ def index_units(
             tracker.document_read(doc)
 
     def parsed() -> Iterator[LegalDocument]:
-        bar = progress_bar(total=len(units), desc="parse", unit="unit", enabled=progress)
+        # counted in kB of source files: units range from a 2 kB statute to a 4 MB title
+        bar = progress_bar(total=total_bytes // 1024, desc="parse", unit="kB", enabled=progress)
         try:
             for unit in units:
                 yield from parse_tracked([unit], report, note, doc_filter)
                 read["bytes"] += unit_bytes(unit)
                 if tracker is not None:
                     tracker.unit_read(unit)
-                bar.update(1)
+                bar.update(unit_bytes(unit) // 1024)
         finally:
             bar.close()
 
@@ -271,7 +272,13 @@ def run_build(
         name = new_build_name(settings.collection)
         tracker = BuildTracker(status_path(settings.qdrant_path, settings.collection), name, todo)
         if hint:
-            tracker.hinted(f"{u.source}/{u.key}" for u in hinted_units(todo, hint))
+            # the question is answerable once its units of the first tier it reaches are in
+            # (a judgment sharing its words comes with the opinions, much later)
+            matched = hinted_units(todo, hint)
+            first = min((tier_of_source(u.source) for u in matched), default=0)
+            tracker.hinted(
+                f"{u.source}/{u.key}" for u in matched if tier_of_source(u.source) == first
+            )
         if on_tracker is not None:
             on_tracker(tracker)
         store = catalog.create(name, indexer.embedder.dim)

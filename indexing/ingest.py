@@ -260,6 +260,7 @@ class Indexer:
                     if guess:
                         embed_bar.total = upsert_bar.total = guess
                         embed_bar.estimated = upsert_bar.estimated = True
+                embed_bar.set_postfix_str(f"{stats.embedded:,} embedded, {stats.reused:,} reused")
                 embed_bar.update(len(batch.chunks))
                 store.upsert(
                     [
@@ -279,8 +280,6 @@ class Indexer:
                     stats.versions[doc.version_key] = (doc.content_hash, n)
                     if on_done is not None:
                         on_done(doc, n)
-                note = f"{stats.documents:,} documents, {stats.embedded:,} embedded"
-                embed_bar.set_postfix_str(note)
                 if on_batch is not None:
                     on_batch(stats)
             embed_bar.total = upsert_bar.total = stats.chunks  # the estimate, now exact
