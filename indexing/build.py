@@ -178,14 +178,18 @@ def index_units(
 
     def parsed() -> Iterator[LegalDocument]:
         # counted in kB of source files: units range from a 2 kB statute to a 4 MB title
-        bar = progress_bar(total=total_bytes // 1024, desc="parse", unit="kB", enabled=progress)
+        kb = -(-total_bytes // 1024)
+        bar = progress_bar(total=kb, desc="parse", unit="kB", enabled=progress)
+        shown = 0
         try:
             for unit in units:
                 yield from parse_tracked([unit], report, note, doc_filter)
                 read["bytes"] += unit_bytes(unit)
                 if tracker is not None:
                     tracker.unit_read(unit)
-                bar.update(unit_bytes(unit) // 1024)
+                now = min(kb, -(-read["bytes"] // 1024))
+                bar.update(now - shown)
+                shown = now
         finally:
             bar.close()
 

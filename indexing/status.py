@@ -34,6 +34,10 @@ from typing import Any
 from legal_corpus.adapters import SourceUnit
 
 WRITE_EVERY_S = 2.0
+# plain-text bytes per passage, to guess the size of a source nothing has been read from yet
+# (a passage holds at most 200 word pieces; shorter paragraphs make it about this on the
+# bundled judgments); markup-heavy sources are re-estimated from what they gave once read
+BYTES_PER_PASSAGE = 700
 
 
 def status_path(root: Path, alias: str) -> Path:
@@ -117,6 +121,13 @@ class BuildTracker:
             s = self.sources.setdefault(u.source, _Source())
             s.units += 1
             s.bytes_total += unit_bytes(u)
+        # the last complete build's passages per source: the best guess for this one's
+        before = read_status(self.path.parent, self.path.name.split(".")[0]) if self.path else None
+        self._previous: dict[str, int] = {}
+        if before and before.get("state") == "complete":
+            for name, src in (before.get("sources") or {}).items():
+                if name in self.sources and src.get("passages"):
+                    self._previous[name] = int(src["passages"])
         self.write(force=True)
 
     # -- what the build reports ------------------------------------------------------------
@@ -181,13 +192,15 @@ class BuildTracker:
                 sum(s.passages for s in read) / sum(s.bytes_read for s in read) if read else 0.0
             )
             estimated = 0
-            for s in self.sources.values():
+            for name, s in self.sources.items():
                 if s.state() == "done":
                     estimated += s.passages
-                elif s.bytes_read:
+                elif name in self._previous:  # what the last complete build held
+                    estimated += max(s.passages, self._previous[name])
+                elif s.bytes_read and s.passages:
                     estimated += max(s.passages, round(s.passages * s.bytes_total / s.bytes_read))
                 else:
-                    estimated += round(per_byte * s.bytes_total)
+                    estimated += round(max(per_byte, 1 / BYTES_PER_PASSAGE) * s.bytes_total)
             estimated = max(estimated, passages)
             rate = passages / elapsed
             eta = (estimated - passages) / rate if rate > 0 and self.state == "filling" else None
