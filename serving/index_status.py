@@ -54,7 +54,7 @@ def index_note(retriever: RetrieverLike, filters: SearchFilters) -> IndexNote | 
     return IndexNote(
         pending_sources=pending,
         message=(
-            f"not indexed yet: {', '.join(pending)} — {where} is still filling "
+            f"not fully indexed yet: {', '.join(pending)} — {where} is still filling "
             f"({int(status.get('passages') or 0):,} of about "
             f"{int(status.get('passages_estimated') or 0):,} passages); results from these "
             "sources may be missing"

@@ -76,7 +76,7 @@ def test_results_note_a_pending_source_their_filters_ask_for(client, retriever, 
     retriever.index_status = lambda: filling
     r = client.post("/v1/search", json={"query": "fair use"}, headers=auth(user_key)).json()
     assert r["index_note"]["pending_sources"] == ["aila/casedocs"]
-    assert "not indexed yet: aila/casedocs" in r["index_note"]["message"]
+    assert "not fully indexed yet: aila/casedocs" in r["index_note"]["message"]
     only_us = {"query": "fair use", "jurisdiction": "us"}
     assert (
         client.post("/v1/search", json=only_us, headers=auth(user_key)).json()["index_note"] is None

@@ -12,6 +12,13 @@ export function roughDuration(seconds) {
   return `${Math.max(1, Math.round(seconds))} s`;
 }
 
+/** Names of the sources in `state` (`indexing`, `pending`, …). */
+function byState(status, state) {
+  return Object.entries(status.sources || {})
+    .filter(([, s]) => s.state === state)
+    .map(([name]) => name);
+}
+
 /**
  * Fill `box` from a status body; returns true while the build is still filling.
  * @param {HTMLElement} box
@@ -35,12 +42,13 @@ export function renderIndexStatus(box, status) {
     `${fmt(status.passages)} of about ${fmt(status.passages_estimated)} passages` +
       (eta ? `, about ${eta} to go` : "") +
       `. ${where} `,
-    status.sources_done.length
-      ? el("span", { class: "hint", text: `Searchable: ${status.sources_done.join(", ")}. ` })
-      : null,
-    status.sources_pending.length
-      ? el("span", { class: "hint", text: `Not yet: ${status.sources_pending.join(", ")}.` })
-      : null,
+    ...[
+      ["Searchable", status.sources_done],
+      ["Partly in", byState(status, "indexing")],
+      ["Not started", byState(status, "pending")],
+    ].map(([label, names]) =>
+      names.length ? el("span", { class: "hint", text: `${label}: ${names.join(", ")}. ` }) : null,
+    ),
   );
   box.dataset.state = "filling";
   box.hidden = false;
@@ -54,13 +62,17 @@ export function renderIndexStatus(box, status) {
  */
 export function watchIndex(api, box) {
   let timer = null;
+  let refused = null; // the key the gateway refused: not asked again with it
   const tick = async () => {
-    let filling = false;
-    try {
-      filling = renderIndexStatus(box, await api.indexStatus());
-    } catch {
-      box.hidden = true; // no key yet, or the gateway is away: other states say so
-      filling = true; // ask again: the key may come
+    let filling = true; // until the gateway says otherwise: a key may come, the gateway return
+    const key = api.getKey();
+    if (key && key !== refused) {
+      try {
+        filling = renderIndexStatus(box, await api.indexStatus());
+      } catch (err) {
+        box.hidden = true; // the page's other states explain a missing key or a gateway away
+        if (err && (err.status === 401 || err.status === 403)) refused = key;
+      }
     }
     timer = filling ? setTimeout(tick, POLL_MS) : null;
   };
