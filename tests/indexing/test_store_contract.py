@@ -325,7 +325,7 @@ def test_a_point_without_a_dense_vector_is_found_by_its_words_only(store):
     store.upsert([IndexPoint(chunk, None, Bm25Encoder().document(text), 41)])
     assert store.count() == len(ROWS) + 1
     sparse = Bm25Encoder().query("anticipatory bail")
-    assert [h.id for h in store.query([], sparse, limit=3)][0] == chunk.chunk_id
+    assert store.query([], sparse, limit=3)[0].id == chunk.chunk_id
     probe = np.ones(DIM) / np.sqrt(DIM)
     dense_ids = {h.id for h in store.query([probe], None, limit=len(ROWS) + 1)}
     assert chunk.chunk_id not in dense_ids and len(dense_ids) == len(ROWS)
