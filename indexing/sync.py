@@ -28,12 +28,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from indexing.build import (
     make_catalog,
+    make_embedder,
     make_indexer,
     parse_tracked,
     run_build,
@@ -227,7 +229,8 @@ def run_sync(
     current = catalog.current()
     report = IngestReport()
     names = source_names(sources)
-    units = discover_units(settings.corpus(), names)
+    discovered = discover_units(settings.corpus(), names)
+    units = list(discovered)
     if incoming is not None:
         units += incoming_units(Path(incoming))
     if current is None or not manifest_path(settings.qdrant_path, current).exists():
@@ -238,6 +241,15 @@ def run_sync(
         return SyncResult(SyncPlan(), result.report, result.build, result.stats.chunks)
 
     with writer_lock(settings.qdrant_path):
+        # with new rulings to read, the model loads (importing torch: seconds) while they are
+        # parsed (importing unstructured for a PDF: seconds too)
+        loading: dict[str, Embedder] = {}
+        loader = threading.Thread(
+            target=lambda: loading.setdefault("embedder", embedder or make_embedder(settings)),
+            name="load-embedder",
+        )
+        if not dry_run and incoming is not None and len(units) > len(discovered):
+            loader.start()
         base = Manifest.load(manifest_path(settings.qdrant_path, current))
         if base.chunk_format != CHUNK_FORMAT:
             log.warning(
@@ -251,6 +263,8 @@ def run_sync(
         plan = plan_sync(
             base, units, report, names + ([RULINGS] if incoming else []), progress=progress
         )
+        if loader.is_alive():
+            loader.join()  # not left loading at interpreter exit
         if dry_run:
             return SyncResult(plan, report, current, dry_run=True)
         if plan.empty:
@@ -258,7 +272,7 @@ def run_sync(
                 plan.manifest.save(manifest_path(settings.qdrant_path, current))
             return SyncResult(plan, report, current)
         assert plan.manifest is not None
-        indexer = make_indexer(settings, embedder)
+        indexer = make_indexer(settings, loading.get("embedder") or embedder)
         store, copied = _open_work_store(settings, current)
         try:
             embedded = _apply(plan, store, indexer, today or date.today(), progress)
