@@ -33,9 +33,13 @@ def readiness_fields(status: dict[str, Any] | None) -> dict[str, object]:
     if not status or status.get("state") != "filling":
         return {"filling": False}
     pending = pending_sources(status)
+    done = [n for n in (status.get("sources") or {}) if n not in pending]
     return {
         "filling": True,
         "filling_build": str(status.get("build", "")),
+        "serving_filling_build": bool(status.get("serving"))
+        and status.get("current") == status.get("build"),
+        "sources_done": ", ".join(done),
         "sources_pending": ", ".join(pending),
         "passages": int(status.get("passages") or 0),
         "passages_estimated": int(status.get("passages_estimated") or 0),

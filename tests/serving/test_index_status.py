@@ -67,6 +67,7 @@ def test_readyz_says_the_index_is_filling(client, retriever, filling):
     body = client.get("/readyz").json()
     assert body["index"]["filling"] is True
     assert body["index"]["sources_pending"] == "aila/casedocs"
+    assert body["index"]["sources_done"] == "uscode, gdpr"
     retriever.index_status = lambda: {**filling, "state": "complete"}
     assert client.get("/readyz").json()["index"]["filling"] is False
 

@@ -1,5 +1,7 @@
 // The "still indexing" banner: while the index build fills, say what is searchable and what is
-// not yet (GET /v1/index/status), and hide once the build is complete.
+// not yet, and hide once the build is complete. It reads GET /readyz (no key needed, and it
+// does not spend the key's rate limit), whose `index` object carries the build's progress
+// while it fills (GET /v1/index/status has the same in full, per source).
 import { append, clear, el } from "./dom.js";
 
 const POLL_MS = 5000;
@@ -12,40 +14,34 @@ export function roughDuration(seconds) {
   return `${Math.max(1, Math.round(seconds))} s`;
 }
 
-/** Names of the sources in `state` (`indexing`, `pending`, …). */
-function byState(status, state) {
-  return Object.entries(status.sources || {})
-    .filter(([, s]) => s.state === state)
-    .map(([name]) => name);
-}
+const list = (text) => (text ? String(text).split(", ").filter(Boolean) : []);
 
 /**
- * Fill `box` from a status body; returns true while the build is still filling.
+ * Fill `box` from `/readyz`'s `index` object; returns true while the build is still filling.
  * @param {HTMLElement} box
- * @param {any} status the `GET /v1/index/status` body
+ * @param {any} index the `index` object of the `GET /readyz` body
  */
-export function renderIndexStatus(box, status) {
+export function renderIndexStatus(box, index) {
   clear(box);
-  if (!status || status.state !== "filling") {
+  if (!index || !index.filling) {
     box.hidden = true;
-    box.dataset.state = status ? status.state : "unknown";
+    box.dataset.state = "complete";
     return false;
   }
   const fmt = (n) => Number(n || 0).toLocaleString("en-US");
-  const eta = roughDuration(status.eta_s);
-  const where = status.serving
+  const eta = roughDuration(index.eta_s);
+  const where = index.serving_filling_build
     ? "Answers use what is indexed so far."
     : "Answers use the previous index until the new one is complete.";
   append(
     box,
     el("strong", { text: "Still indexing: " }),
-    `${fmt(status.passages)} of about ${fmt(status.passages_estimated)} passages` +
+    `${fmt(index.passages)} of about ${fmt(index.passages_estimated)} passages` +
       (eta ? `, about ${eta} to go` : "") +
       `. ${where} `,
     ...[
-      ["Searchable", status.sources_done],
-      ["Partly in", byState(status, "indexing")],
-      ["Not started", byState(status, "pending")],
+      ["Searchable", list(index.sources_done)],
+      ["Not yet", list(index.sources_pending)],
     ].map(([label, names]) =>
       names.length ? el("span", { class: "hint", text: `${label}: ${names.join(", ")}. ` }) : null,
     ),
@@ -56,23 +52,18 @@ export function renderIndexStatus(box, status) {
 }
 
 /**
- * Poll the index status into `box` until the build is complete (or the page cannot ask).
+ * Poll the index's readiness into `box` until the build is complete.
  * @param {import("./api.js").Api} api
  * @param {HTMLElement} box
  */
 export function watchIndex(api, box) {
   let timer = null;
-  let refused = null; // the key the gateway refused: not asked again with it
   const tick = async () => {
-    let filling = true; // until the gateway says otherwise: a key may come, the gateway return
-    const key = api.getKey();
-    if (key && key !== refused) {
-      try {
-        filling = renderIndexStatus(box, await api.indexStatus());
-      } catch (err) {
-        box.hidden = true; // the page's other states explain a missing key or a gateway away
-        if (err && (err.status === 401 || err.status === 403)) refused = key;
-      }
+    let filling = true; // until the gateway says otherwise (it may be away, or not ready)
+    try {
+      filling = renderIndexStatus(box, (await api.readiness()).index);
+    } catch {
+      box.hidden = true; // the page's other states explain a gateway away
     }
     timer = filling ? setTimeout(tick, POLL_MS) : null;
   };
