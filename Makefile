@@ -83,7 +83,7 @@ setup-vllm: $(VENV_VLLM)/.installed ## create vLLM's CPU environment (.venv-vllm
 setup-browser: .browser-installed ## install Debian's Chromium if missing
 
 # --- the two commands ---------------------------------------------------------------------
-demo: setup setup-vllm model ## index the corpus, start vLLM and the gateway on :8000, answer a sample question
+demo: setup setup-vllm model ## start vLLM and the gateway on :8000 while the corpus indexes (enacted law first), answer a sample question
 	$(PY) -m serving demo --model-dir $(MODEL_DIR) \
 		$(if $(wildcard $(ADAPTER_DIR)/adapter/adapter_config.json),--adapter $(ADAPTER_DIR)/adapter)
 
@@ -134,7 +134,7 @@ deploy-pin-images: setup .kubectl-installed ## pin the overlays' images by diges
 	$(PY) -m deploy pin-images
 
 # --- measurements -------------------------------------------------------------------------
-bench: setup setup-vllm model ## benchmarks: parsing, indexing, query latency, gateway overhead (results in var/bench)
+bench: setup setup-vllm model ## benchmarks: parsing, indexing (pipeline vs raw encode, speed-ups, whole-corpus time, new ruling searchable), query latency, gateway overhead, the real model (results in var/bench)
 	$(PY) -m legal_corpus bench --out var/bench
 	$(PY) -m legal_corpus.citations bench --out var/bench
 	$(PY) -m indexing bench --out var/bench

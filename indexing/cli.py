@@ -59,7 +59,8 @@ def _day(value: str) -> date:
 
 
 def _progress(args: argparse.Namespace) -> bool:
-    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+    # a bar on a terminal, a plain log line every 30 s elsewhere (legal_corpus.progress)
+    return not getattr(args, "quiet", False)
 
 
 def _shard(value: str) -> tuple[int, int]:
@@ -247,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--corpus", help="corpus directory (default: JURIS_CORPUS_DIR)")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or lines")
 
     b = sub.add_parser("build", help="build a new index version and make it current")
     common(b)
@@ -305,8 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument(
         "--only",
-        default="throughput,sync,latency,hnsw,embeddings,rerank",
+        default="throughput,sync,latency,hnsw,embeddings,rerank,speedups,incoming,corpus",
         help="comma-separated parts to run",
+    )
+    k.add_argument(
+        "--whole-corpus",
+        action="store_true",
+        help="corpus part: build the whole corpus from an empty embedding cache (~30 min) "
+        "instead of reading the last build's status",
     )
     k.add_argument("--sync-docs", type=int, default=100, help="documents of the sync corpus")
     k.set_defaults(func=cmd_bench)

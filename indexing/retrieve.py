@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from indexing.authority import (
@@ -42,6 +43,7 @@ from indexing.per_build import PerBuild
 from indexing.rerank import CrossEncoderReranker, configured_reranker
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder, SparseVec
+from indexing.status import read_status
 from indexing.store import (
     Catalog,
     Condition,
@@ -108,6 +110,8 @@ class Retriever:
             in a document ranking (`indexing.authority`; 0: not at all).
         precedent_weight: how much the precedents cited by the best-ranked judgments gain
             in a document ranking (`indexing.authority`; 0: nothing).
+        status_root: where builds write their status file (`JURIS_QDRANT_PATH`; None: no
+            status).
     """
 
     def __init__(
@@ -123,7 +127,9 @@ class Retriever:
         opinion_query_terms: int | None = 100,
         authority_weight: float = AUTHORITY_WEIGHT,
         precedent_weight: float = PRECEDENT_WEIGHT,
+        status_root: Path | None = None,
     ) -> None:
+        self.status_root = status_root
         self.catalog = catalog
         self.reranker = reranker
         self.embedder = embedder
@@ -184,6 +190,19 @@ class Retriever:
             self._term_df.start(store)  # ready before the first long question
         if self.authority_weight or self.precedent_weight:
             self._citations.start(store)
+
+    def index_status(self) -> dict[str, Any] | None:
+        """The last build's progress (`indexing.status`), with `current` = the build searches
+        use now; None when no build has written a status file."""
+        if self.status_root is None:
+            return None
+        status = read_status(self.status_root, self.catalog.alias)
+        if status is not None:
+            try:
+                status["current"] = self.catalog.current()
+            except Exception:  # a server that does not answer: the probe says so elsewhere
+                status["current"] = None
+        return status
 
     def close(self) -> None:
         """Release the builds this retriever opened."""
@@ -541,4 +560,5 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         opinion_query_terms=settings.opinion_query_terms or None,
         authority_weight=settings.authority_weight,
         precedent_weight=settings.precedent_weight,
+        status_root=settings.qdrant_path,
     )

@@ -41,6 +41,12 @@ class IndexSettings(BaseSettings):
     embed_cache: Path | None = Field(
         Path("var/embed_cache"), description="on-disk embedding cache dir (None: off)"
     )
+    dense_opinion_passages: int = Field(
+        8,
+        ge=0,
+        description="passages of a court opinion that get a dense vector, from its first; the "
+        "others are found by their words only (0: all; see README, Build speed)",
+    )
     collection: str = Field("juris", description="alias / pointer name of the serving build")
     keep_builds: int = Field(2, ge=1, description="builds kept after a swap (current included)")
     reranker_dir: Path | None = Field(None, description="optional cross-encoder model dir")

@@ -24,7 +24,7 @@ from starlette.types import Scope
 
 from serving.answering import Pipeline
 from serving.api.openapi import install_openapi
-from serving.api.routes import admin, ask, chat, documents, health, models, search
+from serving.api.routes import admin, ask, chat, documents, health, index, models, search
 from serving.audit import AuditLog
 from serving.auth import FailureLimiter, KeyStore, RateLimiter
 from serving.docs import docs_router, swagger_assets
@@ -147,7 +147,7 @@ def create_app(
     )
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (ask, search, documents, chat, models, admin, health):
+    for module in (ask, search, documents, chat, models, index, admin, health):
         app.include_router(module.router)
     assets = swagger_assets() if settings.docs_enabled else None
     if assets is not None:

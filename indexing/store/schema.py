@@ -221,10 +221,11 @@ def as_of_conditions(day: date) -> tuple[Condition, ...]:
 
 @dataclass(frozen=True, slots=True)
 class IndexPoint:
-    """A chunk with its vectors, ready to upsert."""
+    """A chunk with its vectors, ready to upsert (`dense` None: sparse vector only, for the
+    passages of a long opinion beyond its dense budget; the dense ranking skips the point)."""
 
     chunk: Chunk
-    dense: Sequence[float]
+    dense: Sequence[float] | None
     sparse: SparseVec
     n_chunks: int
 

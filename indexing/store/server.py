@@ -89,10 +89,10 @@ class ServerStore:
             m.PointStruct(
                 id=p.chunk.chunk_id,
                 vector={
-                    DENSE: [float(x) for x in p.dense],
                     SPARSE: m.SparseVector(
                         indices=list(p.sparse.indices), values=list(p.sparse.values)
                     ),
+                    **({} if p.dense is None else {DENSE: [float(x) for x in p.dense]}),
                 },
                 payload=chunk_payload(p.chunk, p.n_chunks),
             )

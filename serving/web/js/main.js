@@ -3,6 +3,7 @@
 import { Api } from "./api.js";
 import { DocPanel } from "./docpanel.js";
 import { append, byId, clear, el } from "./dom.js";
+import { watchIndex } from "./indexbanner.js";
 import {
   answerAsText,
   passageCard,
@@ -287,6 +288,7 @@ function resetAnswer() {
   $("cards-heading").hidden = true;
   $("legal-heading").hidden = true;
   $("degraded").hidden = true;
+  showIndexNote($("answer-index-note"), null);
   $("answer-meta").textContent = "";
   /** @type {HTMLButtonElement} */ ($("copy")).disabled = true;
   answerBox.dataset.state = "streaming";
@@ -394,9 +396,16 @@ async function loadModels() {
   if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
 }
 
+/** The result's note when sources its filters ask for are not indexed yet. */
+function showIndexNote(box, note) {
+  box.textContent = note ? note.message : "";
+  box.hidden = !note;
+}
+
 function showFinal(response) {
   lastAnswer = response;
   if (response.degraded) showDegraded(response.degraded_reason || "unavailable", "");
+  showIndexNote($("answer-index-note"), response.index_note);
   if (!response.passages.length) {
     clear(answerBox);
     answerBox.append(
@@ -483,6 +492,7 @@ async function runSearch(text, filters, byDocument = false) {
       list.append(
         el("li", { class: "empty", text: "No passages match. Try other words, or remove a filter." }),
       );
+      if (data.index_note) list.append(el("li", { class: "empty", text: data.index_note.message }));
       setStatus("No results.", "no_results");
       return;
     }
@@ -492,7 +502,8 @@ async function runSearch(text, filters, byDocument = false) {
     const unit = byDocument ? "documents" : "passages";
     $("results-meta").textContent =
       `${data.passages.length} ${unit} · index ${data.index_version}` +
-      (filters.as_of ? ` · law as of ${filters.as_of}` : "");
+      (filters.as_of ? ` · law as of ${filters.as_of}` : "") +
+      (data.index_note ? ` · ${data.index_note.message}` : "");
     setStatus(`${data.passages.length} ${unit} found.`, "done");
   } catch (err) {
     if (err && err.name === "AbortError") setStatus("Stopped.", "stopped");
@@ -512,3 +523,4 @@ showHistory();
 setMode(mode());
 document.documentElement.dataset.ready = "true";
 for (const type of ["focus", "pointerdown"]) $("model").addEventListener(type, loadModels);
+watchIndex(api, $("index-banner"));
