@@ -22,6 +22,8 @@ CLOSED_BOOK_DIR := var/adapters/closed-book
 RAFT_ARGS ?= --sources uscode federal_rules gdpr --kinds statute rule regulation \
 	--retriever memory --k 5 --p 0.8 --max-chars-per-source 700 --max-quote-words 25 \
 	--sample 256 --seed 0 --hold-out-qrels indexing/eval/benchmarks/law_questions.qrels
+# the comparison's size: RAFT eval rows and lawyers' questions answered by each of 5 configurations
+COMPARE_ARGS ?= --limit-raft 60 --limit-questions 0
 SHARED ?= $(abspath ../shared)
 export JURIS_CORPUS_DIR ?= $(SHARED)/legal_corpus
 export HF_HUB_OFFLINE := 1
@@ -93,19 +95,23 @@ $(MODEL_DIR)/juris_base_model.json: $(VENV)/.installed
 
 model: $(MODEL_DIR)/juris_base_model.json ## prepare the real instruct model offline (SmolLM2-135M-Instruct, ~30 s)
 
-$(RAFT_DIR)/train.jsonl: $(VENV)/.installed
+$(RAFT_DIR)/train.jsonl: | $(VENV)/.installed
 	$(PY) -m training raft-data --out $(RAFT_DIR) $(RAFT_ARGS)
 
-adapter: model $(RAFT_DIR)/train.jsonl ## RAFT rows from the corpus, then the `legal` LoRA adapter on CPU (≤ 30 min)
+adapter: $(ADAPTER_DIR)/adapter/adapter_config.json ## RAFT rows from the corpus, then the `legal` LoRA adapter on CPU (≤ 30 min; rm -rf var/adapters/legal to retrain)
+
+$(ADAPTER_DIR)/adapter/adapter_config.json: training/configs/smollm2-135m-cpu.yaml $(RAFT_DIR)/train.jsonl | $(MODEL_DIR)/juris_base_model.json
 	$(PY) -m training lora --config training/configs/smollm2-135m-cpu.yaml \
 		model=$(MODEL_DIR) train_file=$(RAFT_DIR)/train.jsonl output_dir=$(ADAPTER_DIR)
 
 compare: setup setup-vllm adapter adapter-closed-book ## RAG vs fine-tuning vs RAFT on held-out questions (needs a built index; report in var/compare)
 	$(PY) -m training compare --model-dir $(MODEL_DIR) --adapter legal=$(ADAPTER_DIR)/adapter \
 		--adapter closed-book=$(CLOSED_BOOK_DIR)/adapter --ft-model closed-book --raft-model legal \
-		--raft-eval $(RAFT_DIR)/eval.jsonl --out var/compare
+		--raft-eval $(RAFT_DIR)/eval.jsonl --out var/compare $(COMPARE_ARGS)
 
-adapter-closed-book: model $(RAFT_DIR)/train.jsonl ## the same rows without sources: the closed-book (DSF) adapter
+adapter-closed-book: $(CLOSED_BOOK_DIR)/adapter/adapter_config.json ## the same rows without sources: the closed-book (DSF) adapter
+
+$(CLOSED_BOOK_DIR)/adapter/adapter_config.json: training/configs/smollm2-135m-closed-book-cpu.yaml $(RAFT_DIR)/train.jsonl | $(MODEL_DIR)/juris_base_model.json
 	$(PY) -m training lora --config training/configs/smollm2-135m-closed-book-cpu.yaml \
 		model=$(MODEL_DIR) train_file=$(RAFT_DIR)/train_closed_book.jsonl output_dir=$(CLOSED_BOOK_DIR)
 
