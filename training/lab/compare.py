@@ -114,6 +114,14 @@ class CompareConfig:
         ]
 
 
+def spread(items: list[Item], limit: int | None) -> list[Item]:
+    """`limit` items evenly spaced through `items` (all when `limit` is 0 or None): files are
+    ordered by source and document, so the first N would all come from one title."""
+    if not limit or limit >= len(items):
+        return items
+    return [items[i * len(items) // limit] for i in range(limit)]
+
+
 def lawyers_items(queries: Path, qrels: Path, limit: int | None = None) -> list[Item]:
     """The lawyers' questions (`ID||text`) and their governing documents (grade 2, else 1)."""
     judged: dict[str, dict[str, int]] = {}
@@ -138,7 +146,7 @@ def lawyers_items(queries: Path, qrels: Path, limit: int | None = None) -> list[
             items.append(Item(qid.strip(), "lawyers", text.strip(), governing))
     if not items:
         raise CompareError(f"{queries}: no judged questions (qrels {qrels})")
-    return items[:limit] if limit else items
+    return spread(items, limit)
 
 
 def raft_items(path: Path, limit: int | None = None) -> list[Item]:
@@ -152,7 +160,7 @@ def raft_items(path: Path, limit: int | None = None) -> list[Item]:
         items.append(Item(f"raft-{n}", "raft", meta["question"], governing, row))
     if not items:
         raise CompareError(f"{path}: no rows")
-    return items[:limit] if limit else items
+    return spread(items, limit)
 
 
 def counts(
