@@ -55,6 +55,7 @@ def vllm_config(settings: GatewaySettings) -> VllmConfig:
         total_timeout_s=settings.vllm_total_timeout_s,
         retries=settings.vllm_retries,
         constrain_citations=settings.vllm_constrain_citations,
+        one_model_at_a_time=not settings.vllm_mixed_batches,
     )
 
 

@@ -410,16 +410,21 @@ def run_compare(cfg: CompareConfig, retriever: Any, progress: bool = True) -> di
     app = create_app(settings, retriever=retriever)
     verifier = Verifier(retriever, parse_citations)
     setups = cfg.setups()
-    jobs = [(s, it) for it in items for s in setups]
     records: list[dict[str, Any]] = []
     started = time.perf_counter()
     with running_server(app) as url:
         runner = Runner(cfg.vllm_url, url, key, verifier, retriever, cfg.max_tokens)
-        bar = progress_bar(total=len(jobs), desc="compare", unit="answer", enabled=progress)
-        with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency)) as pool:
-            for record in pool.map(lambda job: runner.answer(*job), jobs):
-                records.append(record)
-                bar.update(1)
+        bar = progress_bar(
+            total=len(items) * len(setups), desc="compare", unit="answer", enabled=progress
+        )
+        # one served model at a time: vLLM's CPU build applies a LoRA adapter to base-model
+        # requests batched with adapter requests (see serving/generators/vllm.py, ModelGate)
+        for model in dict.fromkeys(s.model for s in setups):
+            jobs = [(s, it) for s in setups if s.model == model for it in items]
+            with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency)) as pool:
+                for record in pool.map(lambda job: runner.answer(*job), jobs):
+                    records.append(record)
+                    bar.update(1)
         bar.close()
     keys.unlink(missing_ok=True)
     return write_report(cfg, setups, items, records, time.perf_counter() - started)
