@@ -102,6 +102,7 @@ class CompareConfig:
     max_chars_per_source: int = 700
     seed: int = 0
     targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))
+    rerun: tuple[str, ...] = ()  # only these configurations; the others' answers are kept
 
     def setups(self) -> list[Setup]:
         """The five configurations."""
@@ -410,17 +411,18 @@ def run_compare(cfg: CompareConfig, retriever: Any, progress: bool = True) -> di
     app = create_app(settings, retriever=retriever)
     verifier = Verifier(retriever, parse_citations)
     setups = cfg.setups()
-    records: list[dict[str, Any]] = []
+    records = kept_records(cfg, setups, items)
+    run = [s for s in setups if not cfg.rerun or s.name in cfg.rerun]
     started = time.perf_counter()
     with running_server(app) as url:
         runner = Runner(cfg.vllm_url, url, key, verifier, retriever, cfg.max_tokens)
         bar = progress_bar(
-            total=len(items) * len(setups), desc="compare", unit="answer", enabled=progress
+            total=len(items) * len(run), desc="compare", unit="answer", enabled=progress
         )
         # one served model at a time: vLLM's CPU build applies a LoRA adapter to base-model
         # requests batched with adapter requests (see serving/generators/vllm.py, ModelGate)
-        for model in dict.fromkeys(s.model for s in setups):
-            jobs = [(s, it) for s in setups if s.model == model for it in items]
+        for model in dict.fromkeys(s.model for s in run):
+            jobs = [(s, it) for s in run if s.model == model for it in items]
             with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency)) as pool:
                 for record in pool.map(lambda job: runner.answer(*job), jobs):
                     records.append(record)
@@ -428,6 +430,35 @@ def run_compare(cfg: CompareConfig, retriever: Any, progress: bool = True) -> di
         bar.close()
     keys.unlink(missing_ok=True)
     return write_report(cfg, setups, items, records, time.perf_counter() - started)
+
+
+def kept_records(
+    cfg: CompareConfig, setups: Sequence[Setup], items: Sequence[Item]
+) -> list[dict[str, Any]]:
+    """With `cfg.rerun`, the answers of the other configurations from `out/answers.jsonl`.
+
+    Raises:
+        CompareError: an unknown configuration name, or no earlier answers for the same
+            questions.
+    """
+    if not cfg.rerun:
+        return []
+    names = {s.name for s in setups}
+    if unknown := sorted(set(cfg.rerun) - names):
+        raise CompareError(f"--rerun {', '.join(unknown)}: not one of {', '.join(sorted(names))}")
+    path = cfg.out / "answers.jsonl"
+    if not path.is_file():
+        raise CompareError(f"--rerun needs the earlier answers in {path}")
+    kept = [r for _, r in json_lines(path) if r.get("config") not in cfg.rerun]
+    want = {it.qid for it in items}
+    for name in names - set(cfg.rerun):
+        have = {r["qid"] for r in kept if r["config"] == name}
+        if have != want:
+            raise CompareError(
+                f"{path}: the answers of {name} are not for the same questions "
+                f"({len(have)} kept, {len(want)} asked); run every configuration"
+            )
+    return kept
 
 
 def write_report(
