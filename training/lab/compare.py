@@ -489,7 +489,13 @@ def write_report(
         f"tokens; RAG = the gateway's retrieval (top {cfg.top_k}) and prompt "
         f"({cfg.max_chars_per_source} characters per source). Every figure is computed from the "
         "gateway's citation verifier; brackets are 95% bootstrap intervals over questions. "
-        f"{len(records)} answers in {wall_s / 60:.1f} min.\n",
+        + (
+            f"{len(records)} answers; {', '.join(cfg.rerun)} re-measured in {wall_s / 60:.1f} "
+            "min, the others' answers kept from the earlier run (`--rerun`; their latency and "
+            "tokens/s are that run's).\n"
+            if cfg.rerun
+            else f"{len(records)} answers in {wall_s / 60:.1f} min.\n"
+        ),
     ]
     for q in sets:
         rows = [s for s in summaries if s.question_set == q]
