@@ -23,7 +23,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 
 import httpx
@@ -338,11 +338,8 @@ class VllmGenerator:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        if self.gate is None:
-            async for piece in self._attempts(body, n_sources, deadline, stats, start):
-                yield piece
-            return
-        async with self.gate.hold(model, deadline - time.monotonic()):
+        turn = self.gate.hold(model, deadline - time.monotonic()) if self.gate else nullcontext()
+        async with turn:
             async for piece in self._attempts(body, n_sources, deadline, stats, start):
                 yield piece
 
