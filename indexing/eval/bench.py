@@ -79,6 +79,18 @@ ALL_PARTS = (
 DEFAULT_PARTS = "throughput,sync,latency,hnsw,embeddings,rerank,speedups,incoming,corpus"
 
 
+def raw_encode_seconds(embedder: Any, texts: list[str], batch: int) -> float:
+    """Seconds of the baseline: `SentenceTransformer.encode` on `texts` in one call (the
+    embedder's own `encode` when it wraps no sentence-transformers model)."""
+    model: Any = getattr(embedder, "model", None)
+    t0 = time.perf_counter()
+    if model is not None:
+        model.encode(texts, batch_size=batch, normalize_embeddings=True)
+    else:
+        embedder.encode(texts)
+    return time.perf_counter() - t0
+
+
 def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q)) if values else 0.0
 
@@ -113,13 +125,7 @@ def bench_throughput(settings: IndexSettings, sample: int, work: Path) -> dict[s
             by_unit[f"{unit.source}/{unit.key}"] = len(texts) - before
         if len(texts) >= sample:
             break
-    model: Any = getattr(raw, "model", None)
-    t0 = time.perf_counter()
-    if model is not None:
-        model.encode(texts, batch_size=settings.embed_batch, normalize_embeddings=True)
-    else:
-        raw.encode(texts)
-    raw_s = time.perf_counter() - t0
+    raw_s = raw_encode_seconds(raw, texts, settings.embed_batch)
     catalog = EdgeCatalog(work / "throughput", settings.collection)
     store = catalog.create(new_build_name(settings.collection), raw.dim)
     t0 = time.perf_counter()
@@ -548,13 +554,7 @@ def bench_speedups(settings: IndexSettings, work: Path) -> dict[str, Any]:
     docs = list(parse_tracked(units, IngestReport()))
     chunks = [c for d in docs for c in chunker.chunk(d)]
     texts = [embed_text(c) for c in chunks]
-    model: Any = getattr(torch_emb, "model", None)
-    t0 = time.perf_counter()
-    if model is not None:
-        model.encode(texts, batch_size=settings.embed_batch, normalize_embeddings=True)
-    else:
-        torch_emb.encode(texts)
-    raw_s = time.perf_counter() - t0
+    raw_s = raw_encode_seconds(torch_emb, texts, settings.embed_batch)
     out: dict[str, Any] = {
         "passages": len(texts),
         "distinct_texts": len(set(texts)),
