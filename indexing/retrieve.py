@@ -7,9 +7,10 @@
 `search` ranks by a dense and a BM25 sparse vector. A question of one embedding window gets
 both rankings and sums their normalised scores (`indexing.fusion`); a longer text is fused by
 reciprocal rank inside Qdrant's query API. A query that names a provision (`17 U.S.C. § 107`,
-`Fed. R. Civ. P. 12(b)(6)`, `GDPR Art. 17`) returns that provision first. A query longer than
-the embedding window is split into windows at sentence boundaries, each embedded and fused
-(not truncated). Without `as_of`, retrieval returns the law in force today.
+`Fed. R. Civ. P. 12(b)(6)`, `GDPR Art. 17`) returns that provision first, and one that is a
+case name (`Kartar Singh v. State of Punjab`) that opinion (`indexing.case_names`). A query
+longer than the embedding window is split into windows at sentence boundaries, each embedded
+and fused (not truncated). Without `as_of`, retrieval returns the law in force today.
 
 The retriever follows the alias: each call checks (a `stat`, or the alias on a server) whether
 the current build changed and, if so, moves to the new one once it is open and has passed its
@@ -32,6 +33,7 @@ from indexing.authority import (
     citation_graph,
     with_citations,
 )
+from indexing.case_names import CaseNames, looks_like_case_name
 from indexing.doc_ranking import place_opinions, rank_documents
 from indexing.embeddings import Embedder
 from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provisions
@@ -71,6 +73,13 @@ DOCUMENT_CANDIDATES = 1000
 # Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
 # engine's internal order (repeated searches ended on different passages otherwise).
 TIE_MARGIN = 16
+
+
+def ahead(chunks: Sequence[Chunk], top: float) -> list[Passage]:
+    """`chunks` as passages scored above `top`, in their order (strictly decreasing scores,
+    so that a ranking sorted by score, as trec_eval sorts a run, keeps that order)."""
+    n = len(chunks)
+    return [Passage(c, top + 1.0 + (n - i) * 1e-3) for i, c in enumerate(chunks)]
 
 
 def filter_conditions(filters: SearchFilters | None, today: date | None = None) -> Where:
@@ -152,6 +161,7 @@ class Retriever:
             "term frequencies", lambda store: store.term_counts()
         )
         self._citations: PerBuild[CitationGraph] = PerBuild("citation graph", citation_graph)
+        self._case_names: PerBuild[CaseNames] = PerBuild("case names", CaseNames.from_store)
 
     # -- the build behind the alias -------------------------------------------------------
 
@@ -190,6 +200,7 @@ class Retriever:
             self._term_df.start(store)  # ready before the first long question
         if self.authority_weight or self.precedent_weight:
             self._citations.start(store)
+        self._case_names.start(store)
 
     def index_status(self) -> dict[str, Any] | None:
         """The last build's progress (`indexing.status`), with `current` = the build searches
@@ -347,7 +358,8 @@ class Retriever:
                 text's rankings fused by rank), `dense` or `sparse`.
             group_by_doc: one passage per document, documents ranked as `search_documents`
                 ranks them (an opinion by its best three passages and its citations).
-            exact_citations: put the provisions the query names first.
+            exact_citations: put the provisions the query cites, and the opinion it names by
+                its case name, first.
 
         Returns:
             Up to `top_k` passages.
@@ -372,6 +384,7 @@ class Retriever:
                     continue
                 for c in self._cited_chunks(cited, as_of, where)[:2]:
                     exact.append(Passage(c, top + 1.0))
+            exact.extend(ahead(self._named_cases(query, where), top))
         out: list[Passage] = []
         seen: set[str] = set()
         docs: set[str] = set()
@@ -384,6 +397,21 @@ class Retriever:
             if len(out) == top_k:
                 break
         return out
+
+    def _named_cases(self, query: str, where: Where) -> list[Chunk]:
+        """The first chunk of each court opinion the query names (`indexing.case_names`)
+        that passes `where`."""
+        if not looks_like_case_name(query):
+            return []
+        store = self._current()
+        docs = self._case_names.get(store).named(query)
+        if not docs:
+            return []
+        must = (*where.must, MatchAny("doc_id", tuple(docs)), Match("order", 0))
+        hits = store.scroll(Where(must, where.must_not))
+        return sorted(
+            (payload_chunk(h.id, h.payload) for h in hits), key=lambda c: docs.index(c.doc_id)
+        )
 
     def _cited_chunks(self, cited: CitedProvision, as_of: date | None, where: Where) -> list[Chunk]:
         store = self._current()
@@ -433,7 +461,15 @@ class Retriever:
         chunk with the document's score (`rank_documents`, then `_with_citations`)."""
         passages = self._raw(query, candidates, where, mode, prefetch=candidates)
         ranked = self._with_citations(rank_documents(passages, len(passages)), where, uncounted)
-        return place_opinions(ranked, passages)
+        ranked = place_opinions(ranked, passages)
+        named = self._named_cases(query, where)
+        if not named:
+            return ranked
+        top = ranked[0].score if ranked else 1.0
+        first = {c.doc_id for c in named}
+        return ahead(named, top) + [
+            p for p in ranked if p.chunk.doc_id not in first
+        ]
 
     def _with_citations(
         self, docs: list[Passage], where: Where, uncounted: Collection[str]
