@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexing import model_record
 from indexing.chunking import Chunker, model_token_counter
 from indexing.embeddings import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
 from indexing.ingest import Indexer, IndexStats
@@ -106,7 +107,12 @@ def make_indexer(settings: IndexSettings, embedder: Embedder | None = None) -> I
     chunker = Chunker(model_token_counter(settings.model_dir()), max_tokens=max_tokens)
     # Eight model batches per encode call: sentence-transformers sorts each call's texts by
     # length, so larger calls pad less (measured: 32 per call ran 1.5x slower than one call).
-    return Indexer(emb, chunker, Bm25Encoder(), batch_size=settings.embed_batch * 8)
+    stamp = {
+        model_record.FIELD: model_record.model_identity(
+            settings.model_dir(), settings.embed_backend
+        )
+    }
+    return Indexer(emb, chunker, Bm25Encoder(), batch_size=settings.embed_batch * 8, stamp=stamp)
 
 
 def parse_tracked(

@@ -59,10 +59,17 @@ class Indexer:
         chunker: legal-structure chunker.
         sparse: BM25 sparse encoder.
         batch_size: chunks per embed + upsert batch.
+        stamp: payload fields stored with every point (the embedding model's identity,
+            `indexing.model_record`).
     """
 
     def __init__(
-        self, embedder: Embedder, chunker: Chunker, sparse: Bm25Encoder, batch_size: int = 64
+        self,
+        embedder: Embedder,
+        chunker: Chunker,
+        sparse: Bm25Encoder,
+        batch_size: int = 64,
+        stamp: dict[str, str] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -70,12 +77,13 @@ class Indexer:
         self.chunker = chunker
         self.sparse = sparse
         self.batch_size = batch_size
+        self.stamp = dict(stamp or {})
 
     def points(self, chunks: list[Chunk]) -> list[IndexPoint]:
         """Index points of one document version's chunks (embeds them)."""
         vecs = self.embedder.encode([embed_text(c) for c in chunks])
         return [
-            IndexPoint(c, v, self.sparse.document(embed_text(c)), len(chunks))
+            IndexPoint(c, v, self.sparse.document(embed_text(c)), len(chunks), self.stamp)
             for c, v in zip(chunks, vecs, strict=True)
         ]
 
@@ -135,7 +143,7 @@ class Indexer:
                 t1 = time.perf_counter()
                 store.upsert(
                     [
-                        IndexPoint(c, v, s, n)
+                        IndexPoint(c, v, s, n, self.stamp)
                         for c, v, s, n in zip(
                             batch.chunks, vecs, batch.sparse, batch.n_chunks, strict=True
                         )

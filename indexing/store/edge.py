@@ -116,7 +116,7 @@ class EdgeStore:
                     DENSE: [float(x) for x in p.dense],
                     SPARSE: qe.SparseVector(list(p.sparse.indices), list(p.sparse.values)),
                 },
-                chunk_payload(p.chunk, p.n_chunks),
+                {**chunk_payload(p.chunk, p.n_chunks), **p.extra},
             )
             for p in points
         ]

@@ -94,7 +94,7 @@ class ServerStore:
                         indices=list(p.sparse.indices), values=list(p.sparse.values)
                     ),
                 },
-                payload=chunk_payload(p.chunk, p.n_chunks),
+                payload={**chunk_payload(p.chunk, p.n_chunks), **p.extra},
             )
             for p in points
         ]
