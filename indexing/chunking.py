@@ -28,10 +28,13 @@ from legal_corpus.model import LegalDocument, Section, pinpoint_anchor
 TokenCounter = Callable[[str], int]
 # Characters of headings put before a chunk's text (about 45 model tokens).
 HEADING_CHARS = 180
+# Characters of subdivision captions put before a chunk's text (`Chunk.captions`).
+CAPTION_CHARS = 120
 # What `embed_text` puts in a chunk's vectors; raised when that changes, so that a build made
 # by an older release can be told apart (its manifest records the format it was made with).
-# 1: citation and innermost heading; 2: citation and the heading path (`heading_context`).
-CHUNK_FORMAT = 2
+# 1: citation and innermost heading; 2: citation and the heading path (`heading_context`);
+# 3: and the captions of the subdivisions the chunk sits in or holds (`Chunk.captions`).
+CHUNK_FORMAT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class _Unit:
     tokens: int
     top: int  # which top-level section of the document the unit belongs to
     parent: int  # position of the parent section in the document walk (-1: none)
+    ancestors: tuple[str, ...] = ()  # captions of the subdivisions above it, outermost first
 
 
 def _units(doc: LegalDocument, count: TokenCounter) -> list[_Unit]:
@@ -71,7 +75,23 @@ def _units(doc: LegalDocument, count: TokenCounter) -> list[_Unit]:
         end = i + 1
         while end < len(flat) and flat[end][1] > depth:
             end += 1
-        units.append(_Unit(section, depth, text_before[end], count(section.text), top, parents[i]))
+        above: list[str] = []
+        up = parents[i]
+        while up >= 0:
+            if flat[up][0].pinpoint and flat[up][0].heading.strip():
+                above.append(flat[up][0].heading.strip())
+            up = parents[up]
+        units.append(
+            _Unit(
+                section,
+                depth,
+                text_before[end],
+                count(section.text),
+                top,
+                parents[i],
+                tuple(reversed(above)),
+            )
+        )
     return units
 
 
@@ -148,10 +168,20 @@ class Chunker:
             path = doc.heading_path or ((doc.title,) if doc.title else ())
             if heading and (not path or path[-1] != heading):
                 path = (*path, heading)
+            captions = _captions(members, path)
             for part_no, part in enumerate(parts):
                 chunks.append(
                     self._make(
-                        doc, pinpoint, citation, anchor, path, part, part_no, len(chunks), covered
+                        doc,
+                        pinpoint,
+                        citation,
+                        anchor,
+                        path,
+                        part,
+                        part_no,
+                        len(chunks),
+                        covered,
+                        captions,
                     )
                 )
         return chunks
@@ -239,6 +269,7 @@ class Chunker:
         part: int,
         order: int,
         covered: tuple[str, ...] = (),
+        captions: tuple[str, ...] = (),
     ) -> Chunk:
         v = doc.version
         return Chunk(
@@ -262,7 +293,29 @@ class Chunker:
             content_hash=doc.content_hash,
             decision_date=doc.decision_date,
             pinpoints=covered,
+            captions=captions,
         )
+
+
+def _captions(members: Sequence[_Unit], path: tuple[str, ...]) -> tuple[str, ...]:
+    """The captions of the subdivisions a chunk sits in (its first member's ancestors) and of
+    the ones it holds, in document order, without those its heading path already shows.
+
+    A rule's subdivisions are named by their captions ("Excited Utterance", "Trial
+    Preparation: Materials"), and those names are the words lawyers search with; a chunk that
+    merges small subdivisions, or one deep inside a captioned subdivision, would otherwise
+    carry none of them.
+    """
+    shown = set(path)
+    out: list[str] = []
+    for i, u in enumerate(members):
+        names = [*u.ancestors, u.section.heading.strip()] if i == 0 else [u.section.heading]
+        for name in names:
+            name = name.strip()
+            if name and name not in shown:
+                shown.add(name)
+                out.append(name)
+    return tuple(out)
 
 
 def embed_text(chunk: Chunk) -> str:
@@ -276,7 +329,23 @@ def embed_text(chunk: Chunk) -> str:
     """
     head = heading_context(chunk.heading_path or ((chunk.title,) if chunk.title else ()))
     prefix = f"{chunk.citation}. {head}".strip(". ") if head else chunk.citation
+    named = caption_context(chunk.captions)
+    if named:
+        prefix = f"{prefix} — {named}" if prefix else named
     return f"{prefix}\n{chunk.text}" if prefix else chunk.text
+
+
+def caption_context(captions: Sequence[str], max_chars: int = CAPTION_CHARS) -> str:
+    """The captions that fit in `max_chars`, in order, joined by `; ` (see `Chunk.captions`)."""
+    kept: list[str] = []
+    used = 0
+    for name in captions:
+        cost = len(name) + (2 if kept else 0)
+        if used + cost > max_chars:
+            continue
+        kept.append(name)
+        used += cost
+    return "; ".join(kept)
 
 
 def heading_context(path: Sequence[str], max_chars: int = HEADING_CHARS) -> str:

@@ -37,9 +37,16 @@ EXTENSIONS = {
     "indexing.eval.report": "report",
     "indexing.eval.citing": "citing-bench",
     "indexing.eval.questions": "eval-questions",
+    "indexing.eval.doctrine": "eval-doctrine",
+    "indexing.eval.calibrate": "calibrate-relevance",
+    "indexing.tuning.embedder": "train-embedder",
+    "indexing.tuning.reranker": "train-reranker",
+    "indexing.tuning.names": "mine-lexicon",
 }
 # the `eval` extra's libraries (import names)
 EVAL_LIBRARIES = frozenset({"bm25s", "Stemmer", "ir_measures", "pytrec_eval", "matplotlib"})
+# the `tuning` extra's libraries (training the retrieval models on the corpus)
+TUNING_LIBRARIES = frozenset({"datasets", "accelerate"})
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -225,6 +232,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _lab_missing(command: str, missing: str) -> int:
+    if missing.split(".")[0] in TUNING_LIBRARIES:
+        print(
+            f"error: `python -m indexing {command}` needs the `tuning` extra's libraries, not "
+            f"installed here (missing: {missing}); `pip install '.[tuning]'` installs them",
+            file=sys.stderr,
+        )
+        return 2
     print(
         f"error: `python -m indexing {command}` needs the evaluation lab (`indexing.eval`) and "
         f"its libraries, not installed here (missing: {missing}); with the source tree, "
@@ -236,7 +250,8 @@ def _lab_missing(command: str, missing: str) -> int:
 
 def _unavailable(sub: Any, command: str, missing: str) -> None:
     """Register `command` as one that says why it cannot run here."""
-    p = sub.add_parser(command, help=f"(not installed: needs the eval extra, missing {missing})")
+    extra = "tuning" if missing.split(".")[0] in TUNING_LIBRARIES else "eval"
+    p = sub.add_parser(command, help=f"(not installed: needs the {extra} extra, missing {missing})")
     p.set_defaults(func=lambda args: _lab_missing(command, missing), lab_missing=True)
 
 
@@ -324,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
         except ModuleNotFoundError as err:
             missing = err.name or ""
             lab_missing = name == missing or name.startswith(f"{missing}.")
-            if not lab_missing and missing.split(".")[0] not in EVAL_LIBRARIES:
+            known = EVAL_LIBRARIES | TUNING_LIBRARIES
+            if not lab_missing and missing.split(".")[0] not in known:
                 raise
             _unavailable(sub, command, missing)
             continue

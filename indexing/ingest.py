@@ -121,6 +121,8 @@ class Indexer:
             first (None: all). The others are indexed with their sparse vector only.
         dedup: embed each distinct text once per run (False: every passage, as before; kept
             for the benchmark that measures what it saves).
+        stamp: payload fields stored with every point (the embedding model's identity,
+            `indexing.model_record`).
     """
 
     def __init__(
@@ -131,6 +133,7 @@ class Indexer:
         batch_size: int = 64,
         dense_opinion_passages: int | None = None,
         dedup: bool = True,
+        stamp: dict[str, str] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -140,6 +143,7 @@ class Indexer:
         self.chunker = chunker
         self.sparse = sparse
         self.batch_size = batch_size
+        self.stamp = dict(stamp or {})
         self.dense_opinion_passages = dense_opinion_passages
         self._memo = _VectorMemo(50_000 if dedup else 0)
         self.dedup = dedup
@@ -156,7 +160,7 @@ class Indexer:
         dense = [self.wants_dense(c) for c in chunks]
         vecs = self._embed(texts, dense, IndexStats())
         return [
-            IndexPoint(c, v, self.sparse.document(t), len(chunks))
+            IndexPoint(c, v, self.sparse.document(t), len(chunks), self.stamp)
             for c, v, t in zip(chunks, vecs, texts, strict=True)
         ]
 
@@ -264,7 +268,7 @@ class Indexer:
                 embed_bar.update(len(batch.chunks))
                 store.upsert(
                     [
-                        IndexPoint(c, v, s, n)
+                        IndexPoint(c, v, s, n, self.stamp)
                         for c, v, s, n in zip(
                             batch.chunks, vecs, batch.sparse, batch.n_chunks, strict=True
                         )

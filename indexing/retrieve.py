@@ -39,9 +39,12 @@ from indexing.embeddings import Embedder
 from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provisions
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.integrity import verify_build
-from indexing.model import Chunk, Passage, SearchFilters
+from indexing.lexicon import Lexicon
+from indexing.model import Chunk, Passage, Relevance, SearchFilters
+from indexing.model_record import check_build_model
 from indexing.opener import BuildOpener, IndexUnavailable
 from indexing.per_build import PerBuild
+from indexing.relevance import RelevanceModel, load_relevance
 from indexing.rerank import CrossEncoderReranker, configured_reranker
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder, SparseVec
@@ -121,6 +124,13 @@ class Retriever:
             in a document ranking (`indexing.authority`; 0: nothing).
         status_root: where builds write their status file (`JURIS_QDRANT_PATH`; None: no
             status).
+        embed_model: the identity of the query embedder (`indexing.model_record`): a build
+            whose points record another model is not served. None: not checked.
+        relevance: the calibrated signal saying whether the index addresses a question
+            (`indexing.relevance`); None: every question counts as addressed.
+        lexicon: names of provisions mined from the corpus (`indexing.lexicon`): a question
+            naming one gets the named provision's heading words on its sparse side; None:
+            no expansion.
     """
 
     def __init__(
@@ -137,9 +147,15 @@ class Retriever:
         authority_weight: float = AUTHORITY_WEIGHT,
         precedent_weight: float = PRECEDENT_WEIGHT,
         status_root: Path | None = None,
+        embed_model: str | None = None,
+        relevance: RelevanceModel | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.status_root = status_root
         self.catalog = catalog
+        self.embed_model = embed_model
+        self.relevance = relevance
+        self.lexicon = lexicon
         self.reranker = reranker
         self.embedder = embedder
         self.sparse = sparse or Bm25Encoder()
@@ -149,9 +165,7 @@ class Retriever:
         # Builds are opened and verified off the query path (`indexing.opener`); an embedded
         # build is checked against the integrity record its build wrote.
         root = catalog.root if isinstance(catalog, EdgeCatalog) else None
-        self._opener = BuildOpener(
-            catalog, verify=lambda store: verify_build(root, store, self.embedder.dim, self.sparse)
-        )
+        self._opener = BuildOpener(catalog, verify=lambda store: self._verify(root, store))
         self.query_terms = query_terms
         self.opinion_query_terms = opinion_query_terms
         self.authority_weight = authority_weight
@@ -162,6 +176,13 @@ class Retriever:
         )
         self._citations: PerBuild[CitationGraph] = PerBuild("citation graph", citation_graph)
         self._case_names: PerBuild[CaseNames] = PerBuild("case names", CaseNames.from_store)
+
+    def _verify(self, root: Any, store: VectorStore) -> None:
+        """What a build must pass before it is served: its integrity record and probes, and
+        the embedding model its points record."""
+        verify_build(root, store, self.embedder.dim, self.sparse)
+        if self.embed_model is not None:
+            check_build_model(store, self.embed_model)
 
     # -- the build behind the alias -------------------------------------------------------
 
@@ -274,6 +295,14 @@ class Retriever:
     def _raw(
         self, query: str, limit: int, where: Where, mode: str, prefetch: int | None = None
     ) -> list[Passage]:
+        return self._raw_matched(query, limit, where, mode, prefetch)[0]
+
+    def _raw_matched(
+        self, query: str, limit: int, where: Where, mode: str, prefetch: int | None = None
+    ) -> tuple[list[Passage], tuple[float, float] | None]:
+        """The first-stage passages, and for a question of one window the absolute match
+        features the relevance signal reads: the best dense cosine and the best sparse score
+        per query term (None for a longer text)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         store = self._current()
@@ -281,11 +310,16 @@ class Retriever:
         if mode in ("hybrid", "dense"):
             dense = list(self.embedder.encode(self.query_windows(query)))
         sparse = self.sparse_parts(query, store) if mode in ("hybrid", "sparse") else None
+        if self.lexicon is not None and isinstance(sparse, SparseVec) and len(dense) <= 1:
+            sparse = self.lexicon.expand_vector(query, sparse)
         depth = prefetch or max(50, limit * 2)
+        matched: tuple[float, float] | None = None
         if mode == "dense" and len(dense) > 1:
             hits = self._dense_windows(store, dense, where, limit)
         elif mode == "hybrid" and len(dense) == 1:
-            hits = self._question_hits(store, dense, sparse, where, max(depth, limit + TIE_MARGIN))
+            hits, matched = self._question_hits(
+                store, dense, sparse, where, max(depth, limit + TIE_MARGIN)
+            )
         else:
             # fused scores tie often (rank 3 in one ranking only = rank 3 in the other only),
             # and the engine cuts a tie at `limit` arbitrarily: fetch past it, cut below
@@ -299,7 +333,7 @@ class Retriever:
             )
         # ties break by id: the same question, the same order
         hits = sorted(hits, key=lambda h: (-h.score, h.id))[:limit]
-        return [Passage(payload_chunk(h.id, h.payload), h.score) for h in hits]
+        return [Passage(payload_chunk(h.id, h.payload), h.score) for h in hits], matched
 
     def _question_hits(
         self,
@@ -308,9 +342,10 @@ class Retriever:
         sparse: SparseQuery | None,
         where: Where,
         depth: int,
-    ) -> list[Hit]:
+    ) -> tuple[list[Hit], tuple[float, float]]:
         """A question of one window: its dense and sparse rankings, each `depth` deep, fused
-        by their normalised scores (`indexing.fusion`), not by rank."""
+        by their normalised scores (`indexing.fusion`), not by rank; and the match features
+        of `indexing.relevance` (best cosine, best sparse score per query term)."""
         rankings = [
             store.query(dense, None, where, limit=depth, hnsw_ef=self.hnsw_ef),
             store.query([], sparse, where, limit=depth, hnsw_ef=self.hnsw_ef),
@@ -320,7 +355,15 @@ class Retriever:
             [{h.id: h.score for h in ranking} for ranking in rankings],
             (DENSE_SHARE, 1.0 - DENSE_SHARE),
         )
-        return [Hit(id_, score, found[id_].payload) for id_, score in fused.items()]
+        if isinstance(sparse, SparseVec):
+            terms = sum(1 for w in sparse.values if w >= 1.0)  # the question's own terms
+        else:
+            terms = max((len(part.vector.indices) for part in sparse or ()), default=0)
+        matched = (
+            max((h.score for h in rankings[0]), default=0.0),
+            max((h.score for h in rankings[1]), default=0.0) / max(1, terms),
+        )
+        return [Hit(id_, score, found[id_].payload) for id_, score in fused.items()], matched
 
     def _dense_windows(
         self, store: VectorStore, windows: Sequence[Sequence[float]], where: Where, limit: int
@@ -348,7 +391,19 @@ class Retriever:
         group_by_doc: bool = False,
         exact_citations: bool = True,
     ) -> list[Passage]:
-        """Passages for a question, best first.
+        """Passages for a question, best first (`search_assessed` without its assessment)."""
+        return self.search_assessed(query, top_k, filters, mode, group_by_doc, exact_citations)[0]
+
+    def search_assessed(
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: SearchFilters | None = None,
+        mode: str = "hybrid",
+        group_by_doc: bool = False,
+        exact_citations: bool = True,
+    ) -> tuple[list[Passage], Relevance | None]:
+        """Passages for a question, best first, and whether they appear to address it.
 
         Args:
             query: the question (any length).
@@ -362,7 +417,9 @@ class Retriever:
                 its case name, first.
 
         Returns:
-            Up to `top_k` passages.
+            Up to `top_k` passages, and the question's `Relevance` (`indexing.relevance`):
+            None for a text longer than one embedding window (a pasted fact pattern is not
+            assessed), certain when the query names a provision the index holds.
         """
         if not query.strip():
             raise ValueError("query is empty")
@@ -371,10 +428,11 @@ class Retriever:
         where = filter_conditions(filters)
         want = max(top_k, self.reranker.depth) if self.reranker is not None else top_k
         if group_by_doc:
-            documents = self._documents(query, where, mode, DOCUMENT_CANDIDATES)
+            documents, matched = self._documents_matched(query, where, mode, DOCUMENT_CANDIDATES)
             found = self._reranked(query, documents[:want])
         else:
-            found = self._reranked(query, self._raw(query, want, where, mode))
+            first, matched = self._raw_matched(query, want, where, mode)
+            found = self._reranked(query, first)
         exact: list[Passage] = []
         if exact_citations:
             top = found[0].score if found else 1.0
@@ -396,7 +454,18 @@ class Retriever:
             out.append(p)
             if len(out) == top_k:
                 break
-        return out
+        return out, self._assess(matched, bool(exact))
+
+    def _assess(self, matched: tuple[float, float] | None, named: bool) -> Relevance | None:
+        """The question's `Relevance` from its match features (see `search_assessed`)."""
+        cosine, bm25 = matched if matched is not None else (0.0, 0.0)
+        if named:
+            return Relevance(1.0, True, cosine, bm25)
+        if matched is None:
+            return None
+        if self.relevance is None:
+            return Relevance(None, True, cosine, bm25)
+        return self.relevance.assess(cosine, bm25)
 
     def _named_cases(self, query: str, where: Where) -> list[Chunk]:
         """The first chunk of each court opinion the query names (`indexing.case_names`)
@@ -459,17 +528,20 @@ class Retriever:
     ) -> list[Passage]:
         """Every document among the best `candidates` chunks, best first, each as its best
         chunk with the document's score (`rank_documents`, then `_with_citations`)."""
-        passages = self._raw(query, candidates, where, mode, prefetch=candidates)
+        return self._documents_matched(query, where, mode, candidates, uncounted)[0]
+
+    def _documents_matched(
+        self, query: str, where: Where, mode: str, candidates: int, uncounted: Collection[str] = ()
+    ) -> tuple[list[Passage], tuple[float, float] | None]:
+        passages, matched = self._raw_matched(query, candidates, where, mode, prefetch=candidates)
         ranked = self._with_citations(rank_documents(passages, len(passages)), where, uncounted)
         ranked = place_opinions(ranked, passages)
         named = self._named_cases(query, where)
         if not named:
-            return ranked
+            return ranked, matched
         top = ranked[0].score if ranked else 1.0
         first = {c.doc_id for c in named}
-        return ahead(named, top) + [
-            p for p in ranked if p.chunk.doc_id not in first
-        ]
+        return ahead(named, top) + [p for p in ranked if p.chunk.doc_id not in first], matched
 
     def _with_citations(
         self, docs: list[Passage], where: Where, uncounted: Collection[str]
@@ -583,8 +655,10 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
     """
     from indexing.build import make_catalog, make_embedder
     from indexing.chunking import model_token_counter
+    from indexing.model_record import model_identity
 
     emb = embedder or make_embedder(settings, cached=False)
+    identity = model_identity(settings.model_dir(), settings.embed_backend)
     return Retriever(
         make_catalog(settings),
         emb,
@@ -597,4 +671,7 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         authority_weight=settings.authority_weight,
         precedent_weight=settings.precedent_weight,
         status_root=settings.qdrant_path,
+        embed_model=identity,
+        relevance=load_relevance(settings.model_dir(), identity, settings.relevance_file),
+        lexicon=Lexicon.load(settings.lexicon_file) if settings.lexicon_file else None,
     )

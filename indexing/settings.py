@@ -50,6 +50,14 @@ class IndexSettings(BaseSettings):
     collection: str = Field("juris", description="alias / pointer name of the serving build")
     keep_builds: int = Field(2, ge=1, description="builds kept after a swap (current included)")
     reranker_dir: Path | None = Field(None, description="optional cross-encoder model dir")
+    relevance_file: Path | None = Field(
+        None,
+        description="relevance calibration (default: the embedding model dir's "
+        "juris_relevance.json, else a packaged one for the bundled model)",
+    )
+    lexicon_file: Path | None = Field(
+        None, description="names of provisions for sparse query expansion (indexing.lexicon)"
+    )
     rerank_depth: int = Field(
         30, ge=1, description="first-stage results the cross-encoder reorders (cost ~ linear)"
     )
@@ -81,6 +89,7 @@ class IndexSettings(BaseSettings):
 
     @field_validator(
         "embed_cache", "embed_model", "reranker_dir", "corpus_dir", "qdrant_api_key_file",
+        "relevance_file", "lexicon_file",
         mode="before",
     )  # fmt: skip
     @classmethod

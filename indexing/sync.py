@@ -45,6 +45,7 @@ from indexing.chunking import CHUNK_FORMAT
 from indexing.embeddings import Embedder
 from indexing.integrity import record_build, remove_record
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
+from indexing.model_record import FIELD, check_build_model
 from indexing.settings import IndexSettings
 from indexing.store import (
     OPEN_TO,
@@ -276,6 +277,8 @@ def run_sync(
         indexer = make_indexer(settings, loading.get("embedder") or embedder)
         store, copied = _open_work_store(settings, current)
         try:
+            # new text embedded by another model than the build's would not be comparable
+            check_build_model(store, indexer.stamp[FIELD], role="would embed new text")
             embedded = _apply(plan, store, indexer, today or date.today(), progress)
             store.flush()
             if copied:  # an embedded build: what readers check before serving it

@@ -191,6 +191,17 @@ class AskResponse(BaseModel):
     index_version: str
     degraded: bool = False
     degraded_reason: str | None = None
+    answered: bool = Field(
+        True,
+        description="false when the indexed sources do not appear to address the question: "
+        "`answer` says so (no model wrote it, nothing in it is cited) and `passages` are the "
+        "nearest ones, for reference, not an answer",
+    )
+    relevance: float | None = Field(
+        None,
+        description="calibrated probability that the index holds the law the question is about "
+        "(null: not assessed)",
+    )
     timings: dict[str, float] = Field(
         default_factory=dict,
         description="seconds per stage: retrieval_s, first_token_s, generation_s, verification_s",

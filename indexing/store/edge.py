@@ -116,7 +116,7 @@ class EdgeStore:
                     SPARSE: qe.SparseVector(list(p.sparse.indices), list(p.sparse.values)),
                     **({} if p.dense is None else {DENSE: [float(x) for x in p.dense]}),
                 },
-                chunk_payload(p.chunk, p.n_chunks),
+                {**chunk_payload(p.chunk, p.n_chunks), **p.extra},
             )
             for p in points
         ]

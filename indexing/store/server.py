@@ -94,7 +94,7 @@ class ServerStore:
                     ),
                     **({} if p.dense is None else {DENSE: [float(x) for x in p.dense]}),
                 },
-                payload=chunk_payload(p.chunk, p.n_chunks),
+                payload={**chunk_payload(p.chunk, p.n_chunks), **p.extra},
             )
             for p in points
         ]

@@ -289,6 +289,8 @@ function resetAnswer() {
   $("legal-heading").hidden = true;
   $("degraded").hidden = true;
   showIndexNote($("answer-index-note"), null);
+  $("not-addressed").hidden = true;
+  $("cards-heading").textContent = "Sources cited";
   $("answer-meta").textContent = "";
   /** @type {HTMLButtonElement} */ ($("copy")).disabled = true;
   answerBox.dataset.state = "streaming";
@@ -402,10 +404,26 @@ function showIndexNote(box, note) {
   box.hidden = !note;
 }
 
+function showNotAddressed() {
+  const box = $("not-addressed");
+  clear(box);
+  append(
+    box,
+    el("strong", { text: "Not answered: " }),
+    "the indexed sources do not appear to address this question. The passages below are the " +
+      "nearest ones in the index, shown for reference; they are not an answer and may not " +
+      "govern the question.",
+  );
+  box.hidden = false;
+  $("cards-heading").textContent = "Nearest passages (not an answer)";
+}
+
 function showFinal(response) {
   lastAnswer = response;
   if (response.degraded) showDegraded(response.degraded_reason || "unavailable", "");
   showIndexNote($("answer-index-note"), response.index_note);
+  const addressed = response.answered !== false;
+  if (!addressed && response.passages.length) showNotAddressed();
   if (!response.passages.length) {
     clear(answerBox);
     answerBox.append(
@@ -422,7 +440,7 @@ function showFinal(response) {
   }
   answerBox.dataset.empty = "false";
   renderAnswer(answerBox, response, goToCard);
-  renderVerification($("verification"), response);
+  if (addressed) renderVerification($("verification"), response);
   renderCards($("cards"), response, openPassage);
   renderLegal($("legal"), response, openLegal);
   $("cards-heading").hidden = !response.passages.length;
@@ -433,6 +451,15 @@ function showFinal(response) {
     (lastFilters.as_of ? ` · law as of ${lastFilters.as_of}` : "");
   /** @type {HTMLButtonElement} */ ($("copy")).disabled = false;
   const v = response.verification;
+  if (!addressed) {
+    $("answer-meta").textContent = `Not answered · index ${response.index_version}`;
+    setStatus(
+      `Not answered: the indexed sources do not appear to address this question; ` +
+        `${response.passages.length} nearest passages shown.`,
+      "not_addressed",
+    );
+    return;
+  }
   setStatus(
     `Answer complete: ${response.passages.length} sources, ` +
       (v.all_verified ? "every citation verified." : `${v.unsupported_claims} unsupported claims.`),
