@@ -30,7 +30,13 @@ log = logging.getLogger(__name__)
 # the payload field holding the identity of the model that embedded a point
 FIELD = "embed_model"
 # files whose bytes define what a model directory computes (weights and configuration)
-_DEFINING = ("config.json", "modules.json", "tokenizer.json", "sentence_bert_config.json")
+_DEFINING = (
+    "config.json",
+    "modules.json",
+    "tokenizer.json",
+    "tokenizer_config.json",  # `model_max_length`: the window texts are cut to
+    "sentence_bert_config.json",
+)
 _WEIGHTS = (".safetensors", ".bin", ".onnx")
 
 

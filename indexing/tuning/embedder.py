@@ -56,7 +56,10 @@ class EmbedderTraining:
     batch_size: int = field(default=32, metadata={"help": "pairs per batch (in-batch negatives)"})
     learning_rate: float = field(default=5e-5, metadata={"help": "peak learning rate"})
     warmup_ratio: float = field(default=0.1, metadata={"help": "share of steps warming up"})
-    max_seq_length: int = field(default=128, metadata={"help": "tokens per text while training"})
+    max_seq_length: int = field(
+        default=128,
+        metadata={"help": "tokens per text while training (the model keeps its base's window)"},
+    )
     bf16: str = field(
         default="auto",
         metadata={"help": "bfloat16 autocast: auto (where the CPU has AVX-512 BF16), yes, no"},
@@ -155,6 +158,10 @@ def train(cfg: EmbedderTraining, settings: Any) -> Path:
         {"anchor": [p.query for p in pairs], "positive": [p.passage for p in pairs]}
     )
     model = SentenceTransformer(str(base), device="cpu")
+    # trained on short windows (speed), served with the base model's window: the chunker
+    # sizes passages to the model's window, so a model saved with 128 tokens would index
+    # every text in twice as many, half-size passages as the model it was made from
+    serving_window = model.max_seq_length
     model.max_seq_length = cfg.max_seq_length
     args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoints),
@@ -188,6 +195,7 @@ def train(cfg: EmbedderTraining, settings: Any) -> Path:
     trainer.train(resume_from_checkpoint=True if resume else None)
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
+    model.max_seq_length = serving_window
     model.save(str(cfg.out))
     state = trainer.state
     record = {

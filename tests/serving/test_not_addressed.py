@@ -72,6 +72,8 @@ def test_ask_declines_a_question_the_sources_do_not_address(client, user_key):
     assert body["answer"] == NOT_ADDRESSED
     # nothing in it is cited, so nothing verifies and reads as support
     assert body["citations"] == [] and body["verification"]["citations_by_status"] == {}
+    # the statement makes no claim about the law: none of it is flagged as unsupported
+    assert body["verification"]["unsupported_claims"] == 0
     assert body["passages"], "the nearest passages are shown, as such"
     assert body["mode"] == "extractive" and body["model"] == "extractive"
 
