@@ -71,6 +71,13 @@ class EmbedderTraining:
     )
     threads: int = field(default=2, metadata={"help": "torch CPU threads"})
     resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint"})
+    base_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "share of the base model's weights averaged into the trained ones when "
+            "saving (0: the trained model as is; 0.5: halfway, see merge_with_base)"
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.batch_size < 2:
@@ -81,6 +88,8 @@ class EmbedderTraining:
             raise ValueError("max_seq_length must be within 16 .. 512")
         if self.bf16 not in ("auto", "yes", "no"):
             raise ValueError("bf16 must be auto, yes or no")
+        if not 0.0 <= self.base_weight < 1.0:
+            raise ValueError("base_weight must be within 0 .. 1 (1 would be the base model)")
 
     def use_bf16(self) -> bool:
         """Whether to train under bfloat16 autocast (about a fifth less CPU time where the
@@ -196,6 +205,8 @@ def train(cfg: EmbedderTraining, settings: Any) -> Path:
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
     model.max_seq_length = serving_window
+    if cfg.base_weight:
+        merge_with_base(model, SentenceTransformer(str(base), device="cpu"), cfg.base_weight)
     model.save(str(cfg.out))
     state = trainer.state
     record = {
@@ -219,6 +230,30 @@ def train(cfg: EmbedderTraining, settings: Any) -> Path:
         cpu_seconds,
     )
     return cfg.out
+
+
+def merge_with_base(model: Any, base: Any, base_weight: float) -> None:
+    """Average the base model's weights into `model`'s, in place: `(1 − w) · trained + w ·
+    base` for every floating-point tensor (weight-space ensembling, as WiSE-FT does for
+    fine-tuned models). Fine-tuning on the corpus's headings and definitions teaches the
+    doctrine names but loses some of what the base model knew about plain questions; the
+    average keeps part of both (measured in indexing/README.md, "The lawyer's vocabulary").
+
+    Raises:
+        ValueError: the two models do not have the same tensors.
+    """
+    trained, original = model.state_dict(), base.state_dict()
+    if trained.keys() != original.keys():
+        raise ValueError("the trained and the base model hold different tensors")
+    merged = {
+        name: (
+            ((1.0 - base_weight) * t.float() + base_weight * original[name].float()).to(t.dtype)
+            if t.is_floating_point()
+            else t
+        )
+        for name, t in trained.items()
+    }
+    model.load_state_dict(merged)
 
 
 def progress_and_budget(budget_cpu_s: float, name: str = "train-embedder") -> Any:
@@ -258,43 +293,12 @@ def progress_and_budget(budget_cpu_s: float, name: str = "train-embedder") -> An
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Register `train-embedder` on the `python -m indexing` parser."""
-    p = subparsers.add_parser(
-        "train-embedder", help="adapt the embedding model to the corpus (pairs mined from it)"
+    from indexing.tuning.command import add_training_parser
+
+    return add_training_parser(
+        subparsers,
+        "train-embedder",
+        "adapt the embedding model to the corpus (pairs mined from it)",
+        EmbedderTraining,
+        train,
     )
-    defaults = EmbedderTraining()
-    for name, f in EmbedderTraining.__dataclass_fields__.items():
-        flag = "--" + name.replace("_", "-")
-        help_ = str(f.metadata.get("help", ""))
-        value = getattr(defaults, name)
-        if isinstance(value, bool):
-            p.add_argument(flag, action="store_true", help=help_)
-        else:
-            kind = Path if name in ("out", "base", "pairs") else type(value)
-            p.add_argument(flag, type=kind, default=value, help=f"{help_} (default {value})")
-    p.add_argument("--corpus", help="corpus directory (default: JURIS_CORPUS_DIR)")
-    p.set_defaults(func=run_cli)
-    return p
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """Execute `train-embedder`; exit status 2 on a bad configuration."""
-    from indexing.settings import IndexSettings
-
-    names = EmbedderTraining.__dataclass_fields__
-    try:
-        cfg = EmbedderTraining(**{n: getattr(args, n) for n in names})
-        overrides: dict[str, Any] = {"corpus_dir": Path(args.corpus)} if args.corpus else {}
-        train(cfg, IndexSettings(**overrides))
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except ModuleNotFoundError as err:
-        if (err.name or "").split(".")[0] not in ("datasets", "accelerate"):
-            raise
-        print(
-            f"error: `python -m indexing train-embedder` needs the `tuning` extra (missing: "
-            f"{err.name}); `pip install '.[tuning]'` installs it",
-            file=sys.stderr,
-        )
-        return 2
-    return 0

@@ -172,43 +172,12 @@ def train(cfg: RerankerTraining, settings: Any) -> Path:
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Register `train-reranker` on the `python -m indexing` parser."""
-    p = subparsers.add_parser(
-        "train-reranker", help="train a cross-encoder reranker on pairs mined from the corpus"
+    from indexing.tuning.command import add_training_parser
+
+    return add_training_parser(
+        subparsers,
+        "train-reranker",
+        "train a cross-encoder reranker on pairs mined from the corpus",
+        RerankerTraining,
+        train,
     )
-    defaults = RerankerTraining()
-    for name, f in RerankerTraining.__dataclass_fields__.items():
-        flag = "--" + name.replace("_", "-")
-        help_ = str(f.metadata.get("help", ""))
-        value = getattr(defaults, name)
-        if isinstance(value, bool):
-            p.add_argument(flag, action="store_true", help=help_)
-        else:
-            kind = Path if name in ("out", "base", "pairs") else type(value)
-            p.add_argument(flag, type=kind, default=value, help=f"{help_} (default {value})")
-    p.add_argument("--corpus", help="corpus directory (default: JURIS_CORPUS_DIR)")
-    p.set_defaults(func=run_cli)
-    return p
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """Execute `train-reranker`; exit status 2 on a bad configuration or missing extra."""
-    from indexing.settings import IndexSettings
-
-    names = RerankerTraining.__dataclass_fields__
-    try:
-        cfg = RerankerTraining(**{n: getattr(args, n) for n in names})
-        overrides: dict[str, Any] = {"corpus_dir": Path(args.corpus)} if args.corpus else {}
-        train(cfg, IndexSettings(**overrides))
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except ModuleNotFoundError as err:
-        if (err.name or "").split(".")[0] not in ("datasets", "accelerate"):
-            raise
-        print(
-            f"error: `python -m indexing train-reranker` needs the `tuning` extra (missing: "
-            f"{err.name}); `pip install '.[tuning]'` installs it",
-            file=sys.stderr,
-        )
-        return 2
-    return 0

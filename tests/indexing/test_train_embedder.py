@@ -11,6 +11,7 @@ import pytest
 from indexing.cli import main
 from indexing.model_record import model_identity, same_model
 from indexing.settings import IndexSettings
+from indexing.tuning.embedder import merge_with_base
 from indexing.tuning.pairs import Pair, save_pairs
 
 pytestmark = pytest.mark.slow
@@ -41,6 +42,7 @@ def test_trains_saves_with_the_base_window_and_resumes(tmp_path: Path):
     record = json.loads((out / "juris_training.json").read_text())
     assert record["finished"] and record["steps"] == 2 and record["pairs"] == 8
 
+    import torch
     from sentence_transformers import SentenceTransformer
 
     base_dir = IndexSettings().model_dir()
@@ -49,6 +51,15 @@ def test_trains_saves_with_the_base_window_and_resumes(tmp_path: Path):
     # trained on 128-token windows, served with the base's: passages keep their size
     assert trained.max_seq_length == base.max_seq_length
     assert not same_model(model_identity(out), model_identity(base_dir))
+
+    # weight-space averaging with the base model (`--base-weight`): halfway, tensor by tensor
+    name, before = next(
+        (k, v.clone()) for k, v in trained.state_dict().items() if v.is_floating_point()
+    )
+    merge_with_base(trained, base, 0.5)
+    halfway = (before + base.state_dict()[name]) / 2
+    assert torch.allclose(trained.state_dict()[name], halfway, atol=1e-6)
+    assert not torch.allclose(before, base.state_dict()[name])  # training moved it
 
     # a finished run resumed from its checkpoints trains nothing more and keeps the model
     assert main([*args, "--resume"]) == 0
