@@ -131,14 +131,35 @@ def mined_pairs(cfg: EmbedderTraining, settings: Any) -> Path:
     return path
 
 
-def train(cfg: EmbedderTraining, settings: Any) -> Path:
-    """Train and save the model; returns its directory."""
+def start_run(out: Path, threads: int, seed: int, resume: bool) -> Path:
+    """Offline, seeded, `threads` torch threads; returns `<out>/work/checkpoints`.
+
+    Raises:
+        ValueError: checkpoints of an earlier run are there and `resume` is off.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     # idle threads sleep rather than spin: on a machine other jobs share, spinning OpenMP
     # threads burned 1.6x the CPU time per step here (2 threads, 32 pairs of 128 tokens)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
+
+    torch.set_num_threads(threads)
+    random.seed(seed)
+    torch.manual_seed(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoints = out / "work" / "checkpoints"
+    if not resume and checkpoints.exists():
+        raise ValueError(
+            f"{checkpoints} holds checkpoints of an earlier run: pass --resume to continue it, "
+            "or remove the directory"
+        )
+    return checkpoints
+
+
+def train(cfg: EmbedderTraining, settings: Any) -> Path:
+    """Train and save the model; returns its directory."""
+    checkpoints = start_run(cfg.out, cfg.threads, cfg.seed, cfg.resume)
     from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformer,
@@ -150,17 +171,7 @@ def train(cfg: EmbedderTraining, settings: Any) -> Path:
 
     from indexing.tuning.pairs import load_pairs
 
-    torch.set_num_threads(cfg.threads)
-    random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    work = cfg.out / "work"
-    checkpoints = work / "checkpoints"
-    if not cfg.resume and checkpoints.exists():
-        raise ValueError(
-            f"{checkpoints} holds checkpoints of an earlier run: pass --resume to continue it, "
-            "or remove the directory"
-        )
+    work = checkpoints.parent
     base = copy_base(cfg.base or settings.model_dir(), work)
     pairs = load_pairs(mined_pairs(cfg, settings))
     data = Dataset.from_dict(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import sys
 import time
@@ -29,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexing.tuning.embedder import copy_base, mined_pairs, progress_and_budget
+from indexing.tuning.embedder import copy_base, mined_pairs, progress_and_budget, start_run
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +91,7 @@ def labelled_rows(pairs: list[Any], seed: int) -> dict[str, list[Any]]:
 
 def train(cfg: RerankerTraining, settings: Any) -> Path:
     """Train and save the cross-encoder; returns its directory."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    # idle threads sleep rather than spin: on a machine other jobs share, spinning OpenMP
-    # threads burned 1.6x the CPU time per step here (2 threads, 32 pairs of 128 tokens)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import torch
+    checkpoints = start_run(cfg.out, cfg.threads, cfg.seed, cfg.resume)
     from datasets import Dataset
     from sentence_transformers.cross_encoder import (
         CrossEncoder,
@@ -109,14 +103,7 @@ def train(cfg: RerankerTraining, settings: Any) -> Path:
     from indexing.tuning.embedder import EmbedderTraining
     from indexing.tuning.pairs import load_pairs
 
-    torch.set_num_threads(cfg.threads)
-    random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    work = cfg.out / "work"
-    checkpoints = work / "checkpoints"
-    if not cfg.resume and checkpoints.exists():
-        raise ValueError(f"{checkpoints} holds an earlier run: pass --resume, or remove it")
+    work = checkpoints.parent
     base = copy_base(cfg.base or settings.model_dir(), work)
     pairs_cfg = EmbedderTraining(out=cfg.out, pairs=cfg.pairs, seed=cfg.seed)
     pairs = load_pairs(mined_pairs(pairs_cfg, settings))
