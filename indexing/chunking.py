@@ -28,13 +28,12 @@ from legal_corpus.model import LegalDocument, Section, pinpoint_anchor
 TokenCounter = Callable[[str], int]
 # Characters of headings put before a chunk's text (about 45 model tokens).
 HEADING_CHARS = 180
-# Characters of subdivision captions put before a chunk's text (`Chunk.captions`).
-CAPTION_CHARS = 120
 # What `embed_text` puts in a chunk's vectors; raised when that changes, so that a build made
 # by an older release can be told apart (its manifest records the format it was made with).
-# 1: citation and innermost heading; 2: citation and the heading path (`heading_context`);
-# 3: and the captions of the subdivisions the chunk sits in or holds (`Chunk.captions`).
-CHUNK_FORMAT = 3
+# 1: citation and innermost heading; 2: citation and the heading path (`heading_context`).
+# (Putting the subdivision captions, `Chunk.captions`, in as well was measured over the whole
+# corpus and lost on the doctrine dev questions: top-5 0.864 -> 0.852; it is not done.)
+CHUNK_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,23 +328,7 @@ def embed_text(chunk: Chunk) -> str:
     """
     head = heading_context(chunk.heading_path or ((chunk.title,) if chunk.title else ()))
     prefix = f"{chunk.citation}. {head}".strip(". ") if head else chunk.citation
-    named = caption_context(chunk.captions)
-    if named:
-        prefix = f"{prefix} — {named}" if prefix else named
     return f"{prefix}\n{chunk.text}" if prefix else chunk.text
-
-
-def caption_context(captions: Sequence[str], max_chars: int = CAPTION_CHARS) -> str:
-    """The captions that fit in `max_chars`, in order, joined by `; ` (see `Chunk.captions`)."""
-    kept: list[str] = []
-    used = 0
-    for name in captions:
-        cost = len(name) + (2 if kept else 0)
-        if used + cost > max_chars:
-            continue
-        kept.append(name)
-        used += cost
-    return "; ".join(kept)
 
 
 def heading_context(path: Sequence[str], max_chars: int = HEADING_CHARS) -> str:
