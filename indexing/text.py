@@ -234,17 +234,17 @@ def sentence_spans(
         `(start, end)` of each sentence that is not blank, in order; the last one runs to the
         end of `text`.
     """
-    groups = rule.boundary.groupindex
+    has_end = "end" in rule.boundary.groupindex
+    has_stop = "stop" in rule.boundary.groupindex
     spans: list[tuple[int, int]] = []
     start = 0
     for m in rule.boundary.finditer(text):
-        if any(a <= m.start() < b for a, b in protected):
+        if protected and any(a <= m.start() < b for a, b in protected):
             continue
-        end = m.end("end") if "end" in groups and m.start("end") >= 0 else m.end()
+        end = m.end("end") if has_end and m.start("end") >= 0 else m.end()
         if rule.abbreviation is not None:
-            if "stop" not in groups:
-                stop: int | None = end
-            else:
+            stop: int | None = end
+            if has_stop:
                 stop = m.end("stop") if m.start("stop") >= 0 else None
             if stop is not None and rule.abbreviation(text[start:stop]):
                 continue

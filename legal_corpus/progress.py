@@ -3,7 +3,9 @@
 A CronJob's log, a CI run or `make demo > file` has no terminal: there a tqdm bar writes either
 nothing or carriage-return noise. `progress(...)` returns a tqdm bar when stderr is a terminal,
 and otherwise a `LogProgress` that logs `desc: done/total (pct) · rate/s · ETA` through
-`logging` every `every_s` seconds and once at the end. Both have tqdm's `update`, `close`,
+`logging` every `every_s` seconds and once at the end. `JURIS_PROGRESS=lines` asks for the
+lines on a terminal too (the demo does: its answer is printed while the index builds, and
+bars redrawn around it would garble it). Both have tqdm's `update`, `close`,
 `set_postfix_str`, iteration and context-manager use.
 
     >>> for unit in progress(units, desc="parse", unit="file"):
@@ -15,6 +17,7 @@ and otherwise a `LogProgress` that logs `desc: done/total (pct) · rate/s · ETA
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -68,6 +71,7 @@ class LogProgress:
         self.log = logger or log
         self.clock = clock
         self.n = 0
+        self.estimated = False  # `total` is a running estimate (shown as `~total`)
         self.postfix = ""
         self.start = clock()
         self._last = self.start
@@ -110,12 +114,16 @@ class LogProgress:
         now = self.clock() if now is None else now
         elapsed = max(now - self.start, 1e-9)
         rate = self.n / elapsed
-        parts = [f"{self.desc}: {self.n:,}" + (f"/{self.total:,}" if self.total else "")]
+        about = "~" if self.estimated else ""
+        parts = [f"{self.desc}: {self.n:,}" + (f"/{about}{self.total:,}" if self.total else "")]
         if self.total:
             parts[0] += f" {self.unit} ({100 * self.n / self.total:.1f}%)"
         else:
             parts[0] += f" {self.unit}"
-        parts.append(f"{rate:,.1f} {self.unit}/s")
+        if 0 < rate < 0.1:  # slow work (a training step): seconds per unit reads better
+            parts.append(f"{1 / rate:,.0f} s/{self.unit}")
+        else:
+            parts.append(f"{rate:,.1f} {self.unit}/s")
         if self.total and rate > 0 and self.n < self.total:
             parts.append(f"ETA {_duration((self.total - self.n) / rate)}")
         parts.append(f"elapsed {_duration(elapsed)}")
@@ -164,6 +172,6 @@ def progress(
 
     if not enabled:
         return tqdm(iterable, total=total, desc=desc, unit=unit, disable=True)
-    if is_terminal():
+    if is_terminal() and os.environ.get("JURIS_PROGRESS", "") != "lines":
         return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False)
     return LogProgress(iterable, total=total, desc=desc, unit=unit, every_s=every_s)

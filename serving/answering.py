@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from anyio import to_thread
 
-from indexing.model import Passage, SearchFilters
+from indexing.model import Passage, Relevance, SearchFilters
 from serving.errors import GeneratorError, LogOnce
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import StreamStats, VllmGenerator
@@ -59,6 +59,13 @@ class Prepared:
     # vLLM could not even count the prompt's tokens (unreachable, timed out): answered
     # extractively at once rather than waiting out a generation deadline as well
     generator_error: GeneratorError | None = None
+    # whether the passages appear to address the question (None: not assessed)
+    relevance: Relevance | None = None
+
+    @property
+    def addressed(self) -> bool:
+        """False when retrieval judged that the index does not hold the governing law."""
+        return self.relevance is None or self.relevance.answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,8 @@ class Final:
     adapter: str | None = None  # the LoRA adapter that wrote it (its served name)
     base_model: str | None = None  # the base model it ran on (its directory's name)
     cut: tuple[int, ...] = ()  # sources whose text was cut to fit the prompt
+    answered: bool = True  # False: the sources do not appear to address the question
+    relevance: float | None = None  # the calibrated probability that they do
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +150,23 @@ class Pipeline:
                 self.index_log,
             )
 
+    async def search_assessed(
+        self, query: str, top_k: int, filters: SearchFilters
+    ) -> tuple[list[Passage], Relevance | None]:
+        """Retrieve passages and whether they appear to address the question
+        (`indexing.retrieve.Retriever.search_assessed`; None from a retriever that cannot
+        tell)."""
+        assessed = getattr(self.retriever, "search_assessed", None)
+        if assessed is None:
+            return await self.search(query, top_k, filters), None
+        with self.metrics.stage("retrieval", "hybrid"):
+            passages, relevance = await call_index(
+                lambda: assessed(query, top_k, filters),
+                self.settings.retrieval_timeout_s,
+                self.index_log,
+            )
+        return list(passages), relevance
+
     async def prepare(self, question: AskInput) -> Prepared:
         """Retrieve passages for `question` and build the prompt.
 
@@ -154,8 +180,14 @@ class Pipeline:
             self.vllm.check_model(model)
         start = time.perf_counter()
         top_k = question.top_k or self.settings.top_k
-        passages = tuple(await self.search(question.question, top_k, question.filters))
+        found, relevance = await self.search_assessed(question.question, top_k, question.filters)
+        passages = tuple(found)
         retrieval_s = time.perf_counter() - start
+        if relevance is not None and not relevance.answered:
+            # no model is asked to answer from passages that do not govern the question:
+            # given them, it writes from them anyway (and its quotes verify)
+            prompt = build_messages(question.question, (), max_chars_total=0)
+            return Prepared(question, passages, prompt, None, retrieval_s, relevance=relevance)
         prompt = build_messages(
             question.question,
             passages,
@@ -168,7 +200,7 @@ class Pipeline:
                 prompt, tokens = await self._fit_window(question, passages, prompt, model)
             except GeneratorError as err:
                 down = err
-        return Prepared(question, passages, prompt, model, retrieval_s, tokens, down)
+        return Prepared(question, passages, prompt, model, retrieval_s, tokens, down, relevance)
 
     async def _fit_window(
         self, question: AskInput, passages: Sequence[Passage], prompt: Prompt, model: str
@@ -269,7 +301,7 @@ class Pipeline:
         if mode == "extractive":
             with self.metrics.stage("generation", "extractive"):
                 async for piece in self.extractive.stream(
-                    prepared.question.question, prepared.passages
+                    prepared.question.question, prepared.passages, prepared.addressed
                 ):
                     pieces.append(piece)
                     yield Event("token", text=piece)
@@ -277,7 +309,12 @@ class Pipeline:
         answer_raw = "".join(pieces)
         start = time.perf_counter()
         with self.metrics.stage("verification"):
-            report = await to_thread.run_sync(lambda: self.verifier.verify(answer_raw, given))
+            if mode == "extractive" and not prepared.addressed:
+                # the product's own statement that the sources do not answer: no claim about
+                # the law in it, so nothing to support and nothing to mark unsupported
+                report = VerificationReport(())
+            else:
+                report = await to_thread.run_sync(lambda: self.verifier.verify(answer_raw, given))
         timings["verification_s"] = time.perf_counter() - start
         for c in report.citations:
             self.metrics.citations.labels(kind=c.kind, status=c.status).inc()
@@ -297,6 +334,8 @@ class Pipeline:
                 adapter=adapter,
                 base_model=base_model,
                 cut=prepared.prompt.cut if mode == "llm" else (),
+                answered=prepared.addressed,
+                relevance=prepared.relevance.probability if prepared.relevance else None,
             ),
         )
 

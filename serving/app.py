@@ -24,7 +24,7 @@ from starlette.types import Scope
 
 from serving.answering import Pipeline
 from serving.api.openapi import install_openapi
-from serving.api.routes import admin, ask, chat, documents, health, models, search
+from serving.api.routes import admin, ask, chat, documents, health, index, models, search
 from serving.audit import AuditLog
 from serving.auth import FailureLimiter, KeyStore, RateLimiter
 from serving.docs import docs_router, swagger_assets
@@ -55,6 +55,7 @@ def vllm_config(settings: GatewaySettings) -> VllmConfig:
         total_timeout_s=settings.vllm_total_timeout_s,
         retries=settings.vllm_retries,
         constrain_citations=settings.vllm_constrain_citations,
+        one_model_at_a_time=not settings.vllm_mixed_batches,
     )
 
 
@@ -147,7 +148,7 @@ def create_app(
     )
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (ask, search, documents, chat, models, admin, health):
+    for module in (ask, search, documents, chat, models, index, admin, health):
         app.include_router(module.router)
     assets = swagger_assets() if settings.docs_enabled else None
     if assets is not None:

@@ -133,6 +133,49 @@ class Verification(BaseModel):
     all_verified: bool
 
 
+class IndexNote(BaseModel):
+    """Sources a result's filters ask for that the index does not hold in full yet."""
+
+    pending_sources: list[str] = Field(description="bundled source names still being indexed")
+    message: str
+    eta_s: int | None = Field(
+        default=None, description="estimated seconds until the build completes"
+    )
+
+
+class IndexSourceStatus(BaseModel):
+    """One source of the build."""
+
+    state: Literal["pending", "indexing", "done", "failed"]
+    documents: int
+    passages: int
+    units: int = 0
+    units_read: int = 0
+
+
+class IndexStatusResponse(BaseModel):
+    """Where the index build stands: what is searchable and what is not yet."""
+
+    state: Literal["filling", "complete", "failed", "unknown"] = Field(
+        description="`filling` while a build runs; `unknown` when no build wrote a status"
+    )
+    build: str | None = Field(default=None, description="the build this status is about")
+    current: str | None = Field(default=None, description="the build searches use now")
+    serving: bool = Field(default=False, description="whether searches already use this build")
+    sources_done: list[str] = Field(default_factory=list)
+    sources_pending: list[str] = Field(default_factory=list)
+    sources: dict[str, IndexSourceStatus] = Field(default_factory=dict)
+    passages: int = 0
+    passages_estimated: int = 0
+    documents: int = 0
+    rate_per_s: float = 0.0
+    eta_s: int | None = None
+    elapsed_s: float = 0.0
+    started_at: str | None = None
+    updated_at: str | None = None
+    error: str | None = None
+
+
 class AskResponse(BaseModel):
     """The answer with its checked citations and the passages it rests on."""
 
@@ -148,9 +191,23 @@ class AskResponse(BaseModel):
     index_version: str
     degraded: bool = False
     degraded_reason: str | None = None
+    answered: bool = Field(
+        True,
+        description="false when the indexed sources do not appear to address the question: "
+        "`answer` says so (no model wrote it, nothing in it is cited) and `passages` are the "
+        "nearest ones, for reference, not an answer",
+    )
+    relevance: float | None = Field(
+        None,
+        description="calibrated probability that the index holds the law the question is about "
+        "(null: not assessed)",
+    )
     timings: dict[str, float] = Field(
         default_factory=dict,
         description="seconds per stage: retrieval_s, first_token_s, generation_s, verification_s",
+    )
+    index_note: IndexNote | None = Field(
+        default=None, description="set while sources the filters ask for are not indexed yet"
     )
 
 
@@ -159,6 +216,9 @@ class SearchResponse(BaseModel):
 
     passages: list[PassageOut]
     index_version: str
+    index_note: IndexNote | None = Field(
+        default=None, description="set while sources the filters ask for are not indexed yet"
+    )
 
 
 class SectionOut(BaseModel):

@@ -33,6 +33,7 @@ from anyio import to_thread
 
 from serving.answering import Pipeline
 from serving.errors import GeneratorError, scrub_paths
+from serving.index_status import index_status, readiness_fields
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,14 @@ class Readiness:
 
     async def _index_check(self) -> Any:
         retriever = self.pipeline.retriever
+
+        def check() -> tuple[Any, dict[str, object]]:
+            detail = retriever.check()
+            # while a build fills: which sources are not searchable yet (GET /v1/index/status)
+            return detail, readiness_fields(index_status(retriever))
+
         # abandoned when it overruns: a hung index costs this one thread (single flight)
-        return await to_thread.run_sync(retriever.check, abandon_on_cancel=True)
+        return await to_thread.run_sync(check, abandon_on_cancel=True)
 
     async def _index_state(self) -> dict[str, object]:
         index: dict[str, object] = {"index_version": self.pipeline.index_version()}
@@ -130,9 +137,11 @@ class Readiness:
         except Exception as err:
             index.update(ok=False, error=scrub_paths(str(err))[:300])
             return index
+        detail, filling = detail
         index["ok"] = True
         if isinstance(detail, dict):
             index.update({k: v for k, v in detail.items() if isinstance(v, str | int | float)})
+        index.update(filling)
         return index
 
     # -- generator ------------------------------------------------------------------------

@@ -41,6 +41,12 @@ class GatewaySettings(BaseSettings):
     vllm_constrain_citations: bool = Field(
         True, description="ask vLLM to constrain [n] to the sources given (structured output)"
     )
+    vllm_mixed_batches: bool = Field(
+        False,
+        description="let answers of different served models (base, adapters) run at the same "
+        "time; off: one model at a time, because vLLM's CPU build applies an adapter to "
+        "base-model requests batched with adapter requests",
+    )
 
     # retrieval
     top_k: int = Field(6, ge=1, le=50, description="passages retrieved per question by default")

@@ -282,6 +282,7 @@ def _compare(args: argparse.Namespace, settings: TrainingSettings) -> int:
             limit_raft=args.limit_raft or None, limit_questions=args.limit_questions or None,
             max_tokens=args.max_tokens, concurrency=args.concurrency, top_k=args.top_k,
             max_chars_per_source=args.max_chars_per_source, seed=args.seed,
+            rerun=tuple(n for n in (args.rerun or "").split(",") if n),
         )  # fmt: skip
         retriever = open_retriever(IndexSettings())  # type: ignore[call-arg]
         stack.callback(getattr(retriever, "close", lambda: None))
@@ -392,6 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--top-k", type=int, default=6, help="passages retrieved (RAG)")
     cmp_.add_argument("--max-chars-per-source", type=int, default=700)
     cmp_.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    cmp_.add_argument(
+        "--rerun",
+        help="only these configurations (comma-separated: base-closed, base-rag, ft-closed, "
+        "ft-rag, raft-rag); the others' answers are kept from OUT/answers.jsonl",
+    )
     cmp_.set_defaults(func=_compare)  # fmt: skip
     return parser
 

@@ -14,6 +14,9 @@ search for the question, other documents first from another source or jurisdicti
     >>> builder = RaftBuilder(retriever, RaftConfig(k=3, p_oracle=0.8, seed=0))
     >>> result = builder.build(oracle_chunks)
     >>> write_dataset(result, Path("var/raft"))
+
+One module (about 600 lines) because a row is one piece of work: its question, its
+distractors and its answer are chosen together from the same chunk and configuration.
 """
 
 from __future__ import annotations

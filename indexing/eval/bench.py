@@ -65,7 +65,30 @@ QUERIES = [
 ]
 
 
-ALL_PARTS = ("throughput", "sync", "latency", "hnsw", "embeddings", "rerank")
+ALL_PARTS = (
+    "throughput",
+    "sync",
+    "latency",
+    "hnsw",
+    "embeddings",
+    "rerank",
+    "speedups",
+    "incoming",
+    "corpus",
+)
+DEFAULT_PARTS = "throughput,sync,latency,hnsw,embeddings,rerank,speedups,incoming,corpus"
+
+
+def raw_encode_seconds(embedder: Any, texts: list[str], batch: int) -> float:
+    """Seconds of the baseline: `SentenceTransformer.encode` on `texts` in one call (the
+    embedder's own `encode` when it wraps no sentence-transformers model)."""
+    model: Any = getattr(embedder, "model", None)
+    t0 = time.perf_counter()
+    if model is not None:
+        model.encode(texts, batch_size=batch, normalize_embeddings=True)
+    else:
+        embedder.encode(texts)
+    return time.perf_counter() - t0
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -102,13 +125,7 @@ def bench_throughput(settings: IndexSettings, sample: int, work: Path) -> dict[s
             by_unit[f"{unit.source}/{unit.key}"] = len(texts) - before
         if len(texts) >= sample:
             break
-    model: Any = getattr(raw, "model", None)
-    t0 = time.perf_counter()
-    if model is not None:
-        model.encode(texts, batch_size=settings.embed_batch, normalize_embeddings=True)
-    else:
-        raw.encode(texts)
-    raw_s = time.perf_counter() - t0
+    raw_s = raw_encode_seconds(raw, texts, settings.embed_batch)
     catalog = EdgeCatalog(work / "throughput", settings.collection)
     store = catalog.create(new_build_name(settings.collection), raw.dim)
     t0 = time.perf_counter()
@@ -357,7 +374,8 @@ def _scroll_vectors(store: Any) -> Any:
                     offset=offset, limit=1000, with_payload=False, with_vector=["dense"]
                 )
             )
-        yield [(str(r.id), list(r.vector["dense"])) for r in recs]
+        # passages of long opinions beyond the dense budget have no dense vector
+        yield [(str(r.id), list(r.vector["dense"])) for r in recs if "dense" in (r.vector or {})]
         if offset is None or not recs:
             return
 
@@ -421,7 +439,7 @@ def bench_embeddings(settings: IndexSettings, work: Path, sample: int) -> dict[s
 
 
 def _markdown(res: dict[str, Any]) -> str:
-    t, sy, la, hn, em, rr = (res.get(k, {}) for k in ALL_PARTS)
+    t, sy, la, hn, em, rr, sp, inc, co = (res.get(k, {}) for k in ALL_PARTS)
     lines = ["# indexing benchmarks", "", f"Machine: {res['machine']}; run {res['started']}.", ""]
     if t:
         lines += [
@@ -481,7 +499,189 @@ def _markdown(res: dict[str, Any]) -> str:
             f"- with reranker: p50 {rr['reranked_p50_ms']:.1f} ms, p99 {rr['reranked_p99_ms']:.1f} ms = **{rr['ratio_p50']:.1f}×** at p50",
             "",
         ]
+    if sp:
+        lines += [
+            f"## 7. Build speed-ups side by side ({sp['passages']} passages, {sp['distinct_texts']} distinct texts, {sp['opinion_passages']} of opinions; same run)",
+            f"- raw `SentenceTransformer.encode` of every passage: **{sp['encode_passages_per_s']:.1f} passages/s**",
+            "",
+            "| pipeline variant | backend | passages/s | × raw encode | embedded | reused | sparse only |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for label, v in sp["variants"].items():
+            lines.append(
+                f"| {label} | {v['backend']} | {v['passages_per_s']:.1f} | {v['vs_encode']:.2f} | {v['embedded']} | {v['reused']} | {v['sparse_only']} |"
+            )
+        lines.append("")
+    if inc:
+        lines += [
+            "## 8. Nightly sync of a new ruling (PDF in the incoming folder) until searchable",
+            f"- index: {inc['index']} ({inc['points_before']} points); PDF {inc['pdf']} ({inc['pdf_bytes']:,} bytes), {inc['passages_indexed']} passages indexed (no embedding cache)",
+            f"- sync {inc['sync_seconds']:.1f} s; found by a search **{inc['searchable_seconds']:.1f} s** after the drop (target < 60 s); found: {inc['found']}",
+            "",
+        ]
+    if co:
+        secs = co.get("seconds")
+        lines += [
+            "## 9. Whole-corpus build",
+            f"- {co['origin']}: build {co.get('build')}, whole corpus: {co.get('whole_corpus')}, "
+            + (f"**{secs / 60:.1f} min**" if secs else "no time recorded")
+            + f" for {co.get('passages')} passages ({co.get('rate_per_s')} passages/s), finished {co.get('finished_at')}",
+            "",
+        ]
     return "\n".join(lines)
+
+
+def _speed_units(corpus: Path) -> list[SourceUnit]:
+    """A slice with the corpus's mix: a US Code title in both editions, Federal Rules with
+    their yearly versions, GDPR articles, and whole AILA judgments (the long opinions that
+    are about 70 % of the bundled corpus's passages)."""
+    units = [u for u in discover_units(corpus, ["uscode"]) if u.key == "t4"]
+    units += discover_units(corpus, ["federal_rules"])[:12]
+    units += discover_units(corpus, ["aila/casedocs"])[:6]
+    return units
+
+
+def bench_speedups(settings: IndexSettings, work: Path) -> dict[str, Any]:
+    """Candidate speed-ups side by side on one slice, each a whole pipeline run into a fresh
+    build with no embedding cache, against raw `encode` of every passage in the same run."""
+    from indexing.chunking import Chunker
+    from indexing.ingest import Indexer
+
+    corpus = settings.corpus()
+    units = _speed_units(corpus)
+    torch_emb = load_embedder(settings.model_dir(), "torch", settings.embed_batch)
+    chunker = Chunker(model_token_counter(settings.model_dir()), max_tokens=200)
+    docs = list(parse_tracked(units, IngestReport()))
+    chunks = [c for d in docs for c in chunker.chunk(d)]
+    texts = [embed_text(c) for c in chunks]
+    raw_s = raw_encode_seconds(torch_emb, texts, settings.embed_batch)
+    out: dict[str, Any] = {
+        "passages": len(texts),
+        "distinct_texts": len(set(texts)),
+        "opinion_passages": sum(1 for c in chunks if c.kind == "opinion"),
+        "units": len(units),
+        "encode_seconds": raw_s,
+        "encode_passages_per_s": len(texts) / raw_s,
+        "variants": {},
+    }
+    budget = settings.dense_opinion_passages or 8
+    variants: list[tuple[str, str, dict[str, Any], int]] = [
+        ("before: every passage embedded, calls of 256", "torch", {"dedup": False}, 8),
+        ("+ each distinct text once", "torch", {"dedup": True}, 8),
+        (f"+ dense vectors for the first {budget} passages of an opinion", "torch",
+         {"dedup": True, "dense_opinion_passages": budget}, 8),
+        ("same, calls of 1024 (longer length-sorted runs)", "torch",
+         {"dedup": True, "dense_opinion_passages": budget}, 32),
+        ("same as the third, ONNX int8", "onnx-int8",
+         {"dedup": True, "dense_opinion_passages": budget}, 8),
+    ]  # fmt: skip
+    for label, backend, kw, per_call in variants:
+        emb = load_embedder(settings.model_dir(), backend, settings.embed_batch, work / "onnx")
+        emb.encode(texts[:8])  # loaded (and, for ONNX, exported) before the clock starts
+        indexer = Indexer(emb, chunker, Bm25Encoder(), settings.embed_batch * per_call, **kw)
+        catalog = EdgeCatalog(work / f"speed-{len(out['variants'])}", settings.collection)
+        store = catalog.create(new_build_name(settings.collection), emb.dim)
+        t0 = time.perf_counter()
+        stats = indexer.run(iter(docs), store, progress=False)
+        store.flush()
+        secs = time.perf_counter() - t0
+        store.close()
+        out["variants"][label] = {
+            "backend": backend,
+            "seconds": secs,
+            "passages_per_s": stats.chunks / secs,
+            "vs_encode": (stats.chunks / secs) / (len(texts) / raw_s),
+            "embedded": stats.embedded,
+            "reused": stats.reused,
+            "sparse_only": stats.sparse_only,
+        }
+        log.info("speedups: %s: %.1f passages/s", label, stats.chunks / secs)
+    return out
+
+
+def bench_incoming(
+    settings: IndexSettings, work: Path, index_root: Path | None, pdf: Path | None = None
+) -> dict[str, Any]:
+    """A new ruling (a PDF dropped into the incoming folder) until a search finds it: the
+    nightly `sync --incoming`, timed on a copy of `index_root` (the whole-corpus index when
+    given) or on a small index of GDPR built here. No embedding cache: every passage of the
+    ruling is embedded."""
+    root = work / "incoming_index"
+    s = settings.model_copy(update={"qdrant_path": root, "embed_cache": None, "qdrant_url": None})
+    if index_root is not None and (index_root / "builds").is_dir():
+        shutil.copytree(index_root, root, ignore=shutil.ignore_patterns(".lock", "*.tmp*"))
+        base = "copy of " + str(index_root)
+    else:
+        run_build(s, sources=["gdpr"], progress=False)
+        base = "GDPR index built here"
+    catalog = EdgeCatalog(root, s.collection)
+    current = catalog.open(catalog.current() or "")
+    points_before = current.count()
+    current.close()
+    # a Tax Court opinion, 86 passages (the two circuit PDFs of the bundle hold 2 each)
+    src = pdf or settings.corpus() / "opinions" / "pdf" / "opinion_tax.pdf"
+    drop = work / "incoming"
+    drop.mkdir(parents=True, exist_ok=True)
+    target = drop / f"{src.stem}-nightly{src.suffix}"
+    shutil.copy(src, target)  # a new file name is a new ruling (`ruling:<file stem>`)
+    doc_id = f"ruling:{target.stem}"
+    t0 = time.perf_counter()
+    result = run_sync(s, incoming=drop, progress=False)
+    synced = time.perf_counter() - t0
+    from indexing.retrieve import open_retriever
+
+    retriever = open_retriever(s)
+    try:
+        hits = retriever.search(
+            "court of appeals judgment", top_k=3, filters=SearchFilters(doc_ids=(doc_id,))
+        )
+    finally:
+        retriever.close()
+    total = time.perf_counter() - t0
+    return {
+        "index": base,
+        "points_before": points_before,
+        "pdf": src.name,
+        "pdf_bytes": src.stat().st_size,
+        "passages_indexed": result.embedded_chunks,
+        "sync_seconds": synced,
+        "searchable_seconds": total,
+        "found": bool(hits) and all(h.chunk.doc_id == doc_id for h in hits),
+    }
+
+
+def bench_corpus(settings: IndexSettings, index_root: Path, work: Path, build: bool) -> dict:
+    """The whole-corpus build time: measured here with `--whole-corpus` (every source, an
+    empty embedding cache: about half an hour on 2 cores), else read from the status the last
+    build under `index_root` wrote (`indexing.status`), when it covered every source."""
+    from indexing.status import read_status
+    from legal_corpus.adapters import source_names
+
+    if build:
+        root = work / "corpus_index"
+        s = settings.model_copy(
+            update={"qdrant_path": root, "embed_cache": work / "corpus_cache", "qdrant_url": None}
+        )
+        result = run_build(s, progress=True)
+        status = read_status(root, s.collection) or {}
+        origin = "built by this run (empty embedding cache)"
+    else:
+        status = read_status(index_root, settings.collection) or {}
+        origin = f"status of the last build under {index_root}"
+        result = None
+    sources = status.get("sources") or {}
+    whole = set(source_names(None)) <= set(sources) and all(
+        v.get("state") == "done" for v in sources.values()
+    )
+    return {
+        "origin": origin,
+        "build": status.get("build"),
+        "whole_corpus": whole and status.get("state") == "complete",
+        "seconds": result.seconds if result is not None else status.get("elapsed_s"),
+        "passages": status.get("passages"),
+        "finished_at": status.get("updated_at"),
+        "rate_per_s": status.get("rate_per_s"),
+    }
 
 
 def run_bench(settings: IndexSettings, out: Path, args: argparse.Namespace) -> int:
@@ -520,6 +720,19 @@ def run_bench(settings: IndexSettings, out: Path, args: argparse.Namespace) -> i
             _save(out, res)
         if "rerank" in parts:
             res["rerank"] = bench_rerank(settings, latency_root, args.queries, raw, work)
+            _save(out, res)
+        if "speedups" in parts:
+            res["speedups"] = bench_speedups(settings, work)
+            _save(out, res)
+        if "incoming" in parts:
+            given = Path(args.latency_index) if args.latency_index else None
+            res["incoming"] = bench_incoming(settings, work, given)
+            _save(out, res)
+        if "corpus" in parts:
+            corpus_root = Path(args.latency_index) if args.latency_index else settings.qdrant_path
+            res["corpus"] = bench_corpus(
+                settings, corpus_root, work, getattr(args, "whole_corpus", False)
+            )
             _save(out, res)
     finally:
         shutil.rmtree(work, ignore_errors=True)

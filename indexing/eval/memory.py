@@ -238,7 +238,7 @@ def memory_store(
     """
     from indexing.build import make_embedder, make_indexer
     from indexing.chunking import CHUNK_FORMAT, embed_text
-    from indexing.store import chunk_payload
+    from indexing.store import chunk_payload, payload_chunk
     from legal_corpus.adapters import discover_units, parse_units
 
     todo = list(units) if units is not None else discover_units(corpus_dir, sources)
@@ -276,23 +276,34 @@ def memory_store(
             with tmp.open("wb") as fh:
                 pickle.dump((ids, payloads, texts, sparse), fh)
             tmp.replace(cached)
-    dense = _dense_vectors(embedder, texts, embed_budget, [int(p["order"]) for p in payloads])
-    missing = sum(v is None for v in dense)
+    # as the build: passages of a long opinion beyond its dense budget are sparse only
+    wants = [indexer.wants_dense(payload_chunk(i, p)) for i, p in zip(ids, payloads, strict=True)]
+    orders = [int(p["order"]) for p in payloads]
+    dense = _dense_vectors(embedder, texts, embed_budget, orders, wants)
+    missing = sum(v is None for v, w in zip(dense, wants, strict=True) if w)
     if missing:
         log.warning("%d of %d chunks have no dense vector (embedding budget)", missing, len(ids))
     return MemoryStore(f"memory-{key}", ids, payloads, sparse, dense)
 
 
 def _dense_vectors(
-    embedder: Any, texts: Sequence[str], budget: int | None, orders: Sequence[int]
+    embedder: Any,
+    texts: Sequence[str],
+    budget: int | None,
+    orders: Sequence[int],
+    wants: Sequence[bool],
 ) -> list[np.ndarray | None]:
-    """Vectors of `texts` from the embedding cache; missing ones embedded up to `budget`,
-    breadth first (every document's first chunk, then every second one, ...)."""
+    """Vectors of the `texts` that `wants` says get one, from the embedding cache; missing ones
+    embedded up to `budget`, breadth first (every document's first chunk, then every second
+    one, ...)."""
     cache = getattr(embedder, "cache", None)
     found: list[np.ndarray | None] = (
         list(cache.get_many(list(texts))) if cache is not None else [None] * len(texts)
     )
-    missing = sorted((i for i, v in enumerate(found) if v is None), key=lambda i: (orders[i], i))
+    found = [v if w else None for v, w in zip(found, wants, strict=True)]
+    missing = sorted(
+        (i for i, v in enumerate(found) if v is None and wants[i]), key=lambda i: (orders[i], i)
+    )
     if budget is not None:
         missing = missing[:budget]
     for start in range(0, len(missing), 256):

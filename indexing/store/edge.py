@@ -113,10 +113,10 @@ class EdgeStore:
             qe.Point(
                 p.chunk.chunk_id,
                 {
-                    DENSE: [float(x) for x in p.dense],
                     SPARSE: qe.SparseVector(list(p.sparse.indices), list(p.sparse.values)),
+                    **({} if p.dense is None else {DENSE: [float(x) for x in p.dense]}),
                 },
-                chunk_payload(p.chunk, p.n_chunks),
+                {**chunk_payload(p.chunk, p.n_chunks), **p.extra},
             )
             for p in points
         ]

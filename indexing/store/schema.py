@@ -71,6 +71,7 @@ def chunk_payload(chunk: Chunk, n_chunks: int) -> dict[str, Any]:
         "content_hash": chunk.content_hash,
         "decision_date": chunk.decision_date.isoformat() if chunk.decision_date else None,
         "pinpoints": list(chunk.pinpoints),
+        "captions": list(chunk.captions),
         "n_chunks": n_chunks,
         "retired": False,
     }
@@ -100,6 +101,7 @@ def payload_chunk(point_id: str, p: dict[str, Any]) -> Chunk:
         content_hash=p.get("content_hash", ""),
         decision_date=date.fromisoformat(dd) if dd else None,
         pinpoints=tuple(p.get("pinpoints") or ()),
+        captions=tuple(p.get("captions") or ()),
     )
 
 
@@ -221,12 +223,16 @@ def as_of_conditions(day: date) -> tuple[Condition, ...]:
 
 @dataclass(frozen=True, slots=True)
 class IndexPoint:
-    """A chunk with its vectors, ready to upsert."""
+    """A chunk with its vectors, ready to upsert (`dense` None: sparse vector only, for the
+    passages of a long opinion beyond its dense budget; the dense ranking skips the point);
+    `extra`: payload fields stored beside the chunk's (the embedding model that made `dense`,
+    `indexing.model_record`)."""
 
     chunk: Chunk
-    dense: Sequence[float]
+    dense: Sequence[float] | None
     sparse: SparseVec
     n_chunks: int
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

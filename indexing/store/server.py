@@ -89,12 +89,12 @@ class ServerStore:
             m.PointStruct(
                 id=p.chunk.chunk_id,
                 vector={
-                    DENSE: [float(x) for x in p.dense],
                     SPARSE: m.SparseVector(
                         indices=list(p.sparse.indices), values=list(p.sparse.values)
                     ),
+                    **({} if p.dense is None else {DENSE: [float(x) for x in p.dense]}),
                 },
-                payload=chunk_payload(p.chunk, p.n_chunks),
+                payload={**chunk_payload(p.chunk, p.n_chunks), **p.extra},
             )
             for p in points
         ]

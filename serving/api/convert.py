@@ -51,6 +51,8 @@ def ask_response(final: Final) -> AskResponse:
         index_version=final.index_version,
         degraded=final.degraded,
         degraded_reason=final.degraded_reason,
+        answered=final.answered,
+        relevance=None if final.relevance is None else round(final.relevance, 4),
         timings={k: round(v, 6) for k, v in final.timings.items()},
     )
 

@@ -30,6 +30,11 @@ SCORING_STOPWORDS = (
 ) | {"about", "might", "must", "over", "some", "why"}
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 NO_SOURCES = "No passage in the index answers this question; try other words or filters."
+NOT_ADDRESSED = (
+    "The indexed sources do not appear to address this question: no passage found for it "
+    "matches it closely enough to answer from. The passages shown are the nearest ones in the "
+    "index, for reference only; they are not an answer and may not govern the question."
+)
 
 
 def terms(text: str) -> list[str]:
@@ -133,8 +138,18 @@ class ExtractiveGenerator:
             lead = f"Under {c.citation}:"
         return f"{lead} {quoted} {fmt.cite(pick.n)}."
 
-    async def stream(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[str]:
-        """`compose`'s answer in word-sized pieces, as a model would stream it."""
-        answer = self.compose(question, passages)
+    @staticmethod
+    def not_addressed(passages: Sequence[Passage]) -> str:
+        """What is said instead of an answer when the retrieved passages do not appear to
+        address the question (`indexing.relevance`): no quote, no citation, so nothing in it
+        can verify and read as support; the passages go with it as the nearest ones."""
+        return NOT_ADDRESSED if passages else NO_SOURCES
+
+    async def stream(
+        self, question: str, passages: Sequence[Passage], addressed: bool = True
+    ) -> AsyncIterator[str]:
+        """`compose`'s answer in word-sized pieces, as a model would stream it (with
+        `addressed` False, `not_addressed`'s statement instead)."""
+        answer = self.compose(question, passages) if addressed else self.not_addressed(passages)
         for piece in re.findall(r"\S+\s*", answer):
             yield piece

@@ -21,7 +21,9 @@ import dataclasses
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 
 import httpx
@@ -45,6 +47,7 @@ class VllmConfig:
         total_timeout_s: the generation's deadline (retries and every wait included).
         retries: retries before the first token.
         constrain_citations: ask for the `[n]` regex constraint.
+        one_model_at_a_time: never stream answers of two served models at once (`ModelGate`).
     """
 
     base_url: str
@@ -55,6 +58,7 @@ class VllmConfig:
     total_timeout_s: float = 20.0
     retries: int = 1
     constrain_citations: bool = True
+    one_model_at_a_time: bool = True
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -67,6 +71,76 @@ class VllmConfig:
         """The `/v1` root of the OpenAI-compatible API."""
         root = self.base_url.rstrip("/")
         return root if root.endswith("/v1") else root + "/v1"
+
+
+class ModelGate:
+    """Lets answers of one served model run at a time (any number of them), in arrival order.
+
+    vLLM 0.32's CPU build applies a LoRA adapter to base-model requests that are batched with
+    adapter requests: asked at the same moment for `base` and `legal`, the `base` answer is
+    written in the adapter's style (measured: greedy output differs from the same request
+    sent alone; two adapters batched together each stay correct). The gateway therefore
+    never has requests for two different models in flight: a request for another model waits
+    until the running ones finish, and while it waits, new requests for the running model
+    queue behind it (no starvation). Off with `JURIS_VLLM_MIXED_BATCHES=true` for a vLLM build
+    that batches adapters correctly.
+    """
+
+    def __init__(self) -> None:
+        self._model: str | None = None
+        self._running = 0
+        self._queue: deque[tuple[str, asyncio.Future[None]]] = deque()
+
+    @asynccontextmanager
+    async def hold(self, model: str, timeout_s: float) -> AsyncIterator[None]:
+        """Run the block once `model` may run; waits at most `timeout_s`.
+
+        Raises:
+            GeneratorError: `timeout` — answers of other models held it longer.
+        """
+        if not self._queue and (self._running == 0 or self._model == model):
+            self._enter(model)
+        else:
+            ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._queue.append((model, ticket))
+            try:
+                await asyncio.wait_for(asyncio.shield(ticket), max(timeout_s, 0.0))
+            except (TimeoutError, asyncio.CancelledError) as err:
+                if ticket.done() and not ticket.cancelled():
+                    self._leave()  # admitted just as it gave up
+                else:
+                    ticket.cancel()
+                    self._queue.remove((model, ticket))
+                    self._admit()
+                if isinstance(err, asyncio.CancelledError):
+                    raise
+                raise GeneratorError(
+                    "timeout", f"waited {timeout_s:.1f} s for answers of another model"
+                ) from err
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _enter(self, model: str) -> None:
+        self._model = model
+        self._running += 1
+
+    def _leave(self) -> None:
+        self._running -= 1
+        if self._running == 0:
+            self._model = None
+        self._admit()
+
+    def _admit(self) -> None:
+        """Let in, in order, the waiters that may run now."""
+        while self._queue:
+            model, ticket = self._queue[0]
+            if self._running and model != self._model:
+                return
+            self._queue.popleft()
+            self._enter(model)
+            ticket.set_result(None)
 
 
 def make_http_client(config: VllmConfig) -> httpx.AsyncClient:
@@ -130,6 +204,7 @@ class VllmGenerator:
         self.known_models: set[str] = set()
         self.served: dict[str, ServedModel] = {}
         self._structured_ok = config.constrain_citations
+        self.gate = ModelGate() if config.one_model_at_a_time else None
         # when a generation last failed / succeeded (monotonic; readiness re-checks after one)
         self.last_failure = 0.0
         self.last_success = 0.0
@@ -204,7 +279,11 @@ class VllmGenerator:
             resp = await asyncio.wait_for(
                 self.client.post(f"{root}/tokenize", json=body), self.config.connect_timeout_s + 1.0
             )
-        except (httpx.HTTPError, TimeoutError) as err:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as err:
+            raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
+        except (httpx.TimeoutException, TimeoutError) as err:
+            raise GeneratorError("timeout", f"POST /tokenize: {err!r}") from err
+        except httpx.HTTPError as err:
             raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
         if resp.status_code != 200:
             raise GeneratorError(f"http_{resp.status_code}", "POST /tokenize")
@@ -259,6 +338,21 @@ class VllmGenerator:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        turn = self.gate.hold(model, deadline - time.monotonic()) if self.gate else nullcontext()
+        async with turn:
+            async for piece in self._attempts(body, n_sources, deadline, stats, start):
+                yield piece
+
+    async def _attempts(
+        self,
+        body: dict[str, object],
+        n_sources: int,
+        deadline: float,
+        stats: StreamStats,
+        start: float,
+    ) -> AsyncIterator[str]:
+        """The stream, retried before its first piece (see `stream`)."""
+        cfg = self.config
         attempt = 0
         while True:
             constrained = self._structured_ok and n_sources > 0

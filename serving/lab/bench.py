@@ -24,8 +24,6 @@ import logging
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -144,13 +142,20 @@ async def _direct(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> 
     return first or float("nan"), time.perf_counter() - start
 
 
-async def _via_gateway(
-    client: httpx.AsyncClient, url: str, question: str, headers: dict[str, str]
+async def via_gateway(
+    client: httpx.AsyncClient,
+    url: str,
+    question: str,
+    headers: dict[str, str],
+    model: str | None = None,
 ) -> tuple[float, float, float]:
+    """Stream one answer through `/v1/ask`: (time to first token, total, verification) in s."""
     start = time.perf_counter()
     first = None
     verification = float("nan")
-    body = {"question": question, "stream": True}
+    body: dict[str, Any] = {"question": question, "stream": True}
+    if model:
+        body["model"] = model
     async with client.stream("POST", f"{url}/v1/ask", json=body, headers=headers) as r:
         r.raise_for_status()
         event = ""
@@ -248,7 +253,7 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
                             if path == "d":
                                 ttft, total = await _direct(client, url, bodies[q])
                             else:
-                                ttft, total, verify = await _via_gateway(client, gw, q, headers)
+                                ttft, total, verify = await via_gateway(client, gw, q, headers)
                                 if i >= 4:
                                     res["g_verify"].append(verify)
                             if i >= 4:  # warm-up
@@ -330,34 +335,17 @@ async def _load_phase(
 def load(out: Path, index_env: dict[str, str], clients: int, duration_s: float) -> list[dict]:
     """`/v1/search` and extractive `/v1/ask` under `clients` concurrent clients."""
     from serving.auth import add_key
-    from serving.lab.vllm_process import free_port
+    from serving.lab.server import gateway_process
 
     keys_file = out / "bench_keys.json"
     key = add_key(keys_file, f"load-{time.time_ns()}", rate_per_minute=1e9)
-    port = free_port()
     env = {
-        **os.environ, **index_env,
+        **index_env,
         "JURIS_VLLM_URL": "", "JURIS_API_KEYS_FILE": str(keys_file),
-        "JURIS_PORT": str(port), "JURIS_HOST": "127.0.0.1", "JURIS_RATE_LIMIT_BURST": "100000",
-        "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1",
+        "JURIS_RATE_LIMIT_BURST": "100000",
     }  # fmt: skip
-    log_file = (out / "gateway-load.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "serving", "serve", "--log-level", "warning"],
-        env=env, stdout=log_file, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gateway did not start; see {out / 'gateway-load.log'}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+    with gateway_process(env, out / "gateway-load.log") as gateway:
+        url = gateway.url
         headers = {"Authorization": f"Bearer {key}"}
         phases = []
         for path, make in (
@@ -368,13 +356,6 @@ def load(out: Path, index_env: dict[str, str], clients: int, duration_s: float) 
             print(f"load: {path}, {clients} clients, {duration_s:.0f} s …", flush=True)
             phases.append(asyncio.run(_load_phase(url, path, make, headers, clients, duration_s)))
         return phases
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log_file.close()
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -5,13 +5,19 @@ On a fresh machine with the embedded defaults (no GPU, no Qdrant server, no netw
 1. with a model directory (`--model-dir`, `make demo` prepares SmolLM2-135M-Instruct), starts
    vLLM's CPU server in the background — the `legal` adapter beside `base` when one has been
    trained (`--adapter`, `make adapter`) — while the index is built;
-2. builds the index with `indexing` (embedded engine under `JURIS_QDRANT_PATH`), or, when a
-   build exists, re-uses it and embeds only what changed (indexing's sync);
+2. on a first run, builds the index in a background thread, in priority order
+   (`indexing.priority`: statutes, rules and regulations in force today first — the US Code
+   title whose name matches the sample question before the others — then past versions, then
+   court opinions), serving the build while it fills (`run_build(serve_early=True)`); when a
+   complete build exists, re-uses it and embeds only what changed (indexing's sync);
 3. creates a demo API key in `var/demo_api_keys.json` and prints it;
-4. starts the gateway (web page at http://127.0.0.1:8000/), in `llm` mode when vLLM came up;
-5. asks a sample question through the HTTP API, prints the model's answer as it streams, then
-   its citations and their verification;
-6. keeps serving until Ctrl-C.
+4. starts the gateway (web page at http://127.0.0.1:8000/) as soon as the first passages are
+   searchable, in `llm` mode when vLLM came up; the page's banner and
+   `GET /v1/index/status` say what is indexed and what is not yet;
+5. once the sources the sample question points to are in, asks it through the HTTP API,
+   prints the model's answer as it streams, then its citations and their verification;
+6. keeps serving until Ctrl-C; the build goes on behind the gateway and, when complete,
+   becomes the current build without a restart (one pointer swap).
 
 If vLLM cannot start, or dies, the demo says so and answers extractively: it never hangs.
 """
@@ -62,6 +68,91 @@ def ensure_index(sources: list[str] | None) -> str:
         flush=True,
     )
     return str(result.build)
+
+
+def has_complete_build() -> bool:
+    """Whether the configured index has a current build with its manifest (a finished one)."""
+    from indexing.build import make_catalog
+    from indexing.manifest import manifest_path
+    from indexing.settings import IndexSettings
+
+    settings = IndexSettings()  # type: ignore[call-arg]
+    current = make_catalog(settings).current()
+    return current is not None and manifest_path(settings.qdrant_path, current).exists()
+
+
+class BackgroundBuild:
+    """A first build in a background thread, searchable while it fills (see module doc).
+
+    Args:
+        sources: adapter sources (None: all).
+        hint: the question about to be asked (its sources are indexed first).
+    """
+
+    def __init__(self, sources: list[str] | None, hint: str) -> None:
+        self.t0 = time.monotonic()
+        self.sources = sources
+        self.hint = hint
+        self.tracker: Any = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="index-build", daemon=True)
+
+    def start(self) -> BackgroundBuild:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        from indexing.build import run_build
+        from indexing.settings import IndexSettings
+
+        def watch(tracker: Any) -> None:
+            self.tracker = tracker
+            self._ready.set()
+
+        try:
+            self.result = run_build(
+                IndexSettings(),  # type: ignore[call-arg]
+                sources=self.sources,
+                hint=self.hint,
+                serve_early=True,
+                on_tracker=watch,
+            )
+            r = self.result
+            print(
+                f"\nindex build {r.build} complete and now current: {r.points:,} passages, "
+                f"built in {r.seconds:.0f} s ({time.monotonic() - self.t0:.0f} s after the "
+                "demo started)",
+                flush=True,
+            )
+        except BaseException as err:  # reported by the demo, which then stops
+            self.error = err
+            print(f"\nthe index build failed: {err}", flush=True)
+        finally:
+            self._ready.set()
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait_for(self, what: str, timeout_s: float = 7200) -> bool:
+        """Wait until the build is `serving` (first passages searchable) or `hinted` (the
+        hint's sources searchable); True when it got there, False when the build ended or
+        failed first."""
+        self._ready.wait(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            t = self.tracker
+            if t is not None and (t.serving if what == "serving" else t.hint_searchable):
+                return True
+            if self.done:
+                return self.error is None
+            time.sleep(0.2)
+        return False
+
+    def join(self) -> None:
+        self._thread.join()
 
 
 class ModelServer:
@@ -223,8 +314,24 @@ def _serve_and_ask(
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("JURIS_PROGRESS", "lines")  # no bars around the printed answer
+    t0 = time.monotonic()
     chosen = sources or os.environ.get("JURIS_DEMO_SOURCES")
-    ensure_index([s.strip() for s in chosen.split(",")] if chosen else None)
+    selected = [s.strip() for s in chosen.split(",")] if chosen else None
+    build: BackgroundBuild | None = None
+    if has_complete_build():
+        ensure_index(selected)
+    else:
+        print(
+            "building the index in the background, statutes, rules and regulations first; "
+            "the gateway starts as soon as the first passages are searchable …",
+            flush=True,
+        )
+        build = BackgroundBuild(selected, SAMPLE_QUESTION).start()
+        if not build.wait_for("serving"):
+            print(f"the index build failed: {build.error}", flush=True)
+            return 1
+        print(f"first passages searchable after {time.monotonic() - t0:.0f} s", flush=True)
 
     keys_file = Path(os.environ.get("JURIS_API_KEYS_FILE") or DEMO_KEYS)
     if keys_file.exists() and any(k.name == "demo" for k in read_keys_file(keys_file)):
@@ -249,11 +356,26 @@ def _serve_and_ask(
         return 1
     print(f"\nJuris gateway on {base}/  (API docs: {base}/docs)")
     print(f"demo API key (admin): {key}\n")
-    print(f"asking: {SAMPLE_QUESTION}")
+    if build is not None:
+        print("waiting for the sources the sample question needs …", flush=True)
+        if not build.wait_for("hinted"):
+            print(f"the index build failed: {build.error}", flush=True)
+            return 1
+    print(f"asking: {SAMPLE_QUESTION}  [{time.monotonic() - t0:.0f} s after start]")
     final = stream_answer(base, key, SAMPLE_QUESTION, None)
     if final is None:
         return 1
     print_answer(final, streamed=True)
+    print(f"\nfirst answer {time.monotonic() - t0:.0f} s after the demo started", flush=True)
+    if build is not None:
+        if not build.done:
+            print(
+                f"the rest of the corpus is being indexed behind the gateway: see "
+                f"{base}/v1/index/status (the web page shows a banner until it is complete)",
+                flush=True,
+            )
+        if not wait:
+            build.join()
     if wait:
         print(f"\nserving on {base}/ — Ctrl-C to stop", flush=True)
         try:

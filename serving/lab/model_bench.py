@@ -23,7 +23,7 @@ import httpx
 
 from indexing.model import Passage, SearchFilters
 from serving.answer_format import constrain_citations_regex
-from serving.lab.bench import QUESTIONS, FixedRetriever, percentile
+from serving.lab.bench import QUESTIONS, FixedRetriever, percentile, via_gateway
 from serving.prompt import build_messages
 
 MODEL_DIR = Path("var/models/smollm2-135m-instruct")
@@ -48,25 +48,6 @@ async def _direct(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> 
             tokens = usage.get("completion_tokens") or tokens
     total = time.perf_counter() - start
     return {"ttft": first or float("nan"), "total": total, "tokens": float(tokens)}
-
-
-async def _gateway(
-    client: httpx.AsyncClient, url: str, question: str, model: str, headers: dict[str, str]
-) -> dict[str, float]:
-    start = time.perf_counter()
-    first = None
-    event = ""
-    body = {"question": question, "stream": True, "model": model}
-    async with client.stream("POST", f"{url}/v1/ask", json=body, headers=headers) as r:
-        r.raise_for_status()
-        async for line in r.aiter_lines():
-            if line.startswith("event: "):
-                event = line[7:]
-                if event == "token" and first is None:
-                    first = time.perf_counter() - start
-                if event in ("degraded", "error"):
-                    raise RuntimeError(f"gateway reported {event}")
-    return {"ttft": first or float("nan"), "total": time.perf_counter() - start}
 
 
 def _rate(tokens: float, total: float, ttft: float) -> float:
@@ -99,13 +80,13 @@ async def _measure(
             for i in range(samples + 2):
                 q = QUESTIONS[i % len(QUESTIONS)]
                 d = await _direct(client, vllm, _body(model, q, cached[q], max_tokens))
-                g = await _gateway(client, gateway, q, model, headers)
+                g_ttft, g_total, _ = await via_gateway(client, gateway, q, headers, model)
                 if i < 2:
                     continue
                 got["d_ttft"].append(d["ttft"])
-                got["g_ttft"].append(g["ttft"])
+                got["g_ttft"].append(g_ttft)
                 got["d_rate"].append(_rate(d["tokens"], d["total"], d["ttft"]))
-                got["g_rate"].append(_rate(d["tokens"], g["total"], g["ttft"]))
+                got["g_rate"].append(_rate(d["tokens"], g_total, g_ttft))
             res[model] = got
     return res
 

@@ -237,7 +237,8 @@ def run_soak(out: Path, duration_s: float = 600.0, clients: int = 16) -> dict[st
     from indexing.settings import IndexSettings
     from serving.auth import add_key
     from serving.lab.bench import tiny_model
-    from serving.lab.vllm_process import free_port, start_vllm
+    from serving.lab.server import gateway_process
+    from serving.lab.vllm_process import start_vllm
 
     out.mkdir(parents=True, exist_ok=True)
     index = soak_index(out)
@@ -250,9 +251,7 @@ def run_soak(out: Path, duration_s: float = 600.0, clients: int = 16) -> dict[st
     print("soak: starting vLLM (tiny local model) …", flush=True)
     vllm = start_vllm(model_dir, adapter_dir, out / "vllm-soak.log")
     spawned = [vllm]  # every vLLM process started here, killed at the end
-    port = free_port()
     env = {
-        **os.environ,
         "JURIS_QDRANT_PATH": str(index), "JURIS_QDRANT_URL": "",
         "JURIS_VLLM_URL": vllm.url, "JURIS_VLLM_MODEL": "base",
         "JURIS_VLLM_MAX_TOKENS": "32", "JURIS_TOP_K": "3",
@@ -260,46 +259,35 @@ def run_soak(out: Path, duration_s: float = 600.0, clients: int = 16) -> dict[st
         "JURIS_VLLM_TOTAL_TIMEOUT_S": str(DEADLINE_S),
         "JURIS_RETRIEVAL_TIMEOUT_S": str(RETRIEVAL_TIMEOUT_S),
         "JURIS_API_KEYS_FILE": str(keys_file), "JURIS_RATE_LIMIT_BURST": "1000000",
-        "JURIS_PORT": str(port), "JURIS_HOST": "127.0.0.1",
-        "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1",
     }  # fmt: skip
-    log_file = (out / "gateway-soak.log").open("wb")
-    gateway = subprocess.Popen(
-        [sys.executable, "-m", "serving", "serve", "--log-level", "warning"],
-        env=env, stdout=log_file, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     timeline = Timeline()
     try:
-        _wait_ready(url, gateway, out)
-        headers = {"Authorization": f"Bearer {key}"}
-        # warm-up: every path once, so the first measured requests pay no first-use costs
-        asyncio.run(_warm(url, headers))
-        outcomes: list[Outcome] = []
+        with gateway_process(env, out / "gateway-soak.log", want_status=("ready",)) as gateway:
+            url = gateway.url
+            headers = {"Authorization": f"Bearer {key}"}
+            # warm-up: every path once, so the first measured requests pay no first-use costs
+            asyncio.run(_warm(url, headers))
+            outcomes: list[Outcome] = []
 
-        async def run() -> dict[str, Any]:
-            t0 = time.monotonic()
-            stop = t0 + duration_s
-            timeline.note(t0, f"load starts: {clients} clients for {duration_s:.0f} s")
-            tasks = [_client(w, url, headers, stop, t0, outcomes) for w in range(clients)]
-            results = await asyncio.gather(
-                _sync_then_watch(0.3 * duration_s, t0, url, env, incoming, out, timeline),
-                _kill_and_restart(0.5 * duration_s, t0, spawned, out, timeline),
-                _sample_rss(gateway.pid, stop, t0, timeline),
-                *tasks,
-            )
-            timeline.note(t0, "load ends")
-            sync: dict[str, Any] = results[0]
-            return sync
+            async def run() -> dict[str, Any]:
+                t0 = time.monotonic()
+                stop = t0 + duration_s
+                timeline.note(t0, f"load starts: {clients} clients for {duration_s:.0f} s")
+                tasks = [_client(w, url, headers, stop, t0, outcomes) for w in range(clients)]
+                results = await asyncio.gather(
+                    _sync_then_watch(
+                        0.3 * duration_s, t0, url, {**os.environ, **env}, incoming, out, timeline
+                    ),
+                    _kill_and_restart(0.5 * duration_s, t0, spawned, out, timeline),
+                    _sample_rss(gateway.process.pid, stop, t0, timeline),
+                    *tasks,
+                )
+                timeline.note(t0, "load ends")
+                sync: dict[str, Any] = results[0]
+                return sync
 
-        sync = asyncio.run(run())
+            sync = asyncio.run(run())
     finally:
-        gateway.terminate()
-        try:
-            gateway.wait(20)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-        log_file.close()
         for process in spawned:
             process.kill()
     result = _result(outcomes, timeline, sync, duration_s, clients)
@@ -307,20 +295,6 @@ def run_soak(out: Path, duration_s: float = 600.0, clients: int = 16) -> dict[st
     (out / "soak.md").write_text(soak_markdown(result))
     print(soak_markdown(result))
     return result
-
-
-def _wait_ready(url: str, gateway: subprocess.Popen[bytes], out: Path) -> None:
-    deadline = time.monotonic() + 180
-    while True:
-        if gateway.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"gateway did not start; see {out / 'gateway-soak.log'}")
-        try:
-            r = httpx.get(f"{url}/readyz", timeout=5)
-            if r.status_code == 200 and r.json()["status"] == "ready":
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
 
 
 async def _warm(url: str, headers: dict[str, str]) -> None:

@@ -155,3 +155,23 @@ def test_embedded_text_carries_the_heading_path(corpus_dir: Path, chunker: Chunk
     # the words a lawyer asks with are in the headings, not in the section's own text
     assert "COPYRIGHT INFRINGEMENT" in head and "copyright" not in body.lower()
     assert chunker.count(text) <= 256  # the embedding model's window
+
+
+def test_captions_of_merged_and_nested_subdivisions_are_recorded(corpus_dir, chunker):
+    fre803 = _docs(corpus_dir, "federal_rules", "evidence/rule-803")[-1]
+    chunks = chunker.chunk(fre803)
+    # 803(2) is merged with 803(1): its caption is not the chunk's heading, but it is recorded
+    holder = next(c for c in chunks if "(2)" in (c.pinpoints or (c.pinpoint,)))
+    assert "Excited Utterance" not in holder.heading_path
+    assert "Excited Utterance" in holder.captions
+    # what is embedded stays format 2: citation and heading path (captions measured, not kept)
+    head = embed_text(holder).partition("\n")[0]
+    assert "Excited Utterance" not in head and holder.citation in head
+    # a deep subdivision carries the captions of the subdivisions above it, outermost first
+    frcp26 = _docs(corpus_dir, "federal_rules", "civil/rule-26")[-1]
+    deep = next(c for c in chunker.chunk(frcp26) if "(b)(3)(A)" in (c.pinpoints or (c.pinpoint,)))
+    assert deep.captions[:2] == ("Discovery Scope and Limits", "Trial Preparation: Materials")
+    # the chunk text stays the source's text, verbatim
+    section = frcp26.section("(b)(3)(A)")
+    assert section is not None and deep.text.startswith(section.text.strip())
+    assert chunker.count(embed_text(deep)) <= 256

@@ -68,6 +68,12 @@ def test_embedding_budget_embeds_first_chunks_first() -> None:
 
     texts = ["a0", "a1", "b0", "b1"]
     counting = Counting()
-    found = _dense_vectors(counting, texts, budget=2, orders=[0, 1, 0, 1])
+    found = _dense_vectors(counting, texts, budget=2, orders=[0, 1, 0, 1], wants=[True] * 4)
     assert counting.calls == [["a0", "b0"]]
     assert [v is not None for v in found] == [True, False, True, False]
+    # a passage the build keeps sparse only (beyond a long opinion's dense budget) gets none
+    counting = Counting()
+    wants = [True, False, True, True]
+    found = _dense_vectors(counting, texts, budget=None, orders=[0, 1, 0, 1], wants=wants)
+    assert counting.calls == [["a0", "b0", "b1"]]
+    assert [v is not None for v in found] == wants

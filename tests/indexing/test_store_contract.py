@@ -311,3 +311,23 @@ def test_ensure_creates_once_then_opens(tmp_path, kind):
     finally:
         again.close()
     assert catalog.builds() == ["juris_shared"]
+
+
+def test_a_point_without_a_dense_vector_is_found_by_its_words_only(store):
+    """Passages of a long opinion beyond its dense budget carry the sparse vector alone."""
+    text = "the appellant was granted anticipatory bail by the sessions court"
+    chunk = Chunk(
+        chunk_id=chunk_id("aila:C9", "AILA 2019", "¶ 40"), doc_id="aila:C9", version="AILA 2019",
+        citation="C9, ¶ 40", doc_citation="C9", pinpoint="¶ 40", anchor="p-40", heading_path=(),
+        text=text, order=40, source="aila/casedocs", kind="opinion", jurisdiction="in",
+        title="C9", content_hash="c9",
+    )  # fmt: skip
+    store.upsert([IndexPoint(chunk, None, Bm25Encoder().document(text), 41)])
+    assert store.count() == len(ROWS) + 1
+    sparse = Bm25Encoder().query("anticipatory bail")
+    assert store.query([], sparse, limit=3)[0].id == chunk.chunk_id
+    probe = np.ones(DIM) / np.sqrt(DIM)
+    dense_ids = {h.id for h in store.query([probe], None, limit=len(ROWS) + 1)}
+    assert chunk.chunk_id not in dense_ids and len(dense_ids) == len(ROWS)
+    hybrid = store.query([probe], sparse, limit=3)
+    assert chunk.chunk_id in {h.id for h in hybrid}

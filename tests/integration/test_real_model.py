@@ -151,6 +151,23 @@ def test_base_and_adapter_answer_differently_and_extractive_on_request(real_gate
     assert quoted["mode"] == "extractive" and quoted["verification"]["all_verified"]
 
 
+def test_base_asked_beside_the_adapter_answers_as_base_alone(real_gateway):
+    """vLLM's CPU build applies an adapter to base requests batched with adapter requests;
+    the gateway's ModelGate keeps them apart, so a concurrent `base` answer is the base's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, headers, _ = real_gateway
+    _, alone = stream(url, headers, model="base")
+    models = ("legal", "base", "legal", "base")
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(stream, url, headers, model=m) for m in models]
+        answers = [(m, f.result()[1]) for m, f in zip(models, futures, strict=True)]
+    for model, body in answers:
+        assert body["model"] == model
+        if model == "base":
+            assert body["answer_raw"] == alone["answer_raw"]
+
+
 def test_prompt_is_cut_to_the_token_budget_and_says_so(real_vllm, slice_retriever, gateway_keys):
     keys_file, user, _ = gateway_keys
     budget = 450

@@ -501,3 +501,77 @@ def test_answer_rendering_marks_unsupported_claims_and_never_injects_html(
     assert result["injected"] == 0
     assert result["badges"] == ["verified", "not among the sources"]
     assert result["marked"] == ["may testify"]
+
+
+def test_the_model_menu_lists_served_models_and_the_answer_names_its_writer(
+    real_vllm: Any, slice_retriever: Any, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    """The real model and its adapter, chosen in the page; the answer says which wrote it."""
+    settings = GatewaySettings(
+        api_keys_file=web_keys["path"], vllm_url=real_vllm.url, vllm_max_tokens=24,
+        prompt_max_chars_per_source=700, vllm_first_token_timeout_s=120,
+        vllm_total_timeout_s=240,
+    )  # fmt: skip
+    with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
+        page = open_page(url)
+        save_key(page, web_keys["user"])
+        page.focus("#model")
+        page.wait_for_selector("#model option[value='legal']", state="attached")
+        labels = page.locator("#model option").all_inner_texts()
+        assert any(t.startswith("legal — LoRA adapter of smollm2-135m-instruct") for t in labels)
+        assert any(t.startswith("extractive —") for t in labels), labels
+        page.select_option("#model", "legal")
+        ask(page, QUESTION)
+        page.wait_for_selector("#answer[data-state='done']", timeout=240_000)
+        meta = page.inner_text("#answer-meta")
+        assert "Written by legal (LoRA adapter of smollm2-135m-instruct)" in meta, meta
+        page.check("input[name='mode'][value='search']")
+        assert page.locator("#model-choice").is_hidden()
+
+
+@pytest.fixture(scope="module")
+def declining_gateway(slice_retriever: Any, web_keys: dict[str, Any]) -> Iterator[str]:
+    """A gateway whose retriever's relevance threshold lies between an addressed question's
+    cosine and that of one about law the slice does not hold (`test_not_addressed`)."""
+    from indexing.relevance import RelevanceModel
+    from indexing.retrieve import Retriever
+    from tests.serving.test_not_addressed import ADDRESSED, NOT_IN_INDEX
+
+    if not isinstance(slice_retriever, Retriever):
+        pytest.skip("needs the real index slice (the bundled corpus)")
+    retriever = slice_retriever
+    yes = retriever.search_assessed(ADDRESSED, top_k=6)[1]
+    no = retriever.search_assessed(NOT_IN_INDEX, top_k=6)[1]
+    assert yes is not None and no is not None and yes.cosine > no.cosine
+    middle = (yes.cosine + no.cosine) / 2
+    kept = retriever.relevance
+    identity = retriever.embed_model or "unchecked"
+    retriever.relevance = RelevanceModel(identity, (40.0, 0.0), -40.0 * middle, 0.5)
+    settings = GatewaySettings(api_keys_file=web_keys["path"], vllm_url="")
+    try:
+        with running_gateway(create_app(settings, retriever=retriever)) as url:
+            yield url
+    finally:
+        retriever.relevance = kept
+
+
+def test_a_question_the_sources_do_not_address_is_shown_as_not_answered(
+    declining_gateway: str, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    from tests.serving.test_not_addressed import ADDRESSED, NOT_IN_INDEX
+
+    page = open_page(declining_gateway)
+    save_key(page, web_keys["user"])
+    ask(page, NOT_IN_INDEX)
+    page.wait_for_selector("#answer[data-state='done']")
+    banner = page.locator("#not-addressed")
+    assert banner.is_visible() and "Not answered" in banner.inner_text()
+    assert page.inner_text("#cards-heading") == "Nearest passages (not an answer)"
+    assert page.locator("#answer a.cite-ref").count() == 0  # nothing reads as support
+    assert "UNSUPPORTED" not in page.inner_text("#answer")  # the statement claims no law
+    shot(page, "laptop-not-addressed")
+    ask(page, ADDRESSED)  # the next, answered question clears the banner
+    page.wait_for_selector("#answer[data-state='done']")
+    assert not page.locator("#not-addressed").is_visible()
+    assert page.inner_text("#cards-heading") == "Sources cited"
+    assert page.locator("#answer a.cite-ref").count() >= 1

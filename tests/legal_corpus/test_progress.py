@@ -1,4 +1,5 @@
-"""Progress on a non-terminal: a plain line at least every 30 s and one at the end."""
+"""Progress on a non-terminal: one plain line at least every 30 s with done/total, rate and ETA
+(a fake clock drives the time), and a bar only on a terminal."""
 
 from __future__ import annotations
 
@@ -8,46 +9,80 @@ import pytest
 
 from legal_corpus.progress import LogProgress, progress
 
-pytestmark = pytest.mark.unit
 
-
-class Clock:
+class FakeClock:
     def __init__(self) -> None:
-        self.now = 0.0
+        self.now = 1000.0
 
     def __call__(self) -> float:
         return self.now
 
 
-def test_a_line_every_30_seconds_with_rate_and_eta(caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
-    caplog.set_level(logging.INFO, logger="juris.progress")
-    bar = LogProgress(total=1000, desc="embed", unit="passage", clock=clock)
-    for _ in range(10):
-        clock.now += 10.0
+@pytest.mark.unit
+def test_lines_every_30_s_with_total_rate_and_eta(caplog):
+    clock = FakeClock()
+    log = logging.getLogger("test.progress")
+    caplog.set_level(logging.INFO, logger="test.progress")
+    bar = LogProgress(total=1000, desc="embed", unit="passage", logger=log, clock=clock)
+    for _ in range(9):  # 9 × 10 s, 50 passages each: a line at 30, 60, 90 s only
+        clock.now += 10
         bar.update(50)
-    bar.close()
     lines = [r.getMessage() for r in caplog.records]
-    # 100 s of work: lines at 30, 60 and 90 s, then the final one
-    assert len(lines) == 4, lines
-    assert lines[0].startswith("embed: 150/1,000 passage (15.0%)")
-    assert "5.0 passage/s" in lines[0] and "ETA 2m50s" in lines[0]
-    assert lines[-1].endswith("(done)") and "500/1,000" in lines[-1]
+    assert len(lines) == 3
+    assert lines[0] == "embed: 150/1,000 passage (15.0%) · 5.0 passage/s · ETA 2m50s · elapsed 30s"
+    assert lines[2].startswith("embed: 450/1,000 passage (45.0%) · 5.0 passage/s · ETA 1m50s")
+    bar.close()
+    bar.close()  # once only
+    assert caplog.records[-1].getMessage().endswith("(done)")
+    assert len(caplog.records) == 4
 
 
-def test_iterating_counts_and_closes_once(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.unit
+def test_estimated_total_and_no_total(caplog):
+    clock = FakeClock()
+    log = logging.getLogger("test.progress")
+    caplog.set_level(logging.INFO, logger="test.progress")
+    bar = LogProgress(desc="parse", unit="unit", logger=log, clock=clock)
+    clock.now += 31
+    bar.update(62)
+    assert caplog.records[-1].getMessage() == "parse: 62 unit · 2.0 unit/s · elapsed 31s"
+    bar.total, bar.estimated = 620, True
+    clock.now += 31
+    bar.update(62)
+    assert caplog.records[-1].getMessage().startswith("parse: 124/~620 unit (20.0%)")
+
+
+@pytest.mark.unit
+def test_iteration_counts_and_closes(caplog):
     caplog.set_level(logging.INFO, logger="juris.progress")
-    items = list(LogProgress(range(7), desc="parse", unit="file", every_s=1e9))
-    assert items == list(range(7))
-    done = [r.getMessage() for r in caplog.records if r.getMessage().endswith("(done)")]
-    assert len(done) == 1 and "7/7 file (100.0%)" in done[0]
+    items = list(progress(range(5), desc="parse", unit="unit"))  # not a terminal under pytest
+    assert items == [0, 1, 2, 3, 4]
+    assert caplog.records[-1].getMessage().startswith("parse: 5/5 unit (100.0%)")
 
 
-def test_not_a_terminal_gives_log_lines_and_disabled_gives_silence(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.INFO, logger="juris.progress")
-    assert isinstance(progress(total=3, desc="x"), LogProgress)  # pytest's stderr is no tty
-    quiet = progress(range(3), desc="y", enabled=False)
-    assert list(quiet) == [0, 1, 2]
-    assert not any("y:" in r.getMessage() for r in caplog.records)
+@pytest.mark.unit
+def test_bar_only_on_a_terminal(monkeypatch):
+    import legal_corpus.progress as p
+
+    assert isinstance(progress(total=3, desc="x"), LogProgress)
+    monkeypatch.setattr(p, "is_terminal", lambda: True)
+    assert not isinstance(progress(total=3, desc="x"), LogProgress)
+    monkeypatch.setenv("JURIS_PROGRESS", "lines")
+    assert isinstance(progress(total=3, desc="x"), LogProgress)
+    quiet = progress(total=3, desc="x", enabled=False)
+    assert not isinstance(quiet, LogProgress)
+
+
+@pytest.mark.unit
+def test_slow_work_shows_seconds_per_unit(caplog):
+    clock = FakeClock()
+    log = logging.getLogger("test.progress")
+    caplog.set_level(logging.INFO, logger="test.progress")
+    bar = LogProgress(total=40, desc="lora", unit="step", logger=log, clock=clock)
+    clock.now += 45
+    bar.update(1)
+    assert (
+        caplog.records[-1]
+        .getMessage()
+        .startswith("lora: 1/40 step (2.5%) · 45 s/step · ETA 29m15s")
+    )

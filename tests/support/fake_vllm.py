@@ -8,6 +8,9 @@ that speaks just enough HTTP/1.1:
 - `mode="trickle"` answers `GET /v1/models`, and answers a chat completion with a stream
   that sends one token every `interval_s` and never ends.
 
+Both answer `POST /tokenize` at once, as vLLM does while its engine is stuck (its API server
+tokenizes in its own process), so a test's ask reaches the chat completion it is about.
+
 Both record, per request, when it arrived and when the gateway closed its connection, so a
 test can assert that a departed client or a passed deadline really ends the request upstream.
 
@@ -110,6 +113,9 @@ class FakeModelServer:
                     seen = Seen(head[0], head[1] if len(head) > 1 else "", time.monotonic())
                     with self._lock:
                         self.requests.append(seen)
+                    if seen.path.endswith("/tokenize"):
+                        self._respond(conn, seen, {"count": len(buf) // 4, "max_model_len": 8192})
+                        return
                     if self.mode == "trickle":
                         self._trickle(conn, seen)
                         return
@@ -127,15 +133,19 @@ class FakeModelServer:
                 seen.closed = time.monotonic()
             conn.close()
 
+    @staticmethod
+    def _respond(conn: socket.socket, seen: Seen, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            + f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        seen.closed = time.monotonic()
+
     def _trickle(self, conn: socket.socket, seen: Seen) -> None:
         if seen.path.endswith("/models"):
-            body = json.dumps({"data": [{"id": "base"}]}).encode()
-            conn.sendall(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                + f"content-length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-            seen.closed = time.monotonic()
+            self._respond(conn, seen, {"data": [{"id": "base"}]})
             return
         conn.sendall(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from serving.verify import CheckedCitation
-from training.lab.compare import Item, counts
+from training.lab.compare import Item, counts, spread
 from training.lab.compare_report import bootstrap_ratio, summarise
 
 pytestmark = pytest.mark.unit
@@ -73,3 +73,29 @@ def test_summary_rates_are_ratios_of_sums() -> None:
     assert s.rates["citation_precision"][0] == 0.75
     assert s.answers == 2 and s.errors == 1 and s.tokens_per_s == 20.0
     assert s.rates["governing_verified"] == (None, None, None)
+
+
+def test_a_limit_takes_questions_spread_through_the_file() -> None:
+    items = [Item(f"q{i}", "raft", f"question {i}", frozenset(), None) for i in range(10)]
+    assert [i.qid for i in spread(items, 4)] == ["q0", "q2", "q5", "q7"]
+    assert spread(items, 0) == items and spread(items, 20) == items
+
+
+def test_a_rerun_keeps_the_other_answers_and_refuses_what_does_not_match(tmp_path) -> None:
+    import json
+
+    from training.lab.compare import CompareConfig, CompareError, kept_records
+
+    cfg = CompareConfig("http://x", "base", "ft", "legal", tmp_path, rerun=("base-rag",))
+    items = [Item(f"q{i}", "raft", f"question {i}", frozenset(), None) for i in range(2)]
+    with pytest.raises(CompareError, match="earlier answers"):
+        kept_records(cfg, cfg.setups(), items)
+    rows = [{"config": s.name, "qid": it.qid} for s in cfg.setups() for it in items]
+    (tmp_path / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    kept = kept_records(cfg, cfg.setups(), items)
+    assert len(kept) == 8 and all(r["config"] != "base-rag" for r in kept)
+    with pytest.raises(CompareError, match="not for the same"):
+        kept_records(cfg, cfg.setups(), [*items, Item("q9", "raft", "q", frozenset(), None)])
+    bad = CompareConfig("http://x", "base", "ft", "legal", tmp_path, rerun=("nope",))
+    with pytest.raises(CompareError, match="not one of"):
+        kept_records(bad, bad.setups(), items)

@@ -102,6 +102,7 @@ class CompareConfig:
     max_chars_per_source: int = 700
     seed: int = 0
     targets: dict[str, float] = field(default_factory=lambda: dict(TARGETS))
+    rerun: tuple[str, ...] = ()  # only these configurations; the others' answers are kept
 
     def setups(self) -> list[Setup]:
         """The five configurations."""
@@ -112,6 +113,14 @@ class CompareConfig:
             Setup("ft-rag", "fine-tuned (no sources) + RAG", self.ft_model, True),
             Setup("raft-rag", "RAFT + RAG", self.raft_model, True),
         ]
+
+
+def spread(items: list[Item], limit: int | None) -> list[Item]:
+    """`limit` items evenly spaced through `items` (all when `limit` is 0 or None): files are
+    ordered by source and document, so the first N would all come from one title."""
+    if not limit or limit >= len(items):
+        return items
+    return [items[i * len(items) // limit] for i in range(limit)]
 
 
 def lawyers_items(queries: Path, qrels: Path, limit: int | None = None) -> list[Item]:
@@ -138,7 +147,7 @@ def lawyers_items(queries: Path, qrels: Path, limit: int | None = None) -> list[
             items.append(Item(qid.strip(), "lawyers", text.strip(), governing))
     if not items:
         raise CompareError(f"{queries}: no judged questions (qrels {qrels})")
-    return items[:limit] if limit else items
+    return spread(items, limit)
 
 
 def raft_items(path: Path, limit: int | None = None) -> list[Item]:
@@ -152,7 +161,7 @@ def raft_items(path: Path, limit: int | None = None) -> list[Item]:
         items.append(Item(f"raft-{n}", "raft", meta["question"], governing, row))
     if not items:
         raise CompareError(f"{path}: no rows")
-    return items[:limit] if limit else items
+    return spread(items, limit)
 
 
 def counts(
@@ -402,19 +411,54 @@ def run_compare(cfg: CompareConfig, retriever: Any, progress: bool = True) -> di
     app = create_app(settings, retriever=retriever)
     verifier = Verifier(retriever, parse_citations)
     setups = cfg.setups()
-    jobs = [(s, it) for it in items for s in setups]
-    records: list[dict[str, Any]] = []
+    records = kept_records(cfg, setups, items)
+    run = [s for s in setups if not cfg.rerun or s.name in cfg.rerun]
     started = time.perf_counter()
     with running_server(app) as url:
         runner = Runner(cfg.vllm_url, url, key, verifier, retriever, cfg.max_tokens)
-        bar = progress_bar(total=len(jobs), desc="compare", unit="answer", enabled=progress)
-        with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency)) as pool:
-            for record in pool.map(lambda job: runner.answer(*job), jobs):
-                records.append(record)
-                bar.update(1)
+        bar = progress_bar(
+            total=len(items) * len(run), desc="compare", unit="answer", enabled=progress
+        )
+        # one served model at a time: vLLM's CPU build applies a LoRA adapter to base-model
+        # requests batched with adapter requests (see serving/generators/vllm.py, ModelGate)
+        for model in dict.fromkeys(s.model for s in run):
+            jobs = [(s, it) for s in run if s.model == model for it in items]
+            with ThreadPoolExecutor(max_workers=max(1, cfg.concurrency)) as pool:
+                for record in pool.map(lambda job: runner.answer(*job), jobs):
+                    records.append(record)
+                    bar.update(1)
         bar.close()
     keys.unlink(missing_ok=True)
     return write_report(cfg, setups, items, records, time.perf_counter() - started)
+
+
+def kept_records(
+    cfg: CompareConfig, setups: Sequence[Setup], items: Sequence[Item]
+) -> list[dict[str, Any]]:
+    """With `cfg.rerun`, the answers of the other configurations from `out/answers.jsonl`.
+
+    Raises:
+        CompareError: an unknown configuration name, or no earlier answers for the same
+            questions.
+    """
+    if not cfg.rerun:
+        return []
+    names = {s.name for s in setups}
+    if unknown := sorted(set(cfg.rerun) - names):
+        raise CompareError(f"--rerun {', '.join(unknown)}: not one of {', '.join(sorted(names))}")
+    path = cfg.out / "answers.jsonl"
+    if not path.is_file():
+        raise CompareError(f"--rerun needs the earlier answers in {path}")
+    kept = [r for _, r in json_lines(path) if r.get("config") not in cfg.rerun]
+    want = {it.qid for it in items}
+    for name in names - set(cfg.rerun):
+        have = {r["qid"] for r in kept if r["config"] == name}
+        if have != want:
+            raise CompareError(
+                f"{path}: the answers of {name} are not for the same questions "
+                f"({len(have)} kept, {len(want)} asked); run every configuration"
+            )
+    return kept
 
 
 def write_report(
@@ -445,7 +489,13 @@ def write_report(
         f"tokens; RAG = the gateway's retrieval (top {cfg.top_k}) and prompt "
         f"({cfg.max_chars_per_source} characters per source). Every figure is computed from the "
         "gateway's citation verifier; brackets are 95% bootstrap intervals over questions. "
-        f"{len(records)} answers in {wall_s / 60:.1f} min.\n",
+        + (
+            f"{len(records)} answers; {', '.join(cfg.rerun)} re-measured in {wall_s / 60:.1f} "
+            "min, the others' answers kept from the earlier run (`--rerun`; their latency and "
+            "tokens/s are that run's).\n"
+            if cfg.rerun
+            else f"{len(records)} answers in {wall_s / 60:.1f} min.\n"
+        ),
     ]
     for q in sets:
         rows = [s for s in summaries if s.question_set == q]

@@ -14,7 +14,8 @@ from serving.api.deps import AuditDep, PipelineDep, SettingsDep, UserKey
 from serving.api.openapi import error_responses
 from serving.disconnect import CLIENT_CLOSED, ClientDisconnected, unless_disconnected
 from serving.errors import GatewayError, error_body
-from serving.protocol import AskRequest, AskResponse
+from serving.index_status import index_note
+from serving.protocol import AskRequest, AskResponse, IndexNote
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ask"])
@@ -54,9 +55,10 @@ async def ask(
     )
     prepared = await pipeline.prepare(inp)
     log.info("ask by %s: %d chars, %d passages", key.name, len(question), len(prepared.passages))
+    note = index_note(pipeline.retriever, inp.filters)
     if body.stream:
         return StreamingResponse(
-            _events(pipeline, prepared, audit, key.name),
+            _events(pipeline, prepared, audit, key.name, note),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -66,12 +68,17 @@ async def ask(
         log.info("ask by %s: the client left; generation cancelled", key.name)
         return Response(status_code=CLIENT_CLOSED)
     response = ask_response(final)
+    response.index_note = note
     _audit(audit, key.name, inp, response)
     return response
 
 
 async def _events(
-    pipeline: Pipeline, prepared: Prepared, audit: AuditDep, key_name: str
+    pipeline: Pipeline,
+    prepared: Prepared,
+    audit: AuditDep,
+    key_name: str,
+    note: IndexNote | None = None,
 ) -> AsyncIterator[bytes]:
     try:
         async for event in pipeline.run(prepared):
@@ -81,6 +88,7 @@ async def _events(
                 yield sse("degraded", {"reason": event.reason, "message": event.text})
             elif event.final is not None:
                 response = ask_response(event.final)
+                response.index_note = note
                 _audit(audit, key_name, prepared.question, response)
                 yield sse("citations", response.model_dump(mode="json"))
     except GatewayError as err:

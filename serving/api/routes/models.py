@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from serving.api.deps import PipelineDep, SettingsDep, UserKey
+from serving.api.openapi import error_responses
 from serving.errors import GeneratorError
 from serving.protocol import ModelOut, ModelsResponse
 
 router = APIRouter(tags=["openai"])
 
 
-@router.get("/v1/models", response_model=ModelsResponse)
+@router.get("/v1/models", response_model=ModelsResponse, responses=error_responses(401, 429))
 async def list_models(key: UserKey, pipeline: PipelineDep, settings: SettingsDep) -> ModelsResponse:
     """The served base model and adapters (from vLLM), and `extractive`."""
     data: list[ModelOut] = []

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from serving.api.convert import check_question, filters
 from serving.api.deps import PipelineDep, SettingsDep, UserKey
 from serving.api.openapi import error_responses
+from serving.index_status import index_note
 from serving.protocol import PassageOut, SearchRequest, SearchResponse
 
 router = APIRouter(tags=["search"])
@@ -22,14 +23,10 @@ async def search(
 ) -> SearchResponse:
     """Retrieve passages for a query."""
     query = check_question(body.query, settings.max_question_chars)
-    passages = await pipeline.search(
-        query,
-        body.top_k,
-        filters(body.as_of, body.jurisdiction, body.kind),
-        body.mode,
-        body.group_by_doc,
-    )
+    wanted = filters(body.as_of, body.jurisdiction, body.kind)
+    passages = await pipeline.search(query, body.top_k, wanted, body.mode, body.group_by_doc)
     return SearchResponse(
         passages=[PassageOut.of(n, p) for n, p in enumerate(passages, 1)],
         index_version=pipeline.index_version(),
+        index_note=index_note(pipeline.retriever, wanted),
     )

@@ -86,6 +86,21 @@ export class Api {
     return response.json();
   }
 
+  /**
+   * `GET /readyz` → `{status, index, generator}` (no key needed, not rate limited); while a
+   * build fills, `index.filling` with `sources_done`, `sources_pending`, `passages`, `eta_s`.
+   */
+  async readiness(signal) {
+    const response = await this.request("GET", "/readyz", undefined, { signal });
+    return response.json();
+  }
+
+  /** `GET /v1/index/status` → what is indexed and what is still being indexed. */
+  async indexStatus(signal) {
+    const response = await this.request("GET", "/v1/index/status", undefined, { signal });
+    return response.json();
+  }
+
   /** `GET /v1/documents/{id}?as_of=` → the document version with its sections. */
   async document(docId, asOf, signal) {
     const query = asOf ? `?as_of=${encodeURIComponent(asOf)}` : "";

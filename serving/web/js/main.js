@@ -3,6 +3,7 @@
 import { Api } from "./api.js";
 import { DocPanel } from "./docpanel.js";
 import { append, byId, clear, el } from "./dom.js";
+import { watchIndex } from "./indexbanner.js";
 import {
   answerAsText,
   passageCard,
@@ -127,7 +128,7 @@ $("key-form").addEventListener("submit", (event) => {
   /** @type {HTMLDetailsElement} */ ($("key-settings")).open = false;
   setStatus("API key saved.");
   question.focus();
-  loadModels();
+  modelsLoaded = false;
 });
 $("key-forget").addEventListener("click", () => {
   saveKey("");
@@ -189,6 +190,7 @@ function setMode(value) {
     /** @type {HTMLInputElement} */ (input).checked = /** @type {HTMLInputElement} */ (input).value === value;
   }
   submit.textContent = value === "ask" ? "Ask" : "Search";
+  $("model-choice").hidden = value !== "ask"; // only an answer is written by a model
 }
 
 form.addEventListener("change", (event) => {
@@ -286,6 +288,9 @@ function resetAnswer() {
   $("cards-heading").hidden = true;
   $("legal-heading").hidden = true;
   $("degraded").hidden = true;
+  showIndexNote($("answer-index-note"), null);
+  $("not-addressed").hidden = true;
+  $("cards-heading").textContent = "Sources cited";
   $("answer-meta").textContent = "";
   /** @type {HTMLButtonElement} */ ($("copy")).disabled = true;
   answerBox.dataset.state = "streaming";
@@ -364,14 +369,18 @@ function writer(response) {
 
 // ---- the model choice ----------------------------------------------------------------------
 
-/** Fill the model menu from `GET /v1/models` (kept to "Default" when it cannot be read). */
+/** Fill the model menu from `GET /v1/models` (kept to "Default" when it cannot be read); done
+ * when the menu is first used, so that a page load spends none of the key's request budget. */
+let modelsLoaded = false;
 async function loadModels() {
   const select = /** @type {HTMLSelectElement} */ ($("model"));
-  if (!loadKey()) return;
+  if (modelsLoaded || !loadKey()) return;
+  modelsLoaded = true;
   let listing;
   try {
     listing = await api.models();
   } catch {
+    modelsLoaded = false;
     return;
   }
   const chosen = select.value;
@@ -389,9 +398,32 @@ async function loadModels() {
   if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
 }
 
+/** The result's note when sources its filters ask for are not indexed yet. */
+function showIndexNote(box, note) {
+  box.textContent = note ? note.message : "";
+  box.hidden = !note;
+}
+
+function showNotAddressed() {
+  const box = $("not-addressed");
+  clear(box);
+  append(
+    box,
+    el("strong", { text: "Not answered: " }),
+    "the indexed sources do not appear to address this question. The passages below are the " +
+      "nearest ones in the index, shown for reference; they are not an answer and may not " +
+      "govern the question.",
+  );
+  box.hidden = false;
+  $("cards-heading").textContent = "Nearest passages (not an answer)";
+}
+
 function showFinal(response) {
   lastAnswer = response;
   if (response.degraded) showDegraded(response.degraded_reason || "unavailable", "");
+  showIndexNote($("answer-index-note"), response.index_note);
+  const addressed = response.answered !== false;
+  if (!addressed && response.passages.length) showNotAddressed();
   if (!response.passages.length) {
     clear(answerBox);
     answerBox.append(
@@ -408,7 +440,7 @@ function showFinal(response) {
   }
   answerBox.dataset.empty = "false";
   renderAnswer(answerBox, response, goToCard);
-  renderVerification($("verification"), response);
+  if (addressed) renderVerification($("verification"), response);
   renderCards($("cards"), response, openPassage);
   renderLegal($("legal"), response, openLegal);
   $("cards-heading").hidden = !response.passages.length;
@@ -419,6 +451,15 @@ function showFinal(response) {
     (lastFilters.as_of ? ` · law as of ${lastFilters.as_of}` : "");
   /** @type {HTMLButtonElement} */ ($("copy")).disabled = false;
   const v = response.verification;
+  if (!addressed) {
+    $("answer-meta").textContent = `Not answered · index ${response.index_version}`;
+    setStatus(
+      `Not answered: the indexed sources do not appear to address this question; ` +
+        `${response.passages.length} nearest passages shown.`,
+      "not_addressed",
+    );
+    return;
+  }
   setStatus(
     `Answer complete: ${response.passages.length} sources, ` +
       (v.all_verified ? "every citation verified." : `${v.unsupported_claims} unsupported claims.`),
@@ -478,6 +519,7 @@ async function runSearch(text, filters, byDocument = false) {
       list.append(
         el("li", { class: "empty", text: "No passages match. Try other words, or remove a filter." }),
       );
+      if (data.index_note) list.append(el("li", { class: "empty", text: data.index_note.message }));
       setStatus("No results.", "no_results");
       return;
     }
@@ -487,7 +529,8 @@ async function runSearch(text, filters, byDocument = false) {
     const unit = byDocument ? "documents" : "passages";
     $("results-meta").textContent =
       `${data.passages.length} ${unit} · index ${data.index_version}` +
-      (filters.as_of ? ` · law as of ${filters.as_of}` : "");
+      (filters.as_of ? ` · law as of ${filters.as_of}` : "") +
+      (data.index_note ? ` · ${data.index_note.message}` : "");
     setStatus(`${data.passages.length} ${unit} found.`, "done");
   } catch (err) {
     if (err && err.name === "AbortError") setStatus("Stopped.", "stopped");
@@ -506,4 +549,5 @@ showKeyState();
 showHistory();
 setMode(mode());
 document.documentElement.dataset.ready = "true";
-loadModels();
+for (const type of ["focus", "pointerdown"]) $("model").addEventListener(type, loadModels);
+watchIndex(api, $("index-banner"));

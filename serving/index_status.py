@@ -1,0 +1,67 @@
+"""What the index holds while a build is still filling, for `/readyz`, `GET /v1/index/status`,
+and the note search and ask results carry when a source their filters ask for is not in yet.
+
+The gateway does not read Qdrant or build files itself: it asks the retriever
+(`index_status()`, optional on a `RetrieverLike`; `indexing.retrieve.Retriever` reads the
+build's status file, see `indexing.status`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indexing.model import SearchFilters
+from indexing.status import pending_for, pending_sources
+from serving.index_protocol import RetrieverLike
+from serving.protocol import IndexNote
+
+
+def index_status(retriever: RetrieverLike) -> dict[str, Any] | None:
+    """The retriever's build status (None when it keeps none or it cannot be read)."""
+    reader = getattr(retriever, "index_status", None)
+    if not callable(reader):
+        return None
+    try:
+        status = reader()
+    except Exception:  # a status that cannot be read must not fail a search
+        return None
+    return status if isinstance(status, dict) else None
+
+
+def readiness_fields(status: dict[str, Any] | None) -> dict[str, object]:
+    """Flat fields `/readyz` adds to its `index` object while a build fills."""
+    if not status or status.get("state") != "filling":
+        return {"filling": False}
+    pending = pending_sources(status)
+    done = [n for n in (status.get("sources") or {}) if n not in pending]
+    return {
+        "filling": True,
+        "filling_build": str(status.get("build", "")),
+        "serving_filling_build": bool(status.get("serving"))
+        and status.get("current") == status.get("build"),
+        "sources_done": ", ".join(done),
+        "sources_pending": ", ".join(pending),
+        "passages": int(status.get("passages") or 0),
+        "passages_estimated": int(status.get("passages_estimated") or 0),
+        "eta_s": int(status.get("eta_s") or 0),
+    }
+
+
+def index_note(retriever: RetrieverLike, filters: SearchFilters) -> IndexNote | None:
+    """The note for a result whose filters ask for sources not (fully) indexed yet."""
+    status = index_status(retriever)
+    pending = pending_for(status, filters.kind, filters.jurisdiction, filters.sources or None)
+    if not pending or status is None:
+        return None
+    serving = bool(status.get("serving")) and status.get("current") == status.get("build")
+    where = "this index" if serving else "the build being prepared"
+    return IndexNote(
+        pending_sources=pending,
+        message=(
+            f"not fully indexed yet: {', '.join(pending)} — {where} is still filling "
+            f"({int(status.get('passages') or 0):,} of about "
+            f"{int(status.get('passages_estimated') or 0):,} passages); results from these "
+            "sources may be missing"
+        ),
+        eta_s=status.get("eta_s"),
+    )

@@ -1,0 +1,140 @@
+"""The doctrine questions: the file's integrity and frozen split, `eval-doctrine` and
+`calibrate-relevance` end to end on the index slice."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from indexing.cli import main
+from indexing.eval.doctrine import (
+    QUESTIONS,
+    QuestionFileError,
+    holds_pinpoint,
+    read_questions,
+)
+from indexing.eval.metrics import read_queries
+from indexing.eval.questions import QUESTIONS as LAWYERS
+from indexing.model import Chunk
+from tests.support.index_slice import index_slice  # noqa: F401  (session fixture)
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_question_file_and_its_frozen_split():
+    questions = read_questions(QUESTIONS)
+    by = Counter((q.split, q.answerable) for q in questions)
+    # the split was fixed when the file was written: a changed count means a changed test set
+    assert by == {("dev", True): 236, ("test", True): 113, ("dev", False): 43, ("test", False): 21}
+    assert sum(q.answerable for q in questions) >= 150
+    assert {q.style for q in questions} == {"doctrine", "plain", "unanswerable"}
+    lawyers = {t.strip().lower() for t in read_queries(LAWYERS).values()}
+    for q in questions:
+        assert q.question.lower() not in lawyers, q.id  # written apart from that benchmark
+        if q.answerable:
+            assert all(j.grade in (1, 2) for j in q.judgments), q.id
+        else:
+            assert q.governing_law and not q.judgments, q.id
+
+
+@pytest.mark.slow
+def test_every_judged_provision_and_pinpoint_is_in_the_corpus(corpus_dir: Path):
+    from legal_corpus.adapters import iter_documents
+
+    judged = {
+        (j.doc_id, p) for q in read_questions(QUESTIONS) for j in q.judgments for p in j.pinpoints
+    }
+    docs = {j.doc_id for q in read_questions(QUESTIONS) for j in q.judgments}
+    today = date.today()
+    found: dict[str, set[str]] = {}
+    for doc in iter_documents(corpus_dir, ["uscode", "federal_rules", "gdpr"]):
+        if doc.doc_id in docs and doc.version.in_force(today):
+            found[doc.doc_id] = {s.pinpoint for s in doc.walk()}
+    assert docs <= set(found), sorted(docs - set(found))
+    missing = sorted((d, p) for d, p in judged if p not in found[d])
+    assert not missing, missing
+
+
+def _chunk(pinpoint: str, pinpoints: tuple[str, ...] = ()) -> Chunk:
+    return Chunk(
+        "id", "fre:803", "2018", "c", "c", pinpoint, "a", (), "t", 0, "s", "rule", "us", ""
+    )
+
+
+def test_a_passage_is_at_a_subdivision_when_it_is_it_holds_it_or_lies_inside_it():
+    assert holds_pinpoint(_chunk("(2)"), ["(2)"])
+    assert holds_pinpoint(_chunk("(b)(3)(A)"), ["(b)(3)"])  # inside the subdivision
+    merged = Chunk("id", "fre:803", "2018", "c", "c", "(1)–(2)", "a", (), "t", 0, "s", "rule",
+                   "us", "", pinpoints=("(1)", "(2)"))  # fmt: skip
+    assert holds_pinpoint(merged, ["(2)"])
+    assert not holds_pinpoint(_chunk("(1)"), ["(10)"]) and not holds_pinpoint(
+        _chunk("(c)"), ["(a)"]
+    )
+    assert holds_pinpoint(_chunk("(c)"), [])  # no pinpoint judged: the provision as a whole
+
+
+def test_bad_question_files_name_the_line(tmp_path: Path):
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"id": "X1", "split": "dev", "style": "doctrine", "question": "q?"}\n')
+    with pytest.raises(QuestionFileError, match=r"q.jsonl, line 1"):
+        read_questions(bad)
+
+
+SLICE_QUESTIONS = [
+    ("S1", "doctrine", "Is parody a fair use of a copyrighted work?", [("usc:17/107", [], 2)]),
+    ("S2", "plain", "Can a company ignore my request to delete my data?",
+     [("gdpr:art17", ["(1)"], 2)]),
+    ("S3", "doctrine", "What must a plaintiff plead to survive a Rule 12(b)(6) motion?",
+     [("frcp:12", ["(b)"], 2)]),
+    ("S4", "doctrine", "What are the Daubert reliability requirements for expert testimony?",
+     [("fre:702", [], 2)]),
+]  # fmt: skip
+SLICE_UNANSWERABLE = [
+    ("N1", "What is trademark dilution by blurring?", "15 U.S.C. § 1125(c)"),
+    ("N2", "How long is the notice period for dismissing an employee in Germany?", "BGB § 622"),
+]
+
+
+def _write(path: Path) -> Path:
+    rows = [
+        {"id": i, "split": "dev", "style": s, "question": q,
+         "judgments": [{"doc_id": d, "pinpoints": p, "grade": g} for d, p, g in js]}
+        for i, s, q, js in SLICE_QUESTIONS
+    ] + [
+        {"id": i, "split": "dev", "style": "unanswerable", "question": q, "governing_law": law}
+        for i, q, law in SLICE_UNANSWERABLE
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_eval_doctrine_and_calibration_on_the_slice(index_slice, monkeypatch, capsys, tmp_path):  # noqa: F811
+    questions = _write(tmp_path / "q.jsonl")
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
+    monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
+    per_question = tmp_path / "rows.jsonl"
+    args = ["eval-doctrine", "--questions", str(questions), "--split", "dev", "--json"]
+    assert main([*args, "--per-question", str(per_question)]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["questions"] == 4 and results["unanswerable"] == 2
+    for key in ("top5", "context@6", "doc@1", "pinpoint@1", "map", "ndcg@10"):
+        assert 0.0 <= results[key] <= 1.0, key
+    assert results["top5"] >= 0.75  # the slice holds these provisions among few others
+    rows = [json.loads(line) for line in per_question.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["S1", "S2", "S3", "S4", "N1", "N2"]
+    assert all(r["cosine"] > 0 for r in rows)
+    # calibration on these questions, then abstention figures through the calibrated signal
+    calibration = tmp_path / "relevance.json"
+    assert main(["calibrate-relevance", "--questions", str(questions), "--out", str(calibration),
+                 "--max-false-abstain", "0"]) == 0  # fmt: skip
+    assert json.loads(calibration.read_text())["fitted_on"]["unanswerable"] == 2
+    monkeypatch.setenv("JURIS_RELEVANCE_FILE", str(calibration))
+    capsys.readouterr()
+    assert main([*args, "--no-documents"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["false_abstain"] == 0.0  # the threshold declines no answerable question
+    assert {"abstain_precision", "abstain_recall"} <= set(results)

@@ -1,0 +1,88 @@
+"""When the indexed sources do not address a question, the gateway says so, through both
+answer paths, and the API and stream mark it (`answered: false`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from indexing.model_record import model_identity
+from indexing.relevance import RelevanceModel
+from indexing.retrieve import Retriever, open_retriever
+from serving.generators.extractive import NOT_ADDRESSED
+from tests.serving.conftest import make_client
+from tests.serving.test_app import auth, sse_events
+from tests.support.index_slice import index_slice  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.unit
+
+ADDRESSED = "Is copying for criticism or news reporting fair use of a copyrighted work?"
+NOT_IN_INDEX = "Is a merger that lessens competition prohibited by the Clayton Act?"
+
+
+@pytest.fixture(scope="module")
+def calibrated(index_slice) -> Iterator[Retriever]:  # noqa: F811
+    """The slice's retriever with a relevance threshold between the two questions' cosines
+    (the real features of the real index; the cut between them is this test's choice)."""
+    retriever = open_retriever(index_slice)
+    yes = retriever.search_assessed(ADDRESSED, top_k=6)[1]
+    no = retriever.search_assessed(NOT_IN_INDEX, top_k=6)[1]
+    assert yes is not None and no is not None and yes.cosine > no.cosine
+    middle = (yes.cosine + no.cosine) / 2
+    identity = model_identity(index_slice.model_dir(), index_slice.embed_backend)
+    retriever.relevance = RelevanceModel(identity, (40.0, 0.0), -40.0 * middle, 0.5)
+    yield retriever
+    retriever.close()
+
+
+@pytest.fixture
+def client(calibrated, keys_file, user_key, tmp_path) -> Iterator[TestClient]:
+    with make_client(
+        calibrated,
+        api_keys_file=keys_file,
+        audit_log=tmp_path / "audit.jsonl",
+        rate_limit_per_minute=600,
+        rate_limit_burst=50,
+    ) as c:
+        yield c
+
+
+def test_retrieval_says_which_question_it_addresses(calibrated):
+    passages, yes = calibrated.search_assessed(ADDRESSED, top_k=6)
+    assert yes is not None and yes.answered and yes.probability is not None
+    assert passages[0].chunk.doc_id == "usc:17/107"
+    nearest, no = calibrated.search_assessed(NOT_IN_INDEX, top_k=6)
+    assert no is not None and not no.answered and nearest  # the nearest passages still come
+    # a question naming a provision the index holds is addressed, whatever the cosine
+    named = calibrated.search_assessed("what does GDPR Art. 17 say", top_k=3)[1]
+    assert named is not None and named.answered and named.probability == 1.0
+
+
+def test_ask_answers_an_addressed_question(client, user_key):
+    body = client.post("/v1/ask", json={"question": ADDRESSED}, headers=auth(user_key)).json()
+    assert body["answered"] is True and body["relevance"] > 0.5
+    assert body["citations"] and body["answer"] != NOT_ADDRESSED
+
+
+def test_ask_declines_a_question_the_sources_do_not_address(client, user_key):
+    body = client.post("/v1/ask", json={"question": NOT_IN_INDEX}, headers=auth(user_key)).json()
+    assert body["answered"] is False and body["relevance"] < 0.5
+    assert body["answer"] == NOT_ADDRESSED
+    # nothing in it is cited, so nothing verifies and reads as support
+    assert body["citations"] == [] and body["verification"]["citations_by_status"] == {}
+    # the statement makes no claim about the law: none of it is flagged as unsupported
+    assert body["verification"]["unsupported_claims"] == 0
+    assert body["passages"], "the nearest passages are shown, as such"
+    assert body["mode"] == "extractive" and body["model"] == "extractive"
+
+
+def test_the_stream_marks_it_too(client, user_key):
+    r = client.post(
+        "/v1/ask", json={"question": NOT_IN_INDEX, "stream": True}, headers=auth(user_key)
+    )
+    events = sse_events(r.text)
+    final = next(d for k, d in events if k == "citations")
+    assert final["answered"] is False
+    assert "".join(d["text"] for k, d in events if k == "token") == NOT_ADDRESSED
