@@ -65,13 +65,13 @@ class FactPatternSettings:
 
     opinion_terms: int | None = 100
     statute_terms: int | None = 50
-    dense_share: float = 0.0
+    dense_share: float = 0.5
     opinion_chunks: int = 3
-    authority_weight: float = 0.0
+    authority_weight: float = 0.5
     precedent_weight: float = 0.5
     precedent_sources: int = 10
-    neighbours: int = 50
-    statute_text_weight: float = 0.0
+    neighbours: int = 30
+    statute_text_weight: float = 0.3
     candidates: int = 1000
 
     def __post_init__(self) -> None:

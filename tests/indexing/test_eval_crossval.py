@@ -13,6 +13,7 @@ from indexing.eval.crossval import (
     crossvalidate,
     key_of,
     make_folds,
+    procedure_crossvalidate,
 )
 
 pytestmark = pytest.mark.unit
@@ -60,3 +61,89 @@ def test_a_component_that_loses_in_most_folds_is_not_kept() -> None:
     assert wins_on_average.wins == 1 and wins_on_average.losses == 2
     assert not wins_on_average.holds
     assert ComponentCheck("y", "statutes", [0.3, 0.3, 0.1], [0.2, 0.2, 0.2]).holds
+    # a component of the start is left off only when leaving it off holds: losing on
+    # average while winning in most folds keeps it; losing both ways does not
+    mixed = ([0.30, 0.30, 0.00], [0.29, 0.29, 0.20])
+    assert not ComponentCheck("z", "prior cases", *mixed).holds
+    assert ComponentCheck("z", "prior cases", *mixed, established=True).holds
+    lost = ([0.1, 0.1, 0.3], [0.2, 0.2, 0.2])
+    assert not ComponentCheck("w", "prior cases", *lost, established=True).holds
+
+
+def test_the_procedure_chooses_components_inside_each_fold() -> None:
+    from indexing.eval.crossval import component_checks
+
+    # the authority prior (part of the start) lifts Q1 to 1.0 and costs every other query a
+    # little: over all six queries it wins on average, so the settings chosen on all of them
+    # keep it; but without Q1 it loses everywhere and is left off
+    queries = [f"Q{n}" for n in range(1, 7)]
+
+    def ap(v: dict, q: str) -> float:
+        if v["authority_weight"] == 0:
+            return 0.5
+        return 1.0 if q == "Q1" else 0.45
+
+    tables = _flat_tables(queries, ap)
+    qrels = {"prior cases": {q: {"d": 1} for q in queries}}
+    qrels["statutes"] = qrels["prior cases"]
+    folds = make_folds(queries, 3)
+    on_all = {c.name: c for c in component_checks(tables, folds, qrels, tune_opinions=False)}
+    assert on_all["authority prior"].established and on_all["authority prior"].holds
+    fixed = crossvalidate(tables, folds, qrels, tune_opinions=False)
+    nested = procedure_crossvalidate(tables, folds, qrels)
+    assert [f.queries for f in nested] == [f.queries for f in fixed]
+    # quoting the fixed settings' figure would credit Q1 with the component chosen with it
+    assert fixed[0].ap["prior cases"]["Q1"] == 1.0
+    assert nested[0].ap["prior cases"]["Q1"] == 0.5
+    assert all(set(f.ap["prior cases"]) == set(f.queries) for f in nested)
+
+
+def _flat_tables(queries: list[str], prior_ap, statute_ap=0.5) -> ApTables:
+    """Tables over the real grids: `prior_ap(settings, query)` gives each prior-case AP."""
+    from indexing.eval.crossval import OPINION_GRID, OPINION_TEXT, STATUTE_GRID, grid
+
+    prior = {key_of(v): {q: prior_ap(v, q) for q in queries} for v in grid(OPINION_GRID)}
+    statutes = {
+        key_of({**{k: v[k] for k in OPINION_TEXT}, **b}): {q: statute_ap for q in queries}
+        for v in grid({k: OPINION_GRID[k] for k in OPINION_TEXT})
+        for b in grid(STATUTE_GRID)
+    }
+    return ApTables(prior, statutes)
+
+
+def test_opinion_settings_move_from_the_start_only_for_a_change_that_holds(tmp_path) -> None:
+    from indexing.eval.crossval import (
+        OPINION_START,
+        choose_opinion,
+        read_tables,
+        start_opinion,
+        tuning_check,
+        write_tables,
+    )
+
+    queries = [f"Q{n}" for n in range(1, 13)]
+
+    # one query loves precedent weight 1.0 and the eleven others lose a little with it: it
+    # wins on average, but loses in most inner folds, so it is not taken
+    def lucky_ap(v: dict, q: str) -> float:
+        if v["precedent_weight"] != 1.0:
+            return 0.3
+        return 0.9 if q == "Q1" else 0.29
+
+    lucky = _flat_tables(queries, lucky_ap)
+    assert choose_opinion(lucky.prior, queries) == start_opinion()
+    assert dict(start_opinion())["precedent_weight"] == OPINION_START["precedent_weight"]
+    # every query gains a little from 50 terms: it holds, and it is taken
+    broad = _flat_tables(queries, lambda v, q: 0.35 if v["opinion_terms"] == 50 else 0.3)
+    assert dict(choose_opinion(broad.prior, queries))["opinion_terms"] == 50
+    # tuning itself is a setting: with nothing to gain it is not kept
+    qrels = {"prior cases": {q: {"d": 1} for q in queries}}
+    qrels["statutes"] = qrels["prior cases"]
+    assert not tuning_check(lucky, make_folds(queries, 4), qrels).holds
+    assert tuning_check(broad, make_folds(queries, 4), qrels).holds
+    # the AP tables written by one run are read back by `crossval --tables`
+    write_tables(broad, tmp_path / "tables-index.json")
+    again = read_tables(tmp_path / "tables-index.json")
+    assert again.prior == broad.prior and again.statutes == broad.statutes
+    with pytest.raises(FileNotFoundError, match="no AP tables"):
+        read_tables(tmp_path / "tables-in-memory.json")

@@ -49,7 +49,9 @@ def test_rank_votes_lift_a_statute_its_words_miss() -> None:
         neighbours_sparse=(_hit("C1", 5.0), _hit("C2", 4.0), _hit("C9", 1.0)),
     )
     usage = StatuteUsage({"C1": {"S2", "S3"}, "C2": {"S2"}})
-    settings = FactPatternSettings(neighbours=10, statute_text_weight=0.0, precedent_weight=0.0)
+    settings = FactPatternSettings(
+        neighbours=10, statute_text_weight=0.0, precedent_weight=0.0, dense_share=0.0
+    )
     scores, best = rank(evidence, settings, None, usage)
     assert scores["S2"] > scores["S3"] > scores["S1"]
     assert "S3" not in best  # reached by votes only: the caller fetches a chunk
