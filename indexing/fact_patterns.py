@@ -65,12 +65,12 @@ class FactPatternSettings:
 
     opinion_terms: int | None = 100
     statute_terms: int | None = 50
-    dense_share: float = 0.5
-    opinion_chunks: int = 3
-    authority_weight: float = 0.5
-    precedent_weight: float = 0.5
+    dense_share: float = 0.0
+    opinion_chunks: int = 1
+    authority_weight: float = 0.0
+    precedent_weight: float = 1.0
     precedent_sources: int = 10
-    neighbours: int = 30
+    neighbours: int = 100
     statute_text_weight: float = 0.3
     candidates: int = 1000
 
