@@ -562,23 +562,9 @@ class Retriever:
             `(doc_id, score, best chunk)` best first.
         """
         where = filter_conditions(filters)
-        ranked = self._documents(query, where, mode, candidates, uncounted, filters)
+        ranked = self._documents_matched(query, where, mode, candidates, uncounted, filters)[0]
         ranked = self._reranked(query, ranked[:top_k])
         return [(p.chunk.doc_id, p.score, p.chunk) for p in ranked]
-
-    def _documents(
-        self,
-        query: str,
-        where: Where,
-        mode: str,
-        candidates: int,
-        uncounted: Collection[str] = (),
-        filters: SearchFilters | None = None,
-    ) -> list[Passage]:
-        """Every document among the best `candidates` chunks, best first, each as its best
-        chunk with the document's score (`rank_documents`, then `_with_citations`); a text
-        longer than one window is a fact pattern (`_fact_pattern_documents`)."""
-        return self._documents_matched(query, where, mode, candidates, uncounted, filters)[0]
 
     def _documents_matched(
         self,
@@ -589,6 +575,10 @@ class Retriever:
         uncounted: Collection[str] = (),
         filters: SearchFilters | None = None,
     ) -> tuple[list[Passage], tuple[float, float] | None]:
+        """Every document among the best `candidates` chunks, best first, each as its best
+        chunk with the document's score (`rank_documents`, then `_with_citations`), and the
+        question's match features (`search_assessed`); a text longer than one window is a
+        fact pattern (`_fact_pattern_documents`, no match features)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         if len(self.query_windows(query)) > 1:

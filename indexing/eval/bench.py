@@ -214,6 +214,14 @@ def bench_latency(
         t0 = time.perf_counter()
         retriever.search(q, top_k=10, filters=filters, group_by_doc=True)
         grouped.append((time.perf_counter() - t0) * 1000)
+    facts = _fact_patterns(settings.corpus())  # long statements of facts, when bundled
+    fact_ms: list[float] = []
+    if facts:
+        retriever.search_documents(facts[0], top_k=10)  # statute usage and graph in
+        for q in facts:
+            t0 = time.perf_counter()
+            retriever.search_documents(q, top_k=10)
+            fact_ms.append((time.perf_counter() - t0) * 1000)
     vecs = [embedder.encode([q])[0] for q in queries]
     sparse = Bm25Encoder()
     where = filter_conditions(filters)
@@ -240,7 +248,23 @@ def bench_latency(
         "engine_p99_ms": _percentile(engine, 99),
         "query_embed_p50_ms": _percentile(embed, 50),
         "filters": "as_of today + jurisdiction us",
+        "fact_patterns": len(fact_ms),
+        "fact_pattern_p50_ms": _percentile(fact_ms, 50) if fact_ms else None,
+        "fact_pattern_vs_grouped_p50": (
+            _percentile(fact_ms, 50) / _percentile(grouped, 50) if fact_ms else None
+        ),
     }
+
+
+def _fact_patterns(corpus: Path) -> list[str]:
+    """The AILA dev queries (a page of facts each) the corpus bundles, or none."""
+    out: list[str] = []
+    for name in ("queries_dev.txt", "queries_dev2.txt"):
+        file = corpus / "aila" / name
+        if file.is_file():
+            lines = file.read_text(encoding="utf-8").splitlines()
+            out += [line.split("||", 1)[1] for line in lines if "||" in line]
+    return out
 
 
 def bench_rerank(
@@ -465,6 +489,13 @@ def _markdown(res: dict[str, Any]) -> str:
             f"- engine alone (same queries, vectors precomputed): p50 {la['engine_p50_ms']:.2f} ms, p99 {la['engine_p99_ms']:.2f} ms",
             f"- `search(group_by_doc=True)` (documents ranked from {DOCUMENT_CANDIDATES} chunks, citation-aware), first 100 queries: p50 {la.get('grouped_p50_ms', float('nan')):.1f} ms, {la.get('grouped_vs_search_p50', float('nan')):.1f}× the plain search",
             f"- query embedding alone: p50 {la['query_embed_p50_ms']:.1f} ms",
+            (
+                f"- fact patterns (`search_documents`, the {la['fact_patterns']} AILA dev "
+                f"queries, no filter): p50 {la['fact_pattern_p50_ms']:.1f} ms, "
+                f"{la['fact_pattern_vs_grouped_p50']:.1f}× the document ranking of a question"
+                if la.get("fact_pattern_p50_ms") is not None
+                else "- fact patterns: no AILA dev queries in the corpus"
+            ),
             "",
         ]
     if hn:
