@@ -162,7 +162,8 @@ eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' quest
 		$(PY) -m indexing eval-questions --run-out var/eval/runs > var/eval/questions.txt && cat var/eval/questions.txt && \
 		$(PY) -m indexing eval-questions --case-names 80 > var/eval/case-names.txt && cat var/eval/case-names.txt && \
 		$(PY) -m indexing eval-doctrine --split dev > var/eval/doctrine-dev.txt && cat var/eval/doctrine-dev.txt && \
-		$(PY) -m indexing eval-doctrine --split test > var/eval/doctrine-test.txt && cat var/eval/doctrine-test.txt; \
+		$(PY) -m indexing eval-doctrine --split test > var/eval/doctrine-test.txt && cat var/eval/doctrine-test.txt && \
+		$(PY) -m indexing answer-context > var/eval/answer-context.txt && cat var/eval/answer-context.txt; \
 	else echo "eval-questions skipped: no built index (make demo, or python -m indexing build)"; fi
 
 clean: ## remove build outputs and local indexes (keeps the virtual environments)

@@ -38,6 +38,7 @@ EXTENSIONS = {
     "indexing.eval.citing": "citing-bench",
     "indexing.eval.questions": "eval-questions",
     "indexing.eval.crossval": "crossval",
+    "indexing.eval.answer_context": "answer-context",
     "indexing.eval.adapt": "adapt-embedder",
     "indexing.eval.doctrine": "eval-doctrine",
     "indexing.eval.calibrate": "calibrate-relevance",

@@ -441,7 +441,7 @@ class Retriever:
         top_k: int = 10,
         filters: SearchFilters | None = None,
         mode: str = "hybrid",
-        group_by_doc: bool = False,
+        group_by_doc: bool | None = None,
         exact_citations: bool = True,
     ) -> tuple[list[Passage], Relevance | None]:
         """Passages for a question, best first, and whether they appear to address it.
@@ -453,7 +453,10 @@ class Retriever:
             mode: `hybrid` (dense + sparse: a question's normalised scores summed, a longer
                 text's rankings fused by rank), `dense` or `sparse`.
             group_by_doc: one passage per document, documents ranked as `search_documents`
-                ranks them (an opinion by its best three passages and its citations).
+                ranks them (an opinion by its best three passages and its citations). None
+                (what answers use): for a text longer than one window — a statement of
+                facts — so that the statutes the courts applied to such facts
+                (`indexing.fact_patterns`) are among the passages; passages otherwise.
             exact_citations: put the provisions the query cites, and the opinion it names by
                 its case name, first.
 
@@ -468,6 +471,8 @@ class Retriever:
             raise ValueError("top_k must be at least 1")
         where = filter_conditions(filters)
         want = max(top_k, self.reranker.depth) if self.reranker is not None else top_k
+        if group_by_doc is None:
+            group_by_doc = len(self.query_windows(query)) > 1
         if group_by_doc:
             documents, matched = self._documents_matched(
                 query, where, mode, DOCUMENT_CANDIDATES, (), filters

@@ -107,8 +107,10 @@ def test_benchmark_from_the_corpus_and_eval_leaves_the_query_judgment_out(
         runs[bool(flag)] = (ranked, metrics)
     with_self, _ = runs[False]
     without_self, metrics = runs[True]
-    # on its own words a judgment ranks first, which is why the flag exists
-    assert sum(r[0] == query_doc(q) for q, r in with_self.items()) >= 5
+    # on its own words a judgment ranks first, or right behind the precedents it cites (the
+    # expansion lifts them by its own score): which is why the flag exists
+    for q, r in with_self.items():
+        assert set(r[: r.index(query_doc(q))]) <= rels[q], q
     for qid, ranked_docs in without_self.items():
         assert query_doc(qid) not in ranked_docs
         assert len(ranked_docs) == len(slice_docs) - 1

@@ -132,5 +132,13 @@ def test_in_memory_store_ranks_as_the_built_index(index_slice, corpus_dir: Path)
         )
         expected = paths[0].scores(query, "aila/statutes", retriever.fact_settings)
         assert [d.partition(":")[2] for d, _, _ in found] == list(expected)[:5]
+        # an answer's retrieval (group_by_doc left to the retriever) gives a statement of
+        # facts one passage per document from that ranking; a question keeps its passages
+        statutes = SearchFilters(sources=("aila/statutes",))
+        passages, _ = retriever.search_assessed(query, top_k=5, filters=statutes)
+        assert [p.chunk.doc_id for p in passages] == [d for d, _, _ in found]
+        question = "dowry death and cruelty by the husband's relatives"
+        plain = retriever.search(question, top_k=5, filters=statutes)
+        assert retriever.search_assessed(question, top_k=5, filters=statutes)[0] == plain
     finally:
         retriever.close()
