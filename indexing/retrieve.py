@@ -279,6 +279,11 @@ class Retriever:
         """The query as embedding windows: itself, or sentence-packed windows if too long."""
         return query_windows(query, self.count_tokens, self.window_tokens)
 
+    def is_fact_pattern(self, query: str) -> bool:
+        """Whether `query` is longer than one embedding window: a statement of facts, ranked
+        by `indexing.fact_patterns` (one token count; no windows are made)."""
+        return bool(self.count_tokens(query) > self.window_tokens)
+
     def fact_patterns(self) -> tuple[FactPatterns, CitationGraph, StatuteUsage]:
         """The fact-pattern ranking over the current build, with the build's citation graph
         and statute usage (for the evaluation lab, which sweeps settings over its evidence)."""
@@ -472,7 +477,7 @@ class Retriever:
         where = filter_conditions(filters)
         want = max(top_k, self.reranker.depth) if self.reranker is not None else top_k
         if group_by_doc is None:
-            group_by_doc = len(self.query_windows(query)) > 1
+            group_by_doc = self.is_fact_pattern(query)
         if group_by_doc:
             documents, matched = self._documents_matched(
                 query, where, mode, DOCUMENT_CANDIDATES, (), filters
@@ -586,7 +591,7 @@ class Retriever:
         fact pattern (`_fact_pattern_documents`, no match features)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        if len(self.query_windows(query)) > 1:
+        if self.is_fact_pattern(query):
             found = self._fact_pattern_documents(query, where, mode, candidates, uncounted, filters)
             return found, None
         passages, matched = self._raw_matched(query, candidates, where, mode, prefetch=candidates)
