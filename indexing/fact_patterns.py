@@ -69,7 +69,7 @@ class FactPatternSettings:
     opinion_chunks: int = 1
     authority_weight: float = 0.0
     precedent_weight: float = 1.0
-    precedent_sources: int = 10
+    precedent_sources: int = 30
     neighbours: int = 100
     statute_text_weight: float = 0.3
     candidates: int = 1000

@@ -35,6 +35,7 @@ from indexing.authority import (
     with_citations,
 )
 from indexing.case_names import CaseNames, looks_like_case_name
+from indexing.chunking import embed_text
 from indexing.doc_ranking import place_opinions, rank_documents
 from indexing.embeddings import Embedder
 from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provisions
@@ -663,7 +664,7 @@ class Retriever:
         if self.reranker is None or len(passages) < 2:
             return passages
         try:
-            texts = [p.chunk.text for p in passages]
+            texts = [embed_text(p.chunk) for p in passages]
             order = self.reranker.rerank(
                 self.query_windows(query), texts, [p.score for p in passages]
             )

@@ -63,6 +63,13 @@ class IndexSettings(BaseSettings):
     rerank_depth: int = Field(
         30, ge=1, description="first-stage results the cross-encoder reorders (cost ~ linear)"
     )
+    rerank_weight: float = Field(
+        1.0,
+        gt=0.0,
+        le=1.0,
+        description="the cross-encoder's share of the reordered results' score; the first "
+        "stage has the rest (1: the cross-encoder's order alone)",
+    )
     exact_below: int = Field(
         20_000, ge=0, description="points below which dense search is exact (see README)"
     )

@@ -9,12 +9,12 @@ queries and measured on others:
 
 1. The queries are dealt round-robin into `folds` folds (Q1 to fold 1, Q2 to fold 2, …).
 2. For each fold, on the other folds' queries: the opinion settings (term budget, chunks
-   summed, dense share, authority, precedent expansion; `OPINION_GRID`) by coordinate
-   ascent from those the cited-precedents benchmark chose (`OPINION_START`), a change kept
-   only when it raises the prior-case MAP and wins in more inner folds than it loses
-   (`choose_opinion`); then, with those, the statute settings (voting neighbours, the
-   statute's own text, its term budget) with the best statute MAP (`STATUTE_GRID`). Ties go
-   to the setting listed first (the simpler one).
+   summed, dense share, authority, precedent expansion and how many opinions it expands;
+   `OPINION_GRID`) by coordinate ascent from those the cited-precedents benchmark chose
+   (`OPINION_START`), a change kept only when it raises the prior-case MAP and wins in more
+   inner folds than it loses (`choose_opinion`); then, with those, the statute settings
+   (voting neighbours, the statute's own text, its term budget) with the best statute MAP
+   (`STATUTE_GRID`). Ties go to the setting listed first (the simpler one).
 3. The fold's own queries are ranked with what was chosen without them: their AP is
    out-of-fold. The figures are the mean over the 30 out-of-fold APs, and each fold's mean
    over its queries (the spread).
@@ -75,6 +75,7 @@ OPINION_GRID: dict[str, tuple[Any, ...]] = {
     "dense_share": (0.0, 0.25, 0.5),
     "authority_weight": (0.0, 0.25, 0.5),
     "precedent_weight": (0.0, 0.25, 0.5, 1.0),
+    "precedent_sources": (10, 20, 30),
 }
 STATUTE_GRID: dict[str, tuple[Any, ...]] = {
     "neighbours": (0, 10, 30, 100),
@@ -92,6 +93,7 @@ OPINION_START: dict[str, Any] = {
     "dense_share": 0.0,
     "authority_weight": 0.0,
     "precedent_weight": 1.0,
+    "precedent_sources": 10,
 }
 INNER_FOLDS = 4
 # component -> (task it is judged on, the grid restriction that holds it off)

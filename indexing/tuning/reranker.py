@@ -5,14 +5,21 @@
 
 The reranker slot (`indexing.rerank`, `JURIS_RERANKER_DIR`) takes any sentence-transformers
 `CrossEncoder`; none ships offline, so this trains one here, on the pairs `train-embedder`
-mines (`indexing.tuning.pairs`). Each query gets its passage (label 1) and two that do not
-answer it (label 0): another subdivision of the same provision where there is one (the
-reranker must tell `Fed. R. App. P. 4(a)(1)(A)` from `4(c)`), and a passage of another pair.
+mines (`indexing.tuning.pairs`). Each query gets its passage (label 1) and passages that do
+not answer it (label 0): another subdivision of the same provision where there is one (the
+reranker must tell `Fed. R. App. P. 4(a)(1)(A)` from `4(c)`), and the `hard_negatives`
+passages of other provisions that the first stage's own model (the bundled MiniLM) finds
+closest to the query (sentence-transformers' `mine_hard_negatives`, passages scoring within
+5 % of the positive left out as likely answers too); with `hard_negatives` 0, a random
+passage of another pair instead.
 The model starts from a copy of the bundled MiniLM (its encoder; the scoring head is new),
 keeping its first `layers` layers (a reranker reads `depth` pairs per question, so its size
-is its latency), and trains with binary cross-entropy through sentence-transformers'
-`CrossEncoderTrainer`: seeded, checkpointed, resumable, stopped by a CPU-time budget like
-`train-embedder`.
+is its latency; but cut to 2 layers it learned nothing in a whole epoch here — positives
+scored above random passages 50.5 % of the time — so all 6 are the default), and trains
+with binary cross-entropy through sentence-transformers' `CrossEncoderTrainer`: seeded,
+checkpointed, resumable, stopped by a CPU-time budget like `train-embedder`. Measured through
+the whole-corpus build it lowers MAP, alone or blended (indexing/README.md, "The lawyer's
+vocabulary"): the slot stays off by default.
 """
 
 from __future__ import annotations
@@ -46,7 +53,10 @@ class RerankerTraining:
     pairs: Path | None = field(
         default=None, metadata={"help": "pairs JSONL (default: <out>/pairs.jsonl, mined)"}
     )
-    layers: int = field(default=2, metadata={"help": "encoder layers kept (latency)"})
+    layers: int = field(default=6, metadata={"help": "encoder layers kept (latency)"})
+    hard_negatives: int = field(
+        default=1, metadata={"help": "negatives per query the first-stage model finds closest"}
+    )
     epochs: float = field(default=1.0, metadata={"help": "passes over the pairs"})
     batch_size: int = field(default=32, metadata={"help": "(query, passage) rows per batch"})
     learning_rate: float = field(default=5e-5, metadata={"help": "peak learning rate"})
@@ -54,19 +64,24 @@ class RerankerTraining:
     seed: int = field(default=7, metadata={"help": "seeds negatives, shuffling and the model"})
     save_steps: int = field(default=100, metadata={"help": "checkpoint every N steps"})
     time_budget_min: float = field(
-        default=30.0, metadata={"help": "stop (and save) after these minutes of `threads` cores"}
+        default=25.0, metadata={"help": "stop (and save) after these minutes of `threads` cores"}
     )
     threads: int = field(default=2, metadata={"help": "torch CPU threads"})
     resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint"})
 
     def __post_init__(self) -> None:
-        if self.layers < 1 or self.batch_size < 2 or self.epochs <= 0:
-            raise ValueError("need layers >= 1, batch_size >= 2 and epochs > 0")
+        if self.layers < 1 or self.batch_size < 2 or self.epochs <= 0 or self.hard_negatives < 0:
+            raise ValueError(
+                "need layers >= 1, batch_size >= 2, epochs > 0 and hard_negatives >= 0"
+            )
 
 
-def labelled_rows(pairs: list[Any], seed: int) -> dict[str, list[Any]]:
+def labelled_rows(
+    pairs: list[Any], seed: int, hard: dict[str, list[str]] | None = None
+) -> dict[str, list[Any]]:
     """(query, passage, label) rows: each pair's passage (1), a sibling subdivision of the
-    same document where the pairs know one (0), and another pair's passage (0)."""
+    same document where the pairs know one (0), and the query's mined hard negatives (0) —
+    or, when none were mined for it, another pair's passage (0)."""
     rng = random.Random(seed)
     by_doc: dict[str, list[Any]] = defaultdict(list)
     for p in pairs:
@@ -83,10 +98,56 @@ def labelled_rows(pairs: list[Any], seed: int) -> dict[str, list[Any]]:
         siblings = [s for s in by_doc[p.doc_id] if s.pinpoint != p.pinpoint]
         if siblings:
             add(p.query, rng.choice(siblings).passage, 0.0)
+        mined = (hard or {}).get(p.query)
+        if mined:
+            for negative in mined:
+                add(p.query, negative, 0.0)
+            continue
         other = rng.choice(pairs)
         if other.doc_id != p.doc_id:
             add(p.query, other.passage, 0.0)
     return rows
+
+
+def hard_negatives(pairs: list[Any], model_dir: Path, count: int) -> dict[str, list[str]]:
+    """query -> the `count` passages of *other* documents the first-stage model ranks
+    closest to it among all pairs' passages (a passage within 5 % of the positive's score
+    is left out: it likely answers the query too)."""
+    if count < 1:
+        return {}
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.util import mine_hard_negatives
+
+    docs_of: dict[str, set[str]] = defaultdict(set)
+    for p in pairs:
+        docs_of[p.passage].add(p.doc_id)
+    model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+    data = Dataset.from_dict(
+        {"query": [p.query for p in pairs], "passage": [p.passage for p in pairs]}
+    )
+    log.info("mining %d hard negatives for each of %d queries", count, len(pairs))
+    mined = mine_hard_negatives(
+        data,
+        model,
+        corpus=sorted(docs_of),
+        range_max=count + 20,
+        relative_margin=0.05,
+        num_negatives=count + 5,  # room for the ones of the query's own document
+        sampling_strategy="top",
+        output_format="labeled-pair",  # n-tuples would drop a query short of negatives
+        batch_size=64,
+        verbose=sys.stderr.isatty(),
+    )
+    found: dict[str, list[str]] = defaultdict(list)
+    for query, passage, label in zip(mined["query"], mined["passage"], mined["label"], strict=True):
+        if not label and passage not in found[query]:
+            found[query].append(passage)
+    out: dict[str, list[str]] = {}
+    for p in pairs:
+        own = [n for n in found.get(p.query, []) if p.doc_id not in docs_of[n]]
+        out[p.query] = own[:count]
+    return out
 
 
 def train(cfg: RerankerTraining, settings: Any) -> Path:
@@ -107,7 +168,8 @@ def train(cfg: RerankerTraining, settings: Any) -> Path:
     base = copy_base(cfg.base or settings.model_dir(), work)
     pairs_cfg = EmbedderTraining(out=cfg.out, pairs=cfg.pairs, seed=cfg.seed)
     pairs = load_pairs(mined_pairs(pairs_cfg, settings))
-    data = Dataset.from_dict(labelled_rows(pairs, cfg.seed))
+    hard = hard_negatives(pairs, settings.model_dir(), cfg.hard_negatives)
+    data = Dataset.from_dict(labelled_rows(pairs, cfg.seed, hard))
     model = CrossEncoder(str(base), num_labels=1, max_length=cfg.max_length, device="cpu")
     encoder = model.model.base_model  # keep the first `layers` transformer layers
     encoder.encoder.layer = encoder.encoder.layer[: cfg.layers]
@@ -144,6 +206,7 @@ def train(cfg: RerankerTraining, settings: Any) -> Path:
     record = {
         "rows": len(data),
         "pairs": len(pairs),
+        "queries_with_hard_negatives": sum(1 for v in hard.values() if v),
         "steps": state.global_step,
         "max_steps": state.max_steps,
         "finished": state.global_step >= state.max_steps,

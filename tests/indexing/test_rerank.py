@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from indexing.chunking import embed_text
 from indexing.eval.evaluate import main as eval_main
 from indexing.rerank import CrossEncoderReranker, RerankerUnavailable, load_reranker
 from indexing.retrieve import Retriever, open_retriever
@@ -33,7 +34,7 @@ def plain(index_slice) -> Retriever:
 
 @pytest.fixture(scope="module")
 def model_dir(plain: Retriever, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    texts = [p.chunk.text for p in plain.search(QUERY, top_k=50, exact_citations=False)]
+    texts = [embed_text(p.chunk) for p in plain.search(QUERY, top_k=50, exact_citations=False)]
     return build_tiny_cross_encoder(tmp_path_factory.mktemp("cross-encoder"), [QUERY, *texts])
 
 
@@ -59,7 +60,7 @@ def test_search_reorders_the_first_stage_top_by_the_cross_encoder(
 ) -> None:
     first = plain.search(QUERY, top_k=DEPTH, exact_citations=False)
     ids = [p.chunk.chunk_id for p in first]
-    expected = _expected(model_dir, [p.chunk.text for p in first], ids)
+    expected = _expected(model_dir, [embed_text(p.chunk) for p in first], ids)
     assert expected != ids  # the model does reorder them
     got = reranking.search(QUERY, top_k=8, exact_citations=False)
     assert [p.chunk.chunk_id for p in got] == expected[:8]
@@ -71,7 +72,7 @@ def test_search_documents_reranks_documents_by_their_best_passage(
     plain: Retriever, reranking: Retriever, model_dir: Path
 ) -> None:
     first = plain.search_documents(QUERY, top_k=20)
-    expected = _expected(model_dir, [c.text for _, _, c in first], [d for d, _, _ in first])
+    expected = _expected(model_dir, [embed_text(c) for _, _, c in first], [d for d, _, _ in first])
     got = reranking.search_documents(QUERY, top_k=20)
     assert [d for d, _, _ in got] == expected
     assert [s for _, s, _ in got] == sorted((s for _, s, _ in got), reverse=True)
@@ -127,6 +128,22 @@ def test_rerank_scores_puts_the_reranked_documents_first() -> None:
     # A and B (the top two) are reranked by length: B above A; C stays below both.
     assert sorted(out, key=out.__getitem__, reverse=True) == ["B", "A", "C"]
     assert out["C"] == 1.0
+
+
+def test_a_weight_below_one_blends_the_cross_encoder_with_the_first_stage() -> None:
+    texts = ["aaaaaa", "bbbb", "cc"]  # the cross-encoder prefers them in reverse order
+    first = [10.0, 9.0, 0.0]  # the first stage: A barely above B, both far above C
+    alone = CrossEncoderReranker(_ByLength(), depth=3).rerank(["q"], texts, first)
+    assert [i for i, _ in alone] == [0, 1, 2]  # length alone: A (6) > B (4) > C (2)
+    reverse = ["cc", "bbbb", "aaaaaa"]
+    # C is the cross-encoder's first and the first stage's last; B is second in both
+    half = CrossEncoderReranker(_ByLength(), depth=3, weight=0.5).rerank(["q"], reverse, first)
+    # blend: A 0.5*0 + 0.5*1 = 0.5; B 0.5*0.5 + 0.5*0.9 = 0.7; C 0.5*1 + 0 = 0.5 (tie: input order)
+    assert [i for i, _ in half] == [1, 0, 2]
+    scores = [s for _, s in half]
+    assert scores == sorted(scores, reverse=True) and min(scores) > max(first)
+    with pytest.raises(ValueError, match="weight"):
+        CrossEncoderReranker(_ByLength(), weight=0.0)
 
 
 @pytest.mark.parametrize("configured", ["model", "missing"])
