@@ -12,24 +12,10 @@ from indexing.cli import main
 from indexing.model_record import model_identity, same_model
 from indexing.settings import IndexSettings
 from indexing.tuning.embedder import merge_with_base
-from indexing.tuning.pairs import Pair, save_pairs
+from indexing.tuning.pairs import save_pairs
+from tests.support.doctrine_pairs import PAIRS
 
 pytestmark = pytest.mark.slow
-
-PAIRS = [
-    Pair("excited utterance", "Fed. R. Evid. 803(2). Excited Utterance. A statement relating "
-         "to a startling event, made while the declarant was under the stress of excitement.",
-         "question", "fre:803", "(2)"),
-    Pair("settlement offers as evidence", "Fed. R. Evid. 408. Compromise Offers and "
-         "Negotiations. Evidence of furnishing, promising, or offering a valuable "
-         "consideration in compromising the claim is not admissible.", "heading", "fre:408", ""),
-    Pair("right to be forgotten", "GDPR Art. 17. Right to erasure. The data subject shall "
-         "have the right to obtain from the controller the erasure of personal data.",
-         "heading", "gdpr:art17", ""),
-    Pair("fair use", "17 U.S.C. § 107. Limitations on exclusive rights: Fair use. The fair use "
-         "of a copyrighted work, including such use by reproduction, is not an infringement.",
-         "heading", "usc:17/107", ""),
-]  # fmt: skip
 
 
 def test_trains_saves_with_the_base_window_and_resumes(tmp_path: Path):

@@ -11,32 +11,21 @@ import pytest
 from indexing.cli import main
 from indexing.rerank import load_reranker
 from indexing.settings import IndexSettings
-from indexing.tuning.pairs import Pair, save_pairs
+from indexing.tuning.pairs import save_pairs
 from indexing.tuning.reranker import hard_negatives, labelled_rows
+from tests.support.doctrine_pairs import (
+    EXCITED_UTTERANCE,
+    FAIR_USE,
+    FORGOTTEN,
+    MEDICAL_EXPENSES,
+    PRESENT_SENSE,
+    SETTLEMENT,
+)
 
 pytestmark = pytest.mark.slow
 
-PAIRS = [
-    Pair("excited utterance", "Fed. R. Evid. 803(2). Excited Utterance. A statement relating "
-         "to a startling event, made while the declarant was under the stress of excitement.",
-         "heading", "fre:803", "(2)"),
-    Pair("present sense impression", "Fed. R. Evid. 803(1). Present Sense Impression. A "
-         "statement describing an event, made while or immediately after the declarant "
-         "perceived it.", "heading", "fre:803", "(1)"),
-    Pair("settlement offers as evidence", "Fed. R. Evid. 408. Compromise Offers and "
-         "Negotiations. Evidence of furnishing, promising, or offering a valuable "
-         "consideration in compromising the claim is not admissible.", "heading", "fre:408", ""),
-    Pair("paying medical expenses", "Fed. R. Evid. 409. Offers to Pay Medical and Similar "
-         "Expenses. Evidence of furnishing, promising to pay, or offering to pay medical, "
-         "hospital, or similar expenses resulting from an injury is not admissible.",
-         "heading", "fre:409", ""),
-    Pair("right to be forgotten", "GDPR Art. 17. Right to erasure. The data subject shall "
-         "have the right to obtain from the controller the erasure of personal data.",
-         "heading", "gdpr:art17", ""),
-    Pair("fair use", "17 U.S.C. § 107. Limitations on exclusive rights: Fair use. The fair use "
-         "of a copyrighted work, including such use by reproduction, is not an infringement.",
-         "heading", "usc:17/107", ""),
-]  # fmt: skip
+# two subdivisions of one rule, two neighbouring rules, two far-off provisions
+PAIRS = [EXCITED_UTTERANCE, PRESENT_SENSE, SETTLEMENT, MEDICAL_EXPENSES, FORGOTTEN, FAIR_USE]
 
 
 def test_hard_negatives_are_other_provisions_and_rows_label_them() -> None:
@@ -48,7 +37,7 @@ def test_hard_negatives_are_other_provisions_and_rows_label_them() -> None:
         assert len(hard[p.query]) <= 2
         assert all(doc[n] != p.doc_id for n in hard[p.query])  # never its own provision
     # the offer to compromise is closest to the offer to pay expenses, not to fair use
-    assert hard["settlement offers as evidence"][0] == PAIRS[3].passage
+    assert hard[SETTLEMENT.query][0] == MEDICAL_EXPENSES.passage
 
     rows = labelled_rows(PAIRS, seed=7, hard=hard)
     triples = list(zip(rows["query"], rows["passage"], rows["label"], strict=True))
@@ -57,7 +46,7 @@ def test_hard_negatives_are_other_provisions_and_rows_label_them() -> None:
         assert (p.passage, 1.0) in mine
         assert all((n, 0.0) in mine for n in hard[p.query])
     # the sibling subdivision of Rule 803 is a negative of the other one
-    assert ("excited utterance", PAIRS[1].passage, 0.0) in triples
+    assert (EXCITED_UTTERANCE.query, PRESENT_SENSE.passage, 0.0) in triples
     # without hard negatives: one random passage of another provision per query instead
     plain = labelled_rows(PAIRS, seed=7)
     assert sum(plain["label"]) == len(PAIRS) and len(plain["label"]) <= 3 * len(PAIRS)
@@ -74,5 +63,5 @@ def test_trains_a_cross_encoder_the_reranker_slot_loads(tmp_path: Path) -> None:
     assert record["finished"] and record["pairs"] == len(PAIRS)
     assert record["queries_with_hard_negatives"] == len(PAIRS)
     reranker = load_reranker(out, depth=2)
-    scores = reranker.scores(["fair use"], [PAIRS[5].passage, PAIRS[0].passage])
+    scores = reranker.scores([FAIR_USE.query], [FAIR_USE.passage, EXCITED_UTTERANCE.passage])
     assert len(scores) == 2 and all(isinstance(s, float) for s in scores)
