@@ -99,7 +99,10 @@ class CrossEncoderReranker:
         if self.weight < 1.0:
             keys = [str(i) for i in range(len(head))]
             blended = normalised_sum(
-                [dict(zip(keys, ce, strict=True)), dict(zip(keys, scores, strict=False))],
+                [
+                    dict(zip(keys, ce, strict=True)),
+                    dict(zip(keys, scores[: len(head)], strict=True)),
+                ],
                 [self.weight, 1.0 - self.weight],
             )
             ce = [blended[k] for k in keys]

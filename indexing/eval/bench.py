@@ -258,12 +258,13 @@ def bench_latency(
 
 def _fact_patterns(corpus: Path) -> list[str]:
     """The AILA dev queries (a page of facts each) the corpus bundles, or none."""
+    from indexing.eval.crossval import DEV_FILES
+    from indexing.eval.metrics import read_queries
+
     out: list[str] = []
-    for name in ("queries_dev.txt", "queries_dev2.txt"):
-        file = corpus / "aila" / name
-        if file.is_file():
-            lines = file.read_text(encoding="utf-8").splitlines()
-            out += [line.split("||", 1)[1] for line in lines if "||" in line]
+    for queries, _, _ in DEV_FILES:
+        if (corpus / queries).is_file():
+            out += read_queries(corpus / queries).values()
     return out
 
 
