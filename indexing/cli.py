@@ -42,6 +42,7 @@ EXTENSIONS = {
     "indexing.eval.adapt": "adapt-embedder",
     "indexing.eval.doctrine": "eval-doctrine",
     "indexing.eval.calibrate": "calibrate-relevance",
+    "indexing.eval.calibrate_order": "calibrate-order",
     "indexing.tuning.embedder": "train-embedder",
     "indexing.tuning.reranker": "train-reranker",
     "indexing.tuning.names": "mine-lexicon",

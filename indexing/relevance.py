@@ -147,24 +147,30 @@ def fit_logistic(
     return tuple(float(b) for b in beta[:-1]), float(beta[-1])
 
 
-def packaged_path(embed_model: str) -> Path:
-    """Where the package keeps the calibration of a model it ships (by weights digest)."""
-    digest_backend = embed_model.partition("@")[2]
-    return PACKAGED / f"{digest_backend.replace('/', '-')}.json"
+def packaged_path(embed_model: str, kind: str = "") -> Path:
+    """Where the package keeps a fit of a model it ships (by weights digest): the relevance
+    calibration, or with `kind` another fit (`order`: `indexing.learned_order`)."""
+    digest_backend = embed_model.partition("@")[2].replace("/", "-")
+    return PACKAGED / f"{digest_backend}{'.' + kind if kind else ''}.json"
 
 
 def calibration_path(
-    model_dir: Path, embed_model: str, configured: Path | None = None
+    model_dir: Path,
+    embed_model: str,
+    configured: Path | None = None,
+    own_file: str = CALIBRATION_FILE,
+    kind: str = "",
 ) -> Path | None:
-    """Where the calibration for the model in use is: the configured file, else the one the
-    model directory carries, else the package's for a model it ships; None when there is none.
+    """Where a fit for the model in use is: the configured file, else the one the model
+    directory carries (`own_file`), else the package's for a model it ships (`kind`, see
+    `packaged_path`); None when there is none.
     """
     if configured is not None:
         return configured
-    own = Path(model_dir) / CALIBRATION_FILE
+    own = Path(model_dir) / own_file
     if own.is_file():
         return own
-    packaged = packaged_path(embed_model)
+    packaged = packaged_path(embed_model, kind)
     return packaged if packaged.is_file() else None
 
 

@@ -42,6 +42,7 @@ from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provis
 from indexing.fact_patterns import FactPatterns, FactPatternSettings
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.integrity import verify_build
+from indexing.learned_order import Candidate, OrderModel, load_order
 from indexing.lexicon import Lexicon
 from indexing.model import Chunk, Passage, Relevance, SearchFilters
 from indexing.model_record import check_build_model
@@ -77,6 +78,8 @@ __all__ = ["IndexUnavailable", "Retriever", "open_retriever"]
 MODES = ("hybrid", "dense", "sparse")
 # Chunks a document ranking is made from (`search_documents`, `search(group_by_doc=True)`).
 DOCUMENT_CANDIDATES = 1000
+# Each ranking's depth for a question's passages (`search`; more when more are wanted).
+PASSAGE_CANDIDATES = 50
 # Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
 # engine's internal order (repeated searches ended on different passages otherwise).
 TIE_MARGIN = 16
@@ -160,6 +163,8 @@ class Retriever:
         lexicon: names of provisions mined from the corpus (`indexing.lexicon`): a question
             naming one gets the named provision's heading words on its sparse side; None:
             no expansion.
+        order: the learned order of a question's fused passages (`indexing.learned_order`);
+            None: the fused order.
     """
 
     def __init__(
@@ -181,6 +186,7 @@ class Retriever:
         embed_model: str | None = None,
         relevance: RelevanceModel | None = None,
         lexicon: Lexicon | None = None,
+        order: OrderModel | None = None,
     ) -> None:
         self.status_root = status_root
         self.dense_share = dense_share
@@ -188,6 +194,7 @@ class Retriever:
         self.embed_model = embed_model
         self.relevance = relevance
         self.lexicon = lexicon
+        self.order = order
         self.reranker = reranker
         self.embedder = embedder
         self.sparse = sparse or Bm25Encoder()
@@ -359,13 +366,13 @@ class Retriever:
         sparse = self.sparse_parts(query, store) if mode in ("hybrid", "sparse") else None
         if self.lexicon is not None and isinstance(sparse, SparseVec) and len(dense) <= 1:
             sparse = self.lexicon.expand_vector(query, sparse)
-        depth = prefetch or max(50, limit * 2)
+        depth = prefetch or max(PASSAGE_CANDIDATES, limit * 2)
         matched: tuple[float, float] | None = None
         if mode == "dense" and len(dense) > 1:
             hits = self._dense_windows(store, dense, where, limit)
         elif mode == "hybrid" and len(dense) == 1:
             hits, matched = self._question_hits(
-                store, dense, sparse, where, max(depth, limit + TIE_MARGIN)
+                query, store, dense, sparse, where, max(depth, limit + TIE_MARGIN)
             )
         else:
             # fused scores tie often (rank 3 in one ranking only = rank 3 in the other only),
@@ -384,6 +391,7 @@ class Retriever:
 
     def _question_hits(
         self,
+        query: str,
         store: VectorStore,
         dense: Sequence[Sequence[float]],
         sparse: SparseQuery | None,
@@ -391,26 +399,68 @@ class Retriever:
         depth: int,
     ) -> tuple[list[Hit], tuple[float, float]]:
         """A question of one window: its dense and sparse rankings, each `depth` deep, fused
-        by their normalised scores (`indexing.fusion`), not by rank; and the match features
+        by their normalised scores (`indexing.fusion`), not by rank, then re-scored by the
+        learned order when there is one (`indexing.learned_order`); and the match features
         of `indexing.relevance` (best cosine, best sparse score per query term)."""
+        candidates, found, terms, matched = self._question_candidates(
+            store, dense, sparse, where, depth
+        )
+        if self.order is not None:
+            scores = self.order.scores(query, candidates, terms)
+        else:
+            scores = {c.id: c.fused for c in candidates}
+        return [Hit(id_, score, found[id_].payload) for id_, score in scores.items()], matched
+
+    def _question_candidates(
+        self,
+        store: VectorStore,
+        dense: Sequence[Sequence[float]],
+        sparse: SparseQuery | None,
+        where: Where,
+        depth: int,
+    ) -> tuple[list[Candidate], dict[str, Hit], int, tuple[float, float]]:
+        """The fused passages of a one-window question with what the learned order reads of
+        them, the hits by id, the question's own sparse terms, and its match features."""
         rankings = [
             store.query(dense, None, where, limit=depth, hnsw_ef=self.hnsw_ef),
             store.query([], sparse, where, limit=depth, hnsw_ef=self.hnsw_ef),
         ]
         found = {h.id: h for ranking in rankings for h in ranking}
-        fused = normalised_sum(
-            [{h.id: h.score for h in ranking} for ranking in rankings],
-            (self.dense_share, 1.0 - self.dense_share),
-        )
+        cosines, sparses = ({h.id: h.score for h in ranking} for ranking in rankings)
+        fused = normalised_sum([cosines, sparses], (self.dense_share, 1.0 - self.dense_share))
         if isinstance(sparse, SparseVec):
             terms = sum(1 for w in sparse.values if w >= 1.0)  # the question's own terms
         else:
             terms = max((len(part.vector.indices) for part in sparse or ()), default=0)
         matched = (
-            max((h.score for h in rankings[0]), default=0.0),
-            max((h.score for h in rankings[1]), default=0.0) / max(1, terms),
+            max(cosines.values(), default=0.0),
+            max(sparses.values(), default=0.0) / max(1, terms),
         )
-        return [Hit(id_, score, found[id_].payload) for id_, score in fused.items()], matched
+        candidates = [
+            Candidate(
+                id_,
+                score,
+                cosines.get(id_),
+                sparses.get(id_),
+                str(found[id_].payload.get("title") or ""),
+                str(found[id_].payload.get("doc_id") or ""),
+            )
+            for id_, score in fused.items()
+        ]
+        return candidates, found, terms, matched
+
+    def question_candidates(self, query: str, depth: int = 100) -> tuple[list[Candidate], int]:
+        """A one-window question's fused passages over every source in force today, before
+        any learned order, and its own sparse terms (what `calibrate-order` fits on)."""
+        store = self._current()
+        dense = list(self.embedder.encode(self.query_windows(query)))
+        if len(dense) != 1:
+            raise ValueError("not a one-window question")
+        sparse = self.sparse_parts(query, store)
+        candidates, _, terms, _ = self._question_candidates(
+            store, dense, sparse, filter_conditions(None), depth
+        )
+        return candidates, terms
 
     def _dense_windows(
         self, store: VectorStore, windows: Sequence[Sequence[float]], where: Where, limit: int
@@ -756,4 +806,9 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         embed_model=identity,
         relevance=load_relevance(settings.model_dir(), identity, settings.relevance_file),
         lexicon=Lexicon.load(settings.lexicon_file) if settings.lexicon_file else None,
+        order=(
+            load_order(settings.model_dir(), identity, settings.order_file)
+            if settings.learned_order
+            else None
+        ),
     )

@@ -57,6 +57,16 @@ class IndexSettings(BaseSettings):
         description="relevance calibration (default: the embedding model dir's "
         "juris_relevance.json, else a packaged one for the bundled model)",
     )
+    learned_order: bool = Field(
+        True,
+        description="re-score a question's fused passages by the learned order "
+        "(indexing.learned_order); off: the fused order",
+    )
+    order_file: Path | None = Field(
+        None,
+        description="learned order weights (default: the embedding model dir's "
+        "juris_order.json, else a packaged one for the bundled model)",
+    )
     lexicon_file: Path | None = Field(
         None, description="names of provisions for sparse query expansion (indexing.lexicon)"
     )
@@ -104,7 +114,7 @@ class IndexSettings(BaseSettings):
 
     @field_validator(
         "embed_cache", "embed_model", "reranker_dir", "corpus_dir", "qdrant_api_key_file",
-        "relevance_file", "lexicon_file",
+        "relevance_file", "lexicon_file", "order_file",
         mode="before",
     )  # fmt: skip
     @classmethod

@@ -191,10 +191,16 @@ def bench_sync(settings: IndexSettings, work: Path, docs: int) -> dict[str, Any]
 def bench_latency(
     settings: IndexSettings, index_root: Path, n_queries: int, embedder: Embedder
 ) -> dict[str, Any]:
-    """Hybrid + filters through `Retriever.search` vs the engine alone, same queries."""
+    """Hybrid + filters through `Retriever.search` (with the configured learned order) vs the
+    engine alone and vs the fused order, same queries."""
+    from indexing.learned_order import load_order
+    from indexing.model_record import model_identity
+
     s = settings.model_copy(update={"qdrant_path": index_root, "qdrant_url": None})
     catalog = EdgeCatalog(index_root, s.collection, s.exact_below)
-    retriever = Retriever(catalog, embedder, hnsw_ef=s.hnsw_ef)
+    identity = model_identity(s.model_dir(), s.embed_backend)
+    order = load_order(s.model_dir(), identity, s.order_file) if s.learned_order else None
+    retriever = Retriever(catalog, embedder, hnsw_ef=s.hnsw_ef, order=order)
     store = retriever.current_store()
     points = store.count()
     filters = SearchFilters(as_of=time_today(), jurisdiction="us")
@@ -208,6 +214,13 @@ def bench_latency(
         t0 = time.perf_counter()
         retriever.search(q, top_k=10, filters=filters)
         full.append((time.perf_counter() - t0) * 1000)
+    fused: list[float] = []  # the same searches in the fused order
+    retriever.order = None
+    for q in queries:
+        t0 = time.perf_counter()
+        retriever.search(q, top_k=10, filters=filters)
+        fused.append((time.perf_counter() - t0) * 1000)
+    retriever.order = order
     grouped: list[float] = []  # one passage per document: the document ranking
     retriever.search(queries[0], top_k=10, filters=filters, group_by_doc=True)  # citation graph
     for q in queries[:100]:
@@ -242,6 +255,9 @@ def bench_latency(
         "queries": len(queries),
         "search_p50_ms": _percentile(full, 50),
         "search_p99_ms": _percentile(full, 99),
+        "learned_order": order is not None,
+        "fused_order_p50_ms": _percentile(fused, 50),
+        "learned_vs_fused_order_p50": _percentile(full, 50) / _percentile(fused, 50),
         "grouped_p50_ms": _percentile(grouped, 50),
         "grouped_vs_search_p50": _percentile(grouped, 50) / _percentile(full[:100], 50),
         "engine_p50_ms": _percentile(engine, 50),
@@ -500,6 +516,7 @@ def _markdown(res: dict[str, Any]) -> str:
             "## 3. Query latency (embedded engine, hybrid + filters, one client)",
             f"- index: {la['index_points']} points; {la['queries']} queries; filters: {la['filters']}",
             f"- `Retriever.search` incl. query embedding: p50 **{la['search_p50_ms']:.1f} ms**, p99 **{la['search_p99_ms']:.1f} ms** (targets 30 / 100 ms)",
+            f"- learned order ({'on' if la.get('learned_order') else 'off: none configured'}): the same searches in the fused order p50 {la.get('fused_order_p50_ms', float('nan')):.1f} ms; learned / fused {la.get('learned_vs_fused_order_p50', float('nan')):.2f}×",
             f"- engine alone (same queries, vectors precomputed): p50 {la['engine_p50_ms']:.2f} ms, p99 {la['engine_p99_ms']:.2f} ms",
             f"- `search(group_by_doc=True)` (documents ranked from {DOCUMENT_CANDIDATES} chunks, citation-aware), first 100 queries: p50 {la.get('grouped_p50_ms', float('nan')):.1f} ms, {la.get('grouped_vs_search_p50', float('nan')):.1f}× the plain search",
             f"- query embedding alone: p50 {la['query_embed_p50_ms']:.1f} ms",

@@ -78,3 +78,23 @@ def test_lint_bites(tmp_path: Path, old: str, new: str, message: str) -> None:
 )
 def test_image_pinned(image: str, pinned: bool) -> None:
     assert image_pinned(image) is pinned
+
+
+def test_the_installed_package_carries_its_fitted_files(tmp_path: Path) -> None:
+    # the images `pip install .` (not editable): the bundled model's relevance calibration and
+    # learned order, and the question sets the lab commands read, must be in the wheel
+    import subprocess
+    import sys
+    import zipfile
+
+    root = DOCKER.parents[1]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "--no-build-isolation",
+         "-q", "-w", str(tmp_path)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for path in sorted((root / "indexing" / "calibration").glob("*.json")):
+        assert f"indexing/calibration/{path.name}" in names
+    assert "indexing/eval/benchmarks/doctrine_questions.jsonl" in names

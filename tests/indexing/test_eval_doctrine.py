@@ -138,3 +138,34 @@ def test_eval_doctrine_and_calibration_on_the_slice(index_slice, monkeypatch, ca
     results = json.loads(capsys.readouterr().out)
     assert results["false_abstain"] == 0.0  # the threshold declines no answerable question
     assert {"abstain_precision", "abstain_recall"} <= set(results)
+
+
+def test_calibrate_order_on_the_slice_writes_weights_the_retriever_uses(
+    index_slice,  # noqa: F811
+    monkeypatch,
+    capsys,
+    tmp_path,
+):
+    from indexing.learned_order import FEATURES, OrderModel
+    from indexing.retrieve import open_retriever
+    from indexing.settings import IndexSettings
+
+    questions = _write(tmp_path / "q.jsonl")
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
+    monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
+    out = tmp_path / "order.json"
+    assert main(["calibrate-order", "--questions", str(questions), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "learned, 5-fold" in printed and str(out) in printed
+    model = OrderModel.load(out)
+    assert len(model.weights) == len(FEATURES)
+    assert model.fitted_on["answerable"] == 4 and model.fitted_on["split"] == "dev"
+    # JURIS_ORDER_FILE selects it; JURIS_LEARNED_ORDER=0 turns any order off
+    monkeypatch.setenv("JURIS_ORDER_FILE", str(out))
+    retriever = open_retriever(IndexSettings())
+    assert retriever.order == model
+    retriever.close()
+    monkeypatch.setenv("JURIS_LEARNED_ORDER", "0")
+    retriever = open_retriever(IndexSettings())
+    assert retriever.order is None
+    retriever.close()

@@ -117,8 +117,9 @@ def test_long_dense_query_keeps_each_chunks_best_window(retriever):
     assert {"fre:702", "gdpr:art17"} <= {p.chunk.doc_id for p in fused}
 
 
-def test_a_question_fuses_its_two_rankings_by_score(retriever):
+def test_a_question_fuses_its_two_rankings_by_score(retriever, monkeypatch):
     # one window: the dense and sparse rankings (each 50 deep) are rescaled and summed
+    monkeypatch.setattr(retriever, "order", None)  # the fused order alone
     question = "how long does a copyright owner have to sue for infringement"
     assert retriever.query_windows(question) == [question]
 
@@ -132,6 +133,37 @@ def test_a_question_fuses_its_two_rankings_by_score(retriever):
     assert [p.chunk.chunk_id for p in hybrid] == [c for c, _ in expected]
     assert [p.score for p in hybrid] == pytest.approx([s for _, s in expected])
     assert all(0.0 <= p.score <= 1.0 for p in hybrid)
+
+
+def test_the_learned_order_rescores_a_questions_fused_passages(retriever):
+    # the bundled model's packaged order is on by default; it re-scores the fused passages
+    assert retriever.order is not None
+    question = "Can a company ignore my request to delete my data?"
+    candidates, terms = retriever.question_candidates(question, 50)
+    scores = retriever.order.scores(question, candidates, terms)
+    expected = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    hybrid = retriever.search(question, top_k=10, exact_citations=False)
+    assert [p.chunk.chunk_id for p in hybrid] == [c for c, _ in expected]
+    assert [p.score for p in hybrid] == pytest.approx([s for _, s in expected])
+    assert hybrid[0].score == 1.0 and all(0.0 <= p.score <= 1.0 for p in hybrid)
+    # the relevance features are the rankings' own, whatever the order
+    fused = {c.id: c.fused for c in candidates}
+    assert set(fused) == set(scores) and fused != scores
+
+
+def test_the_learned_order_puts_an_article_before_the_recital_explaining_it(retriever, monkeypatch):
+    # Art. 17 (right to erasure) governs; recital 65 explains it in the same words
+    question = "When must personal data be erased under the right to be forgotten?"
+
+    def first_docs(order) -> list[str]:
+        monkeypatch.setattr(retriever, "order", order)
+        found = retriever.search(question, top_k=10, exact_citations=False)
+        return [p.chunk.doc_id for p in found]
+
+    learned = first_docs(retriever.order)
+    fused = first_docs(None)
+    assert fused.index("gdpr:recital65") < fused.index("gdpr:art17")
+    assert learned[0] == "gdpr:art17"  # the recital comes after it, if at all
 
 
 def test_long_query_keeps_its_most_specific_terms(retriever, corpus_dir):

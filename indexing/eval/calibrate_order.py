@@ -1,0 +1,163 @@
+"""`python -m indexing calibrate-order`: fit the learned order of a question's passages.
+
+    python -m indexing calibrate-order [--l2 1.0] [--out FILE]
+
+Runs the answerable questions of the doctrine dev split (`indexing.eval.doctrine`) through
+the built index, takes each question's fused passages as the retriever fuses them (no
+learned order) at the two depths the order is used at — the passages an answer is chosen
+from and the candidates of a document ranking — and fits the weights of
+`indexing.learned_order` by pairwise logistic regression over the differently judged
+documents of each question, both depths pooled. The weights are written
+for the embedding model in use: into its directory (`juris_order.json`), or for the model the
+package ships, into the package's `indexing/calibration/`. The test split is never read; the
+printed figures are the fitted order's on the dev split itself and from 5-fold
+cross-validation over it (`python -m indexing eval-doctrine --split test` measures the
+shipped order on the frozen split).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from indexing.eval.doctrine import QUESTIONS, open_checked, read_questions
+from indexing.eval.metrics import Run, evaluate
+
+FOLDS = 5
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    """Register `calibrate-order` on the `python -m indexing` parser."""
+    c = subparsers.add_parser(
+        "calibrate-order",
+        help="fit the learned order of a question's passages on the dev questions",
+    )
+    c.add_argument("--questions", type=Path, default=QUESTIONS, help="JSONL question file")
+    c.add_argument("--l2", type=float, default=1.0, help="ridge penalty on the weights")
+    c.add_argument(
+        "--out",
+        type=Path,
+        help="weights file (default: juris_order.json in the embedding model's directory; "
+        "for a model installed as a package, the package's calibration folder)",
+    )
+    c.set_defaults(func=run_calibrate_order)
+    return c
+
+
+def document_map(
+    scored: Sequence[tuple[dict[str, float], Any, dict[str, int]]],
+) -> float:
+    """MAP of documents ranked by their best passage, over `(id -> score, candidates,
+    grades)` per question."""
+    run: Run = {}
+    qrels = {}
+    for n, (scores, candidates, grades) in enumerate(scored):
+        best: dict[str, float] = {}
+        for c in candidates:
+            best[c.doc_id] = max(best.get(c.doc_id, float("-inf")), scores[c.id])
+        run[str(n)] = best
+        qrels[str(n)] = grades
+    return evaluate(qrels, run)["map"]
+
+
+def run_calibrate_order(args: argparse.Namespace) -> int:
+    """Execute `calibrate-order`: fit on the dev split, cross-validate, write the weights."""
+    from indexing.learned_order import (
+        ORDER_FILE,
+        OrderModel,
+        document_pairs,
+        features,
+        fit_order,
+    )
+    from indexing.model_record import model_identity
+    from indexing.relevance import packaged_path
+    from indexing.retrieve import DOCUMENT_CANDIDATES, PASSAGE_CANDIDATES, IndexUnavailable
+    from indexing.settings import IndexSettings
+
+    # the depths the order is used at: a question's passages and its document ranking (on
+    # the dev split, a fit at either depth alone or pooled measured within 0.005 of each
+    # other; pooled, one set of weights is fitted to both uses)
+    depths = (PASSAGE_CANDIDATES, DOCUMENT_CANDIDATES)
+    unordered: dict[str, Any] = {"learned_order": False}
+    settings: Any = IndexSettings(**unordered)
+    try:
+        questions = [q for q in read_questions(args.questions, "dev") if q.answerable]
+        retriever = open_checked(settings)
+    except (OSError, ValueError, IndexUnavailable) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    data = []
+    try:
+        for q in tqdm(questions, desc="dev", unit="q"):
+            if retriever.is_fact_pattern(q.question):
+                continue
+            grades = {j.doc_id: j.grade for j in q.judgments}
+            for depth in depths:
+                candidates, terms = retriever.question_candidates(q.question, depth)
+                rows = features(q.question, candidates, terms)
+                data.append((q.question, candidates, terms, grades, rows))
+    finally:
+        retriever.close()
+
+    def fit(part: Sequence[Any]) -> tuple[float, ...]:
+        pairs = [d for _, c, _, g, rows in part for d in document_pairs(rows, c, g)]
+        return fit_order(pairs, args.l2)
+
+    identity = model_identity(settings.model_dir(), settings.embed_backend)
+
+    def scored(part: Sequence[Any], weights: tuple[float, ...]) -> list[Any]:
+        model = OrderModel(identity, weights)
+        return [(model.scores(text, c, t), c, g) for text, c, t, g, _ in part]
+
+    weights = fit(data)
+    # folds by question (both depths of a question in the same fold); figures per depth
+    fold = [n // len(depths) % FOLDS for n in range(len(data))]
+    folds: list[Any] = [None] * len(data)
+    for k in range(FOLDS):
+        held = [n for n in range(len(data)) if fold[n] == k]
+        fitted = fit([d for n, d in enumerate(data) if fold[n] != k])
+        for n, row in zip(held, scored([data[n] for n in held], fitted), strict=True):
+            folds[n] = row
+    in_sample = scored(data, weights)
+    figures = {}
+    for i, depth in enumerate(depths):
+        at = range(i, len(data), len(depths))
+        figures[f"{depth} deep: fused"] = document_map(
+            [({x.id: x.fused for x in data[n][1]}, data[n][1], data[n][3]) for n in at]
+        )
+        figures[f"{depth} deep: learned, in sample"] = document_map([in_sample[n] for n in at])
+        figures[f"{depth} deep: learned, {FOLDS}-fold"] = document_map([folds[n] for n in at])
+    model = OrderModel(
+        identity,
+        weights,
+        {
+            "questions": str(args.questions.name),
+            "split": "dev",
+            "answerable": len(data) // len(depths),
+            "depths": list(depths),
+            "l2": args.l2,
+            "index": retriever.index_version,
+            "dev_map": {k: round(v, 4) for k, v in figures.items()},
+        },
+    )
+    out = args.out
+    if out is None:
+        model_dir = settings.model_dir()
+        out = (
+            packaged_path(identity, "order")
+            if "site-packages" in model_dir.parts
+            else model_dir / ORDER_FILE
+        )
+    model.save(out)
+    print(
+        f"learned order for {identity} written to {out}: weights "
+        + ", ".join(f"{w:.3f}" for w in weights)
+        + "; dev document MAP: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
+    )
+    return 0

@@ -1,0 +1,265 @@
+"""The order of a question's passages, learned from judged questions.
+
+A question's dense and sparse rankings are fused by their normalised scores
+(`indexing.fusion`), and the fused order often puts a sibling of the governing provision
+first: the bankruptcy rule before the civil rule it copies, a GDPR recital before the
+article it explains, § 412 ("registration as prerequisite to certain remedies") before
+§ 411 when asked whether registration must precede a suit. What separates them is in
+features the fusion does not weigh: how many of the question's words the provision's own
+title carries, whether the passage is a recital (an explanation, not an operative rule), and
+the two rankings' raw scores rather than their rescaled ones.
+
+A linear model over those features re-scores the fused passages of a one-window question
+(`Retriever._question_hits`); its weights are fitted on the dev split of the doctrine
+questions by pairwise logistic regression — for each question, every document judged more
+relevant against every one judged less, each represented by its best fused passage
+(`python -m indexing calibrate-order`, the evaluation lab). The dense features are the
+embedding model's cosines, so a fit belongs to one model, like the relevance calibration
+(`indexing.relevance`), and is refused for another. Measured figures: README, Evaluation.
+
+    >>> model = OrderModel.load(path)
+    >>> scores = model.scores(question, candidates)   # id -> score in [0, 1]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from indexing.fusion import normalised_sum
+
+log = logging.getLogger(__name__)
+
+# the file a trained model directory carries
+ORDER_FILE = "juris_order.json"
+FEATURES = (
+    "fused",  # the normalised-sum score (`indexing.fusion`)
+    "reciprocal_rank",  # 1 / the passage's rank in the fused order
+    "cosine",  # the passage's dense cosine (the dense ranking's lowest when it is not in it)
+    "sparse_share",  # its sparse score / the question's best
+    "sparse_per_term",  # its sparse score / the question's own sparse terms
+    "title_share",  # share of the provision title's words the question holds
+    "question_share",  # share of the question's words the provision title holds
+    "recital",  # 1 for a recital (it explains an article, it does not govern)
+)
+FORMAT = 1
+# words that say nothing about which provision governs
+_STOP = frozenset(
+    {
+        "the", "for", "are", "and", "can", "does", "what", "who", "when", "how", "must",
+        "may", "with", "from", "that", "this", "its", "into", "under", "any", "their", "his",
+        "her", "has", "have", "not", "which", "whether",
+    }
+)  # fmt: skip
+
+
+@lru_cache(maxsize=65_536)
+def title_words(text: str) -> frozenset[str]:
+    """The content words of a title or question, cut to six letters (a crude stem:
+    `registration` and `registered` meet at `regist`)."""
+    return frozenset(
+        w[:6] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2 and w not in _STOP
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A fused passage of a question and what the order reads of it.
+
+    Args:
+        id: the point id.
+        fused: its fused score.
+        cosine: its dense cosine, None when the dense ranking did not return it.
+        sparse: its sparse score, None when the sparse ranking did not return it.
+        title: its document's title (`Residual Exception`, `Lawfulness of processing`).
+        doc_id: its document (`gdpr:recital47`).
+    """
+
+    id: str
+    fused: float
+    cosine: float | None
+    sparse: float | None
+    title: str
+    doc_id: str
+
+
+def features(question: str, candidates: Sequence[Candidate], terms: int) -> list[list[float]]:
+    """One row of `FEATURES` per candidate, in the given order.
+
+    Args:
+        question: the question's text.
+        candidates: the fused passages; the rank is their order by fused score (ties by id).
+        terms: the question's own sparse terms (`Retriever._question_hits`).
+    """
+    cosines = [c.cosine for c in candidates if c.cosine is not None]
+    sparses = [c.sparse for c in candidates if c.sparse is not None]
+    low_cos, low_sparse = min(cosines, default=0.0), min(sparses, default=0.0)
+    best_sparse = max(sparses, default=0.0)
+    ranked = sorted(candidates, key=lambda c: (-c.fused, c.id))
+    rank = {c.id: n for n, c in enumerate(ranked, 1)}
+    asked = title_words(question)
+    rows = []
+    for c in candidates:
+        sparse = c.sparse if c.sparse is not None else low_sparse
+        held = title_words(c.title)
+        shared = len(asked & held)
+        rows.append(
+            [
+                c.fused,
+                1.0 / rank[c.id],
+                c.cosine if c.cosine is not None else low_cos,
+                sparse / best_sparse if best_sparse > 0 else 0.0,
+                sparse / max(1, terms),
+                shared / max(1, len(held)),
+                shared / max(1, len(asked)),
+                1.0 if ":recital" in c.doc_id else 0.0,
+            ]
+        )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class OrderModel:
+    """Linear weights over `FEATURES`, fitted for one embedding model.
+
+    Args:
+        embed_model: the embedding model it was fitted with (`model_record.model_identity`).
+        weights: one weight per feature of `FEATURES`.
+        fitted_on: what it was fitted on (questions, counts, index), for the record.
+    """
+
+    embed_model: str
+    weights: tuple[float, ...]
+    fitted_on: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(FEATURES):
+            raise ValueError(f"need {len(FEATURES)} weights ({', '.join(FEATURES)})")
+
+    def scores(
+        self, question: str, candidates: Sequence[Candidate], terms: int
+    ) -> dict[str, float]:
+        """id -> learned score, rescaled to [0, 1] over the candidates (min-max, as the
+        fusion's scores are, so that what sums or lifts them downstream keeps its scale)."""
+        rows = features(question, candidates, terms)
+        raw = {
+            c.id: sum(w * x for w, x in zip(self.weights, row, strict=True))
+            for c, row in zip(candidates, rows, strict=True)
+        }
+        return normalised_sum([raw], (1.0,))
+
+    def save(self, path: Path) -> None:
+        """Write the weights as JSON (atomically)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"format": FORMAT, "features": list(FEATURES), **asdict(self)}
+        data["weights"] = list(self.weights)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> OrderModel:
+        """Read weights written by `save`.
+
+        Raises:
+            ValueError: the file is not an order of this format (names the file).
+        """
+        try:
+            data = json.loads(Path(path).read_text())
+            if data.get("format") != FORMAT or list(data.get("features", ())) != list(FEATURES):
+                raise ValueError(f"format {data.get('format')}, features {data.get('features')}")
+            return cls(
+                str(data["embed_model"]),
+                tuple(float(w) for w in data["weights"]),
+                dict(data.get("fitted_on", {})),
+            )
+        except (OSError, KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"learned order {path} is not usable: {err}") from err
+
+
+def document_pairs(
+    rows: Sequence[Sequence[float]],
+    candidates: Sequence[Candidate],
+    grades: dict[str, int],
+    documents: int = 30,
+) -> list[list[float]]:
+    """A question's training rows: for every two of its first `documents` documents (each
+    represented by its best fused passage) graded differently, the feature difference of
+    the better minus the worse.
+
+    Args:
+        rows: `features` of `candidates`.
+        candidates: the question's fused passages.
+        grades: doc_id -> judged grade (unjudged: 0).
+        documents: documents per question, in fused order.
+    """
+    best: dict[str, int] = {}
+    for n in sorted(range(len(candidates)), key=lambda i: (-candidates[i].fused, candidates[i].id)):
+        if len(best) == documents:
+            break
+        best.setdefault(candidates[n].doc_id, n)
+    kept = [(grades.get(doc, 0), rows[n]) for doc, n in best.items()]
+    return [
+        [a - b for a, b in zip(better, worse, strict=True)]
+        for g1, better in kept
+        for g2, worse in kept
+        if g1 > g2
+    ]
+
+
+def fit_order(differences: Sequence[Sequence[float]], l2: float = 1.0) -> tuple[float, ...]:
+    """Pairwise logistic regression: weights under which the better of each pair scores
+    higher (`relevance.fit_logistic` over the differences both ways, intercept dropped).
+
+    Raises:
+        ValueError: no pair to learn from.
+    """
+    from indexing.relevance import fit_logistic
+
+    if not differences:
+        raise ValueError("no pair of differently judged documents to learn from")
+    both = [*differences, *([-x for x in d] for d in differences)]
+    weights, _ = fit_logistic(both, [1] * len(differences) + [0] * len(differences), l2=l2)
+    return weights
+
+
+def load_order(
+    model_dir: Path, embed_model: str, configured: Path | None = None
+) -> OrderModel | None:
+    """The learned order for the embedding model in use, or None (the fused order) when
+    there is none.
+
+    Args:
+        model_dir: the embedding model's directory.
+        embed_model: its identity (`indexing.model_record.model_identity`).
+        configured: `JURIS_ORDER_FILE`, if set.
+
+    Raises:
+        ValueError: a configured or found file does not load.
+        CalibrationMismatch: it was fitted for another embedding model.
+    """
+    from indexing.model_record import same_model
+    from indexing.relevance import CalibrationMismatch, calibration_path
+
+    path = calibration_path(model_dir, embed_model, configured, ORDER_FILE, "order")
+    if path is None:
+        log.warning(
+            "no learned order for %s: questions keep the fused order "
+            "(python -m indexing calibrate-order writes one)",
+            embed_model,
+        )
+        return None
+    model = OrderModel.load(path)
+    if not same_model(model.embed_model, embed_model):
+        raise CalibrationMismatch(
+            f"learned order {path} was fitted for embedding model {model.embed_model}, "
+            f"not {embed_model}; fit it again (python -m indexing calibrate-order)"
+        )
+    return model

@@ -1,0 +1,123 @@
+"""The learned order of a question's passages: its features, its fit, its file, its model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from indexing.learned_order import (
+    FEATURES,
+    ORDER_FILE,
+    Candidate,
+    OrderModel,
+    document_pairs,
+    features,
+    fit_order,
+    load_order,
+    title_words,
+)
+from indexing.relevance import CalibrationMismatch, packaged_path
+
+pytestmark = pytest.mark.unit
+
+IDENTITY = "juris-embedder@0123456789ab/torch"
+QUESTION = "Must a copyright be registered before an infringement suit is filed?"
+
+
+def _candidates() -> list[Candidate]:
+    # the fused order puts § 412 first; § 411's title holds the question's words
+    return [
+        Candidate("p412", 0.90, 0.61, 14.0, "Registration as prerequisite to certain remedies",
+                  "usc:17/412"),
+        Candidate("p411", 0.85, 0.60, 13.0,
+                  "Registration and civil infringement actions", "usc:17/411"),
+        Candidate("p411b", 0.40, None, 9.0, "Registration and civil infringement actions",
+                  "usc:17/411"),
+        Candidate("r47", 0.30, 0.52, None, "Recital 47", "gdpr:recital47"),
+    ]  # fmt: skip
+
+
+def test_title_words_keep_content_words_cut_to_a_stem():
+    assert title_words("Registration of the copyright") == {"regist", "copyri"}
+    assert title_words("registered") == title_words("Registration")
+    assert title_words("What is it, and how?") == frozenset()
+
+
+def test_features_read_rank_raw_scores_titles_and_recitals():
+    rows = features(QUESTION, _candidates(), terms=5)
+    assert all(len(r) == len(FEATURES) for r in rows)
+    f = [dict(zip(FEATURES, r, strict=True)) for r in rows]
+    assert [x["reciprocal_rank"] for x in f] == [1.0, 0.5, 1 / 3, 0.25]
+    assert f[2]["cosine"] == 0.52  # not in the dense ranking: its lowest cosine
+    assert f[3]["sparse_share"] == 9.0 / 14.0  # nor in the sparse one: its lowest score
+    assert f[0]["sparse_share"] == 1.0 and f[0]["sparse_per_term"] == 14.0 / 5
+    # § 411's title shares "regist" and "infrin" with the question; § 412's only "regist"
+    assert f[1]["question_share"] > f[0]["question_share"] > 0
+    assert f[1]["title_share"] == 2 / 4
+    assert [x["recital"] for x in f] == [0.0, 0.0, 0.0, 1.0]
+
+
+def test_document_pairs_compare_each_documents_best_passage():
+    cands = _candidates()
+    rows = features(QUESTION, cands, 5)
+    pairs = document_pairs(rows, cands, {"usc:17/411": 2, "usc:17/412": 1})
+    # three documents graded 2, 1 and 0: three ordered pairs; § 411 by its better passage
+    assert len(pairs) == 3
+    assert [a - b for a, b in zip(rows[1], rows[0], strict=True)] in pairs
+    assert [a - b for a, b in zip(rows[2], rows[0], strict=True)] not in pairs
+    assert document_pairs(rows, cands, {}) == []
+    assert len(document_pairs(rows, cands, {"usc:17/411": 2}, documents=1)) == 0
+
+
+def test_a_fit_learns_which_features_point_to_the_governing_provision():
+    # over many questions the governing provision's title shares the question's words and it
+    # is never a recital, while its fused score is no better than its siblings'
+    pairs = []
+    for n in range(40):
+        better = [0.5, 0.5, 0.6, 0.5, 2.0, 0.4 + n % 3 * 0.1, 0.5, 0.0]
+        worse = [0.6, 1.0, 0.6, 0.6, 2.2, 0.0, 0.0, float(n % 2)]
+        pairs.append([a - b for a, b in zip(better, worse, strict=True)])
+    weights = dict(zip(FEATURES, fit_order(pairs), strict=True))
+    assert weights["title_share"] > 0 and weights["question_share"] > 0
+    assert weights["recital"] < 0
+    with pytest.raises(ValueError, match="no pair"):
+        fit_order([])
+
+
+def test_scores_reorder_and_stay_on_the_fusions_scale():
+    weights = tuple(1.0 if f == "question_share" else 0.0 for f in FEATURES)
+    scores = OrderModel(IDENTITY, weights).scores(QUESTION, _candidates(), 5)
+    assert max(scores, key=lambda k: scores[k]) in {"p411", "p411b"}
+    # min-max over the candidates: § 411 1, § 412 (half its shared words) 0.5, the recital 0
+    assert scores == {"p411": 1.0, "p411b": 1.0, "p412": 0.5, "r47": 0.0}
+    with pytest.raises(ValueError, match="need 8 weights"):
+        OrderModel(IDENTITY, (1.0,))
+
+
+def test_file_round_trip_and_the_model_it_belongs_to(tmp_path: Path):
+    model = OrderModel(IDENTITY, tuple(float(n) for n in range(len(FEATURES))), {"split": "dev"})
+    model.save(tmp_path / ORDER_FILE)
+    assert OrderModel.load(tmp_path / ORDER_FILE) == model
+    assert load_order(tmp_path, IDENTITY) == model  # the model directory's own file
+    with pytest.raises(CalibrationMismatch, match="calibrate-order"):
+        load_order(tmp_path, "other@fedcba987654/torch")
+    assert load_order(tmp_path / "none", IDENTITY) is None  # no file: the fused order
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"format": 1, "features": ["fused"], "weights": [1.0]}))
+    with pytest.raises(ValueError, match=r"broken\.json"):
+        load_order(tmp_path, IDENTITY, configured=broken)
+
+
+def test_the_bundled_model_ships_its_learned_order():
+    from indexing.model_record import model_identity
+    from indexing.settings import IndexSettings
+
+    settings = IndexSettings()
+    identity = model_identity(settings.model_dir(), settings.embed_backend)
+    path = packaged_path(identity, "order")
+    assert path.is_file(), f"{path}: run python -m indexing calibrate-order"
+    model = load_order(settings.model_dir(), identity)
+    assert model is not None and model.fitted_on["split"] == "dev"
+    assert dict(zip(FEATURES, model.weights, strict=True))["recital"] < 0
