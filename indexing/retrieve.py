@@ -165,6 +165,9 @@ class Retriever:
             no expansion.
         order: the learned order of a question's fused passages (`indexing.learned_order`);
             None: the fused order.
+        passages_per_document: passages of one document among a question's passages
+            before those of other documents (`search`; the rest follow if there is room);
+            None: no limit.
     """
 
     def __init__(
@@ -187,6 +190,7 @@ class Retriever:
         relevance: RelevanceModel | None = None,
         lexicon: Lexicon | None = None,
         order: OrderModel | None = None,
+        passages_per_document: int | None = None,
     ) -> None:
         self.status_root = status_root
         self.dense_share = dense_share
@@ -195,6 +199,7 @@ class Retriever:
         self.relevance = relevance
         self.lexicon = lexicon
         self.order = order
+        self.passages_per_document = passages_per_document or None
         self.reranker = reranker
         self.embedder = embedder
         self.sparse = sparse or Bm25Encoder()
@@ -529,6 +534,9 @@ class Retriever:
         want = max(top_k, self.reranker.depth) if self.reranker is not None else top_k
         if group_by_doc is None:
             group_by_doc = self.is_fact_pattern(query)
+        cap = 1 if group_by_doc else self.passages_per_document
+        if cap and not group_by_doc:  # candidates past crowded documents, same 50-deep rankings
+            want = max(want, PASSAGE_CANDIDATES // 2)
         if group_by_doc:
             documents, matched = self._documents_matched(
                 query, where, mode, DOCUMENT_CANDIDATES, (), filters
@@ -549,15 +557,23 @@ class Retriever:
             exact.extend(ahead(self._named_cases(query, where), top))
         out: list[Passage] = []
         seen: set[str] = set()
-        docs: set[str] = set()
-        for p in [*exact, *found]:
-            if p.chunk.chunk_id in seen or (group_by_doc and p.chunk.doc_id in docs):
+        per_doc: dict[str, int] = {}
+        crowded: list[Passage] = []  # over a document's share: after the others, if room
+        for n, p in enumerate([*exact, *found]):
+            if p.chunk.chunk_id in seen:
                 continue
             seen.add(p.chunk.chunk_id)
-            docs.add(p.chunk.doc_id)
+            held = per_doc.get(p.chunk.doc_id, 0)
+            if cap and held >= cap and (group_by_doc or n >= len(exact)):
+                crowded.append(p)
+                continue
+            per_doc[p.chunk.doc_id] = held + 1
             out.append(p)
             if len(out) == top_k:
                 break
+        if not group_by_doc:
+            for p in crowded[: top_k - len(out)]:  # scores kept in rank order
+                out.append(Passage(p.chunk, min(p.score, out[-1].score)))
         return out, self._assess(matched, bool(exact))
 
     def _assess(self, matched: tuple[float, float] | None, named: bool) -> Relevance | None:
@@ -811,4 +827,5 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
             if settings.learned_order
             else None
         ),
+        passages_per_document=settings.passages_per_document,
     )

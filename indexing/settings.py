@@ -62,6 +62,12 @@ class IndexSettings(BaseSettings):
         description="re-score a question's fused passages by the learned order "
         "(indexing.learned_order); off: the fused order",
     )
+    passages_per_document: int = Field(
+        1,
+        ge=0,
+        description="passages of one document among a question's passages before other "
+        "documents' (the rest follow if there is room; 0: no limit)",
+    )
     order_file: Path | None = Field(
         None,
         description="learned order weights (default: the embedding model dir's "

@@ -25,9 +25,13 @@ QUERY = "when may an expert witness testify in the form of an opinion"
 DEPTH = 12
 
 
+# the reranker's own order, every passage as it comes (no per-document limit)
+UNLIMITED = {"passages_per_document": 0}
+
+
 @pytest.fixture(scope="module")
 def plain(index_slice) -> Retriever:
-    r = open_retriever(index_slice)
+    r = open_retriever(index_slice.model_copy(update=UNLIMITED))
     yield r
     r.close()
 
@@ -41,7 +45,9 @@ def model_dir(plain: Retriever, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture(scope="module")
 def reranking(index_slice, model_dir: Path) -> Retriever:
     r = open_retriever(
-        index_slice.model_copy(update={"reranker_dir": model_dir, "rerank_depth": DEPTH})
+        index_slice.model_copy(
+            update={"reranker_dir": model_dir, "rerank_depth": DEPTH, **UNLIMITED}
+        )
     )
     assert r.reranker is not None and r.reranker.depth == DEPTH
     yield r
@@ -91,7 +97,7 @@ class _Broken:
 def test_a_failing_reranker_keeps_the_first_stage_order(
     index_slice, plain: Retriever, caplog: pytest.LogCaptureFixture
 ) -> None:
-    broken = open_retriever(index_slice)
+    broken = open_retriever(index_slice.model_copy(update=UNLIMITED))
     broken.reranker = CrossEncoderReranker(_Broken(), depth=DEPTH)
     try:
         with caplog.at_level(logging.ERROR, logger="indexing.retrieve"):

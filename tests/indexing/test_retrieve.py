@@ -120,6 +120,7 @@ def test_long_dense_query_keeps_each_chunks_best_window(retriever):
 def test_a_question_fuses_its_two_rankings_by_score(retriever, monkeypatch):
     # one window: the dense and sparse rankings (each 50 deep) are rescaled and summed
     monkeypatch.setattr(retriever, "order", None)  # the fused order alone
+    monkeypatch.setattr(retriever, "passages_per_document", None)  # every passage as it comes
     question = "how long does a copyright owner have to sue for infringement"
     assert retriever.query_windows(question) == [question]
 
@@ -135,9 +136,10 @@ def test_a_question_fuses_its_two_rankings_by_score(retriever, monkeypatch):
     assert all(0.0 <= p.score <= 1.0 for p in hybrid)
 
 
-def test_the_learned_order_rescores_a_questions_fused_passages(retriever):
+def test_the_learned_order_rescores_a_questions_fused_passages(retriever, monkeypatch):
     # the bundled model's packaged order is on by default; it re-scores the fused passages
     assert retriever.order is not None
+    monkeypatch.setattr(retriever, "passages_per_document", None)  # every passage as it comes
     question = "Can a company ignore my request to delete my data?"
     candidates, terms = retriever.question_candidates(question, 50)
     scores = retriever.order.scores(question, candidates, terms)
@@ -164,6 +166,23 @@ def test_the_learned_order_puts_an_article_before_the_recital_explaining_it(retr
     fused = first_docs(None)
     assert fused.index("gdpr:recital65") < fused.index("gdpr:art17")
     assert learned[0] == "gdpr:art17"  # the recital comes after it, if at all
+
+
+def test_passages_per_document_puts_other_documents_before_a_crowded_one(retriever, monkeypatch):
+    question = "What must a plaintiff plead to survive a motion to dismiss?"
+    monkeypatch.setattr(retriever, "passages_per_document", None)
+    free = retriever.search(question, top_k=8, exact_citations=False)
+    docs = [p.chunk.doc_id for p in free]
+    assert len(set(docs[:4])) < 4  # Rule 12 holds several of the first passages
+    monkeypatch.setattr(retriever, "passages_per_document", 1)
+    capped = retriever.search(question, top_k=8, exact_citations=False)
+    docs = [p.chunk.doc_id for p in capped]
+    distinct = len(set(docs))
+    assert len(capped) == 8  # crowded passages fill what is left
+    assert len(set(docs[:distinct])) == distinct  # each document once before any repeats
+    assert docs[0] == free[0].chunk.doc_id and capped[0].chunk == free[0].chunk
+    scores = [p.score for p in capped]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_long_query_keeps_its_most_specific_terms(retriever, corpus_dir):
