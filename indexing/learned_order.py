@@ -23,9 +23,7 @@ embedding model's cosines, so a fit belongs to one model, like the relevance cal
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,6 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from indexing.fusion import normalised_sum
+from indexing.relevance import (
+    CalibrationMismatch,
+    calibration_path,
+    fit_logistic,
+    read_fit,
+    write_fit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +162,7 @@ class OrderModel:
 
     def save(self, path: Path) -> None:
         """Write the weights as JSON (atomically)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"format": FORMAT, "features": list(FEATURES), **asdict(self)}
-        data["weights"] = list(self.weights)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
+        write_fit(path, FORMAT, FEATURES, asdict(self))
 
     @classmethod
     def load(cls, path: Path) -> OrderModel:
@@ -171,16 +171,14 @@ class OrderModel:
         Raises:
             ValueError: the file is not an order of this format (names the file).
         """
+        data = read_fit(path, FORMAT, FEATURES, "learned order")
         try:
-            data = json.loads(Path(path).read_text())
-            if data.get("format") != FORMAT or list(data.get("features", ())) != list(FEATURES):
-                raise ValueError(f"format {data.get('format')}, features {data.get('features')}")
             return cls(
                 str(data["embed_model"]),
                 tuple(float(w) for w in data["weights"]),
                 dict(data.get("fitted_on", {})),
             )
-        except (OSError, KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"learned order {path} is not usable: {err}") from err
 
 
@@ -221,8 +219,6 @@ def fit_order(differences: Sequence[Sequence[float]], l2: float = 1.0) -> tuple[
     Raises:
         ValueError: no pair to learn from.
     """
-    from indexing.relevance import fit_logistic
-
     if not differences:
         raise ValueError("no pair of differently judged documents to learn from")
     both = [*differences, *([-x for x in d] for d in differences)]
@@ -246,7 +242,6 @@ def load_order(
         CalibrationMismatch: it was fitted for another embedding model.
     """
     from indexing.model_record import same_model
-    from indexing.relevance import CalibrationMismatch, calibration_path
 
     path = calibration_path(model_dir, embed_model, configured, ORDER_FILE, "order")
     if path is None:

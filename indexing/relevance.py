@@ -85,12 +85,7 @@ class RelevanceModel:
 
     def save(self, path: Path) -> None:
         """Write the calibration as JSON (atomically)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"format": FORMAT, "features": list(FEATURES), **asdict(self)}
-        data["weights"] = list(self.weights)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
+        write_fit(path, FORMAT, FEATURES, asdict(self))
 
     @classmethod
     def load(cls, path: Path) -> RelevanceModel:
@@ -99,10 +94,8 @@ class RelevanceModel:
         Raises:
             ValueError: the file is not a calibration of this format (names the file).
         """
+        data = read_fit(path, FORMAT, FEATURES, "relevance calibration")
         try:
-            data = json.loads(Path(path).read_text())
-            if data.get("format") != FORMAT or list(data.get("features", ())) != list(FEATURES):
-                raise ValueError(f"format {data.get('format')}, features {data.get('features')}")
             return cls(
                 str(data["embed_model"]),
                 tuple(float(w) for w in data["weights"]),
@@ -110,8 +103,37 @@ class RelevanceModel:
                 float(data.get("threshold", 0.5)),
                 dict(data.get("fitted_on", {})),
             )
-        except (OSError, KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"relevance calibration {path} is not usable: {err}") from err
+
+
+def write_fit(path: Path, fmt: int, features: Sequence[str], fields: dict[str, Any]) -> None:
+    """Write a fit of weights over named features as JSON, atomically (a reader never sees a
+    half-written file): its format, the features in order, and `fields`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"format": fmt, "features": list(features), **fields}
+    data["weights"] = list(data.get("weights", ()))
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def read_fit(path: Path, fmt: int, features: Sequence[str], what: str) -> dict[str, Any]:
+    """The JSON `write_fit` wrote, checked to be of format `fmt` over `features` in order.
+
+    Raises:
+        ValueError: unreadable, not JSON, or another format or feature list (names `what`
+            and the file).
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        if data.get("format") != fmt or list(data.get("features", ())) != list(features):
+            raise ValueError(f"format {data.get('format')}, features {data.get('features')}")
+        return data
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{what} {path} is not usable: {err}") from err
 
 
 def fit_logistic(
