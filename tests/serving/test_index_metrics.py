@@ -63,7 +63,11 @@ def test_metrics_follow_the_serving_build_and_match_the_alert_rules(corpus_dir, 
     try:
         app = create_app(GatewaySettings(_env_file=None), retriever=retriever)  # type: ignore[call-arg]
         with TestClient(app) as c:
-            text = c.get("/metrics").text
+            # the gateway opens and verifies the build in the background: wait for the report
+            deadline = time.monotonic() + 10
+            while first.build not in (text := c.get("/metrics").text):
+                assert time.monotonic() < deadline, "the first build was never reported"
+                time.sleep(0.05)
             assert f'juris_index_info{{index_version="{first.build}"}} 1.0' in text
             stamp = _value(text, "juris_index_build_timestamp_seconds")
             assert abs(stamp - time.time()) < 600  # built moments ago
