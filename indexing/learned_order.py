@@ -18,7 +18,8 @@ embedding model's cosines, so a fit belongs to one model, like the relevance cal
 (`indexing.relevance`), and is refused for another. Measured figures: README, Evaluation.
 
     >>> model = OrderModel.load(path)
-    >>> scores = model.scores(question, candidates)   # id -> score in [0, 1]
+    >>> candidates, terms = retriever.question_candidates(question, 50)
+    >>> scores = model.scores(question, candidates, terms)   # id -> score in [0, 1]
 """
 
 from __future__ import annotations

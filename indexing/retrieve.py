@@ -73,7 +73,7 @@ from legal_corpus.citation_graph import CitationGraph
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IndexUnavailable", "Retriever", "open_retriever"]
+__all__ = ["IndexUnavailable", "Retriever", "configured_order", "open_retriever"]
 
 MODES = ("hybrid", "dense", "sparse")
 # Chunks a document ranking is made from (`search_documents`, `search(group_by_doc=True)`).
@@ -365,12 +365,7 @@ class Retriever:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         store = self._current()
-        dense: list[Sequence[float]] = []
-        if mode in ("hybrid", "dense"):
-            dense = list(self.embedder.encode(self.query_windows(query)))
-        sparse = self.sparse_parts(query, store) if mode in ("hybrid", "sparse") else None
-        if self.lexicon is not None and isinstance(sparse, SparseVec) and len(dense) <= 1:
-            sparse = self.lexicon.expand_vector(query, sparse)
+        dense, sparse = self._query_vectors(query, store, mode)
         depth = prefetch or max(PASSAGE_CANDIDATES, limit * 2)
         matched: tuple[float, float] | None = None
         if mode == "dense" and len(dense) > 1:
@@ -393,6 +388,19 @@ class Retriever:
         # ties break by id: the same question, the same order
         hits = sorted(hits, key=lambda h: (-h.score, h.id))[:limit]
         return [Passage(payload_chunk(h.id, h.payload), h.score) for h in hits], matched
+
+    def _query_vectors(
+        self, query: str, store: VectorStore, mode: str
+    ) -> tuple[list[Sequence[float]], SparseQuery | None]:
+        """A query's dense vectors (one per window) and its sparse side, as `mode` uses them;
+        a question of one window gets the lexicon's expansion when there is one."""
+        dense: list[Sequence[float]] = []
+        if mode in ("hybrid", "dense"):
+            dense = list(self.embedder.encode(self.query_windows(query)))
+        sparse = self.sparse_parts(query, store) if mode in ("hybrid", "sparse") else None
+        if self.lexicon is not None and isinstance(sparse, SparseVec) and len(dense) <= 1:
+            sparse = self.lexicon.expand_vector(query, sparse)
+        return dense, sparse
 
     def _question_hits(
         self,
@@ -458,10 +466,9 @@ class Retriever:
         """A one-window question's fused passages over every source in force today, before
         any learned order, and its own sparse terms (what `calibrate-order` fits on)."""
         store = self._current()
-        dense = list(self.embedder.encode(self.query_windows(query)))
+        dense, sparse = self._query_vectors(query, store, "hybrid")
         if len(dense) != 1:
             raise ValueError("not a one-window question")
-        sparse = self.sparse_parts(query, store)
         candidates, _, terms, _ = self._question_candidates(
             store, dense, sparse, filter_conditions(None), depth
         )
@@ -822,10 +829,15 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         embed_model=identity,
         relevance=load_relevance(settings.model_dir(), identity, settings.relevance_file),
         lexicon=Lexicon.load(settings.lexicon_file) if settings.lexicon_file else None,
-        order=(
-            load_order(settings.model_dir(), identity, settings.order_file)
-            if settings.learned_order
-            else None
-        ),
+        order=configured_order(settings, identity),
         passages_per_document=settings.passages_per_document,
     )
+
+
+def configured_order(settings: IndexSettings, embed_model: str) -> OrderModel | None:
+    """The learned order `JURIS_LEARNED_ORDER` and `JURIS_ORDER_FILE` configure for the
+    embedding model `embed_model` (`indexing.learned_order.load_order`); None when off or
+    when there is none."""
+    if not settings.learned_order:
+        return None
+    return load_order(settings.model_dir(), embed_model, settings.order_file)

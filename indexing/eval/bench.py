@@ -193,14 +193,19 @@ def bench_latency(
 ) -> dict[str, Any]:
     """Hybrid + filters through `Retriever.search` (with the configured learned order) vs the
     engine alone and vs the fused order, same queries."""
-    from indexing.learned_order import load_order
     from indexing.model_record import model_identity
+    from indexing.retrieve import configured_order
 
     s = settings.model_copy(update={"qdrant_path": index_root, "qdrant_url": None})
     catalog = EdgeCatalog(index_root, s.collection, s.exact_below)
-    identity = model_identity(s.model_dir(), s.embed_backend)
-    order = load_order(s.model_dir(), identity, s.order_file) if s.learned_order else None
-    retriever = Retriever(catalog, embedder, hnsw_ef=s.hnsw_ef, order=order)
+    order = configured_order(s, model_identity(s.model_dir(), s.embed_backend))
+    retriever = Retriever(
+        catalog,
+        embedder,
+        hnsw_ef=s.hnsw_ef,
+        order=order,
+        passages_per_document=s.passages_per_document,
+    )
     store = retriever.current_store()
     points = store.count()
     filters = SearchFilters(as_of=time_today(), jurisdiction="us")
