@@ -6,8 +6,10 @@ first: the bankruptcy rule before the civil rule it copies, a GDPR recital befor
 article it explains, § 412 ("registration as prerequisite to certain remedies") before
 § 411 when asked whether registration must precede a suit. What separates them is in
 features the fusion does not weigh: how many of the question's words the provision's own
-title carries, whether the passage is a recital (an explanation, not an operative rule), and
-the two rankings' raw scores rather than their rescaled ones.
+title carries, whether the passage is a recital (an explanation, not an operative rule), how
+typical the question's words are of the provision's whole body of law — the civil rules
+rather than the bankruptcy rules that copy them (`indexing.bodies_of_law`) — and the two
+rankings' raw scores rather than their rescaled ones.
 
 A linear model over those features re-scores the fused passages of a one-window question
 (`Retriever._question_hits`); its weights are fitted on the dev split of the doctrine
@@ -54,8 +56,9 @@ FEATURES = (
     "title_share",  # share of the provision title's words the question holds
     "question_share",  # share of the question's words the provision title holds
     "recital",  # 1 for a recital (it explains an article, it does not govern)
+    "body",  # how typical the question's words are of its body of law (`bodies_of_law`)
 )
-FORMAT = 1
+FORMAT = 2
 # words that say nothing about which provision governs
 _STOP = frozenset(
     {
@@ -86,6 +89,8 @@ class Candidate:
         sparse: its sparse score, None when the sparse ranking did not return it.
         title: its document's title (`Residual Exception`, `Lawfulness of processing`).
         doc_id: its document (`gdpr:recital47`).
+        body: how typical the question's words are of the document's body of law
+            (`indexing.bodies_of_law.BodiesOfLaw.typicality`; 0.0: as typical as anywhere).
     """
 
     id: str
@@ -94,6 +99,7 @@ class Candidate:
     sparse: float | None
     title: str
     doc_id: str
+    body: float = 0.0
 
 
 def features(question: str, candidates: Sequence[Candidate], terms: int) -> list[list[float]]:
@@ -126,6 +132,7 @@ def features(question: str, candidates: Sequence[Candidate], terms: int) -> list
                 shared / max(1, len(held)),
                 shared / max(1, len(asked)),
                 1.0 if ":recital" in c.doc_id else 0.0,
+                c.body,
             ]
         )
     return rows

@@ -34,6 +34,7 @@ from indexing.authority import (
     citation_graph,
     with_citations,
 )
+from indexing.bodies_of_law import BodiesOfLaw, cached_bodies
 from indexing.case_names import CaseNames, looks_like_case_name
 from indexing.chunking import embed_text
 from indexing.doc_ranking import place_opinions, rank_documents
@@ -222,6 +223,10 @@ class Retriever:
         self.fact_settings = fact_patterns or FactPatternSettings()
         self._usage: PerBuild[StatuteUsage] = PerBuild("statute usage", statute_usage)
         self._case_names: PerBuild[CaseNames] = PerBuild("case names", CaseNames.from_store)
+        # what the learned order reads of a passage's body of law
+        self._bodies: PerBuild[BodiesOfLaw] = PerBuild(
+            "bodies of law", lambda store: cached_bodies(store, filter_conditions(None), root)
+        )
 
     def _verify(self, root: Any, store: VectorStore) -> None:
         """What a build must pass before it is served: its integrity record and probes, and
@@ -268,6 +273,8 @@ class Retriever:
         self._citations.start(store)  # the document rankings of fact patterns use both
         self._usage.start(store)
         self._case_names.start(store)
+        if self.order is not None:
+            self._bodies.start(store)  # ready before the first question
 
     def index_status(self) -> dict[str, Any] | None:
         """The last build's progress (`indexing.status`), with `current` = the build searches
@@ -416,7 +423,7 @@ class Retriever:
         learned order when there is one (`indexing.learned_order`); and the match features
         of `indexing.relevance` (best cosine, best sparse score per query term)."""
         candidates, found, terms, matched = self._question_candidates(
-            store, dense, sparse, where, depth
+            query, store, dense, sparse, where, depth, bodies=self.order is not None
         )
         if self.order is not None:
             scores = self.order.scores(query, candidates, terms)
@@ -426,14 +433,18 @@ class Retriever:
 
     def _question_candidates(
         self,
+        query: str,
         store: VectorStore,
         dense: Sequence[Sequence[float]],
         sparse: SparseQuery | None,
         where: Where,
         depth: int,
+        bodies: bool,
     ) -> tuple[list[Candidate], dict[str, Hit], int, tuple[float, float]]:
         """The fused passages of a one-window question with what the learned order reads of
-        them, the hits by id, the question's own sparse terms, and its match features."""
+        them (their bodies of law's typicality only when `bodies`: the build's table is
+        counted once, in the background), the hits by id, the question's own sparse terms,
+        and its match features."""
         rankings = [
             store.query(dense, None, where, limit=depth, hnsw_ef=self.hnsw_ef),
             store.query([], sparse, where, limit=depth, hnsw_ef=self.hnsw_ef),
@@ -449,6 +460,8 @@ class Retriever:
             max(cosines.values(), default=0.0),
             max(sparses.values(), default=0.0) / max(1, terms),
         )
+        docs = {id_: str(found[id_].payload.get("doc_id") or "") for id_ in fused}
+        typical = self._bodies.get(store).typicality(query, docs.values()) if bodies else {}
         candidates = [
             Candidate(
                 id_,
@@ -456,7 +469,8 @@ class Retriever:
                 cosines.get(id_),
                 sparses.get(id_),
                 str(found[id_].payload.get("title") or ""),
-                str(found[id_].payload.get("doc_id") or ""),
+                docs[id_],
+                typical.get(docs[id_], 0.0),
             )
             for id_, score in fused.items()
         ]
@@ -470,7 +484,7 @@ class Retriever:
         if len(dense) != 1:
             raise ValueError("not a one-window question")
         candidates, _, terms, _ = self._question_candidates(
-            store, dense, sparse, filter_conditions(None), depth
+            query, store, dense, sparse, filter_conditions(None), depth, bodies=True
         )
         return candidates, terms
 

@@ -30,12 +30,12 @@ def _candidates() -> list[Candidate]:
     # the fused order puts § 412 first; § 411's title holds the question's words
     return [
         Candidate("p412", 0.90, 0.61, 14.0, "Registration as prerequisite to certain remedies",
-                  "usc:17/412"),
+                  "usc:17/412", 1.5),
         Candidate("p411", 0.85, 0.60, 13.0,
-                  "Registration and civil infringement actions", "usc:17/411"),
+                  "Registration and civil infringement actions", "usc:17/411", 1.5),
         Candidate("p411b", 0.40, None, 9.0, "Registration and civil infringement actions",
-                  "usc:17/411"),
-        Candidate("r47", 0.30, 0.52, None, "Recital 47", "gdpr:recital47"),
+                  "usc:17/411", 1.5),
+        Candidate("r47", 0.30, 0.52, None, "Recital 47", "gdpr:recital47", -0.5),
     ]  # fmt: skip
 
 
@@ -45,7 +45,7 @@ def test_title_words_keep_content_words_cut_to_a_stem():
     assert title_words("What is it, and how?") == frozenset()
 
 
-def test_features_read_rank_raw_scores_titles_and_recitals():
+def test_features_read_rank_raw_scores_titles_recitals_and_bodies_of_law():
     rows = features(QUESTION, _candidates(), terms=5)
     assert all(len(r) == len(FEATURES) for r in rows)
     f = [dict(zip(FEATURES, r, strict=True)) for r in rows]
@@ -57,6 +57,7 @@ def test_features_read_rank_raw_scores_titles_and_recitals():
     assert f[1]["question_share"] > f[0]["question_share"] > 0
     assert f[1]["title_share"] == 2 / 4
     assert [x["recital"] for x in f] == [0.0, 0.0, 0.0, 1.0]
+    assert [x["body"] for x in f] == [1.5, 1.5, 1.5, -0.5]
 
 
 def test_document_pairs_compare_each_documents_best_passage():
@@ -72,16 +73,17 @@ def test_document_pairs_compare_each_documents_best_passage():
 
 
 def test_a_fit_learns_which_features_point_to_the_governing_provision():
-    # over many questions the governing provision's title shares the question's words and it
-    # is never a recital, while its fused score is no better than its siblings'
+    # over many questions the governing provision's title shares the question's words, it is
+    # never a recital and its body of law speaks the question's language, while its fused
+    # score is no better than its siblings'
     pairs = []
     for n in range(40):
-        better = [0.5, 0.5, 0.6, 0.5, 2.0, 0.4 + n % 3 * 0.1, 0.5, 0.0]
-        worse = [0.6, 1.0, 0.6, 0.6, 2.2, 0.0, 0.0, float(n % 2)]
+        better = [0.5, 0.5, 0.6, 0.5, 2.0, 0.4 + n % 3 * 0.1, 0.5, 0.0, 1.0 + n % 2]
+        worse = [0.6, 1.0, 0.6, 0.6, 2.2, 0.0, 0.0, float(n % 2), 0.5]
         pairs.append([a - b for a, b in zip(better, worse, strict=True)])
     weights = dict(zip(FEATURES, fit_order(pairs), strict=True))
     assert weights["title_share"] > 0 and weights["question_share"] > 0
-    assert weights["recital"] < 0
+    assert weights["recital"] < 0 and weights["body"] > 0
     with pytest.raises(ValueError, match="no pair"):
         fit_order([])
 
@@ -92,7 +94,7 @@ def test_scores_reorder_and_stay_on_the_fusions_scale():
     assert max(scores, key=lambda k: scores[k]) in {"p411", "p411b"}
     # min-max over the candidates: § 411 1, § 412 (half its shared words) 0.5, the recital 0
     assert scores == {"p411": 1.0, "p411b": 1.0, "p412": 0.5, "r47": 0.0}
-    with pytest.raises(ValueError, match="need 8 weights"):
+    with pytest.raises(ValueError, match="need 9 weights"):
         OrderModel(IDENTITY, (1.0,))
 
 
@@ -108,6 +110,12 @@ def test_file_round_trip_and_the_model_it_belongs_to(tmp_path: Path):
     broken.write_text(json.dumps({"format": 1, "features": ["fused"], "weights": [1.0]}))
     with pytest.raises(ValueError, match=r"broken\.json"):
         load_order(tmp_path, IDENTITY, configured=broken)
+    # a fit of the previous format (eight features, no body of law) is refused, not misread
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"format": 1, "features": list(FEATURES[:-1]), "weights": [1.0] * 8,
+                               "embed_model": IDENTITY}))  # fmt: skip
+    with pytest.raises(ValueError, match=r"old\.json.*format 1"):
+        load_order(tmp_path, IDENTITY, configured=old)
 
 
 def test_the_bundled_model_ships_its_learned_order():
@@ -120,4 +128,5 @@ def test_the_bundled_model_ships_its_learned_order():
     assert path.is_file(), f"{path}: run python -m indexing calibrate-order"
     model = load_order(settings.model_dir(), identity)
     assert model is not None and model.fitted_on["split"] == "dev"
-    assert dict(zip(FEATURES, model.weights, strict=True))["recital"] < 0
+    weights = dict(zip(FEATURES, model.weights, strict=True))
+    assert weights["recital"] < 0 and weights["body"] > 0
