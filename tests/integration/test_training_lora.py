@@ -48,9 +48,9 @@ STEPS = 100
 # question -> documents that answer it (all in the index slice)
 QUESTIONS = {
     "What does Fed. R. Evid. 702 provide about testimony by expert witnesses?": ["fre:702"],
-    # the index ranks recital 65 and Art. 17 first: the oracle (Art. 6, the lawful grounds
-    # other than consent) is a later source, so the answer is not always [1]
-    "May an employer process an employee's personal data without consent?": ["gdpr:art6"],
+    # the index ranks Art. 5 (the accuracy principle) first: the oracle (Art. 16, the right
+    # to rectification) is a later source, so the answer is not always [1]
+    "Can a person get inaccurate personal data about them corrected?": ["gdpr:art16"],
     "What does GDPR Article 17 provide about the right to erasure?": ["gdpr:art17"],
     "Is the fair use of a copyrighted work for teaching an infringement of copyright?": [
         "usc:17/107"
