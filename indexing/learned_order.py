@@ -26,6 +26,7 @@ embedding model's cosines, so a fit belongs to one model, like the relevance cal
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -234,6 +235,16 @@ def fit_order(differences: Sequence[Sequence[float]], l2: float = 1.0) -> tuple[
     return weights
 
 
+def _earlier_format(path: Path) -> bool:
+    """Whether `path` holds a learned order written by an earlier release (format below
+    `FORMAT`)."""
+    try:
+        fmt = json.loads(path.read_text()).get("format")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(fmt, int) and fmt < FORMAT
+
+
 def load_order(
     model_dir: Path, embed_model: str, configured: Path | None = None
 ) -> OrderModel | None:
@@ -259,7 +270,18 @@ def load_order(
             embed_model,
         )
         return None
-    model = OrderModel.load(path)
+    try:
+        model = OrderModel.load(path)
+    except ValueError:
+        if _earlier_format(path):
+            # an upgrade added features: serve the fused order until it is fitted again
+            log.error(
+                "learned order %s is of an earlier format (fewer features): questions keep "
+                "the fused order until it is fitted again (python -m indexing calibrate-order)",
+                path,
+            )
+            return None
+        raise
     if not same_model(model.embed_model, embed_model):
         raise CalibrationMismatch(
             f"learned order {path} was fitted for embedding model {model.embed_model}, "

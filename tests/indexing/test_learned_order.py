@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 
 from indexing.learned_order import (
     FEATURES,
+    FORMAT,
     ORDER_FILE,
     Candidate,
     OrderModel,
@@ -98,7 +100,7 @@ def test_scores_reorder_and_stay_on_the_fusions_scale():
         OrderModel(IDENTITY, (1.0,))
 
 
-def test_file_round_trip_and_the_model_it_belongs_to(tmp_path: Path):
+def test_file_round_trip_and_the_model_it_belongs_to(tmp_path: Path, caplog):
     model = OrderModel(IDENTITY, tuple(float(n) for n in range(len(FEATURES))), {"split": "dev"})
     model.save(tmp_path / ORDER_FILE)
     assert OrderModel.load(tmp_path / ORDER_FILE) == model
@@ -107,15 +109,18 @@ def test_file_round_trip_and_the_model_it_belongs_to(tmp_path: Path):
         load_order(tmp_path, "other@fedcba987654/torch")
     assert load_order(tmp_path / "none", IDENTITY) is None  # no file: the fused order
     broken = tmp_path / "broken.json"
-    broken.write_text(json.dumps({"format": 1, "features": ["fused"], "weights": [1.0]}))
-    with pytest.raises(ValueError, match=r"broken\.json"):
-        load_order(tmp_path, IDENTITY, configured=broken)
-    # a fit of the previous format (eight features, no body of law) is refused, not misread
+    for text in (json.dumps({"format": FORMAT, "features": ["fused"], "weights": [1.0]}), "{"):
+        broken.write_text(text)
+        with pytest.raises(ValueError, match=r"broken\.json"):
+            load_order(tmp_path, IDENTITY, configured=broken)
+    # a fit of the previous format (eight features, no body of law) is not misread: the
+    # fused order serves, and the log says to fit it again
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"format": 1, "features": list(FEATURES[:-1]), "weights": [1.0] * 8,
                                "embed_model": IDENTITY}))  # fmt: skip
-    with pytest.raises(ValueError, match=r"old\.json.*format 1"):
-        load_order(tmp_path, IDENTITY, configured=old)
+    with caplog.at_level(logging.ERROR, logger="indexing.learned_order"):
+        assert load_order(tmp_path, IDENTITY, configured=old) is None
+    assert "earlier format" in caplog.text and "calibrate-order" in caplog.text
 
 
 def test_the_bundled_model_ships_its_learned_order():
