@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
 from anyio import to_thread
@@ -243,7 +243,7 @@ class Pipeline:
             log.warning("prompt of %d tokens exceeds the budget of %d", tokens, budget)
         return prompt, tokens
 
-    async def run(self, prepared: Prepared) -> AsyncIterator[Event]:
+    async def run(self, prepared: Prepared) -> AsyncGenerator[Event, None]:
         """Generate and verify; see the module docstring for the events.
 
         Yields:

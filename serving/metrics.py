@@ -18,7 +18,7 @@ import calendar
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -27,6 +27,37 @@ from prometheus_client.registry import Collector
 _LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 )  # fmt: skip
+
+
+class StageTimer:
+    """A `with` block timed into the stage histogram.
+
+    A class rather than a `@contextmanager` generator on purpose: a streamed answer whose client
+    aborts leaves its block suspended, and the garbage collector would close a suspended
+    generator inline, wherever it happens to run, including inside `prometheus_client`'s
+    non-reentrant lock (the collection is triggered by an allocation under that lock), which
+    deadlocked the event loop. An abandoned `StageTimer` records nothing and holds no lock.
+    """
+
+    __slots__ = ("_backend", "_histogram", "_stage", "_start")
+
+    def __init__(self, histogram: Histogram, stage: str, backend: str) -> None:
+        self._histogram = histogram
+        self._stage = stage
+        self._backend = backend
+        self._start = 0.0
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        elapsed = time.perf_counter() - self._start
+        self._histogram.labels(stage=self._stage, backend=self._backend).observe(elapsed)
 
 
 _BUILD_STAMP = re.compile(r"_(\d{8}T\d{6})(?:_(\d{6}))?$")
@@ -144,14 +175,9 @@ class Metrics:
         """
         self.index.version = version
 
-    @contextmanager
-    def stage(self, stage: str, backend: str = "") -> Iterator[None]:
-        """Time a block as `stage`."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stages.labels(stage=stage, backend=backend).observe(time.perf_counter() - start)
+    def stage(self, stage: str, backend: str = "") -> StageTimer:
+        """Time a block as `stage` (`with metrics.stage("retrieval", "hybrid"): ...`)."""
+        return StageTimer(self.stages, stage, backend)
 
     def render(self) -> bytes:
         """The text exposition format."""

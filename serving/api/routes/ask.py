@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -80,17 +81,19 @@ async def _events(
     key_name: str,
     note: IndexNote | None = None,
 ) -> AsyncIterator[bytes]:
+    # closed here when the client leaves, in the event loop, not later by the garbage collector
     try:
-        async for event in pipeline.run(prepared):
-            if event.kind == "token":
-                yield sse("token", {"text": event.text})
-            elif event.kind == "degraded":
-                yield sse("degraded", {"reason": event.reason, "message": event.text})
-            elif event.final is not None:
-                response = ask_response(event.final)
-                response.index_note = note
-                _audit(audit, key_name, prepared.question, response)
-                yield sse("citations", response.model_dump(mode="json"))
+        async with aclosing(pipeline.run(prepared)) as events:
+            async for event in events:
+                if event.kind == "token":
+                    yield sse("token", {"text": event.text})
+                elif event.kind == "degraded":
+                    yield sse("degraded", {"reason": event.reason, "message": event.text})
+                elif event.final is not None:
+                    response = ask_response(event.final)
+                    response.index_note = note
+                    _audit(audit, key_name, prepared.question, response)
+                    yield sse("citations", response.model_dump(mode="json"))
     except GatewayError as err:
         yield sse("error", error_body(err.code, err.message))
     except Exception:
