@@ -10,6 +10,8 @@ by the project's one citation parser, `legal_corpus.citations`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from indexing.model import Chunk
@@ -71,3 +73,60 @@ def best_pinpoint(chunks: list[Chunk], pinpoint: str) -> list[Chunk]:
     if best == 0:
         return chunks
     return [c for s, c in scored if s == best]
+
+
+_LABEL = re.compile(r"\([^()\s]+\)")
+
+
+def _pins_of(chunk: Chunk) -> set[str]:
+    """The pinpoints a chunk holds: its own (both ends of a range such as `(5)–(6)`) and those
+    merged into it."""
+    own = [p.strip() for p in chunk.pinpoint.split("–")]
+    return {_fold(p) for p in (*own, *chunk.pinpoints) if p.strip()}
+
+
+def _fold(pin: str) -> str:
+    return re.sub(r"\s+", "", pin).lower()
+
+
+def is_label_chain(pinpoint: str) -> bool:
+    """Whether a pinpoint is a chain of `(x)` labels (`(b)(6)`), the kind a document's
+    structure can confirm or refute (a page or paragraph pinpoint is not)."""
+    folded = _fold(pinpoint)
+    return bool(folded) and "".join(_LABEL.findall(folded)) == folded
+
+
+def pinpoint_in_document(chunks: Iterable[Chunk], pinpoint: str) -> bool:
+    """Whether `pinpoint` names a part of the document these chunks hold.
+
+    A pinpoint exists when the document's structure has it or a part under it; below the
+    deepest part the structure knows (a section the adapter keeps whole, such as 17 U.S.C.
+    § 107 with its four factors in its text), each further label must stand in that part's
+    text as a label (`(1)`, not the `(a)` of a cross-reference such as `106(a)`). So
+    `17 U.S.C. § 107(1)` exists and `§ 107(a)(1)` does not. Letter case is not told apart
+    (`(A)` and `(a)`), and a pinpoint that is not a chain of `(x)` labels below the known
+    structure (`¶ 12` in an unstructured text) is not judged: True.
+
+    Args:
+        chunks: the document's chunks (any versions; their union is judged).
+        pinpoint: the cited pinpoint, e.g. `(b)(6)`.
+
+    Returns:
+        False only when the document's structure and text show the pinpoint is not there.
+    """
+    want = _fold(pinpoint)
+    chunks = list(chunks)
+    if not want or not chunks:
+        return True
+    held = [(_pins_of(c), c) for c in chunks]
+    pins = set().union(*(p for p, _ in held))
+    if any(p == want or p.startswith(want) for p in pins):
+        return True
+    parent = max((p for p in pins if want.startswith(p)), key=len, default="")
+    rest = want[len(parent) :]
+    labels = _LABEL.findall(rest)
+    if "".join(labels) != rest:
+        return True  # not a chain of labels: not judged
+    under = [c for p, c in held if not parent or any(q.startswith(parent) for q in p)]
+    text = " ".join(c.text for c in under).lower()
+    return all(re.search(r"(?<!\w)" + re.escape(label), text) for label in labels)

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from indexing.exact_citations import is_label_chain, pinpoint_in_document
 from indexing.model import Passage, SearchFilters
 from legal_corpus.model import Citation, CitationKind
 from serving import answer_format as fmt
@@ -245,6 +246,12 @@ class Verifier:
             return result("unknown", message="not found in the corpus")
         if cit.doc_id is None:
             return result("unknown", message="citation names no corpus document")
+        if cit.pinpoint and self._lacks_pinpoint(cit.doc_id, cit.pinpoint, passages):
+            # `17 U.S.C. § 107(a)(1)` is not verified by a passage of § 107: § 107 has no (a)
+            return result(
+                "unknown", None, cit.doc_id,
+                f"{cit.doc_id} has no pinpoint {cit.pinpoint} (in the sources or its current text)",
+            )  # fmt: skip
 
         same_doc = [
             (i, p)
@@ -261,19 +268,32 @@ class Verifier:
             return result("verified", i, cit.doc_id)
         try:
             exists = self.retriever.exists(cit.doc_id)
-            if exists and cit.pinpoint:
-                exists = bool(self.retriever.lookup(cit.doc_id, cit.pinpoint))
-                if not exists:
-                    return result(
-                        "unknown", None, cit.doc_id,
-                        f"{cit.doc_id} has no pinpoint {cit.pinpoint} in the corpus",
-                    )  # fmt: skip
         except Exception:
             log.exception("index lookup failed for %s", cit.doc_id)
             return result("unknown", None, cit.doc_id, "index lookup failed")
         if exists:
             return result("in_corpus", None, cit.doc_id, "in the corpus, not among the sources")
         return result("unknown", None, cit.doc_id, "not found in the corpus")
+
+    def _lacks_pinpoint(self, doc_id: str, pinpoint: str, passages: Sequence[Passage]) -> bool:
+        """True when the document's structure and text show that `pinpoint` is not there.
+
+        Judged over the given passages of the document and its current version in the index; a
+        document the index does not hold, or a failed lookup, is not judged here (False).
+        """
+        if not is_label_chain(pinpoint):
+            return False  # a page or paragraph pinpoint: not judged here
+        given = [p.chunk for p in passages if p.chunk.doc_id == doc_id]
+        if any(_norm_pin(c.pinpoint) == _norm_pin(pinpoint) for c in given):
+            return False
+        try:
+            current = self.retriever.lookup(doc_id)
+        except Exception:
+            log.exception("index lookup failed for %s", doc_id)
+            return False
+        if not current:
+            return False
+        return not pinpoint_in_document([*given, *current], pinpoint)
 
     def _search(self, text: str) -> list[Passage]:
         try:

@@ -59,6 +59,16 @@ def test_legal_citation_among_sources_is_verified(verifier, passages):
     ]
 
 
+def test_a_pinpoint_the_document_lacks_is_not_verified_by_a_passage_of_it(verifier, passages):
+    # a small model wrote this in a demo answer: § 107 has factors (1)-(4), no subsection (a)
+    answer = "Under 17 U.S.C. § 107(a)(1) the purpose of the use matters [2]."
+    legal = [c for c in verifier.verify(answer, passages).citations if c.kind == "legal"]
+    assert [(c.doc_id, c.pinpoint, c.status, c.n) for c in legal] == [
+        ("usc:17/107", "(a)(1)", "unknown", None)
+    ]
+    assert "has no pinpoint (a)(1)" in legal[0].message
+
+
 def test_legal_citation_in_corpus_but_not_in_sources(verifier, passages):
     answer = "An expert may testify under Fed. R. Evid. 702 when qualified [1]."
     legal = [c for c in verifier.verify(answer, passages).citations if c.kind == "legal"]
