@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from anyio import to_thread
@@ -26,6 +27,7 @@ from serving.index_calls import call_index
 from serving.index_protocol import RetrieverLike
 from serving.metrics import Metrics
 from serving.prompt import Prompt, build_messages
+from serving.repetition import RepetitionGuard
 from serving.settings import GatewaySettings
 from serving.verify import VerificationReport, Verifier
 
@@ -265,21 +267,27 @@ class Pipeline:
             try:
                 if prepared.generator_error is not None:
                     raise prepared.generator_error
+                guard = RepetitionGuard(self.settings.repetition_stop_chars)
+                stream = self.vllm.stream(
+                    prepared.prompt.messages,
+                    model=prepared.model,
+                    max_tokens=prepared.question.max_tokens or self.settings.vllm_max_tokens,
+                    temperature=(
+                        prepared.question.temperature
+                        if prepared.question.temperature is not None
+                        else self.settings.vllm_temperature
+                    ),
+                    n_sources=prepared.prompt.n_sources,
+                    stats=stats,
+                )
+                # closed at once when the answer loops: vLLM aborts the request
                 with self.metrics.stage("generation", "vllm"):
-                    async for piece in self.vllm.stream(
-                        prepared.prompt.messages,
-                        model=prepared.model,
-                        max_tokens=prepared.question.max_tokens or self.settings.vllm_max_tokens,
-                        temperature=(
-                            prepared.question.temperature
-                            if prepared.question.temperature is not None
-                            else self.settings.vllm_temperature
-                        ),
-                        n_sources=prepared.prompt.n_sources,
-                        stats=stats,
-                    ):
-                        pieces.append(piece)
-                        yield Event("token", text=piece)
+                    async with aclosing(stream):
+                        async for piece in stream:
+                            pieces.append(piece)
+                            yield Event("token", text=piece)
+                            if guard.feed(piece):
+                                raise GeneratorError("repetition", guard.describe())
                 mode, model = "llm", prepared.model
                 card = self.vllm.served.get(model)
                 adapter = model if card is not None and card.parent else None

@@ -41,6 +41,12 @@ class GatewaySettings(BaseSettings):
     vllm_constrain_citations: bool = Field(
         True, description="ask vLLM to constrain [n] to the sources given (structured output)"
     )
+    repetition_stop_chars: int = Field(
+        100,
+        ge=0,
+        description="stop an answer that ends in this many characters of one passage repeated "
+        "four or more times, and answer extractively (0: never stop)",
+    )
     vllm_mixed_batches: bool = Field(
         False,
         description="let answers of different served models (base, adapters) run at the same "

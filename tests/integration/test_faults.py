@@ -132,6 +132,33 @@ def test_a_slow_model_server_costs_an_ask_its_deadline_too(key):
         assert seen.closed is not None  # the generation was stopped at the deadline
 
 
+def test_a_model_that_loops_is_stopped_and_answered_extractively(key):
+    keys, _, headers = key
+    with FakeModelServer("trickle", interval_s=0.01) as model:  # "word word word …", forever
+        settings = _settings(keys, vllm_url=model.url, vllm_total_timeout_s=30.0)
+        app = create_app(settings, retriever=SliceRetriever())
+        with running_gateway(app) as url:
+            start = time.monotonic()
+            r = httpx.post(f"{url}/v1/ask", json={"question": QUESTION}, headers=headers,
+                           timeout=30)  # fmt: skip
+            took = time.monotonic() - start
+            body = r.json()
+            assert r.status_code == 200 and body["degraded_reason"] == "repetition", body
+            assert body["mode"] == "extractive" and body["verification"]["all_verified"]
+            assert took < 10, took  # stopped at the loop, not at the 30 s deadline
+            (seen,) = model.wait_for_chat(1)
+            deadline = time.monotonic() + 5
+            while seen.closed is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert seen.closed is not None, "the looping generation was not stopped upstream"
+            streamed = httpx.post(f"{url}/v1/ask", json={"question": QUESTION, "stream": True},
+                                  headers=headers, timeout=30).text  # fmt: skip
+            assert "event: token" in streamed and '"reason": "repetition"' in streamed
+            assert streamed.index("event: degraded") < streamed.index("event: citations")
+            ready = httpx.get(f"{url}/readyz", timeout=10).json()
+            assert ready["generator"]["ok"] is True  # the model misbehaved; the server is up
+
+
 def test_a_departed_client_cancels_its_generation(key):
     keys, _, headers = key
     with FakeModelServer("trickle", interval_s=0.1) as model:

@@ -1,0 +1,66 @@
+"""An answer that loops is noticed as it streams; legal text is not taken for a loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from legal_corpus.adapters import make_adapter
+from serving.repetition import RepetitionGuard, loop_start
+
+pytestmark = pytest.mark.unit
+
+# what the demo's small model wrote for the fair-use question, greedy, to its token budget
+LOOPING = "17 U.S.C. § 107(a)(1) – (a)(1) – (c) – (b) – (c) – (d)" + " – (w) – (x) – (y) – (z)" * 12
+
+
+def _stream(text: str, guard: RepetitionGuard, size: int = 3) -> int | None:
+    """Feed `text` in pieces; the offset reached when the guard stopped it (None: never)."""
+    for i in range(0, len(text), size):
+        if guard.feed(text[i : i + size]):
+            return i + size
+    return None
+
+
+def test_a_loop_is_stopped_soon_after_it_starts() -> None:
+    guard = RepetitionGuard(min_chars=100)
+    stopped = _stream(LOOPING, guard)
+    assert stopped is not None and stopped < 200 < len(LOOPING)
+    assert guard.start == LOOPING.index(" – (w)")  # where the loop begins
+    assert "repeated itself" in guard.describe()
+
+
+def test_loop_start_needs_four_repeats_over_the_minimum() -> None:
+    sentence = "The use is fair when the four factors favour it [1]. "
+    assert loop_start(sentence * 3, 100) is None  # said three times: not yet a loop
+    assert loop_start(sentence * 4, 100) == 0
+    assert loop_start("ab" * 30, 100) is None  # too short a run
+    assert loop_start("-" * 500, 10) is None  # no letter or digit: a rule line, not a loop
+
+
+def test_off_when_min_chars_is_zero() -> None:
+    assert _stream(LOOPING, RepetitionGuard(min_chars=0)) is None
+
+
+@pytest.mark.parametrize(
+    ("source", "doc_ids"),
+    [
+        ("gdpr", ["gdpr:art6", "gdpr:art17", "gdpr:art4"]),
+        ("federal_rules", ["frcp:12", "frap:4", "fre:408"]),
+    ],
+)
+def test_the_laws_own_text_is_never_taken_for_a_loop(
+    corpus_dir: Path, source: str, doc_ids: list[str]
+) -> None:
+    adapter = make_adapter(source)
+    seen = 0
+    for doc_id in doc_ids:
+        (unit, *_) = adapter.units_for(corpus_dir, doc_id)
+        for doc in adapter.parse(unit):
+            if doc.doc_id != doc_id:
+                continue
+            text = "\n".join(s.text for s in doc.sections)
+            assert _stream(text, RepetitionGuard(min_chars=100), size=4) is None, doc_id
+            seen += 1
+    assert seen >= len(doc_ids)
