@@ -407,6 +407,7 @@ def run_compare(cfg: CompareConfig, retriever: Any, progress: bool = True) -> di
         vllm_max_tokens=cfg.max_tokens, prompt_max_chars_per_source=cfg.max_chars_per_source,
         vllm_first_token_timeout_s=600, vllm_read_timeout_s=120, vllm_total_timeout_s=900,
         vllm_retries=0, max_question_chars=20000,
+        repetition_stop_chars=0,  # the model's own answer is measured, loops and all
     )  # fmt: skip
     app = create_app(settings, retriever=retriever)
     verifier = Verifier(retriever, parse_citations)
