@@ -235,7 +235,12 @@ def stream_answer(base: str, key: str, question: str, model: str | None) -> dict
                     raw += data["text"]
                     shown = _print_rendered(raw, shown)
                 elif event == "degraded":
-                    print(f"\n[the model failed ({data['reason']}); answering extractively]\n")
+                    why = (
+                        "the model's answer fell into a loop and was stopped"
+                        if data["reason"] == "repetition"
+                        else f"the model failed ({data['reason']})"
+                    )
+                    print(f"\n[{why}; answering extractively]\n")
                 elif event == "citations":
                     final = data
                 elif event == "error":

@@ -24,6 +24,7 @@ from serving.auth import add_key
 from serving.lab.vllm_process import free_port
 from serving.settings import GatewaySettings
 from tests.integration.conftest import running_gateway
+from tests.support.fake_vllm import FakeModelServer
 
 pytestmark = pytest.mark.integration
 
@@ -82,6 +83,15 @@ def degraded_gateway(slice_retriever: Any, web_keys: dict[str, Any]) -> Iterator
     )
     with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def looping_gateway(slice_retriever: Any, web_keys: dict[str, Any]) -> Iterator[str]:
+    """A gateway whose model answers "word word word …" until it is stopped."""
+    with FakeModelServer("trickle", interval_s=0.01) as model:
+        settings = GatewaySettings(api_keys_file=web_keys["path"], vllm_url=model.url)
+        with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
+            yield url
 
 
 @pytest.fixture(scope="module")
@@ -405,6 +415,19 @@ def test_no_results_and_network_error(
     ask(page, "right to erasure")
     page.wait_for_selector("#alert[data-state='network_error']")
     assert "could not be reached" in page.inner_text("#alert")
+
+
+def test_a_looping_answer_is_replaced_and_the_banner_says_why(
+    looping_gateway: str, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    page = open_page(looping_gateway)
+    save_key(page, web_keys["user"])
+    ask(page, QUESTION, as_of="2024-01-01")
+    page.wait_for_selector("#answer[data-state='done']")
+    banner = page.locator("#degraded")
+    assert banner.is_visible() and "fell into a loop" in banner.inner_text()
+    assert "word word" not in page.inner_text("#answer")  # the streamed loop is discarded
+    assert NEW_702 in page.inner_text("#answer")
 
 
 def test_degraded_mode_and_rate_limit(

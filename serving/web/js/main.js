@@ -304,8 +304,10 @@ function showDegraded(reason, message) {
   append(
     box,
     el("strong", { text: "Degraded mode: " }),
-    `the language model is unavailable (${reason}); this answer was composed from the sources ` +
-      "by the extractive backend, quoting them verbatim.",
+    (reason === "repetition"
+      ? "the language model's answer fell into a loop and was stopped"
+      : `the language model is unavailable (${reason})`) +
+      "; this answer was composed from the sources by the extractive backend, quoting them verbatim.",
     message ? el("span", { class: "hint", text: ` ${message}` }) : null,
   );
   box.hidden = false;
