@@ -299,8 +299,12 @@ class Pipeline:
             except GeneratorError as err:
                 degraded_reason = err.reason
                 # once per reason while the generator stays down (the metric counts every one)
+                looped = err.reason == "repetition"
                 self.generator_log.warning(
-                    err.reason, "generator failed (%s); answering extractively", err
+                    err.reason,
+                    "%s (%s); answering extractively",
+                    "the model's answer looped" if looped else "generator failed",
+                    err,
                 )
                 self.metrics.degraded.labels(reason=err.reason).inc()
                 yield Event("degraded", reason=err.reason, text=str(err)[:300])

@@ -53,6 +53,11 @@ class ReadyState:
         return 503 if self.status == "unavailable" else 200
 
 
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 class _SingleFlight:
     """At most one run of a check at a time; callers share it and wait at most `timeout_s`."""
 
@@ -72,6 +77,9 @@ class _SingleFlight:
         """
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self.check())
+            # a check that fails after its callers stopped waiting (an index still opening)
+            # is answered by the next check: its exception is not left "never retrieved"
+            self._task.add_done_callback(_retrieve)
             self._started = time.monotonic()
         left = max(0.0, self._started + self.timeout_s - time.monotonic())
         return await asyncio.wait_for(asyncio.shield(self._task), left)

@@ -208,6 +208,27 @@ class ModelServer:
             self.process.kill()
 
 
+def wait_until_serving(base: str, timeout_s: float = 600.0) -> str | None:
+    """Wait until `GET /readyz` says the index is open (a complete build of the whole corpus
+    takes seconds to open, longer on a busy machine); None when it is, else the last reason."""
+    deadline = time.monotonic() + timeout_s
+    reason = "no answer"
+    told = False
+    while time.monotonic() < deadline:
+        try:
+            r = httpx.get(f"{base}/readyz", timeout=10)
+            if r.status_code == 200:
+                return None
+            reason = str(r.json().get("index", {}).get("error") or r.text[:200])
+        except (httpx.HTTPError, ValueError) as err:
+            reason = repr(err)
+        if not told:
+            print("opening the index …", flush=True)
+            told = True
+        time.sleep(0.5)
+    return reason
+
+
 def stream_answer(base: str, key: str, question: str, model: str | None) -> dict | None:
     """Ask through `POST /v1/ask` with `stream: true`, printing the answer as it is written.
 
@@ -366,6 +387,9 @@ def _serve_and_ask(
         if not build.wait_for("hinted"):
             print(f"the index build failed: {build.error}", flush=True)
             return 1
+    if (not_ready := wait_until_serving(base)) is not None:
+        print(f"the index could not be opened: {not_ready}", flush=True)
+        return 1
     print(f"asking: {SAMPLE_QUESTION}  [{time.monotonic() - t0:.0f} s after start]")
     final = stream_answer(base, key, SAMPLE_QUESTION, None)
     if final is None:
