@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from contextlib import ExitStack
@@ -320,6 +321,7 @@ def run_demo(
         The process exit code.
     """
     with ExitStack() as stack:
+        _stop_on_termination()
         model = None
         if model_dir is not None:
             print(f"starting vLLM on CPU with {model_dir}"
@@ -328,6 +330,17 @@ def run_demo(
             model = ModelServer(model_dir, adapter, Path("var/demo-vllm.log")).start()
             stack.callback(model.stop)
         return _serve_and_ask(sources, wait, model, stack)
+
+
+def _stop_on_termination() -> None:
+    """`kill` or a closed terminal ends the demo as Ctrl-C does: the vLLM server it started
+    is stopped, not left running without its parent."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
 
 
 def _serve_and_ask(
