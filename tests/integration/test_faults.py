@@ -68,6 +68,13 @@ def _post(path: str, body: bytes, headers: dict[str, str], length: int | None = 
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def _timed_ask(url: str, headers: dict[str, str]) -> tuple[httpx.Response, float]:
+    """A JSON ask of QUESTION and the seconds it took."""
+    start = time.monotonic()
+    r = httpx.post(f"{url}/v1/ask", json={"question": QUESTION}, headers=headers, timeout=30)
+    return r, time.monotonic() - start
+
+
 def _abort(s: socket.socket) -> None:
     """Close with a TCP reset (SO_LINGER 0), as a crashed or killed client does."""
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -122,10 +129,7 @@ def test_a_slow_model_server_costs_an_ask_its_deadline_too(key):
         settings = _settings(keys, vllm_url=slow.url, vllm_total_timeout_s=2.0)
         app = create_app(settings, retriever=SliceRetriever())
         with running_gateway(app) as url:
-            start = time.monotonic()
-            r = httpx.post(f"{url}/v1/ask", json={"question": QUESTION}, headers=headers,
-                           timeout=30)  # fmt: skip
-            took = time.monotonic() - start
+            r, took = _timed_ask(url, headers)
         assert r.status_code == 200 and r.json()["degraded_reason"] == "timeout"
         assert 1.9 < took < 2.0 + 2.0, took
         (seen,) = slow.chat_requests()
@@ -138,10 +142,7 @@ def test_a_model_that_loops_is_stopped_and_answered_extractively(key):
         settings = _settings(keys, vllm_url=model.url, vllm_total_timeout_s=30.0)
         app = create_app(settings, retriever=SliceRetriever())
         with running_gateway(app) as url:
-            start = time.monotonic()
-            r = httpx.post(f"{url}/v1/ask", json={"question": QUESTION}, headers=headers,
-                           timeout=30)  # fmt: skip
-            took = time.monotonic() - start
+            r, took = _timed_ask(url, headers)
             body = r.json()
             assert r.status_code == 200 and body["degraded_reason"] == "repetition", body
             assert body["mode"] == "extractive" and body["verification"]["all_verified"]

@@ -417,15 +417,21 @@ def test_no_results_and_network_error(
     assert "could not be reached" in page.inner_text("#alert")
 
 
+def _degraded_answer(page: Any, key: str) -> str:
+    """Ask QUESTION (as of 2024) with `key` until the answer is done; the visible banner's text."""
+    save_key(page, key)
+    ask(page, QUESTION, as_of="2024-01-01")
+    page.wait_for_selector("#answer[data-state='done']")
+    banner = page.locator("#degraded")
+    assert banner.is_visible()
+    return str(banner.inner_text())
+
+
 def test_a_looping_answer_is_replaced_and_the_banner_says_why(
     looping_gateway: str, open_page: Any, web_keys: dict[str, Any]
 ) -> None:
     page = open_page(looping_gateway)
-    save_key(page, web_keys["user"])
-    ask(page, QUESTION, as_of="2024-01-01")
-    page.wait_for_selector("#answer[data-state='done']")
-    banner = page.locator("#degraded")
-    assert banner.is_visible() and "fell into a loop" in banner.inner_text()
+    assert "fell into a loop" in _degraded_answer(page, web_keys["user"])
     assert "word word" not in page.inner_text("#answer")  # the streamed loop is discarded
     assert NEW_702 in page.inner_text("#answer")
 
@@ -435,11 +441,7 @@ def test_degraded_mode_and_rate_limit(
 ) -> None:
     console.allow = [r"status of 429"]
     page = open_page(degraded_gateway)
-    save_key(page, web_keys["limited"])
-    ask(page, QUESTION, as_of="2024-01-01")
-    page.wait_for_selector("#answer[data-state='done']")
-    banner = page.locator("#degraded")
-    assert banner.is_visible() and "Degraded mode" in banner.inner_text()
+    assert "Degraded mode" in _degraded_answer(page, web_keys["limited"])
     assert NEW_702 in page.inner_text("#answer")  # still a cited, extractive answer
     assert page.locator("#answer a.cite-ref").count() >= 1
     shot(page, "laptop-degraded")
