@@ -82,17 +82,18 @@ def _pins_of(chunk: Chunk) -> set[str]:
     """The pinpoints a chunk holds: its own (both ends of a range such as `(5)–(6)`) and those
     merged into it."""
     own = [p.strip() for p in chunk.pinpoint.split("–")]
-    return {_fold(p) for p in (*own, *chunk.pinpoints) if p.strip()}
+    return {fold_pinpoint(p) for p in (*own, *chunk.pinpoints) if p.strip()}
 
 
-def _fold(pin: str) -> str:
+def fold_pinpoint(pin: str) -> str:
+    """A pinpoint for comparison: no whitespace, lower case (`(b) (6)` → `(b)(6)`)."""
     return re.sub(r"\s+", "", pin).lower()
 
 
 def is_label_chain(pinpoint: str) -> bool:
     """Whether a pinpoint is a chain of `(x)` labels (`(b)(6)`), the kind a document's
     structure can confirm or refute (a page or paragraph pinpoint is not)."""
-    folded = _fold(pinpoint)
+    folded = fold_pinpoint(pinpoint)
     return bool(folded) and "".join(_LABEL.findall(folded)) == folded
 
 
@@ -114,7 +115,7 @@ def pinpoint_in_document(chunks: Iterable[Chunk], pinpoint: str) -> bool:
     Returns:
         False only when the document's structure and text show the pinpoint is not there.
     """
-    want = _fold(pinpoint)
+    want = fold_pinpoint(pinpoint)
     chunks = list(chunks)
     if not want or not chunks:
         return True

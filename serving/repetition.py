@@ -65,6 +65,8 @@ class RepetitionGuard:
         self.text += piece
         if self.min_chars <= 0 or self.start is not None:
             return self.start is not None
+        if len(self.text) < self.min_chars:
+            return False  # too short to hold a loop that counts
         self.start = loop_start(self.text, self.min_chars)
         return self.start is not None
 

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from indexing.exact_citations import is_label_chain, pinpoint_in_document
+from indexing.exact_citations import fold_pinpoint, is_label_chain, pinpoint_in_document
 from indexing.model import Passage, SearchFilters
 from legal_corpus.model import Citation, CitationKind
 from serving import answer_format as fmt
@@ -97,12 +97,8 @@ def pinpoints_compatible(cited: str, given: str) -> bool:
     `(a)` and `(a)(1)` are compatible either way (one contains the other); an empty pinpoint
     (the whole document) is compatible with everything.
     """
-    a, b = _norm_pin(cited), _norm_pin(given)
+    a, b = fold_pinpoint(cited), fold_pinpoint(given)
     return not a or not b or a.startswith(b) or b.startswith(a)
-
-
-def _norm_pin(pin: str) -> str:
-    return re.sub(r"\s+", "", pin).lower()
 
 
 def _norm_cite(text: str) -> str:
@@ -260,10 +256,13 @@ class Verifier:
         ]
         if same_doc:
             # the passage at exactly the cited pinpoint, else the most specific one around it
-            want = _norm_pin(cit.pinpoint)
+            want = fold_pinpoint(cit.pinpoint)
             i, _ = max(
                 same_doc,
-                key=lambda ip: (_norm_pin(ip[1].chunk.pinpoint) == want, len(ip[1].chunk.pinpoint)),
+                key=lambda ip: (
+                    fold_pinpoint(ip[1].chunk.pinpoint) == want,
+                    len(ip[1].chunk.pinpoint),
+                ),
             )
             return result("verified", i, cit.doc_id)
         try:
@@ -284,7 +283,7 @@ class Verifier:
         if not is_label_chain(pinpoint):
             return False  # a page or paragraph pinpoint: not judged here
         given = [p.chunk for p in passages if p.chunk.doc_id == doc_id]
-        if any(_norm_pin(c.pinpoint) == _norm_pin(pinpoint) for c in given):
+        if any(fold_pinpoint(c.pinpoint) == fold_pinpoint(pinpoint) for c in given):
             return False
         try:
             current = self.retriever.lookup(doc_id)
