@@ -5,10 +5,15 @@ A document's sections (subsection, subdivision, paragraph) become chunks in docu
 - a section with text is a unit, cited by its own pinpoint;
 - consecutive tiny units (below `min_tokens`) are merged while the result fits `max_tokens`;
   a merge that covers exactly one section's subtree keeps that section's pinpoint, otherwise
-  the chunk is cited as a range (`(a)(1)–(a)(3)`);
+  the chunk is cited as a range (`(a)(1)–(a)(3)`) — or, when it starts with the document's
+  own opening words, as the document (`17 U.S.C. § 107`, not `§ 107(4)`);
 - a unit longer than `max_tokens` is split at sentence boundaries (at word boundaries only
   for a single over-long sentence); the parts share the pinpoint and differ by `part`;
-- a chunk never spans two documents (a document is one section, rule, article or opinion).
+- a chunk never spans two documents (a document is one section, rule, article or opinion);
+- the text reads as the law prints it: each subdivision after its label (`(1) the purpose and
+  character of the use …`; `(1)(A)` where `(1)` is only a caption), and the words that close
+  a list (`Section.closing`) after the list, in a chunk of their section's (or alone, cited by
+  its pinpoint) — never the end of a range of its subdivisions.
 
     >>> chunker = Chunker(count_tokens=lambda s: len(s.split()))
     >>> chunks = chunker.chunk(doc)
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexing.model import Chunk, chunk_id
-from indexing.text import pack, split_sentences
+from indexing.text import pack, split_sentences, without_line_labels
 from legal_corpus.model import LegalDocument, Section, pinpoint_anchor
 
 TokenCounter = Callable[[str], int]
@@ -30,15 +35,17 @@ TokenCounter = Callable[[str], int]
 HEADING_CHARS = 180
 # What `embed_text` puts in a chunk's vectors; raised when that changes, so that a build made
 # by an older release can be told apart (its manifest records the format it was made with).
-# 1: citation and innermost heading; 2: citation and the heading path (`heading_context`).
+# 1: citation and innermost heading; 2: citation and the heading path (`heading_context`);
+# 3: as 2, the passage's text printing each subdivision's label (`(1) the purpose …`) and a
+# list's closing words after the list (`labelled`, `Section.closing`).
 # (Putting the subdivision captions, `Chunk.captions`, in as well was measured over the whole
 # corpus and lost on the doctrine dev questions: top-5 0.864 -> 0.852; it is not done.)
-CHUNK_FORMAT = 2
+CHUNK_FORMAT = 3
 
 
 @dataclass(frozen=True, slots=True)
 class _Unit:
-    """One section's own text with its place in the tree."""
+    """One section's own text (or its closing words) with its place in the tree."""
 
     section: Section
     depth: int
@@ -47,36 +54,47 @@ class _Unit:
     top: int  # which top-level section of the document the unit belongs to
     parent: int  # position of the parent section in the document walk (-1: none)
     ancestors: tuple[str, ...] = ()  # captions of the subdivisions above it, outermost first
+    node: int = -1  # its own position in the document walk
+    closing: bool = False  # the closing words of `parent`, after its subdivisions
+    lineage: tuple[int, ...] = ()  # positions of its ancestors in the walk, nearest first
 
 
 def _units(doc: LegalDocument, count: TokenCounter) -> list[_Unit]:
-    flat: list[tuple[Section, int, int]] = []
+    # (section, depth, top, closing): a section's closing words follow its subtree as one
+    # more node inside it, cited by the section's own pinpoint
+    flat: list[tuple[Section, int, int, bool]] = []
     parents: list[int] = []
 
     def visit(section: Section, depth: int, top: int, parent: int) -> None:
         me = len(flat)
-        flat.append((section, depth, top))
+        flat.append((section, depth, top, False))
         parents.append(parent)
         for child in section.children:
             visit(child, depth + 1, top, me)
+        if section.closing.strip():
+            words = Section(section.pinpoint, section.citation, text=section.closing)
+            flat.append((words, depth + 1, top, True))
+            parents.append(me)
 
     for i, top_section in enumerate(doc.sections):
         visit(top_section, 0, i, -1)
     # Subtree extents over all nodes (a heading-only section still bounds its subtree),
     # then expressed in positions among the text-bearing units.
     text_before = [0]
-    for section, _, _ in flat:
+    for section, _, _, _ in flat:
         text_before.append(text_before[-1] + (1 if section.text.strip() else 0))
     units: list[_Unit] = []
-    for i, (section, depth, top) in enumerate(flat):
+    for i, (section, depth, top, closing) in enumerate(flat):
         if not section.text.strip():
             continue
         end = i + 1
         while end < len(flat) and flat[end][1] > depth:
             end += 1
         above: list[str] = []
+        lineage: list[int] = []
         up = parents[i]
         while up >= 0:
+            lineage.append(up)
             if flat[up][0].pinpoint and flat[up][0].heading.strip():
                 above.append(flat[up][0].heading.strip())
             up = parents[up]
@@ -85,13 +103,61 @@ def _units(doc: LegalDocument, count: TokenCounter) -> list[_Unit]:
                 section,
                 depth,
                 text_before[end],
-                count(section.text),
+                count(section.text),  # what is embedded: the text without its label
                 top,
                 parents[i],
                 tuple(reversed(above)),
+                i,
+                closing,
+                tuple(lineage),
             )
         )
     return units
+
+
+# the label a subdivision is printed with: the last `(…)` of its pinpoint (`(a)(1)(A)` ->
+# `(A)`; a repeated pinpoint's `[2]` left off); paragraphs (`¶ 12`) and bodies have none
+_LABEL = re.compile(r"(\([^()\[\]]+\))(?:\[\d+\])?$")
+_OWN = "\x00"  # `labelled`'s `within` by default: the section's own last label
+
+
+def labelled(section: Section, within: str | None = _OWN) -> str:
+    """A section's text as the law prints it, after its label: `(1) the purpose and
+    character of the use …`.
+
+    Args:
+        section: the section.
+        within: the pinpoint of the section it is printed under in the same passage; the
+            label is its pinpoint below that one (`(1)(A)` under `(a)` when `(a)(1)` has
+            no text of its own). Left out: its own last label. None: no label (a
+            section's closing words, cited by the section they close).
+    """
+    text = section.text.strip()
+    if within is None:
+        return text
+    pin = section.pinpoint
+    if within != _OWN and pin.startswith(within) and pin != within:
+        label = pin[len(within) :]
+    else:
+        found = _LABEL.search(pin)
+        label = found.group(1) if found else ""
+    if not label or not label.startswith("(") or text.startswith(label):
+        return text
+    return f"{label} {text}"
+
+
+def _passage_text(members: Sequence[_Unit]) -> str:
+    """The members' texts, one block each, each after its label relative to the nearest
+    ancestor printed in the same passage."""
+    printed = {u.node: u.section.pinpoint for u in members if not u.closing}
+    lines = []
+    for u in members:
+        if u.closing:
+            lines.append(labelled(u.section, None))
+            continue
+        within = next((printed[a] for a in u.lineage if a in printed), _OWN)
+        lines.append(labelled(u.section, within))
+    return "\n".join(lines)
 
 
 def words_counter(text: str) -> int:
@@ -156,10 +222,11 @@ class Chunker:
         units = _units(doc, self.count)
         groups = self._group(units)
         chunks: list[Chunk] = []
+        parts_of: dict[str, int] = {}
         for start, end in groups:
             members = units[start:end]
             pinpoint, citation, anchor = self._label(doc, units, start, end)
-            text = "\n".join(u.section.text.strip() for u in members)
+            text = _passage_text(members)
             tokens = sum(u.tokens for u in members)
             parts = [text] if tokens <= self.max_tokens else self._split(text)
             covered = tuple(u.section.pinpoint for u in members) if len(members) > 1 else ()
@@ -168,7 +235,10 @@ class Chunker:
             if heading and (not path or path[-1] != heading):
                 path = (*path, heading)
             captions = _captions(members, path)
-            for part_no, part in enumerate(parts):
+            # a section's closing words alone share its pinpoint: they are its next part
+            first_part = parts_of.get(pinpoint, 0)
+            parts_of[pinpoint] = first_part + len(parts)
+            for part_no, part in enumerate(parts, first_part):
                 chunks.append(
                     self._make(
                         doc,
@@ -208,6 +278,10 @@ class Chunker:
                     break
                 if tokens + nxt.tokens > self.max_tokens:
                     break
+                if nxt.closing and nxt.parent != units[start].node:
+                    # closing words go with their section, else alone: cited by its
+                    # pinpoint, never as the end of a range of its subdivisions
+                    break
                 inside = j < units[head].subtree_end
                 sibling = (
                     nxt.depth == units[start].depth
@@ -233,7 +307,10 @@ class Chunker:
             return first.pinpoint, first.citation or doc.citation, anchor
         heads = [u for u in units[start:end] if u.depth == units[start].depth]
         last = (heads[-1] if heads[-1].subtree_end == end else units[end - 1]).section
-        pin = f"{first.pinpoint}–{last.pinpoint}" if first.pinpoint else last.pinpoint
+        if not first.pinpoint:
+            # a document's opening words and its first subdivisions: the document itself
+            return "", doc.citation, anchor
+        pin = f"{first.pinpoint}–{last.pinpoint}"
         citation = f"{doc.citation}{pin}"
         if first.citation and first.pinpoint and first.citation.endswith(first.pinpoint):
             citation = f"{first.citation}–{last.pinpoint}"
@@ -319,7 +396,9 @@ def _captions(members: Sequence[_Unit], path: tuple[str, ...]) -> tuple[str, ...
 
 def embed_text(chunk: Chunk) -> str:
     """What is embedded (and weighted for the sparse vector) for a chunk: its citation, the
-    headings it sits under, then its text.
+    headings it sits under, then its text without the subdivision labels its lines begin
+    with (`without_line_labels`: printed for the reader; embedded, they cost the doctrine
+    dev questions' MAP and the lawyers' questions' — README, "Chunks").
 
     The headings say what a provision is about when its own words do not: `17 U.S.C. § 507`
     reads "no civil action shall be maintained under the provisions of this title" and never
@@ -328,7 +407,8 @@ def embed_text(chunk: Chunk) -> str:
     """
     head = heading_context(chunk.heading_path or ((chunk.title,) if chunk.title else ()))
     prefix = f"{chunk.citation}. {head}".strip(". ") if head else chunk.citation
-    return f"{prefix}\n{chunk.text}" if prefix else chunk.text
+    text = without_line_labels(chunk.text)
+    return f"{prefix}\n{text}" if prefix else text
 
 
 def heading_context(path: Sequence[str], max_chars: int = HEADING_CHARS) -> str:

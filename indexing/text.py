@@ -269,6 +269,16 @@ def split_sentences(text: str, rule: SentenceRule = PROSE) -> list[str]:
     return [text[a:b].strip() for a, b in sentence_spans(text, rule)]
 
 
+# a subdivision's label where a passage's line begins: `(1) `, `(1)(A) `
+_LINE_LABEL = re.compile(r"^(?:\([^()\s]{1,8}\))+ ", re.M)
+
+
+def without_line_labels(text: str) -> str:
+    """`text` without the subdivision labels that begin its lines (`(1) the purpose …` ->
+    `the purpose …`): what a passage printed as the law prints it reads without them."""
+    return _LINE_LABEL.sub("", text)
+
+
 def pack(pieces: Iterable[T], fits: Callable[[list[T], T], bool]) -> list[list[T]]:
     """Pieces in order, grouped greedily: a new group starts where the next piece does not fit.
 

@@ -207,6 +207,8 @@ def _print_section(section: Section, depth: int, out: TextIO) -> None:
         print(f"{indent}    {line}" if line.strip() else "", file=out)
     for child in section.children:
         _print_section(child, depth + 1, out)
+    for line in section.closing.splitlines():
+        print(f"{indent}    {line}" if line.strip() else "", file=out)
 
 
 def print_document(doc: LegalDocument, others: Sequence[LegalDocument], out: TextIO) -> None:

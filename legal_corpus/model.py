@@ -69,8 +69,12 @@ class Section:
             `(a)`, `(b)(6)`, `(1)(a)`, `¶ 12`; empty for a document's unlabelled body text.
         citation: the full pinpoint citation, e.g. `17 U.S.C. § 107(1)`, `GDPR Art. 17(1)(a)`.
         heading: the section's heading or caption, if it has one.
-        text: the section's own text, excluding its children's.
+        text: the section's own text, excluding its children's: what comes before them.
         children: nested sections in document order.
+        closing: words of the section that come *after* its children — the flush language
+            that closes a list (17 U.S.C. § 107's "The fact that a work is unpublished shall
+            not itself bar a finding of fair use …" after factors (1)–(4)); cited by the
+            section's own pinpoint.
     """
 
     pinpoint: str
@@ -78,6 +82,7 @@ class Section:
     heading: str = ""
     text: str = ""
     children: tuple[Section, ...] = ()
+    closing: str = ""
 
     @property
     def anchor(self) -> str:
@@ -89,6 +94,16 @@ class Section:
         yield self
         for child in self.children:
             yield from child.walk()
+
+    def blocks(self) -> Iterator[str]:
+        """The texts of this section and its descendants in reading order: its own text,
+        its children's, then its closing words (empty texts left out)."""
+        if self.text:
+            yield self.text
+        for child in self.children:
+            yield from child.blocks()
+        if self.closing:
+            yield self.closing
 
 
 def pinpoint_anchor(pinpoint: str) -> str:
@@ -164,7 +179,10 @@ class LegalDocument:
             h.update(part.encode())
             h.update(b"\x1f")
         for section in self.walk():
-            for part in (section.pinpoint, section.heading, section.text):
+            # closing words count only where a section has them, so that the hash of every
+            # document without any stays what it was (a sync replaces only what changed)
+            closing = (section.closing,) if section.closing else ()
+            for part in (section.pinpoint, section.heading, section.text, *closing):
                 h.update(part.encode())
                 h.update(b"\x1f")
         return h.hexdigest()
@@ -183,8 +201,8 @@ class LegalDocument:
 
     @property
     def text(self) -> str:
-        """The document's full text, sections joined by blank lines."""
-        return "\n\n".join(s.text for s in self.walk() if s.text)
+        """The document's full text in reading order, sections joined by blank lines."""
+        return "\n\n".join(text for s in self.sections for text in s.blocks())
 
     @property
     def version_key(self) -> str:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from indexing.text import SentenceRule, sentence_spans
+from indexing.text import SentenceRule, sentence_spans, without_line_labels
 
 QUOTE_BEGIN = "##begin_quote##"
 QUOTE_END = "##end_quote##"
@@ -88,6 +88,16 @@ def render(answer: str) -> str:
 def normalize_ws(text: str) -> str:
     """Whitespace runs collapsed to one space, ends stripped (quotes compare on this)."""
     return " ".join(text.split())
+
+
+def quoted_in(quote: str, source: str) -> bool:
+    """Whether `quote` is verbatim in a passage's `source` text, whitespace aside — with or
+    without the subdivision labels the passage prints at the start of its lines (a quote
+    that runs from a list's opening words into its first item, "shall include— the
+    purpose and character of the use", is the law's text as much as one that keeps the
+    "(1)")."""
+    wanted = normalize_ws(quote)
+    return wanted in normalize_ws(source) or wanted in normalize_ws(without_line_labels(source))
 
 
 def sentences(answer: str) -> list[tuple[int, int]]:

@@ -172,8 +172,7 @@ class Verifier:
                 )  # fmt: skip
                 continue
             chunk = passages[m.n - 1].chunk
-            source_text = fmt.normalize_ws(chunk.text)
-            bad = [q for q in quoted if fmt.normalize_ws(q) not in source_text]
+            bad = [q for q in quoted if not fmt.quoted_in(q, chunk.text)]
             out.append(
                 CheckedCitation(
                     n=m.n, kind="source", doc_id=chunk.doc_id, citation=chunk.citation,
@@ -187,7 +186,7 @@ class Verifier:
         for q in unattributed:
             found = [
                 i for i, p in enumerate(passages, 1)
-                if fmt.normalize_ws(q.text) in fmt.normalize_ws(p.chunk.text)
+                if fmt.quoted_in(q.text, p.chunk.text)
             ]  # fmt: skip
             hit = passages[found[0] - 1].chunk if found else None
             out.append(

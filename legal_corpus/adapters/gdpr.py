@@ -88,6 +88,7 @@ class _Item:
         self.label = label
         self.texts: list[str] = []
         self.children: list[_Item] = []
+        self.closing: list[str] = []  # text after its points (a subparagraph that follows)
 
 
 def _collect(el: Any, into: _Item, notes: list[str]) -> None:
@@ -96,7 +97,9 @@ def _collect(el: Any, into: _Item, notes: list[str]) -> None:
         normalize_ws(_text(el, notes, inline_only=True)) if el.tag in {"ALINEA", "P", "TXT"} else ""
     )
     if own:
-        into.texts.append(own)
+        # a subparagraph after the points closes the list (Art. 6(1)'s "Point (f) of the
+        # first subparagraph shall not apply …"): it is not the paragraph's opening words
+        (into.closing if into.children else into.texts).append(own)
     for child in el:
         tag = child.tag if isinstance(child.tag, str) else ""
         if tag == "LIST":
@@ -121,6 +124,7 @@ def _freeze(item: _Item, prefix: str, citation: str, seen: set[str]) -> Section:
         citation=f"{citation}{pin}",
         text=" ".join(item.texts),
         children=tuple(_freeze(c, pin, citation, seen) for c in item.children),
+        closing=" ".join(item.closing),
     )
 
 
@@ -278,6 +282,7 @@ class GdprAdapter:
             heading=subject,
             text=" ".join(body.texts),
             children=tuple(children),
+            closing=" ".join(body.closing),
         )
         return LegalDocument(
             doc_id=f"gdpr:art{ident}",

@@ -22,8 +22,9 @@ carries the same rules with year-by-year versions.
 
 Structure: subsections, paragraphs, subparagraphs, clauses, subclauses, items … become nested
 `Section`s with pinpoints `(a)`, `(a)(1)`, `(a)(1)(A)` and citations `17 U.S.C. § 107(1)`;
-each level's `chapeau`, `content` and `continuation` text, in document order, is its `text`
-(blocks joined by newlines, whitespace collapsed, words untouched); level headings are kept.
+each level's `chapeau` and `content` text is its `text`, and a `continuation` after its
+subdivisions (the words that close a list) its `closing` (blocks joined by newlines,
+whitespace collapsed, words untouched); level headings are kept.
 The section's own `heading` is the document title. `heading_path` runs from the title through
 subtitle / chapter / subchapter / part … to `§ 107. Limitations on exclusive rights: Fair use`.
 Statutory text only: `<sourceCredit>` goes to `metadata["source_credit"]`, `<note>`s
@@ -244,10 +245,11 @@ class _Level:
     heading: str
     texts: list[str]
     children: list[tuple[str, _Level]]
+    closing: list[str]  # text after the first labelled child (a `<continuation>`)
 
 
 def _walk_level(el: Any, notes: list[dict[str, str]]) -> _Level:
-    level = _Level(heading="", texts=[], children=[])
+    level = _Level(heading="", texts=[], children=[], closing=[])
     for child in el:
         name = _local(child.tag)
         if not name or name == "num":
@@ -260,8 +262,9 @@ def _walk_level(el: Any, notes: list[dict[str, str]]) -> _Level:
             if label:
                 level.children.append((label, sub))
             else:  # an unnumbered level: its words belong to the parent
-                level.texts.extend(sub.texts)
+                (level.closing if level.children else level.texts).extend(sub.texts)
                 level.children.extend(sub.children)
+                level.closing.extend(sub.closing)
         elif name in {"note", "notes"}:
             notes.extend(_notes(child))
         elif name in EDITORIAL:
@@ -269,7 +272,8 @@ def _walk_level(el: Any, notes: list[dict[str, str]]) -> _Level:
         else:
             text = _text(child)
             if text:
-                level.texts.append(text)
+                # words after the subdivisions close the list; they are not its preamble
+                (level.closing if level.children else level.texts).append(text)
     return level
 
 
@@ -304,6 +308,7 @@ def _freeze(level: _Level, pinpoint: str, citation: str, seen: set[str]) -> Sect
         heading=level.heading,
         text=join_blocks(level.texts),
         children=tuple(children),
+        closing=join_blocks(level.closing),
     )
 
 
@@ -495,6 +500,7 @@ class UscodeAdapter:
             heading=section_heading,
             text=root.text,
             children=root.children,
+            closing=root.closing,
         )
         status = el.get("status") or ""
         return LegalDocument(

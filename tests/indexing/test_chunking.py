@@ -14,7 +14,7 @@ from indexing.chunking import (
     model_token_counter,
 )
 from indexing.settings import default_embed_model
-from indexing.text import split_sentences
+from indexing.text import split_sentences, without_line_labels
 from legal_corpus.adapters import make_adapter
 from legal_corpus.model import LegalDocument
 
@@ -151,7 +151,11 @@ def test_embedded_text_carries_the_heading_path(corpus_dir: Path, chunker: Chunk
     chunk = chunker.chunk(doc)[0]
     text = embed_text(chunk)
     head, _, body = text.partition("\n")
-    assert head.startswith(chunk.citation) and body == chunk.text
+    # the text as printed, its subdivision labels left out: `(a) Except as …` is read, and
+    # `Except as …` embedded
+    assert chunk.text.startswith("(a) Except as expressly provided")
+    assert head.startswith(chunk.citation) and body == without_line_labels(chunk.text)
+    assert body.startswith("Except as expressly provided") and "\n(b)" not in body
     # the words a lawyer asks with are in the headings, not in the section's own text
     assert "COPYRIGHT INFRINGEMENT" in head and "copyright" not in body.lower()
     assert chunker.count(text) <= 256  # the embedding model's window
@@ -171,7 +175,69 @@ def test_captions_of_merged_and_nested_subdivisions_are_recorded(corpus_dir, chu
     frcp26 = _docs(corpus_dir, "federal_rules", "civil/rule-26")[-1]
     deep = next(c for c in chunker.chunk(frcp26) if "(b)(3)(A)" in (c.pinpoints or (c.pinpoint,)))
     assert deep.captions[:2] == ("Discovery Scope and Limits", "Trial Preparation: Materials")
-    # the chunk text stays the source's text, verbatim
+    # the chunk text is the source's text, verbatim, after the subdivision's label
     section = frcp26.section("(b)(3)(A)")
-    assert section is not None and deep.text.startswith(section.text.strip())
+    assert section is not None and deep.text.startswith(f"(A) {section.text.strip()}")
     assert chunker.count(embed_text(deep)) <= 256
+
+
+def test_passages_print_subdivision_labels_and_a_lists_closing_words_last(
+    corpus_dir: Path, chunker: Chunker
+) -> None:
+    title17 = _docs(corpus_dir, "uscode", "t17")
+    fair_use = next(
+        d for d in title17 if d.doc_id == "usc:17/107" and d.version.label == "Online@117-80"
+    )
+    chunks = chunker.chunk(fair_use)
+    text = "\n".join(c.text for c in chunks)
+    # the factors read as the statute prints them, and the sentence that closes the list
+    # ("The fact that a work is unpublished …") comes after factor (4), not before (1)
+    lines = text.splitlines()
+    factors = [n for n, line in enumerate(lines) if line[:3] in {"(1)", "(2)", "(3)", "(4)"}]
+    assert [lines[n][:4] for n in factors] == ["(1) ", "(2) ", "(3) ", "(4) "]
+    assert lines[factors[0]].startswith("(1) the purpose and character of the use")
+    closing = next(n for n, line in enumerate(lines) if line.startswith("The fact that a work"))
+    assert closing > factors[-1]
+    # every passage is cited by the section it holds: its opening with the factors, and its
+    # closing words (one section's words, never "§ 107(4)"), with distinct ids
+    assert {c.citation for c in chunks} == {"17 U.S.C. § 107"}
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_closing_words_are_cited_by_the_paragraph_they_close(
+    corpus_dir: Path, chunker: Chunker
+) -> None:
+    art6 = next(d for d in _docs(corpus_dir, "gdpr", "gdpr-en") if d.doc_id == "gdpr:art6")
+    chunks = chunker.chunk(art6)
+    holder = next(c for c in chunks if "Point (f) of the first subparagraph" in c.text)
+    assert holder.citation == "GDPR Art. 6(1)"
+    opening = next(c for c in chunks if "at least one of the following applies" in c.text)
+    assert "Point (f)" not in opening.text and "\n(a) the data subject has given" in opening.text
+    assert chunks.index(holder) > chunks.index(opening)
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_a_label_under_a_subdivision_without_text_names_both(
+    corpus_dir: Path, chunker: Chunker
+) -> None:
+    # Fed. R. Civ. P. 12(a)(1) is a caption ("In General") without words of its own: the
+    # line of 12(a)(1)(A) printed under 12(a) reads "(1)(A)", so the pinpoint can be read off
+    frcp12 = _docs(corpus_dir, "federal_rules", "civil/rule-12")[-1]
+    first = chunker.chunk(frcp12)[0]
+    assert first.pinpoint.startswith("(a)")
+    assert "\n(1)(A) A defendant must serve an answer:" in first.text
+    assert "\n(i) within 21 days after being served" in first.text
+
+
+@pytest.mark.parametrize(
+    ("printed", "read"),
+    [
+        ("(1) the purpose and character of the use", "the purpose and character of the use"),
+        ("(a) Unless …\n(1)(A) A defendant must", "Unless …\nA defendant must"),
+        ("points (c) and (e) of paragraph 1", "points (c) and (e) of paragraph 1"),
+        ("(f) of the first subparagraph", "of the first subparagraph"),
+        ("(as amended) text", "(as amended) text"),
+    ],
+)
+def test_line_labels_are_left_out_of_what_is_read(printed: str, read: str) -> None:
+    assert without_line_labels(printed) == read

@@ -103,8 +103,13 @@ def test_fair_use_document(title17: dict[tuple[str, str], LegalDocument]) -> Non
         "§ 107. Limitations on exclusive rights: Fair use",
     )
     assert [s.pinpoint for s in doc.walk()] == ["", "(1)", "(2)", "(3)", "(4)"]
-    # the continuation ("The fact that a work is unpublished …") is statutory text
-    assert "The fact that a work is unpublished shall not itself bar" in doc.text
+    # the continuation ("The fact that a work is unpublished …") is statutory text that
+    # closes the list of factors: it follows factor (4), it is not the section's preamble
+    unpublished = "The fact that a work is unpublished shall not itself bar"
+    root = doc.section("")
+    assert root is not None and unpublished not in root.text
+    assert root.closing.startswith(unpublished)
+    assert doc.text.index("upon the potential market") < doc.text.index(unpublished)
     # notes and the source credit are metadata, never text
     assert "Pub. L. 94–553" in doc.metadata["source_credit"]
     assert "Pub. L. 94–553" not in doc.text

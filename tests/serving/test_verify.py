@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from serving.answer_format import quote
+from serving.answer_format import quote, quoted_in
 from serving.verify import pinpoints_compatible
 from tests.serving.corpus_slice import USC_107_1
 
@@ -42,6 +42,20 @@ def test_quote_not_verbatim_is_misquoted(verifier, passages):
     assert statuses(report) == [("source", 1, "misquoted")]
     assert "not verbatim" in report.citations[0].message
     assert report.unsupported  # the only marker failed, so the claim is unsupported
+
+
+def test_a_quote_may_run_across_the_subdivision_labels_a_passage_prints():
+    # passages print each subdivision's label where its words begin (`(1) the purpose …`)
+    source = (
+        "In determining whether the use made of a work in any particular case is a fair use "
+        "the factors to be considered shall include—\n(1) the purpose and character of the "
+        "use;\n(2) the nature of the copyrighted work;"
+    )
+    assert quoted_in("shall include— the purpose and character of the use", source)
+    assert quoted_in("shall include— (1) the purpose and character", source)
+    assert quoted_in("the use; the nature of the copyrighted work", source)
+    assert not quoted_in("shall include— the purpose and character of the abuse", source)
+    assert not quoted_in("shall include— (2) the purpose", source)
 
 
 def test_quote_attributed_to_the_wrong_source_is_misquoted(verifier, passages):

@@ -124,6 +124,7 @@ export class DocPanel {
     const links = el("ol", { class: "doc-nav-list" });
     let cited = null;
     let found = 0;
+    let missing = 0;
     for (const s of doc.sections) {
       const isCited = t.anchor !== null && s.anchor === t.anchor;
       const label = s.pinpoint ? s.citation : s.heading_path[s.heading_path.length - 1] || s.citation;
@@ -138,7 +139,7 @@ export class DocPanel {
       });
       links.append(el("li", {}, link));
       const text = highlighted(s.text, isCited ? t.quotes : []);
-      if (isCited) found = text.found;
+      if (isCited) ({ found, missing } = text);
       const section = el(
         "section",
         {
@@ -160,6 +161,8 @@ export class DocPanel {
       notes.push(`The cited section is not in version ${doc.version.label}.`);
     } else if (cited && t.quotes.length && !found) {
       notes.push(`The quoted words do not appear in version ${doc.version.label}.`);
+    } else if (cited && missing) {
+      notes.push(`Some of the quoted words do not appear in version ${doc.version.label}.`);
     }
     if (t.version && t.version !== doc.version.label) {
       notes.push(`The answer cited version ${t.version}; this is version ${doc.version.label}.`);

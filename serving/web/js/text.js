@@ -18,8 +18,13 @@ export function displayOfRaw(raw) {
   return text;
 }
 
+// a subdivision's label a passage prints where a line begins: "(1) ", "(1)(A) "
+const LABEL = "(?:(?:\\([^()\\s]{1,8}\\))+\\s+)?";
+
 /**
- * Where `needle` occurs in `hay`, ignoring differences in whitespace and letter case.
+ * Where `needle` occurs in `hay`, ignoring differences in whitespace and letter case, and
+ * the subdivision labels `hay` prints between the words (as the verifier does: a quote that
+ * runs from a list's opening words into "(1) the purpose …" may leave the "(1)" out).
  * @returns {[number, number] | null} [start, end) in `hay`, or null
  */
 export function findLoose(hay, needle) {
@@ -29,7 +34,7 @@ export function findLoose(hay, needle) {
     .filter(Boolean);
   if (!words.length) return null;
   const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/"/g, '["“”]'));
-  const re = new RegExp(escaped.join("\\s+"), "iu");
+  const re = new RegExp(escaped.join(`\\s+${LABEL}`), "iu");
   const m = re.exec(hay);
   return m ? [m.index, m.index + m[0].length] : null;
 }
@@ -50,14 +55,17 @@ export function quoteParts(quote) {
  * @param {string} text
  * @param {string[]} quotes
  * @param {string} [markClass]
- * @returns {{nodes: Node[], found: number}} the nodes and how many quote parts were found
+ * @returns {{nodes: Node[], found: number, missing: number}} the nodes, how many marked
+ *   stretches there are, and how many quote parts were not found
  */
 export function highlighted(text, quotes, markClass = "quote") {
   const ranges = [];
+  let missing = 0;
   for (const quote of quotes) {
     for (const part of quoteParts(quote || "")) {
       const r = findLoose(text, part);
       if (r) ranges.push(r);
+      else missing += 1;
     }
   }
   ranges.sort((a, b) => a[0] - b[0]);
@@ -75,5 +83,5 @@ export function highlighted(text, quotes, markClass = "quote") {
     at = end;
   }
   if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
-  return { nodes, found: merged.length };
+  return { nodes, found: merged.length, missing };
 }
