@@ -36,8 +36,8 @@ HEADING_CHARS = 180
 # What `embed_text` puts in a chunk's vectors; raised when that changes, so that a build made
 # by an older release can be told apart (its manifest records the format it was made with).
 # 1: citation and innermost heading; 2: citation and the heading path (`heading_context`);
-# 3: as 2, the passage's text printing each subdivision's label (`(1) the purpose …`) and a
-# list's closing words after the list (`labelled`, `Section.closing`).
+# 3: as 2, a list's closing words read after the list (`Section.closing`); the passage's text
+# also prints each subdivision's label (`labelled`), which is left out of what is embedded.
 # (Putting the subdivision captions, `Chunk.captions`, in as well was measured over the whole
 # corpus and lost on the doctrine dev questions: top-5 0.864 -> 0.852; it is not done.)
 CHUNK_FORMAT = 3
@@ -137,7 +137,7 @@ def labelled(section: Section, within: str | None = _OWN) -> str:
         return text
     pin = section.pinpoint
     if within != _OWN and pin.startswith(within) and pin != within:
-        label = pin[len(within) :]
+        label = re.sub(r"\[\d+\]", "", pin[len(within) :])  # a repeat's `[2]` is no label
     else:
         found = _LABEL.search(pin)
         label = found.group(1) if found else ""

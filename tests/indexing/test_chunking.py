@@ -11,12 +11,13 @@ from indexing.chunking import (
     Chunker,
     embed_text,
     heading_context,
+    labelled,
     model_token_counter,
 )
 from indexing.settings import default_embed_model
 from indexing.text import split_sentences, without_line_labels
 from legal_corpus.adapters import make_adapter
-from legal_corpus.model import LegalDocument
+from legal_corpus.model import LegalDocument, Section
 
 pytestmark = pytest.mark.unit
 
@@ -241,3 +242,14 @@ def test_a_label_under_a_subdivision_without_text_names_both(
 )
 def test_line_labels_are_left_out_of_what_is_read(printed: str, read: str) -> None:
     assert without_line_labels(printed) == read
+
+
+def test_a_repeated_pinpoints_label_is_printed_without_its_suffix() -> None:
+    # a source that repeats a label gets `(1)[2]` as a unique pinpoint; it prints `(1)`
+    repeat = Section("(a)(1)[2]", "42 U.S.C. § 1(a)(1)[2]", text="the words")
+    assert labelled(repeat) == "(1) the words"
+    assert labelled(repeat, within="(a)") == "(1) the words"
+    assert labelled(repeat, within=None) == "the words"
+    assert labelled(Section("¶ 12", "…, ¶ 12", text="the court held"), within="") == (
+        "the court held"
+    )
