@@ -153,12 +153,17 @@ def test_base_and_adapter_answer_differently_and_extractive_on_request(real_gate
 
 def test_base_asked_beside_the_adapter_answers_as_base_alone(real_gateway):
     """vLLM's CPU build applies an adapter to base requests batched with adapter requests;
-    the gateway's ModelGate keeps them apart, so a concurrent `base` answer is the base's."""
+    the gateway's ModelGate keeps them apart, so a concurrent `base` answer is the base's.
+
+    One `base` request among the adapter's: two `base` requests may run as one batch, and
+    the CPU kernels are not batch-invariant — a batch of two can differ from one request in
+    the last bits, which greedy decoding may turn into another word late in the answer (seen
+    once in CI, 157 characters in). That is not an adapter leak, and not what this checks."""
     from concurrent.futures import ThreadPoolExecutor
 
     url, headers, _ = real_gateway
     _, alone = stream(url, headers, model="base")
-    models = ("legal", "base", "legal", "base")
+    models = ("legal", "base", "legal", "legal")
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(stream, url, headers, model=m) for m in models]
         answers = [(m, f.result()[1]) for m, f in zip(models, futures, strict=True)]
