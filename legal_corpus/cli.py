@@ -203,11 +203,14 @@ def _print_section(section: Section, depth: int, out: TextIO) -> None:
     indent = "    " * depth
     heading = f" — {section.heading}" if section.heading else ""
     print(f"{indent}{section.citation}{heading}", file=out)
-    for line in section.text.splitlines():
-        print(f"{indent}    {line}" if line.strip() else "", file=out)
+    _print_lines(section.text, indent, out)
     for child in section.children:
         _print_section(child, depth + 1, out)
-    for line in section.closing.splitlines():
+    _print_lines(section.closing, indent, out)
+
+
+def _print_lines(text: str, indent: str, out: TextIO) -> None:
+    for line in text.splitlines():
         print(f"{indent}    {line}" if line.strip() else "", file=out)
 
 
