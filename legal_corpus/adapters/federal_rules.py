@@ -100,6 +100,16 @@ _RULE_DIR = re.compile(r"^rule-([0-9A-Za-z]+(?:_[0-9]+)*)$")
 _YEAR_FILE = re.compile(r"^(\d{4})\.md$")
 _HISTORY = re.compile(r'<p class="amendment-history">(.*?)</p>', re.S)
 _TAG = re.compile(r"<[^>]+>")
+# What some yearly files carry after a rule's last words, outside the amendment-history
+# paragraph: the history note itself and the heading of the next Part or Article of the
+# printed rules ("(Added Apr. 11, 1997, eff. Dec. 1, 1997.) ARTICLE IX. AUTHENTICATION AND
+# IDENTIFICATION"), sometimes with an abrogated Part's note. Not the rule's text.
+_LEAKED_TAIL = re.compile(
+    r"\s*(?P<history>\((?:As\s+added|Added|As\s+amended|Amended)\b[^()]*?\beff\.[^()]*\)\.?)?"
+    r"(?P<heading>\s*\[?(?:ARTICLE|PART|TITLE)\s+[IVXLC]+(?:\.|\s*[—–-])[^a-z\n]*?\]?"
+    r"(?:\s*\(Abrogated[^()]*\))?)?"
+    r"[\sÆ]*$"
+)
 _BOLD_ITEM = re.compile(r"^\*\*\((\w{1,6})\)\s*(.*?)\*\*\s*(.*)$", re.S)
 _SEPARATOR = re.compile(r"(?m)^\s*[-‐‑–—]\s*$")
 _INLINE_LABEL = re.compile(r"\((\d{1,3}|[a-z]{1,5}|[A-Z]{1,5})\)(?=\s)")
@@ -285,6 +295,21 @@ def parse_body(path: Path, body: str, citation: str, line0: int) -> tuple[str, t
     return " ".join(builder.body), tuple(builder.build())
 
 
+def strip_leaked_tail(body: str) -> tuple[str, str]:
+    """A rule body without the history note and next-Part heading some files end it with.
+
+    Args:
+        body: Markdown of the rule, before its amendment-history paragraph.
+
+    Returns:
+        (the body without that tail, the history note found in it or "").
+    """
+    m = _LEAKED_TAIL.search(body)
+    if m is None or not (m.group("history") or m.group("heading") or "Æ" in m.group(0)):
+        return body, ""
+    return body[: m.start()].rstrip(), normalize_ws(m.group("history") or "")
+
+
 def parse_file(path: Path, year: int, citation: str) -> ParsedFile:
     """Parse one yearly rule file.
 
@@ -312,6 +337,9 @@ def parse_file(path: Path, year: int, citation: str) -> ParsedFile:
         history = normalize_ws(_TAG.sub(" ", hm.group(1)))
         appended = normalize_ws(_TAG.sub(" ", rest[hm.end() :]))
         rest = rest[: hm.start()]
+    rest, leaked = strip_leaked_tail(rest)
+    if leaked and not history:
+        history = leaked
     body_text, items = parse_body(path, rest, citation, line0)
     return ParsedFile(path, year, front, body_text, items, history, appended)
 
