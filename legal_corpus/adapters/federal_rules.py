@@ -53,7 +53,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -207,10 +207,10 @@ class ParsedFile:
     history: str
     appended: str
 
-    def content_key(self) -> tuple[tuple[str, str, str], ...]:
-        out = [("", "", self.body)]
+    def content_key(self) -> tuple[tuple[str, ...], ...]:
+        out: list[tuple[str, ...]] = [("", "", self.body)]
         for top in self.items:
-            out.extend((s.pinpoint, s.heading, s.text) for s in top.walk())
+            out.extend((s.pinpoint, s.heading, s.text, s.closing) for s in top.walk())
         return tuple(out)
 
 
@@ -260,6 +260,78 @@ def _flat_items(builder: PinpointTreeBuilder, text: str) -> None:
     builder.add_text(text[pos:].strip())
 
 
+# A list item's end: what precedes the next item of a list of fragments.
+_FRAGMENT_END = re.compile(r"(?:[;,]|[;,]\s+(?:and|or))$")
+# An item's first sentence, then more: the first sentence ends with a lowercase word, a number
+# or a closing parenthesis (never an abbreviation such as "Fed." or "U.S.C."), and what
+# follows starts a sentence.
+_SENTENCE_THEN_MORE = re.compile(r"^(.*?(?:\b[a-z]{2,}|\d|\)))\.\s+(?=[A-Z“])(.+)$", re.S)
+_OPENS_LIST = re.compile(r"[:—]\s*\((?:[a-z]|[A-Z]|\d{1,2}|[ivx]{1,4})\)\s")
+_NOT_SENTENCE_END = frozenset({"etc", "seq", "al", "ed", "eff", "cl", "ch", "subch", "pt", "par"})
+
+
+def _last_block(section: Section) -> str:
+    blocks = list(section.blocks())
+    return blocks[-1].strip() if blocks else ""
+
+
+def _lists_fragments(section: Section) -> bool:
+    """Whether `section` introduces a list of fragments that continue its own sentence: its
+    text ends with a colon or a dash, and every item but the last is one sentence that ends as
+    a list item does (`;`, `; and`, `; or`, `,`)."""
+    items = section.children
+    if len(items) < 2 or section.closing or not section.text.rstrip().endswith((":", "—")):
+        return False
+    if not all(_FRAGMENT_END.search(_last_block(item)) for item in items[:-1]):
+        return False
+    # items of more than one sentence (a caption, then its text): the last one's next
+    # sentences are its own
+    return not any(
+        _SENTENCE_THEN_MORE.match(block) for item in items[:-1] for block in item.blocks()
+    )
+
+
+def _split_last(section: Section) -> tuple[Section, str] | None:
+    """`section` with the words after its deepest last item's first sentence taken off, and
+    those words; None when that item is one sentence."""
+    if section.children:
+        inner = _split_last(section.children[-1])
+        if inner is None:
+            return None
+        last, rest = inner
+        return replace(section, children=(*section.children[:-1], last)), rest
+    if section.closing:
+        return None
+    m = _SENTENCE_THEN_MORE.match(section.text)
+    if m is None or m.group(1).rsplit(None, 1)[-1].lower() in _NOT_SENTENCE_END:
+        return None
+    if _OPENS_LIST.search(m.group(2)):  # the item's own list the source left unsplit
+        return None
+    return replace(section, text=m.group(1) + "."), m.group(2).strip()
+
+
+def closing_after_list(section: Section) -> Section:
+    """A section whose list's closing words the source ran into its last item, with them
+    as its own closing words.
+
+    The Markdown puts Fed. R. Civ. P. 12(b)'s "A motion asserting any of these defenses must
+    be made before pleading …" on the line of item (7), "failure to join a party under Rule
+    19." Where a section introduces a list of fragments that continue its sentence (its text
+    ends with a colon; each item but the last one sentence ending with `;` or `; and`), the
+    sentences after the last item's first one close the list: they are the section's
+    `closing` words, cited by its own pinpoint. The outermost such list takes them (Fed. R.
+    Evid. 804(a): "But this subdivision (a) does not apply …" after (a)(5)(B)).
+    """
+    if _lists_fragments(section):
+        split = _split_last(section)
+        if split is not None:
+            section, rest = split
+            section = replace(section, closing=rest)
+    if not section.children:
+        return section
+    return replace(section, children=tuple(closing_after_list(c) for c in section.children))
+
+
 def parse_body(path: Path, body: str, citation: str, line0: int) -> tuple[str, tuple[Section, ...]]:
     """The body text before the first item, and the item sections, of one rule file.
 
@@ -292,7 +364,7 @@ def parse_body(path: Path, body: str, citation: str, line0: int) -> tuple[str, t
             raise ParseError(path, "unexpected Markdown heading in rule text", f"line {line}")
         else:
             _flat_items(builder, normalize_ws(para.replace("**", "")))
-    return " ".join(builder.body), tuple(builder.build())
+    return " ".join(builder.body), tuple(closing_after_list(s) for s in builder.build())
 
 
 def strip_leaked_tail(body: str) -> tuple[str, str]:

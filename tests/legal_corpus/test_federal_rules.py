@@ -12,13 +12,14 @@ from legal_corpus.adapters._text import PinpointTreeBuilder, label_kinds
 from legal_corpus.adapters.base import ParseError
 from legal_corpus.adapters.federal_rules import (
     FederalRulesAdapter,
+    closing_after_list,
     effective_dates,
     parse_body,
     rule_number,
     strip_leaked_tail,
 )
 from legal_corpus.corpus import as_of, load_versions
-from legal_corpus.model import Kind
+from legal_corpus.model import Kind, Section
 
 pytestmark = pytest.mark.unit
 
@@ -142,6 +143,92 @@ def test_a_history_note_and_the_next_parts_heading_are_not_rule_text(
 )
 def test_strip_leaked_tail(body: str, kept: str, history: str) -> None:
     assert strip_leaked_tail(body) == (kept, history)
+
+
+@pytest.mark.parametrize(
+    ("doc_id", "pinpoint", "last", "closing"),
+    [
+        ("frcp:12", "(b)", "failure to join a party under Rule 19.", "A motion asserting any"),
+        ("fre:804", "(a)", "under Rule 804(b)(2), (3), or (4).", "But this subdivision (a)"),
+        ("fre:801", "(d)(2)", "in furtherance of the conspiracy.", "The statement must be"),
+        (
+            "fre:803",
+            "(5)",
+            "accurately reflects the witness’s knowledge.",
+            "If admitted, the record",
+        ),
+    ],
+)
+def test_a_lists_closing_words_are_its_sections_not_its_last_items(
+    corpus_dir: Path, doc_id: str, pinpoint: str, last: str, closing: str
+) -> None:
+    """The Markdown runs the words that close a list into its last item's line; they are
+    the listing section's closing words (cited by its pinpoint), read in the same place."""
+    doc = load_versions(doc_id, corpus_dir)[-1]
+    section = next(s for s in doc.walk() if s.pinpoint == pinpoint)
+    deepest = section
+    while deepest.children:
+        deepest = deepest.children[-1]
+    assert deepest.text.endswith(last)
+    assert section.closing.startswith(closing)
+    assert f"{last}\n\n{closing}" in doc.text  # reading order unchanged
+
+
+def _item(label: str, text: str, *children: Section) -> Section:
+    return Section(pinpoint=label, citation=f"R. 1{label}", text=text, children=children)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        # items of more than one sentence: the last one's second sentence is its own
+        (
+            _item("(1)", "Character of accused. Evidence of a trait;"),
+            _item("(2)", "Character of witness. Evidence of the character of a witness."),
+        ),
+        # an abbreviation is not a sentence's end
+        (
+            _item("(1)", "a judgment;"),
+            _item("(2)", "an order under Fed. R. Civ. P. 58(a) entered on the docket."),
+        ),
+        # the last item's own list, left unsplit by the source
+        (
+            _item("(1)", "the questions predominate;"),
+            _item("(2)", "a class is superior. The matters include: (A) the interest of members"),
+        ),
+        # not a list of fragments: an item ends with a full stop
+        (
+            _item("(1)", "A record of a regularly conducted activity."),
+            _item("(2)", "a public record. A party may object."),
+        ),
+    ],
+)
+def test_closing_words_are_not_taken_from_an_item_that_owns_them(
+    items: tuple[Section, ...],
+) -> None:
+    section = _item("(b)", "A party may move for:", *items)
+    assert closing_after_list(section) == section
+
+
+def test_closing_words_go_to_the_outermost_list() -> None:
+    inner = _item(
+        "(a)(2)",
+        "is absent and cannot be procured:",
+        _item("(a)(2)(A)", "the attendance;"),
+        _item("(a)(2)(B)", "the testimony. But this subdivision does not apply."),
+    )
+    section = _item(
+        "(a)",
+        "A declarant is unavailable if the declarant:",
+        _item("(a)(1)", "refuses to testify; or"),
+        inner,
+    )
+    lifted = closing_after_list(section)
+    assert lifted.closing == "But this subdivision does not apply."
+    assert lifted.children[-1].children[-1].text == "the testimony."
+    assert lifted.children[-1].closing == ""
+    before = list(section.blocks())
+    assert list(lifted.blocks()) == [*before[:-1], "the testimony.", lifted.closing]
 
 
 def test_structured_form_after_separator_wins(tmp_path: Path) -> None:
