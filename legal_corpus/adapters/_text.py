@@ -124,6 +124,11 @@ class _Node:
     children: list[_Node] = field(default_factory=list)
 
 
+def _introduces_list(node: _Node) -> bool:
+    """Whether an item's words so far end as the words before a list do."""
+    return bool(node.texts) and node.texts[-1].rstrip().endswith((":", "—", "–"))
+
+
 class PinpointTreeBuilder:
     """Builds a tree of `Section`s from enumerated items given in document order.
 
@@ -156,13 +161,18 @@ class PinpointTreeBuilder:
         kinds = label_kinds(label)
         if not kinds:
             return None
+        open_kinds = {n.kind for n in self._stack}
+        starts = [k for k, v in kinds.items() if v == 1 and k not in open_kinds]
+        # an open item whose words end by introducing a list (a colon or a dash) is followed
+        # by its own first item: `(i)` after "(B) failing to either:" is a roman numeral
+        # under (B), not the letter after an open (h) (Fed. R. Civ. P. 12(h)(1)(B)(i))
+        if starts and self._stack and _introduces_list(self._stack[-1]):
+            return len(self._stack)
         # continues an open level?
         for depth in range(len(self._stack) - 1, -1, -1):
             node = self._stack[depth]
             if kinds.get(node.kind) == node.ordinal + 1:
                 return depth
-        open_kinds = {n.kind for n in self._stack}
-        starts = [k for k, v in kinds.items() if v == 1 and k not in open_kinds]
         if starts:
             return len(self._stack)
         if strict:

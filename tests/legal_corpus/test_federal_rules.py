@@ -277,6 +277,39 @@ def test_label_nesting(labels: list[str], pinpoints: list[str]) -> None:
     assert [s.pinpoint for top in builder.build() for s in top.walk()] == pinpoints
 
 
+@pytest.mark.parametrize(
+    ("texts", "pinpoints"),
+    [
+        # "(B) failing to either:" introduces its own list: (i) is roman under it
+        ([("h", "A party waives a defense by:"), ("1", "omitting it from a motion; or"),
+          ("A", "omitting it;"), ("B", "failing to either:"), ("i", "make it by motion; or"),
+          ("ii", "include it in a pleading."), ("2", "Failure to state a claim may be raised:"),
+          ("i", "Hearing Before Trial.")],
+         ["(h)", "(h)(1)", "(h)(1)(A)", "(h)(1)(B)", "(h)(1)(B)(i)", "(h)(1)(B)(ii)", "(h)(2)",
+          "(h)(2)(i)"]),
+        # words that end a sentence: (i) continues the letters
+        ([("h", "Waiver."), ("1", "A party waives a defense."), ("i", "Hearing Before Trial.")],
+         ["(h)", "(h)(1)", "(i)"]),
+    ],
+)  # fmt: skip
+def test_a_label_after_words_that_open_a_list_starts_that_list(
+    texts: list[tuple[str, str]], pinpoints: list[str]
+) -> None:
+    builder = PinpointTreeBuilder("X")
+    for label, text in texts:
+        assert builder.add(label, text=text)
+    assert [s.pinpoint for top in builder.build() for s in top.walk()] == pinpoints
+
+
+def test_frcp_12_h_1_b_i(corpus_dir: Path) -> None:
+    """Fed. R. Civ. P. 12(h)(1)(B)(i)-(ii), not a 12(i) and a 12(ii) before the real 12(i)."""
+    doc = load_versions("frcp:12", corpus_dir)[-1]
+    pins = {s.pinpoint: s for s in doc.walk()}
+    assert pins["(h)(1)(B)(i)"].text == "make it by motion under this rule; or"
+    assert "(h)(2)(C)" in pins and "(h)(3)" in pins and "(ii)" not in pins
+    assert pins["(i)"].heading.startswith("Hearing Before Trial")
+
+
 def test_label_kinds() -> None:
     assert label_kinds("i") == {"lower": 9, "lower_roman": 1}
     assert label_kinds("12") == {"digit": 12}
