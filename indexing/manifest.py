@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from indexing.chunking import CHUNK_FORMAT
-from legal_corpus.adapters import SourceUnit
+from legal_corpus.adapters import SourceUnit, reading_revision
 
 
 def unit_id(unit: SourceUnit) -> str:
@@ -23,7 +23,9 @@ def unit_id(unit: SourceUnit) -> str:
 
 
 def unit_signature(unit: SourceUnit) -> str:
-    """Cheap change detector of a unit's files: path, size and mtime of each."""
+    """Cheap change detector of a unit: path, size and mtime of each of its files, and the
+    revision of how its source is read (`legal_corpus.adapters.READING_REVISIONS`, written
+    from revision 2 on, so that the signatures of sources read as before stay the same)."""
     parts = []
     for p in unit.paths:
         try:
@@ -31,6 +33,9 @@ def unit_signature(unit: SourceUnit) -> str:
             parts.append(f"{p}:{st.st_size}:{st.st_mtime_ns}")
         except OSError:
             parts.append(f"{p}:missing")
+    revision = reading_revision(unit.source)
+    if revision > 1:
+        parts.append(f"reading:{revision}")
     return "|".join(parts)
 
 

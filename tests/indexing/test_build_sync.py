@@ -315,3 +315,21 @@ def test_a_build_of_an_older_chunk_format_is_named_by_sync(tmp_path, small_corpu
     assert idle.plan.empty  # nothing is rewritten behind the operator's back
     assert f"chunk format 1, this release embeds format {CHUNK_FORMAT}" in caplog.text
     assert "python -m indexing build" in caplog.text
+
+
+@pytest.mark.unit
+def test_a_new_reading_of_a_source_is_parsed_again_by_sync(tmp_path, small_corpus, monkeypatch):
+    """An upgrade that reads a source differently (`READING_REVISIONS`) makes the next sync
+    parse that source's units although their files did not change, replace only versions
+    whose content changed, and record the new reading so the run after parses nothing."""
+    import legal_corpus.adapters as adapters
+
+    settings = _settings(tmp_path / "q", small_corpus)
+    run_build(settings, progress=False)
+    statutes = adapters.discover_units(small_corpus, ["aila/statutes"])
+    monkeypatch.setitem(adapters.READING_REVISIONS, "aila/statutes", 7)
+    upgraded = run_sync(settings, progress=False)
+    assert upgraded.plan.units_parsed == len(statutes) > 0
+    assert upgraded.plan.empty and upgraded.embedded_chunks == 0  # same documents read
+    again = run_sync(settings, progress=False)
+    assert again.plan.units_parsed == 0
