@@ -271,6 +271,7 @@ class Chunker:
         while i < len(units):
             start, tokens = i, units[i].tokens
             head = i  # the last group member at the first member's depth
+            heads = {units[i].node}  # the nodes of the group's members at that depth
             j = i + 1
             while j < len(units):
                 nxt = units[j]
@@ -278,9 +279,11 @@ class Chunker:
                     break
                 if tokens + nxt.tokens > self.max_tokens:
                     break
-                if nxt.closing and nxt.parent != units[start].node:
-                    # closing words go with their section, else alone: cited by its
-                    # pinpoint, never as the end of a range of its subdivisions
+                if nxt.closing and nxt.parent not in heads:
+                    # closing words go with their section — the group's first section or
+                    # one of the sibling sections it holds whole (`(15)`–`(18)` with
+                    # (18)'s closing words) — else alone: cited by its pinpoint, never as
+                    # the end of a range of its subdivisions
                     break
                 inside = j < units[head].subtree_end
                 sibling = (
@@ -292,6 +295,7 @@ class Chunker:
                     break
                 if sibling:
                     head = j
+                    heads.add(nxt.node)
                 tokens += nxt.tokens
                 j += 1
             groups.append((start, j))

@@ -17,7 +17,7 @@ from indexing.chunking import (
 from indexing.settings import default_embed_model
 from indexing.text import split_sentences, without_line_labels
 from legal_corpus.adapters import make_adapter
-from legal_corpus.model import LegalDocument, Section
+from legal_corpus.model import Kind, LegalDocument, Section, Version
 
 pytestmark = pytest.mark.unit
 
@@ -216,6 +216,42 @@ def test_closing_words_are_cited_by_the_paragraph_they_close(
     assert "Point (f)" not in opening.text and "\n(a) the data subject has given" in opening.text
     assert chunks.index(holder) > chunks.index(opening)
     assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def _section(pin: str, text: str, *children: Section, closing: str = "") -> Section:
+    return Section(pin, f"R. 9{pin}", text=text, children=children, closing=closing)
+
+
+@pytest.mark.parametrize(
+    ("closing_of", "citations"),
+    [
+        # (b)'s closing words join the passage that holds (b) whole: "(a)–(b)", not "(a)–(b)(2)"
+        ("(b)", ["R. 9(a)–(b)"]),
+        # the document's closing words never end a range of its subdivisions: alone
+        ("", ["R. 9(a)–(b)", "R. 9"]),
+    ],
+)
+def test_closing_words_join_a_passage_only_with_their_whole_section(
+    closing_of: str, citations: list[str]
+) -> None:
+    words = "The court may extend either time for good cause."
+    b = _section(
+        "(b)",
+        "A party may move:",
+        _section("(b)(1)", "before trial; or"),
+        _section("(b)(2)", "after trial."),
+        closing=words if closing_of == "(b)" else "",
+    )
+    root = Section("", "R. 9", text="", children=(_section("(a)", "Time to answer."), b))
+    if closing_of == "":
+        root = Section("", "R. 9", children=root.children, closing=words)
+    doc = LegalDocument(
+        doc_id="x:9", source="x", kind=Kind.RULE, jurisdiction="us", title="Nine",
+        citation="R. 9", version=Version(label="1"), sections=(root,), source_path="x.md",
+    )  # fmt: skip
+    chunks = Chunker(max_tokens=200, min_tokens=48).chunk(doc)
+    assert [c.citation for c in chunks] == citations
+    assert chunks[-1].text.rstrip().endswith(words)
 
 
 def test_a_label_under_a_subdivision_without_text_names_both(
