@@ -58,8 +58,9 @@ FEATURES = (
     "question_share",  # share of the question's words the provision title holds
     "recital",  # 1 for a recital (it explains an article, it does not govern)
     "body",  # how typical the question's words are of its body of law (`bodies_of_law`)
+    "defines",  # share of the question's words a term the passage defines covers (`definitions`)
 )
-FORMAT = 2
+FORMAT = 3
 # words that say nothing about which provision governs
 _STOP = frozenset(
     {
@@ -92,6 +93,7 @@ class Candidate:
         doc_id: its document (`gdpr:recital47`).
         body: how typical the question's words are of the document's body of law
             (`indexing.bodies_of_law.BodiesOfLaw.typicality`; 0.0: as typical as anywhere).
+        defined: the terms the passage defines (`indexing.definitions.defined_terms`).
     """
 
     id: str
@@ -101,6 +103,7 @@ class Candidate:
     title: str
     doc_id: str
     body: float = 0.0
+    defined: tuple[str, ...] = ()
 
 
 def features(question: str, candidates: Sequence[Candidate], terms: int) -> list[list[float]]:
@@ -134,9 +137,22 @@ def features(question: str, candidates: Sequence[Candidate], terms: int) -> list
                 shared / max(1, len(asked)),
                 1.0 if ":recital" in c.doc_id else 0.0,
                 c.body,
+                defines(asked, c.defined),
             ]
         )
     return rows
+
+
+def defines(asked: frozenset[str], defined: Sequence[str]) -> float:
+    """The share of the question's words (`asked`, `title_words`) covered by the largest term
+    the passage defines whose words the question all holds: 2/3 for "What counts as personal
+    data?" and the definition of "personal data"; 0.0 when it defines none of its terms."""
+    best = 0
+    for term in defined:
+        words = title_words(term)
+        if words and words <= asked:
+            best = max(best, len(words))
+    return best / len(asked) if asked else 0.0
 
 
 @dataclass(frozen=True, slots=True)

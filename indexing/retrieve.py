@@ -37,6 +37,7 @@ from indexing.authority import (
 from indexing.bodies_of_law import BodiesOfLaw, cached_bodies
 from indexing.case_names import CaseNames, looks_like_case_name
 from indexing.chunking import embed_text
+from indexing.definitions import defined_terms
 from indexing.doc_ranking import place_opinions, rank_documents
 from indexing.embeddings import Embedder
 from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provisions
@@ -442,8 +443,9 @@ class Retriever:
         bodies: bool,
     ) -> tuple[list[Candidate], dict[str, Hit], int, tuple[float, float]]:
         """The fused passages of a one-window question with what the learned order reads of
-        them (their bodies of law's typicality only when `bodies`: the build's table is
-        counted once, in the background), the hits by id, the question's own sparse terms,
+        them (their bodies of law's typicality and the terms they define only when `bodies`,
+        i.e. when there is an order: the build's table is counted once, in the background),
+        the hits by id, the question's own sparse terms,
         and its match features."""
         rankings = [
             store.query(dense, None, where, limit=depth, hnsw_ef=self.hnsw_ef),
@@ -471,6 +473,7 @@ class Retriever:
                 str(found[id_].payload.get("title") or ""),
                 docs[id_],
                 typical.get(docs[id_], 0.0),
+                defined_terms(str(found[id_].payload.get("text") or "")) if bodies else (),
             )
             for id_, score in fused.items()
         ]

@@ -38,6 +38,8 @@ def _candidates() -> list[Candidate]:
         Candidate("p411b", 0.40, None, 9.0, "Registration and civil infringement actions",
                   "usc:17/411", 1.5),
         Candidate("r47", 0.30, 0.52, None, "Recital 47", "gdpr:recital47", -0.5),
+        Candidate("p101", 0.20, 0.50, 8.0, "Definitions", "usc:17/101", 1.5,
+                  ("registration", "infringement suit", "copyright owner")),
     ]  # fmt: skip
 
 
@@ -47,27 +49,31 @@ def test_title_words_keep_content_words_cut_to_a_stem():
     assert title_words("What is it, and how?") == frozenset()
 
 
-def test_features_read_rank_raw_scores_titles_recitals_and_bodies_of_law():
+def test_features_read_rank_raw_scores_titles_recitals_bodies_of_law_and_definitions():
     rows = features(QUESTION, _candidates(), terms=5)
     assert all(len(r) == len(FEATURES) for r in rows)
     f = [dict(zip(FEATURES, r, strict=True)) for r in rows]
-    assert [x["reciprocal_rank"] for x in f] == [1.0, 0.5, 1 / 3, 0.25]
-    assert f[2]["cosine"] == 0.52  # not in the dense ranking: its lowest cosine
-    assert f[3]["sparse_share"] == 9.0 / 14.0  # nor in the sparse one: its lowest score
+    assert [x["reciprocal_rank"] for x in f] == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+    assert f[2]["cosine"] == 0.50  # not in the dense ranking: its lowest cosine
+    assert f[3]["sparse_share"] == 8.0 / 14.0  # nor in the sparse one: its lowest score
     assert f[0]["sparse_share"] == 1.0 and f[0]["sparse_per_term"] == 14.0 / 5
     # § 411's title shares "regist" and "infrin" with the question; § 412's only "regist"
     assert f[1]["question_share"] > f[0]["question_share"] > 0
     assert f[1]["title_share"] == 2 / 4
-    assert [x["recital"] for x in f] == [0.0, 0.0, 0.0, 1.0]
-    assert [x["body"] for x in f] == [1.5, 1.5, 1.5, -0.5]
+    assert [x["recital"] for x in f] == [0.0, 0.0, 0.0, 1.0, 0.0]
+    assert [x["body"] for x in f] == [1.5, 1.5, 1.5, -0.5, 1.5]
+    # § 101 defines "infringement suit" (2 of the question's 6 words: copyri, regist,
+    # before, infrin, suit, filed) and "registration" (1); "copyright owner" is not asked
+    assert f[4]["defines"] == 2 / 6
+    assert [x["defines"] for x in f[:4]] == [0.0] * 4
 
 
 def test_document_pairs_compare_each_documents_best_passage():
     cands = _candidates()
     rows = features(QUESTION, cands, 5)
     pairs = document_pairs(rows, cands, {"usc:17/411": 2, "usc:17/412": 1})
-    # three documents graded 2, 1 and 0: three ordered pairs; § 411 by its better passage
-    assert len(pairs) == 3
+    # four documents graded 2, 1, 0 and 0: five ordered pairs; § 411 by its better passage
+    assert len(pairs) == 5
     assert [a - b for a, b in zip(rows[1], rows[0], strict=True)] in pairs
     assert [a - b for a, b in zip(rows[2], rows[0], strict=True)] not in pairs
     assert document_pairs(rows, cands, {}) == []
@@ -80,12 +86,12 @@ def test_a_fit_learns_which_features_point_to_the_governing_provision():
     # score is no better than its siblings'
     pairs = []
     for n in range(40):
-        better = [0.5, 0.5, 0.6, 0.5, 2.0, 0.4 + n % 3 * 0.1, 0.5, 0.0, 1.0 + n % 2]
-        worse = [0.6, 1.0, 0.6, 0.6, 2.2, 0.0, 0.0, float(n % 2), 0.5]
+        better = [0.5, 0.5, 0.6, 0.5, 2.0, 0.4 + n % 3 * 0.1, 0.5, 0.0, 1.0 + n % 2, 0.3 * (n % 2)]
+        worse = [0.6, 1.0, 0.6, 0.6, 2.2, 0.0, 0.0, float(n % 2), 0.5, 0.0]
         pairs.append([a - b for a, b in zip(better, worse, strict=True)])
     weights = dict(zip(FEATURES, fit_order(pairs), strict=True))
     assert weights["title_share"] > 0 and weights["question_share"] > 0
-    assert weights["recital"] < 0 and weights["body"] > 0
+    assert weights["recital"] < 0 and weights["body"] > 0 and weights["defines"] > 0
     with pytest.raises(ValueError, match="no pair"):
         fit_order([])
 
@@ -95,8 +101,8 @@ def test_scores_reorder_and_stay_on_the_fusions_scale():
     scores = OrderModel(IDENTITY, weights).scores(QUESTION, _candidates(), 5)
     assert max(scores, key=lambda k: scores[k]) in {"p411", "p411b"}
     # min-max over the candidates: § 411 1, § 412 (half its shared words) 0.5, the recital 0
-    assert scores == {"p411": 1.0, "p411b": 1.0, "p412": 0.5, "r47": 0.0}
-    with pytest.raises(ValueError, match="need 9 weights"):
+    assert scores == {"p411": 1.0, "p411b": 1.0, "p412": 0.5, "r47": 0.0, "p101": 0.0}
+    with pytest.raises(ValueError, match="need 10 weights"):
         OrderModel(IDENTITY, (1.0,))
 
 
@@ -113,10 +119,10 @@ def test_file_round_trip_and_the_model_it_belongs_to(tmp_path: Path, caplog):
         broken.write_text(text)
         with pytest.raises(ValueError, match=r"broken\.json"):
             load_order(tmp_path, IDENTITY, configured=broken)
-    # a fit of the previous format (eight features, no body of law) is not misread: the
+    # a fit of the previous format (nine features, no definitions) is not misread: the
     # fused order serves, and the log says to fit it again
     old = tmp_path / "old.json"
-    old.write_text(json.dumps({"format": 1, "features": list(FEATURES[:-1]), "weights": [1.0] * 8,
+    old.write_text(json.dumps({"format": 2, "features": list(FEATURES[:-1]), "weights": [1.0] * 9,
                                "embed_model": IDENTITY}))  # fmt: skip
     with caplog.at_level(logging.ERROR, logger="indexing.learned_order"):
         assert load_order(tmp_path, IDENTITY, configured=old) is None
@@ -134,4 +140,4 @@ def test_the_bundled_model_ships_its_learned_order():
     model = load_order(settings.model_dir(), identity)
     assert model is not None and model.fitted_on["split"] == "dev"
     weights = dict(zip(FEATURES, model.weights, strict=True))
-    assert weights["recital"] < 0 and weights["body"] > 0
+    assert weights["recital"] < 0 and weights["body"] > 0 and weights["defines"] > 0
