@@ -2,7 +2,10 @@
 
 Governing provisions come first (statutes, regulations, rules, then opinions); from each the
 sentences most relevant to the question are quoted verbatim with the passage's pinpoint
-citation and its `[n]`, so every claim is cited and every quote verifies.
+citation and its `[n]`, so every claim is cited and every quote verifies. A sentence that
+defines a term the question asks about ("'personal data' means …" for "What counts as
+personal data?") counts that term's words twice, so a long definition is not passed over for
+a short list item that merely mentions the term (`indexing.definitions`).
 
     >>> ExtractiveGenerator().compose("Is fair use an infringement?", passages)
     'Under 17 U.S.C. § 107: ##begin_quote##… the fair use of a copyrighted work …##end_quote## [1].'
@@ -16,6 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from indexing.definitions import defined_terms
 from indexing.model import Passage
 from indexing.text import CLAUSES, STOPWORDS, split_sentences
 from serving import answer_format as fmt
@@ -111,7 +115,10 @@ class ExtractiveGenerator:
                 if len(words) < 3:
                     continue
                 overlap = sum(weight(t) for t in q_terms & set(words))
-                scored.append((overlap / math.sqrt(len(words)), -i, s))
+                score = overlap / math.sqrt(len(words)) + sum(
+                    sum(weight(t) for t in asked) for asked in self._asked_terms(s, q_terms)
+                )
+                scored.append((score, -i, s))
             if not scored:
                 continue
             scored.sort(reverse=True)
@@ -126,6 +133,17 @@ class ExtractiveGenerator:
         relevant = sorted(relevant, key=lambda pk: -pk.score)[: self.max_sources]
         relevant.sort(key=lambda pk: (KIND_ORDER.get(pk.passage.chunk.kind, 9), pk.n))
         return " ".join(self._claim(pk) for pk in relevant)
+
+    @staticmethod
+    def _asked_terms(sentence: str, q_terms: set[str]) -> list[set[str]]:
+        """The words of each term `sentence` defines that the question asks about (all of
+        the term's words among the question's)."""
+        found = []
+        for term in defined_terms(sentence):
+            words = set(terms(term))
+            if words and words <= q_terms:
+                found.append(words)
+        return found
 
     @staticmethod
     def _claim(pick: _Pick) -> str:

@@ -80,3 +80,35 @@ def test_answer_format_helpers():
 
     assert re.fullmatch(regex, "a [1] b [2].")
     assert not re.fullmatch(regex, "a [3].")
+
+
+def test_extractive_quotes_the_definition_of_the_term_asked_about(retriever):
+    # a long definition against short list items that only mention the term
+    base = retriever.chunks[0]
+
+    def passage(doc_id: str, citation: str, text: str) -> Passage:
+        fields = {f: getattr(base, f) for f in base.__slots__}
+        return Passage(base.__class__(**{**fields, "doc_id": doc_id, "citation": citation,
+                                         "text": text, "kind": "regulation"}), 1.0)  # fmt: skip
+
+    passages = [
+        passage(
+            "gdpr:art14", "GDPR Art. 14(1)(d)", "(d) the categories of personal data concerned;"
+        ),
+        passage(
+            "gdpr:art15", "GDPR Art. 15(1)(b)", "(b) the categories of personal data concerned;"
+        ),
+        passage(
+            "gdpr:art4",
+            "GDPR Art. 4(1)",
+            "(1) ‘personal data’ means any information relating to an identified or identifiable "
+            "natural person (‘data subject’); an identifiable natural person is one who can be "
+            "identified, directly or indirectly, in particular by reference to an identifier such "
+            "as a name, an identification number, location data or an online identifier;",
+        ),
+    ]
+    one = ExtractiveGenerator(max_sources=1).compose("What counts as personal data?", passages)
+    assert "GDPR Art. 4(1)" in one and "‘personal data’ means" in one, one
+    # a question that does not ask about the defined term is answered as before
+    other = ExtractiveGenerator(max_sources=1).compose("Which categories of data?", passages)
+    assert "GDPR Art. 4(1)" not in other, other
