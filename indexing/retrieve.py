@@ -80,8 +80,15 @@ __all__ = ["IndexUnavailable", "Retriever", "configured_order", "open_retriever"
 MODES = ("hybrid", "dense", "sparse")
 # Chunks a document ranking is made from (`search_documents`, `search(group_by_doc=True)`).
 DOCUMENT_CANDIDATES = 1000
-# Each ranking's depth for a question's passages (`search`; more when more are wanted).
+# Each ranking's depth for a text's passages (`search`; more when more are wanted).
 PASSAGE_CANDIDATES = 50
+# ... for a question of one window, whose fused passages the learned order re-scores: deeper,
+# so that more of the provisions the order would put first are among its candidates
+# (README, Evaluation, "How deep a question's rankings go").
+QUESTION_CANDIDATES = 100
+# The best passages among which a document's second passage comes after every other
+# document's first (`passages_per_document`).
+CROWDING_WINDOW = 25
 # Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
 # engine's internal order (repeated searches ended on different passages otherwise).
 TIE_MARGIN = 16
@@ -379,6 +386,7 @@ class Retriever:
         if mode == "dense" and len(dense) > 1:
             hits = self._dense_windows(store, dense, where, limit)
         elif mode == "hybrid" and len(dense) == 1:
+            depth = prefetch or max(QUESTION_CANDIDATES, limit * 2)
             hits, matched = self._question_hits(
                 query, store, dense, sparse, where, max(depth, limit + TIE_MARGIN)
             )
@@ -559,8 +567,8 @@ class Retriever:
         if group_by_doc is None:
             group_by_doc = self.is_fact_pattern(query)
         cap = 1 if group_by_doc else self.passages_per_document
-        if cap and not group_by_doc:  # candidates past crowded documents, same 50-deep rankings
-            want = max(want, PASSAGE_CANDIDATES // 2)
+        if cap and not group_by_doc:  # candidates past crowded documents, same rankings
+            want = max(want, CROWDING_WINDOW)
         if group_by_doc:
             documents, matched = self._documents_matched(
                 query, where, mode, DOCUMENT_CANDIDATES, (), filters

@@ -76,13 +76,13 @@ def run_calibrate_order(args: argparse.Namespace) -> int:
     )
     from indexing.model_record import model_identity
     from indexing.relevance import packaged_path
-    from indexing.retrieve import DOCUMENT_CANDIDATES, PASSAGE_CANDIDATES, IndexUnavailable
+    from indexing.retrieve import DOCUMENT_CANDIDATES, QUESTION_CANDIDATES, IndexUnavailable
     from indexing.settings import IndexSettings
 
     # the depths the order is used at: a question's passages and its document ranking (on
     # the dev split, a fit at either depth alone or pooled measured within 0.005 of each
     # other; pooled, one set of weights is fitted to both uses)
-    depths = (PASSAGE_CANDIDATES, DOCUMENT_CANDIDATES)
+    depths = (QUESTION_CANDIDATES, DOCUMENT_CANDIDATES)
     unordered: dict[str, Any] = {"learned_order": False}
     settings: Any = IndexSettings(**unordered)
     try:

@@ -12,7 +12,7 @@ from indexing.doc_ranking import OPINION_CHUNKS, place_opinions, rank_documents
 from indexing.exact_citations import cited_provisions
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.model import Chunk, Passage, SearchFilters
-from indexing.retrieve import Retriever, open_retriever
+from indexing.retrieve import QUESTION_CANDIDATES, Retriever, open_retriever
 from indexing.sparse import Bm25Encoder, SparseVec
 from indexing.store import Match, Where
 
@@ -118,14 +118,17 @@ def test_long_dense_query_keeps_each_chunks_best_window(retriever):
 
 
 def test_a_question_fuses_its_two_rankings_by_score(retriever, monkeypatch):
-    # one window: the dense and sparse rankings (each 50 deep) are rescaled and summed
+    # one window: the dense and sparse rankings (each QUESTION_CANDIDATES deep) are rescaled
+    # and summed
     monkeypatch.setattr(retriever, "order", None)  # the fused order alone
     monkeypatch.setattr(retriever, "passages_per_document", None)  # every passage as it comes
     question = "how long does a copyright owner have to sue for infringement"
     assert retriever.query_windows(question) == [question]
 
     def ranking(mode: str) -> dict[str, float]:
-        found = retriever.search(question, top_k=50, mode=mode, exact_citations=False)
+        found = retriever.search(
+            question, top_k=QUESTION_CANDIDATES, mode=mode, exact_citations=False
+        )
         return {p.chunk.chunk_id: p.score for p in found}
 
     fused = normalised_sum([ranking("dense"), ranking("sparse")], (DENSE_SHARE, 1 - DENSE_SHARE))
@@ -141,7 +144,7 @@ def test_the_learned_order_rescores_a_questions_fused_passages(retriever, monkey
     assert retriever.order is not None
     monkeypatch.setattr(retriever, "passages_per_document", None)  # every passage as it comes
     question = "Can a company ignore my request to delete my data?"
-    candidates, terms = retriever.question_candidates(question, 50)
+    candidates, terms = retriever.question_candidates(question, QUESTION_CANDIDATES)
     scores = retriever.order.scores(question, candidates, terms)
     expected = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     hybrid = retriever.search(question, top_k=10, exact_citations=False)
