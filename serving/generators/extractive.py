@@ -1,8 +1,10 @@
 """The extractive backend: an answer composed from the retrieved passages, no model needed.
 
-Governing provisions come first (statutes, regulations, rules, then opinions); from each the
-sentences most relevant to the question are quoted verbatim with the passage's pinpoint
-citation and its `[n]`, so every claim is cited and every quote verifies. A sentence that
+Of the passages, the four whose best clause matches the question best, discounted by their
+retrieval rank, are quoted; governing provisions come first (statutes, regulations, rules,
+then opinions); from each the sentences most relevant to the question are quoted verbatim
+with the passage's pinpoint citation and its `[n]`, so every claim is cited and every quote
+verifies. A sentence that
 defines a term the question asks about ("'personal data' means …" for "What counts as
 personal data?") counts that term's words twice, so a long definition is not passed over for
 a short list item that merely mentions the term (`indexing.definitions`).
@@ -129,8 +131,10 @@ class ExtractiveGenerator:
         if not picks:
             return NO_SOURCES
         relevant = [pk for pk in picks if pk.score > 0] or picks[:1]
-        # the passages the question is most about, then governing provisions first
-        relevant = sorted(relevant, key=lambda pk: -pk.score)[: self.max_sources]
+        # the passages the question is most about, as their best clause matches it and as
+        # retrieval ranked them (score / rank: the retrieval's order weighs what no word
+        # overlap sees), then governing provisions first
+        relevant = sorted(relevant, key=lambda pk: (-pk.score / pk.n, pk.n))[: self.max_sources]
         relevant.sort(key=lambda pk: (KIND_ORDER.get(pk.passage.chunk.kind, 9), pk.n))
         return " ".join(self._claim(pk) for pk in relevant)
 

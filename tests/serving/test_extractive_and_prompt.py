@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from indexing.model import Passage, SearchFilters
@@ -83,32 +85,40 @@ def test_answer_format_helpers():
 
 
 def test_extractive_quotes_the_definition_of_the_term_asked_about(retriever):
-    # a long definition against short list items that only mention the term
+    # one passage: a short clause that only mentions the term, and the term's long definition
     base = retriever.chunks[0]
+    text = (
+        "(d) the categories of personal data concerned; "
+        "(1) ‘personal data’ means any information relating to an identified or identifiable "
+        "natural person (‘data subject’); an identifiable natural person is one who can be "
+        "identified, directly or indirectly, in particular by reference to an identifier such "
+        "as a name, an identification number, location data or an online identifier;"
+    )
+    fields = {f: getattr(base, f) for f in base.__slots__}
+    chunk = base.__class__(**{**fields, "doc_id": "gdpr:art4", "citation": "GDPR Art. 4",
+                              "text": text, "kind": "regulation"})  # fmt: skip
+    one = ExtractiveGenerator(sentences_per_source=1)
+    answer = one.compose("What counts as personal data?", [Passage(chunk, 1.0)])
+    assert "‘personal data’ means" in answer and "(d) the categories" not in answer, answer
+    # a question that does not ask about the defined term gets the clause it matches
+    other = one.compose("Which categories of data?", [Passage(chunk, 1.0)])
+    assert "(d) the categories" in other and "means" not in other, other
 
-    def passage(doc_id: str, citation: str, text: str) -> Passage:
-        fields = {f: getattr(base, f) for f in base.__slots__}
-        return Passage(base.__class__(**{**fields, "doc_id": doc_id, "citation": citation,
-                                         "text": text, "kind": "regulation"}), 1.0)  # fmt: skip
 
-    passages = [
-        passage(
-            "gdpr:art14", "GDPR Art. 14(1)(d)", "(d) the categories of personal data concerned;"
-        ),
-        passage(
-            "gdpr:art15", "GDPR Art. 15(1)(b)", "(b) the categories of personal data concerned;"
-        ),
-        passage(
-            "gdpr:art4",
-            "GDPR Art. 4(1)",
-            "(1) ‘personal data’ means any information relating to an identified or identifiable "
-            "natural person (‘data subject’); an identifiable natural person is one who can be "
-            "identified, directly or indirectly, in particular by reference to an identifier such "
-            "as a name, an identification number, location data or an online identifier;",
-        ),
-    ]
-    one = ExtractiveGenerator(max_sources=1).compose("What counts as personal data?", passages)
-    assert "GDPR Art. 4(1)" in one and "‘personal data’ means" in one, one
-    # a question that does not ask about the defined term is answered as before
-    other = ExtractiveGenerator(max_sources=1).compose("Which categories of data?", passages)
-    assert "GDPR Art. 4(1)" not in other, other
+def test_extractive_weighs_the_retrieval_rank_of_the_passages(retriever):
+    # four passages quoted of six: a clause matching a little better does not put a
+    # low-ranked passage before the retrieval's first ones
+    base = retriever.chunks[0]
+    fields = {f: getattr(base, f) for f in base.__slots__}
+
+    def passage(n: int, text: str) -> Passage:
+        return Passage(base.__class__(**{**fields, "doc_id": f"d:{n}", "citation": f"D {n}",
+                                         "text": text, "kind": "statute"}), 1.0)  # fmt: skip
+
+    first = [passage(n, f"A registered copyright owner may sue for infringement {n}.")
+             for n in range(1, 5)]  # fmt: skip
+    last = [passage(n, "A copyright owner may sue for infringement.") for n in (5, 6)]
+    answer = ExtractiveGenerator().compose(
+        "May a copyright owner sue for infringement?", [*first, *last]
+    )
+    assert [int(n) for n in re.findall(r"\[(\d+)\]", answer)] == [1, 2, 3, 4], answer
