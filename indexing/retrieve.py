@@ -452,9 +452,9 @@ class Retriever:
     ) -> tuple[list[Candidate], dict[str, Hit], int, tuple[float, float]]:
         """The fused passages of a one-window question with what the learned order reads of
         them (their bodies of law's typicality and the terms they define only when `bodies`,
-        i.e. when there is an order: the build's table is counted once, in the background),
-        the hits by id, the question's own sparse terms,
-        and its match features."""
+        i.e. when an order will read them: the build's table is counted once, in the
+        background), the hits by id, the question's own sparse terms, and its match
+        features."""
         rankings = [
             store.query(dense, None, where, limit=depth, hnsw_ef=self.hnsw_ef),
             store.query([], sparse, where, limit=depth, hnsw_ef=self.hnsw_ef),

@@ -4,10 +4,9 @@ Of the passages, the four whose best clause matches the question best, discounte
 retrieval rank, are quoted; governing provisions come first (statutes, regulations, rules,
 then opinions); from each the sentences most relevant to the question are quoted verbatim
 with the passage's pinpoint citation and its `[n]`, so every claim is cited and every quote
-verifies. A sentence that
-defines a term the question asks about ("'personal data' means …" for "What counts as
-personal data?") counts that term's words twice, so a long definition is not passed over for
-a short list item that merely mentions the term (`indexing.definitions`).
+verifies. A sentence that defines a term the question asks about ("'personal data' means …"
+for "What counts as personal data?") counts that term's words twice, so a long definition is
+not passed over for a short list item that merely mentions the term (`indexing.definitions`).
 
     >>> ExtractiveGenerator().compose("Is fair use an infringement?", passages)
     'Under 17 U.S.C. § 107: ##begin_quote##… the fair use of a copyrighted work …##end_quote## [1].'
