@@ -25,6 +25,7 @@ it changed no measured question (README, Evaluation).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Set
 
 # a quoted term: straight, curly or single quotes, 2 to 80 characters
 _TERM = r"[‘'“\"]([^’'”\"]{2,80})[’'”\"]"
@@ -54,3 +55,17 @@ def defined_terms(text: str) -> tuple[str, ...]:
         terms.append(match.group(1))
         terms.extend(m.group(1) for m in _QUOTED.finditer(match.group(2) or ""))
     return tuple(dict.fromkeys(t.strip() for t in terms if t.strip()))
+
+
+def asked_terms(
+    defined: Iterable[str], asked: Set[str], words: Callable[[str], Iterable[str]]
+) -> list[frozenset[str]]:
+    """The words of each defined term that a question asks about: all of the term's words
+    (as `words` reads them: the learned order's stems, the extractive backend's terms) are
+    among the question's (`asked`, read the same way)."""
+    found = []
+    for term in defined:
+        held = frozenset(words(term))
+        if held and held <= asked:
+            found.append(held)
+    return found

@@ -35,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from indexing.definitions import asked_terms
 from indexing.fusion import normalised_sum
 from indexing.relevance import (
     CalibrationMismatch,
@@ -147,11 +148,7 @@ def defines(asked: frozenset[str], defined: Sequence[str]) -> float:
     """The share of the question's words (`asked`, `title_words`) covered by the largest term
     the passage defines whose words the question all holds: 2/3 for "What counts as personal
     data?" and the definition of "personal data"; 0.0 when it defines none of its terms."""
-    best = 0
-    for term in defined:
-        words = title_words(term)
-        if words and words <= asked:
-            best = max(best, len(words))
+    best = max((len(t) for t in asked_terms(defined, asked, title_words)), default=0)
     return best / len(asked) if asked else 0.0
 
 

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from indexing.definitions import defined_terms
+from indexing.definitions import asked_terms, defined_terms
 from indexing.model import Passage
 from indexing.text import CLAUSES, STOPWORDS, split_sentences
 from serving import answer_format as fmt
@@ -116,9 +116,8 @@ class ExtractiveGenerator:
                 if len(words) < 3:
                     continue
                 overlap = sum(weight(t) for t in q_terms & set(words))
-                score = overlap / math.sqrt(len(words)) + sum(
-                    sum(weight(t) for t in asked) for asked in self._asked_terms(s, q_terms)
-                )
+                asked = asked_terms(defined_terms(s), q_terms, terms)
+                score = overlap / math.sqrt(len(words)) + sum(weight(t) for a in asked for t in a)
                 scored.append((score, -i, s))
             if not scored:
                 continue
@@ -136,17 +135,6 @@ class ExtractiveGenerator:
         relevant = sorted(relevant, key=lambda pk: (-pk.score / pk.n, pk.n))[: self.max_sources]
         relevant.sort(key=lambda pk: (KIND_ORDER.get(pk.passage.chunk.kind, 9), pk.n))
         return " ".join(self._claim(pk) for pk in relevant)
-
-    @staticmethod
-    def _asked_terms(sentence: str, q_terms: set[str]) -> list[set[str]]:
-        """The words of each term `sentence` defines that the question asks about (all of
-        the term's words among the question's)."""
-        found = []
-        for term in defined_terms(sentence):
-            words = set(terms(term))
-            if words and words <= q_terms:
-                found.append(words)
-        return found
 
     @staticmethod
     def _claim(pick: _Pick) -> str:
