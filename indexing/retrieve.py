@@ -89,6 +89,13 @@ QUESTION_CANDIDATES = 100
 # The best passages among which a document's second passage comes after every other
 # document's first (`passages_per_document`).
 CROWDING_WINDOW = 25
+# Where the first document's second passage goes among a question's passages (1-based) when
+# a document has one passage before others': after the first five documents, so that an
+# answer's six passages hold two subdivisions of the provision ranked first (its best match
+# is often a sibling of the operative subdivision, Fed. R. App. P. 4(c)(2) before 4(a)(1)(A))
+# and the five documents of the first five places do not move (README, "The first
+# provision's second subdivision").
+LEAD_SECOND_RANK = 6
 # Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
 # engine's internal order (repeated searches ended on different passages otherwise).
 TIE_MARGIN = 16
@@ -177,6 +184,10 @@ class Retriever:
         passages_per_document: passages of one document among a question's passages
             before those of other documents (`search`; the rest follow if there is room);
             None: no limit.
+        lead_second_rank: with one passage per document, the place (1-based) of the first
+            document's second passage among a question's passages (`LEAD_SECOND_RANK`; a
+            question, not a text longer than one window); None: it waits with the other
+            documents' second passages.
     """
 
     def __init__(
@@ -200,6 +211,7 @@ class Retriever:
         lexicon: Lexicon | None = None,
         order: OrderModel | None = None,
         passages_per_document: int | None = None,
+        lead_second_rank: int | None = LEAD_SECOND_RANK,
     ) -> None:
         self.status_root = status_root
         self.dense_share = dense_share
@@ -209,6 +221,7 @@ class Retriever:
         self.lexicon = lexicon
         self.order = order
         self.passages_per_document = passages_per_document or None
+        self.lead_second_rank = lead_second_rank or None
         self.reranker = reranker
         self.embedder = embedder
         self.sparse = sparse or Bm25Encoder()
@@ -604,9 +617,36 @@ class Retriever:
             if len(out) == top_k:
                 break
         if not group_by_doc:
-            for p in crowded[: top_k - len(out)]:  # scores kept in rank order
-                out.append(Passage(p.chunk, min(p.score, out[-1].score)))
+            if cap == 1 and out and not self.is_fact_pattern(query):
+                out = self._lead_second(out, found, top_k)
+            taken = {p.chunk.chunk_id for p in out}
+            for p in [p for p in crowded if p.chunk.chunk_id not in taken][: top_k - len(out)]:
+                out.append(Passage(p.chunk, min(p.score, out[-1].score)))  # rank order kept
         return out, self._assess(matched, bool(exact))
+
+    def _lead_second(
+        self, out: list[Passage], rest: Sequence[Passage], top_k: int
+    ) -> list[Passage]:
+        """`out` (one passage per document) with the first document's next best passage of
+        `rest` at `lead_second_rank`, when there are that many places; its score between its
+        neighbours', so the list stays in rank order."""
+        rank = self.lead_second_rank
+        if rank is None or rank < 2 or top_k < rank or len(out) < rank - 1:
+            return out
+        lead = out[0].chunk.doc_id
+        if sum(p.chunk.doc_id == lead for p in out) > 1:
+            return out
+        taken = {p.chunk.chunk_id for p in out}
+        second = next(
+            (p for p in rest if p.chunk.doc_id == lead and p.chunk.chunk_id not in taken), None
+        )
+        if second is None:
+            return out
+        above, below = out[rank - 2].score, out[rank - 1].score if len(out) >= rank else None
+        score = min(second.score, above)
+        if below is not None:
+            score = max(score, below)
+        return [*out[: rank - 1], Passage(second.chunk, score), *out[rank - 1 :]][:top_k]
 
     def _assess(self, matched: tuple[float, float] | None, named: bool) -> Relevance | None:
         """The question's `Relevance` from its match features (see `search_assessed`)."""
@@ -856,6 +896,7 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         lexicon=Lexicon.load(settings.lexicon_file) if settings.lexicon_file else None,
         order=configured_order(settings, identity),
         passages_per_document=settings.passages_per_document,
+        lead_second_rank=settings.lead_second_rank,
     )
 
 

@@ -68,6 +68,13 @@ class IndexSettings(BaseSettings):
         description="passages of one document among a question's passages before other "
         "documents' (the rest follow if there is room; 0: no limit)",
     )
+    lead_second_rank: int = Field(
+        6,
+        ge=0,
+        description="with one passage per document, the place of the first document's second "
+        "passage among a question's passages (an answer's six then hold two subdivisions of "
+        "the provision ranked first; 0: it waits with the other second passages)",
+    )
     order_file: Path | None = Field(
         None,
         description="learned order weights (default: the embedding model dir's "

@@ -26,6 +26,8 @@ force today:
 - `context@6`: the same over six passages, the ones `/v1/ask` answers from;
 - `doc@1` / `pinpoint@1`: the first passage is in the governing provision / holds a governing
   subdivision (it is the subdivision, lies inside it, or is a merged chunk holding it);
+- `pinpoint@6`: one of the six passages an answer is written from holds a governing
+  subdivision (the right rule quoted at the wrong subdivision answers another question);
 - `map`, `ndcg@10`, `recip_rank`: the document ranking of `Retriever.search_documents`,
   trec_eval's measures (`indexing.eval.metrics`);
 - abstention, over answerable and unanswerable questions of the split, when the embedding
@@ -165,6 +167,7 @@ class Row:
     context: bool = False
     doc1: bool = False
     pinpoint1: bool = False
+    pinpoint_context: bool = False
     cosine: float = 0.0
     bm25: float = 0.0
     probability: float | None = None
@@ -185,6 +188,10 @@ def score_question(
     docs = [p.chunk.doc_id for p in passages]
     row.top5 = any(d in gov for d in docs[:5])
     row.context = any(d in gov for d in docs[:CONTEXT])
+    row.pinpoint_context = any(
+        p.chunk.doc_id in gov and holds_pinpoint(p.chunk, gov[p.chunk.doc_id])
+        for p in passages[:CONTEXT]
+    )
     if passages and passages[0].chunk.doc_id in gov:
         row.doc1 = True
         row.pinpoint1 = holds_pinpoint(passages[0].chunk, gov[passages[0].chunk.doc_id])
@@ -219,8 +226,13 @@ def summarize(rows: Sequence[Row], qrels: Qrels | None = None, run: Run | None =
     answerable = [r for r in rows if r.answerable]
     n = len(answerable)
     out: dict[str, Any] = {"questions": n, "unanswerable": len(rows) - n}
-    for key in ("top5", "context", "doc1", "pinpoint1"):
-        name = {"context": f"context@{CONTEXT}", "doc1": "doc@1", "pinpoint1": "pinpoint@1"}
+    for key in ("top5", "context", "doc1", "pinpoint1", "pinpoint_context"):
+        name = {
+            "context": f"context@{CONTEXT}",
+            "doc1": "doc@1",
+            "pinpoint1": "pinpoint@1",
+            "pinpoint_context": f"pinpoint@{CONTEXT}",
+        }
         out[name.get(key, key)] = sum(getattr(r, key) for r in answerable) / n if n else 0.0
     for style in ("doctrine", "plain"):
         part = [r for r in answerable if r.style == style]

@@ -13,13 +13,17 @@ import pytest
 from indexing.cli import main
 from indexing.eval.doctrine import (
     QUESTIONS,
+    Judgment,
+    Question,
     QuestionFileError,
     holds_pinpoint,
     read_questions,
+    score_question,
+    summarize,
 )
 from indexing.eval.metrics import read_queries
 from indexing.eval.questions import QUESTIONS as LAWYERS
-from indexing.model import Chunk
+from indexing.model import Chunk, Passage
 from tests.support.index_slice import index_slice  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.unit
@@ -77,6 +81,38 @@ def test_a_passage_is_at_a_subdivision_when_it_is_it_holds_it_or_lies_inside_it(
     assert holds_pinpoint(_chunk("(c)"), [])  # no pinpoint judged: the provision as a whole
 
 
+class _Listed:
+    """A retriever that returns the given chunks, best first."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.chunks = chunks
+
+    def search_assessed(self, question: str, top_k: int, mode: str) -> tuple[list, None]:
+        return [Passage(c, 1.0 - n / 100) for n, c in enumerate(self.chunks[:top_k])], None
+
+
+def _at(doc_id: str, pinpoint: str) -> Chunk:
+    return Chunk(
+        f"{doc_id}{pinpoint}", doc_id, "2024", "c", "c", pinpoint, "a", (), "t", 0, "s", "rule",
+        "us", "",
+    )  # fmt: skip
+
+
+def test_pinpoint_at_six_counts_the_governing_subdivision_among_the_answer_passages():
+    q = Question("Q", "dev", "plain", "How long to appeal?", (Judgment("frap:4", ("(a)(1)",), 2),))
+    others = [_at(f"frcp:{n}", "(a)") for n in range(1, 5)]
+    wrong_first = [_at("frap:4", "(c)(2)"), *others]
+    sixth = score_question(_Listed([*wrong_first, _at("frap:4", "(a)(1)(A)")]), q)[0]  # type: ignore[arg-type]
+    seventh = score_question(
+        _Listed([*wrong_first, _at("frcp:9", "(a)"), _at("frap:4", "(a)(1)(A)")]),
+        q,  # type: ignore[arg-type]
+    )[0]
+    assert sixth.doc1 and not sixth.pinpoint1 and sixth.pinpoint_context
+    assert seventh.context and not seventh.pinpoint_context  # not among the six
+    shares = summarize([sixth, seventh])
+    assert shares["pinpoint@1"] == 0.0 and shares["pinpoint@6"] == 0.5
+
+
 def test_bad_question_files_name_the_line(tmp_path: Path):
     bad = tmp_path / "q.jsonl"
     bad.write_text('{"id": "X1", "split": "dev", "style": "doctrine", "question": "q?"}\n')
@@ -121,8 +157,9 @@ def test_eval_doctrine_and_calibration_on_the_slice(index_slice, monkeypatch, ca
     assert main([*args, "--per-question", str(per_question)]) == 0
     results = json.loads(capsys.readouterr().out)
     assert results["questions"] == 4 and results["unanswerable"] == 2
-    for key in ("top5", "context@6", "doc@1", "pinpoint@1", "map", "ndcg@10"):
+    for key in ("top5", "context@6", "doc@1", "pinpoint@1", "pinpoint@6", "map", "ndcg@10"):
         assert 0.0 <= results[key] <= 1.0, key
+    assert results["pinpoint@6"] >= results["pinpoint@1"]  # the first passage is among the six
     assert results["top5"] >= 0.75  # the slice holds these provisions among few others
     rows = [json.loads(line) for line in per_question.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["S1", "S2", "S3", "S4", "N1", "N2"]

@@ -98,8 +98,9 @@ def test_long_query_is_windowed_not_truncated(retriever):
     assert docs and len({d for d, _, _ in docs}) == len(docs)
 
 
-def test_long_dense_query_keeps_each_chunks_best_window(retriever):
+def test_long_dense_query_keeps_each_chunks_best_window(retriever, monkeypatch):
     # two topics, each several windows long: rank fusion would mix them; max keeps cosines
+    monkeypatch.setattr(retriever, "lead_second_rank", None)  # each window's own best 8
     long_query = " ".join(
         ["An expert witness may testify in the form of an opinion if the testimony helps."] * 25
         + ["The data subject may obtain erasure of personal data without undue delay."] * 25
@@ -178,6 +179,7 @@ def test_passages_per_document_puts_other_documents_before_a_crowded_one(retriev
     docs = [p.chunk.doc_id for p in free]
     assert len(set(docs[:4])) < 4  # Rule 12 holds several of the first passages
     monkeypatch.setattr(retriever, "passages_per_document", 1)
+    monkeypatch.setattr(retriever, "lead_second_rank", None)
     capped = retriever.search(question, top_k=8, exact_citations=False)
     docs = [p.chunk.doc_id for p in capped]
     distinct = len(set(docs))
@@ -186,6 +188,30 @@ def test_passages_per_document_puts_other_documents_before_a_crowded_one(retriev
     assert docs[0] == free[0].chunk.doc_id and capped[0].chunk == free[0].chunk
     scores = [p.score for p in capped]
     assert scores == sorted(scores, reverse=True)
+
+
+ANSWER_TIME = "How long does a defendant have to answer a complaint after being served?"
+
+
+def test_first_document_gets_a_second_subdivision_after_five_documents(retriever, monkeypatch):
+    # the time to answer is in Fed. R. Civ. P. 12(a): its first passage holds (a)(1)-(a)(2),
+    # its second the United States' 60 days, (a)(3); an answer's six passages hold both
+    monkeypatch.setattr(retriever, "passages_per_document", 1)
+    monkeypatch.setattr(retriever, "lead_second_rank", None)
+    before = retriever.search(ANSWER_TIME, top_k=6, exact_citations=False)
+    monkeypatch.setattr(retriever, "lead_second_rank", 6)
+    after = retriever.search(ANSWER_TIME, top_k=6, exact_citations=False)
+    assert after[0].chunk.doc_id == "frcp:12"
+    assert [p.chunk for p in after[:5]] == [p.chunk for p in before[:5]]
+    assert len({p.chunk.doc_id for p in before}) == 6
+    assert after[5].chunk.doc_id == "frcp:12" and after[5].chunk != after[0].chunk
+    assert after[5].chunk.pinpoint.startswith("(a)(3)")
+    assert [p.chunk.doc_id for p in after].count("frcp:12") == 2
+    scores = [p.score for p in after]
+    assert scores == sorted(scores, reverse=True)
+    # fewer than six places: nothing moves
+    short = retriever.search(ANSWER_TIME, top_k=5, exact_citations=False)
+    assert [p.chunk for p in short] == [p.chunk for p in before[:5]]
 
 
 def test_long_query_keeps_its_most_specific_terms(retriever, corpus_dir):
