@@ -92,9 +92,9 @@ CROWDING_WINDOW = 25
 # Where the first document's second passage goes among a question's passages (1-based) when
 # a document has one passage before others': after the first five documents, so that an
 # answer's six passages hold two subdivisions of the provision ranked first (its best match
-# is often a sibling of the operative subdivision, Fed. R. App. P. 4(c)(2) before 4(a)(1)(A))
-# and the five documents of the first five places do not move (README, "The first
-# provision's second subdivision").
+# is often a sibling of the operative subdivision: Fed. R. Civ. P. 51(b) before 51(c) for how
+# to object to jury instructions) and the five documents of the first five places do not
+# move (README, "The first provision's second subdivision").
 LEAD_SECOND_RANK = 6
 # Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
 # engine's internal order (repeated searches ended on different passages otherwise).

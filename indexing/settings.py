@@ -135,6 +135,14 @@ class IndexSettings(BaseSettings):
         """`JURIS_EMBED_CACHE=` (empty) turns the cache off rather than meaning `.`."""
         return None if value == "" else value
 
+    @field_validator("lead_second_rank")
+    @classmethod
+    def _a_place_after_the_first(cls, value: int) -> int:
+        """The first document's second passage cannot take the first place."""
+        if value == 1:
+            raise ValueError("JURIS_LEAD_SECOND_RANK must be 0 (off) or a place from 2 on")
+        return value
+
     @model_validator(mode="after")
     def _api_key_from_file(self) -> IndexSettings:
         """`JURIS_QDRANT_API_KEY_FILE` fills `qdrant_api_key` (a Secret mounted as a file)."""

@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+from pydantic import ValidationError
 
 from indexing.cli import main
 from indexing.doc_ranking import OPINION_CHUNKS, place_opinions, rank_documents
@@ -13,6 +14,7 @@ from indexing.exact_citations import cited_provisions
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.model import Chunk, Passage, SearchFilters
 from indexing.retrieve import QUESTION_CANDIDATES, Retriever, open_retriever
+from indexing.settings import IndexSettings
 from indexing.sparse import Bm25Encoder, SparseVec
 from indexing.store import Match, Where
 
@@ -212,6 +214,16 @@ def test_first_document_gets_a_second_subdivision_after_five_documents(retriever
     # fewer than six places: nothing moves
     short = retriever.search(ANSWER_TIME, top_k=5, exact_citations=False)
     assert [p.chunk for p in short] == [p.chunk for p in before[:5]]
+
+
+def test_the_first_documents_second_place_is_configured_and_checked(index_slice):
+    off = open_retriever(index_slice.model_copy(update={"lead_second_rank": 0}))
+    try:
+        assert off.lead_second_rank is None
+    finally:
+        off.close()
+    with pytest.raises(ValidationError, match="JURIS_LEAD_SECOND_RANK"):
+        IndexSettings(lead_second_rank=1)
 
 
 def test_long_query_keeps_its_most_specific_terms(retriever, corpus_dir):
