@@ -577,8 +577,9 @@ class Retriever:
             raise ValueError("top_k must be at least 1")
         where = filter_conditions(filters)
         want = max(top_k, self.reranker.depth) if self.reranker is not None else top_k
+        long_text = self.is_fact_pattern(query)
         if group_by_doc is None:
-            group_by_doc = self.is_fact_pattern(query)
+            group_by_doc = long_text
         cap = 1 if group_by_doc else self.passages_per_document
         if cap and not group_by_doc:  # candidates past crowded documents, same rankings
             want = max(want, CROWDING_WINDOW)
@@ -617,7 +618,7 @@ class Retriever:
             if len(out) == top_k:
                 break
         if not group_by_doc:
-            if cap == 1 and out and not self.is_fact_pattern(query):
+            if cap == 1 and out and not long_text:
                 out = self._lead_second(out, found, top_k)
             taken = {p.chunk.chunk_id for p in out}
             for p in [p for p in crowded if p.chunk.chunk_id not in taken][: top_k - len(out)]:
