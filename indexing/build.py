@@ -25,7 +25,8 @@ from indexing.integrity import record_build, remove_record
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
 from indexing.priority import current_first, hinted_units, order_units, tier_of_source
 from indexing.settings import IndexSettings
-from indexing.sparse import Bm25Encoder
+from indexing.sparse import FIELD as SPARSE_FIELD
+from indexing.sparse import SPARSE_FORMAT, Bm25Encoder
 from indexing.status import BuildTracker, status_path, unit_bytes
 from indexing.store import (
     Catalog,
@@ -114,15 +115,16 @@ def make_indexer(settings: IndexSettings, embedder: Embedder | None = None) -> I
     chunker = Chunker(model_token_counter(settings.model_dir()), max_tokens=max_tokens)
     # Eight model batches per encode call: sentence-transformers sorts each call's texts by
     # length, so larger calls pad less (measured: 32 per call ran 1.5x slower than one call).
-    stamp = {
+    stamp: dict[str, str | int] = {
         model_record.FIELD: model_record.model_identity(
             settings.model_dir(), settings.embed_backend
-        )
+        ),
+        SPARSE_FIELD: SPARSE_FORMAT,
     }
     return Indexer(
         emb,
         chunker,
-        Bm25Encoder(),
+        Bm25Encoder(sparse_format=SPARSE_FORMAT),
         batch_size=settings.embed_batch * 8,
         dense_opinion_passages=settings.dense_opinion_passages or None,
         stamp=stamp,

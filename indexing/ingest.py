@@ -39,6 +39,7 @@ import numpy as np
 from indexing.chunking import Chunker, embed_text
 from indexing.embeddings import Embedder
 from indexing.model import Chunk
+from indexing.sparse import FIELD as SPARSE_FIELD
 from indexing.sparse import Bm25Encoder, SparseVec
 from indexing.store import IndexPoint, VectorStore
 from legal_corpus.model import LegalDocument
@@ -122,7 +123,7 @@ class Indexer:
         dedup: embed each distinct text once per run (False: every passage, as before; kept
             for the benchmark that measures what it saves).
         stamp: payload fields stored with every point (the embedding model's identity,
-            `indexing.model_record`).
+            `indexing.model_record`, and the sparse format, `indexing.sparse.FIELD`).
     """
 
     def __init__(
@@ -133,7 +134,7 @@ class Indexer:
         batch_size: int = 64,
         dense_opinion_passages: int | None = None,
         dedup: bool = True,
-        stamp: dict[str, str] | None = None,
+        stamp: dict[str, Any] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -148,6 +149,12 @@ class Indexer:
         self._memo = _VectorMemo(50_000 if dedup else 0)
         self.dedup = dedup
         self.produced = 0
+
+    def in_sparse_format(self, sparse_format: int) -> None:
+        """Encode (and stamp) the points this indexer makes in `sparse_format`: a sync adds
+        points to a build in the build's own format (`indexing.sparse`)."""
+        self.sparse = self.sparse.with_format(sparse_format)
+        self.stamp[SPARSE_FIELD] = sparse_format
 
     def wants_dense(self, chunk: Chunk) -> bool:
         """Whether `chunk` gets a dense vector (see `dense_opinion_passages`)."""

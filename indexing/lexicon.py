@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexing.sparse import SparseVec, term_id, tokenize
+from indexing.sparse import Bm25Encoder, SparseVec, term_id, tokenize
 
 # the weight of an expansion term (a query's own terms weigh 1.0)
 EXPANSION_WEIGHT = 0.5
@@ -100,9 +100,16 @@ class Lexicon:
                     out[term] = self.weight
         return out
 
-    def expand_vector(self, query: str, vec: SparseVec) -> SparseVec:
-        """`vec` (the query's sparse vector) with `expand`'s terms added."""
-        extra = {term_id(t): w for t, w in self.expand(query).items()}
+    def expand_vector(
+        self, query: str, vec: SparseVec, encoder: Bm25Encoder | None = None
+    ) -> SparseVec:
+        """`vec` (the query's sparse vector) with `expand`'s terms added, as `encoder` (the
+        build's sparse format; default: this release's) makes terms."""
+        encoder = encoder or Bm25Encoder()
+        extra: dict[int, float] = {}
+        for t, w in self.expand(query).items():
+            for term in encoder.stem([t]):
+                extra[term_id(term)] = w
         if not extra:
             return vec
         merged = {**extra, **vec.as_dict()}

@@ -1,4 +1,5 @@
-"""Which embedding model a build was made with, and the check that queries use the same one.
+"""Which embedding model a build was made with, and the check that queries use the same one
+(and which sparse format its terms are in, `build_sparse_format`).
 
 Dense vectors from two models are not comparable: a question embedded by the bundled MiniLM
 and matched against passages embedded by a fine-tuned model (or the reverse) returns
@@ -23,6 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from indexing.opener import IndexUnavailable
+from indexing.sparse import FIELD as SPARSE_FIELD
+from indexing.sparse import SPARSE_FORMAT
 from indexing.store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -93,6 +96,16 @@ def build_model(store: VectorStore) -> str | None:
         value = hit.payload.get(FIELD)
         return str(value) if value else None
     return None
+
+
+def build_sparse_format(store: VectorStore) -> int:
+    """The sparse format a build's points were encoded in (`indexing.sparse.SPARSE_FORMAT`;
+    1 for a build made before the record). Queries against it must be encoded the same way:
+    `Bm25Encoder.with_format`."""
+    for hit in store.scroll(fields=(SPARSE_FIELD,)):
+        value = hit.payload.get(SPARSE_FIELD)
+        return int(value) if value else 1
+    return SPARSE_FORMAT
 
 
 def check_build_model(store: VectorStore, identity: str, role: str = "embeds queries") -> None:

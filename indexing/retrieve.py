@@ -47,7 +47,7 @@ from indexing.integrity import verify_build
 from indexing.learned_order import Candidate, OrderModel, load_order
 from indexing.lexicon import Lexicon
 from indexing.model import Chunk, Passage, Relevance, SearchFilters
-from indexing.model_record import check_build_model
+from indexing.model_record import build_sparse_format, check_build_model
 from indexing.opener import BuildOpener, IndexUnavailable
 from indexing.per_build import PerBuild
 from indexing.relevance import RelevanceModel, load_relevance
@@ -225,6 +225,7 @@ class Retriever:
         self.reranker = reranker
         self.embedder = embedder
         self.sparse = sparse or Bm25Encoder()
+        self._sparse_formats: dict[str, int] = {}  # build -> the format its points are in
         self.hnsw_ef = hnsw_ef
         self.window_tokens = window_tokens
         self.count_tokens = count_tokens or (lambda s: int(len(s.split()) * 1.3) + 1)
@@ -251,10 +252,33 @@ class Retriever:
 
     def _verify(self, root: Any, store: VectorStore) -> None:
         """What a build must pass before it is served: its integrity record and probes, and
-        the embedding model its points record."""
+        the embedding model its points record (and which sparse format they are in)."""
         verify_build(root, store, self.embedder.dim, self.sparse)
         if self.embed_model is not None:
             check_build_model(store, self.embed_model)
+        self.sparse_encoder(store)
+
+    def sparse_encoder(self, store: VectorStore) -> Bm25Encoder:
+        """The sparse encoder of `store`'s own format (`indexing.sparse`): a build made by an
+        earlier release is queried in its terms until it is rebuilt."""
+        found = self._sparse_formats.get(store.name)
+        if found is None:
+            try:
+                found = build_sparse_format(store)
+            except Exception as exc:  # a store failing now fails the query itself; read again
+                log.warning("index build %s: its sparse format unread (%s)", store.name, exc)
+                return self.sparse
+            if found != self.sparse.sparse_format:
+                log.warning(
+                    "index build %s holds sparse terms of format %d (this release builds "
+                    "format %d, stemmed): queries are encoded in the build's format; "
+                    "`python -m indexing build` moves it to the new one",
+                    store.name,
+                    found,
+                    self.sparse.sparse_format,
+                )
+            self._sparse_formats[store.name] = found
+        return self.sparse.with_format(found)
 
     # -- the build behind the alias -------------------------------------------------------
 
@@ -332,7 +356,7 @@ class Retriever:
         patterns = FactPatterns(
             store,
             lambda texts: self.embedder.encode(texts),
-            self.sparse,
+            self.sparse_encoder(store),
             self.query_windows,
             lambda: self._term_df.get(store),
             self.hnsw_ef,
@@ -350,7 +374,7 @@ class Retriever:
         build and process, in the background after a swap (`indexing.per_build`; about 3 s
         for the whole bundled corpus, embedded).
         """
-        return self._most_specific(self.sparse.query(query), store, self.query_terms)
+        return self._most_specific(self.sparse_encoder(store).query(query), store, self.query_terms)
 
     def sparse_parts(self, query: str, store: VectorStore) -> SparseQuery:
         """The sparse side of a query: one vector, or one per kind of document.
@@ -362,7 +386,7 @@ class Retriever:
         judgments of the AILA corpus: MAP 0.038 with 20 terms, 0.095 with 100, 0.087 with
         all; README, "Long queries"). A query within both budgets is one vector.
         """
-        every = self.sparse.query(query)
+        every = self.sparse_encoder(store).query(query)
         narrow = self._most_specific(every, store, self.query_terms)
         broad = self._most_specific(every, store, self.opinion_query_terms)
         if broad == narrow:
@@ -428,7 +452,7 @@ class Retriever:
             dense = list(self.embedder.encode(self.query_windows(query)))
         sparse = self.sparse_parts(query, store) if mode in ("hybrid", "sparse") else None
         if self.lexicon is not None and isinstance(sparse, SparseVec) and len(dense) <= 1:
-            sparse = self.lexicon.expand_vector(query, sparse)
+            sparse = self.lexicon.expand_vector(query, sparse, self.sparse_encoder(store))
         return dense, sparse
 
     def _question_hits(

@@ -45,7 +45,7 @@ from indexing.chunking import CHUNK_FORMAT
 from indexing.embeddings import Embedder
 from indexing.integrity import record_build, remove_record
 from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
-from indexing.model_record import FIELD, check_build_model
+from indexing.model_record import FIELD, build_sparse_format, check_build_model
 from indexing.settings import IndexSettings
 from indexing.store import (
     OPEN_TO,
@@ -279,6 +279,18 @@ def run_sync(
         try:
             # new text embedded by another model than the build's would not be comparable
             check_build_model(store, indexer.stamp[FIELD], role="would embed new text")
+            # nor would its sparse terms in another format: the build's own is kept
+            sparse_format = build_sparse_format(store)
+            if sparse_format != indexer.sparse.sparse_format:
+                log.warning(
+                    "build %s holds sparse terms of format %d, this release makes format %d "
+                    "(indexing.sparse.SPARSE_FORMAT): the sync adds its versions in the "
+                    "build's format; `python -m indexing build` moves the index to the new one",
+                    current,
+                    sparse_format,
+                    indexer.sparse.sparse_format,
+                )
+            indexer.in_sparse_format(sparse_format)
             embedded = _apply(plan, store, indexer, today or date.today(), progress)
             store.flush()
             if copied:  # an embedded build: what readers check before serving it

@@ -241,7 +241,7 @@ def bench_latency(
             retriever.search_documents(q, top_k=10)
             fact_ms.append((time.perf_counter() - t0) * 1000)
     vecs = [embedder.encode([q])[0] for q in queries]
-    sparse = Bm25Encoder()
+    sparse = retriever.sparse_encoder(store)  # the build's own sparse format
     where = filter_conditions(filters)
     engine: list[float] = []
     for q, v in zip(queries, vecs, strict=True):

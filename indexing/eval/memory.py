@@ -251,7 +251,8 @@ def memory_store(
     key = _fingerprint(
         todo,
         f"{CHUNK_FORMAT}|{indexer.chunker.max_tokens}|{indexer.sparse.k1}|{indexer.sparse.b}"
-        f"|{indexer.sparse.avg_len}|{sorted(wanted) if wanted else ''}|{doc_filter is None}",
+        f"|{indexer.sparse.avg_len}|{sorted(wanted) if wanted else ''}|{doc_filter is None}"
+        f"|{indexer.sparse.sparse_format}",
     )
     cached = cache_dir / "memory" / f"points-{key}.pkl" if cache_dir is not None else None
     if cached is not None and cached.exists() and doc_filter is None:

@@ -318,6 +318,59 @@ def test_a_build_of_an_older_chunk_format_is_named_by_sync(tmp_path, small_corpu
 
 
 @pytest.mark.unit
+def test_a_build_of_the_earlier_sparse_format_is_queried_and_synced_in_its_own_terms(
+    tmp_path, small_corpus, corpus_dir, monkeypatch, caplog
+):
+    """Format 1 (words as written) is what builds made before stemming hold: after an upgrade
+    a retriever encodes questions the way the build it serves was encoded, a sync adds points
+    in the build's format, and a new build moves the index to stemmed terms."""
+    from indexing import build as build_module
+    from indexing.model_record import build_sparse_format
+    from indexing.sparse import SPARSE_FORMAT, term_id
+
+    settings = _settings(tmp_path / "q", small_corpus)
+    monkeypatch.setattr(build_module, "SPARSE_FORMAT", 1)  # a build of the earlier release
+    run_build(settings, progress=False)
+    monkeypatch.undo()
+    assert {p["sparse_format"] for p in _points(settings).values()} == {1}
+
+    def served() -> tuple[int, tuple[int, ...], list[str]]:
+        retriever = open_retriever(settings)
+        try:
+            store = retriever.current_store()
+            hits = retriever.search("punishment", top_k=3, mode="sparse")
+            return (
+                build_sparse_format(store),
+                retriever.sparse_query("punishment", store).indices,
+                [h.chunk.doc_id for h in hits],
+            )
+        finally:
+            retriever.close()
+
+    with caplog.at_level("WARNING"):
+        fmt, terms, docs = served()
+    assert (fmt, terms) == (1, (term_id("punishment"),))
+    assert docs[:1] == ["aila:S2"]  # the word as written still finds the statute
+    assert "holds sparse terms of format 1" in caplog.text
+    # a sync keeps the build's format for what it adds
+    (small_corpus / "aila" / "statutes" / "S7.txt").write_text(
+        (corpus_dir / "aila" / "statutes" / "S7.txt").read_text()
+    )
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="indexing.sync"):
+        synced = run_sync(settings, progress=False)
+    assert [d.doc_id for d in synced.plan.add] == ["aila:S7"]
+    assert {p["sparse_format"] for p in _points(settings).values()} == {1}
+    assert "python -m indexing build" in caplog.text
+    # a new build stems, and questions follow it
+    run_build(settings, progress=False)
+    assert {p["sparse_format"] for p in _points(settings).values()} == {SPARSE_FORMAT}
+    fmt, terms, docs = served()
+    assert (fmt, terms) == (SPARSE_FORMAT, (term_id("punish"),))
+    assert docs[:1] == ["aila:S2"]
+
+
+@pytest.mark.unit
 def test_a_new_reading_of_a_source_is_parsed_again_by_sync(tmp_path, small_corpus, monkeypatch):
     """An upgrade that reads a source differently (`READING_REVISIONS`) makes the next sync
     parse that source's units although their files did not change, replace only versions

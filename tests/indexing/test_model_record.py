@@ -10,12 +10,14 @@ import pytest
 from indexing.model_record import (
     EmbeddingModelMismatch,
     build_model,
+    build_sparse_format,
     check_build_model,
     model_identity,
     same_model,
 )
 from indexing.opener import IndexUnavailable
 from indexing.retrieve import open_retriever
+from indexing.sparse import SPARSE_FORMAT
 
 pytestmark = pytest.mark.unit
 
@@ -46,6 +48,7 @@ def test_the_build_records_its_model_and_a_mismatch_is_refused(index_slice):
     try:
         store = retriever.current_store()
         assert build_model(store) == identity
+        assert build_sparse_format(store) == SPARSE_FORMAT  # and how its terms are made
         check_build_model(store, identity)  # the same model: served
         with pytest.raises(EmbeddingModelMismatch, match=r"embedded with .* JURIS_EMBED_MODEL"):
             check_build_model(store, "juris-embedder@ffffffffffff/torch")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexing.sparse import Bm25Encoder, term_id, tokenize
+from indexing.sparse import SPARSE_FORMAT, Bm25Encoder, term_id, tokenize
 
 pytestmark = pytest.mark.unit
 
@@ -46,3 +46,29 @@ def test_bm25_query_is_term_presence():
     assert set(q.values()) == {1.0}
     assert term_id("1983") in q and term_id("§") in q
     assert list(Bm25Encoder().query("the of and").indices) == []
+
+
+def test_plain_words_are_stemmed_and_legal_tokens_are_not():
+    terms = Bm25Encoder().terms("Filed files filing; objections under Fed. R. Civ. P. 12(b)(6)")
+    assert terms == ["file", "file", "file", "object", "fed.", "r.", "civ.", "p.", "12(b)(6)", "12"]
+    assert Bm25Encoder().terms("42 U.S.C. § 1983, Title VII's 2000e") == [
+        "42", "u.s.c.", "§", "1983", "titl", "vii", "2000e"
+    ]  # fmt: skip
+    assert Bm25Encoder().sparse_format == SPARSE_FORMAT == 2
+
+
+def test_a_question_meets_the_provisions_inflections_only_when_stemmed():
+    rule = "the notice of appeal required by Rule 3 must be filed with the district clerk"
+    question = "How long do I have for filing a notice of appeal?"
+    for fmt, shared in ((2, {"notic", "appeal", "file"}), (1, {"notice", "appeal"})):
+        enc = Bm25Encoder(sparse_format=fmt)
+        common = set(enc.document(rule).indices) & set(enc.query(question).indices)
+        assert common == {term_id(t) for t in shared}
+
+
+def test_an_unknown_sparse_format_is_refused():
+    with pytest.raises(ValueError, match="unknown sparse format 3"):
+        Bm25Encoder(sparse_format=3)
+    enc = Bm25Encoder(k1=0.9)
+    assert enc.with_format(2) is enc
+    assert enc.with_format(1).k1 == 0.9 and enc.with_format(1).terms("filed") == ["filed"]
