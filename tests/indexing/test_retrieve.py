@@ -160,8 +160,8 @@ def test_the_learned_order_rescores_a_questions_fused_passages(retriever, monkey
 
 
 def test_the_learned_order_puts_an_article_before_the_recital_explaining_it(retriever, monkeypatch):
-    # Art. 17 (right to erasure) governs; recital 65 explains it in the same words
-    question = "When must personal data be erased under the right to be forgotten?"
+    # Art. 17 (right to erasure) governs; recitals 39 and 65 explain it in the same words
+    question = "Can I ask a company to delete the personal data it holds about me?"
 
     def first_docs(order) -> list[str]:
         monkeypatch.setattr(retriever, "order", order)
@@ -170,8 +170,8 @@ def test_the_learned_order_puts_an_article_before_the_recital_explaining_it(retr
 
     learned = first_docs(retriever.order)
     fused = first_docs(None)
-    assert fused.index("gdpr:recital65") < fused.index("gdpr:art17")
-    assert learned[0] == "gdpr:art17"  # the recital comes after it, if at all
+    assert fused[0].startswith("gdpr:recital") and fused.index("gdpr:art17") > 0
+    assert learned[0] == "gdpr:art17"  # the recitals come after it, if at all
 
 
 def test_passages_per_document_puts_other_documents_before_a_crowded_one(retriever, monkeypatch):
