@@ -18,6 +18,7 @@ from indexing.model_record import (
 from indexing.opener import IndexUnavailable
 from indexing.retrieve import open_retriever
 from indexing.sparse import SPARSE_FORMAT
+from indexing.store import Hit
 
 pytestmark = pytest.mark.unit
 
@@ -67,3 +68,19 @@ def test_search_refuses_a_build_made_by_another_model(index_slice, tmp_path: Pat
             retriever.search("fair use", top_k=3)
     finally:
         retriever.close()
+
+
+class _Points:
+    """A stand-in build: `scroll` yields the given payloads."""
+
+    def __init__(self, *payloads: dict) -> None:
+        self.payloads = payloads
+
+    def scroll(self, where: object = None, fields: tuple[str, ...] = ()) -> list[Hit]:
+        return [Hit(str(n), 0.0, dict(p)) for n, p in enumerate(self.payloads)]
+
+
+def test_a_build_made_before_the_record_reads_as_sparse_format_1():
+    assert build_sparse_format(_Points({"doc_id": "gdpr:art17"})) == 1  # words as written
+    assert build_sparse_format(_Points({"sparse_format": 2})) == 2
+    assert build_sparse_format(_Points()) == SPARSE_FORMAT  # empty: filled by this release
