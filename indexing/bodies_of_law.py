@@ -32,7 +32,6 @@ second instead.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import re
@@ -41,10 +40,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexing import kept_tables
 from indexing.learned_order import title_words
 from indexing.store import VectorStore, Where
-
-log = logging.getLogger(__name__)
 
 # pseudo-words of the corpus distribution each body's counts are smoothed with; chosen on
 # the doctrine dev split by 5-fold cross-validation of the learned order over 2,000 to
@@ -172,30 +170,18 @@ class BodiesOfLaw:
 
 def table_path(root: Path, build: str) -> Path:
     """Where an embedded build's table is kept: `<root>/tables/<build>.bodies.json`."""
-    return Path(root) / "tables" / f"{build}.bodies.json"
+    return kept_tables.table_path(root, build, "bodies")
 
 
 def cached_bodies(store: VectorStore, where: Where, root: Path | None) -> BodiesOfLaw:
-    """The table of `store`'s passages that match `where`: read from where an embedded build
-    keeps it (`root`: the embedded index's directory; None: a server's collection, which a
-    sync writes in place, is counted every time), else counted and kept there, the tables
-    of builds no longer under `root/builds` removed. A table that cannot be read or written
-    is counted again (logged): the table is a cache, never the only copy of anything."""
-    if root is None:
-        return BodiesOfLaw.from_store(store, where)
-    path = table_path(root, store.name)
-    if path.is_file():
-        try:
-            return BodiesOfLaw.load(path)
-        except (OSError, ValueError) as err:
-            log.warning("%s; counting it again", err)
-    bodies = BodiesOfLaw.from_store(store, where)
-    try:
-        bodies.save(path)
-        for other in path.parent.glob("*.bodies.json"):
-            build = other.name.removesuffix(".bodies.json")
-            if other != path and not (Path(root) / "builds" / build).is_dir():
-                other.unlink(missing_ok=True)
-    except OSError as err:
-        log.warning("bodies-of-law table %s not kept: %s", path, err)
-    return bodies
+    """The table of `store`'s passages that match `where`, kept beside an embedded build
+    (`indexing.kept_tables`; `root`: the embedded index's directory, None for a server's
+    collection, counted every time)."""
+    return kept_tables.kept_table(
+        store,
+        root,
+        "bodies",
+        lambda s: BodiesOfLaw.from_store(s, where),
+        BodiesOfLaw.load,
+        BodiesOfLaw.save,
+    )

@@ -37,6 +37,7 @@ from indexing.authority import (
 from indexing.bodies_of_law import BodiesOfLaw, cached_bodies
 from indexing.case_names import CaseNames, looks_like_case_name
 from indexing.chunking import embed_text
+from indexing.cross_references import CrossReferences, cached_cross_references
 from indexing.definitions import defined_terms
 from indexing.doc_ranking import place_opinions, rank_documents
 from indexing.embeddings import Embedder
@@ -249,6 +250,10 @@ class Retriever:
         self._bodies: PerBuild[BodiesOfLaw] = PerBuild(
             "bodies of law", lambda store: cached_bodies(store, filter_conditions(None), root)
         )
+        # ... and of the provisions the enacted law's passages cite
+        self._cross_refs: PerBuild[CrossReferences] = PerBuild(
+            "cross-references", lambda store: cached_cross_references(store, root)
+        )
 
     def _verify(self, root: Any, store: VectorStore) -> None:
         """What a build must pass before it is served: its integrity record and probes, and
@@ -320,6 +325,7 @@ class Retriever:
         self._case_names.start(store)
         if self.order is not None:
             self._bodies.start(store)  # ready before the first question
+            self._cross_refs.start(store)
 
     def index_status(self) -> dict[str, Any] | None:
         """The last build's progress (`indexing.status`), with `current` = the build searches
@@ -488,10 +494,10 @@ class Retriever:
         bodies: bool,
     ) -> tuple[list[Candidate], dict[str, Hit], int, tuple[float, float]]:
         """The fused passages of a one-window question with what the learned order reads of
-        them (their bodies of law's typicality and the terms they define only when `bodies`,
-        i.e. when an order will read them: the build's table is counted once, in the
-        background), the hits by id, the question's own sparse terms, and its match
-        features."""
+        them (their bodies of law's typicality, the terms they define and the documents they
+        cite only when `bodies`, i.e. when an order will read them: the build's tables are
+        counted once, in the background), the hits by id, the question's own sparse terms,
+        and its match features."""
         rankings = [
             store.query(dense, None, where, limit=depth, hnsw_ef=self.hnsw_ef),
             store.query([], sparse, where, limit=depth, hnsw_ef=self.hnsw_ef),
@@ -509,6 +515,7 @@ class Retriever:
         )
         docs = {id_: str(found[id_].payload.get("doc_id") or "") for id_ in fused}
         typical = self._bodies.get(store).typicality(query, docs.values()) if bodies else {}
+        refs = self._cross_refs.get(store) if bodies else None
         candidates = [
             Candidate(
                 id_,
@@ -519,6 +526,7 @@ class Retriever:
                 docs[id_],
                 typical.get(docs[id_], 0.0),
                 defined_terms(str(found[id_].payload.get("text") or "")) if bodies else (),
+                refs.of(id_) if refs is not None else (),
             )
             for id_, score in fused.items()
         ]

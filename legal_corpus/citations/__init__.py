@@ -68,7 +68,11 @@ __all__ = [
 
 
 def parse_citations(
-    text: str, *, rule_family: str | None = None, usc_title: str | None = None
+    text: str,
+    *,
+    rule_family: str | None = None,
+    usc_title: str | None = None,
+    in_gdpr: bool = False,
 ) -> list[Citation]:
     """Every legal citation in `text`, in order of appearance.
 
@@ -83,6 +87,9 @@ def parse_citations(
             text names none nearby. Keys of `RULE_FAMILIES`.
         usc_title: for a text from one title of the US Code (`17`): the title that
             `section 106 of this title` refers to; without it such references are skipped.
+        in_gdpr: for a text of the GDPR itself: a bare `Article 6(1)` is the GDPR's own
+            (`Article 16 of Directive 95/46/EC` is not); without it a GDPR article needs the
+            Regulation named.
 
     Returns:
         `Citation`s ordered by start offset (citations from one list keep their written order).
@@ -101,7 +108,7 @@ def parse_citations(
         [
             *usc_candidates(text, usc_title),
             *rule_candidates(text, rule_family),
-            *gdpr_candidates(text),
+            *gdpr_candidates(text, in_gdpr),
             *indian_candidates(text),
         ]
     )

@@ -97,6 +97,12 @@ _USC_PATTERNS = (
 _USC_THIS_TITLE = re.compile(
     rf"\b(?P<sign>[Ss]ections?|§§?)\s*(?P<list>{_USC_LIST})\s+of\s+this\s+title\b"
 )
+# section 112; sections 107 through 122 — a bare section inside the US Code is of the same
+# title (the positive-law titles write no "of this title"); not one of another act or title
+# (`section 5 of the Act`, `section 1 of title 9`, `section 12 of Public Law 95-452`)
+_USC_BARE_SECTION = re.compile(
+    rf"(?<![\w.])(?P<sign>[Ss]ections?|§§?)\s*(?P<list>{_USC_LIST})(?!\s*,?\s+of\b|\w)"
+)
 
 _RULE_NUM = r"\d{1,4}(?:\.\d{1,2})?(?!\d)"
 # federal rule numbers carry no letter suffix (`Rule 22B`, `Rule 3-C` are other bodies of rules)
@@ -169,6 +175,13 @@ _GDPR_PATTERNS = (
     ),
     # GDPR Art. 17(1)(a) (the canonical form)
     re.compile(rf"\b(?P<name>GDPR),?\s+{_ARTICLE}\s*(?P<list>{_ART_LIST})"),
+)
+# Article 6(1); Articles 13 and 14 — inside the GDPR's own text, where a bare article is its
+# own (only with `in_gdpr`); not one of another act (`Article 16 of Directive 95/46/EC`)
+_GDPR_OWN_PATTERN = re.compile(
+    rf"\b{_ARTICLE}\s*(?P<list>{_ART_LIST})"
+    r"(?!\s*,?\s*(?:of|in)\s+(?:the\s+|that\s+)?(?:Directive|Regulation\s*\(|Regulations|Treaty"
+    r"|TFEU|TEU|Charter|Decision|Protocol|Convention|Council))"
 )
 _RECITAL_PATTERN = re.compile(
     rf"(?:\bGDPR\s+)?\b(?P<rec>Recitals?)\s+(?P<list>{_ART_LIST})"
@@ -345,10 +358,11 @@ def item_candidate(
 
 
 def usc_candidates(text: str, usc_title: str | None = None) -> Iterator[Candidate]:
-    """US Code citations; with `usc_title`, also `section N of this title`."""
+    """US Code citations; with `usc_title`, also `section N of this title` and a bare
+    `section N`."""
     patterns: tuple[re.Pattern[str], ...] = _USC_PATTERNS
     if usc_title is not None:
-        patterns = (*patterns, _USC_THIS_TITLE)
+        patterns = (*patterns, _USC_THIS_TITLE, _USC_BARE_SECTION)
     for pattern in patterns:
         for m in pattern.finditer(text):
             sign = (m["sign"] or "").lower()
@@ -359,7 +373,7 @@ def usc_candidates(text: str, usc_title: str | None = None) -> Iterator[Candidat
             items = expand_ranges(items, plural)
             if not items:
                 continue
-            title = m["title"] if pattern is not _USC_THIS_TITLE else usc_title
+            title = m["title"] if pattern in _USC_PATTERNS else usc_title
             title = (title or "").lstrip("0") or "0"
             end = m.end() if plural or pattern is not _USC_PATTERNS[0] else None
             if end is None:
@@ -534,9 +548,11 @@ def listed_candidates(
                 )
 
 
-def gdpr_candidates(text: str) -> Iterator[Candidate]:
+def gdpr_candidates(text: str, in_gdpr: bool = False) -> Iterator[Candidate]:
+    """GDPR citations; with `in_gdpr` (a text of the GDPR itself), also a bare `Article 6(1)`."""
     gdpr = CitationKind.GDPR
-    yield from listed_candidates(text, _GDPR_PATTERNS, gdpr, "GDPR Art. ", "gdpr:art", 99)
+    patterns = (*_GDPR_PATTERNS, _GDPR_OWN_PATTERN) if in_gdpr else _GDPR_PATTERNS
+    yield from listed_candidates(text, patterns, gdpr, "GDPR Art. ", "gdpr:art", 99)
     yield from listed_candidates(
         text, (_RECITAL_PATTERN,), gdpr, "GDPR Recital ", "gdpr:recital", 173, False
     )

@@ -80,7 +80,7 @@ def test_an_embedded_builds_table_is_kept_read_again_and_pruned(
     monkeypatch.undo()
 
     table_path(root, store.name).write_text(json.dumps({"format": 99, "counts": {}}))
-    with caplog.at_level(logging.WARNING, logger="indexing.bodies_of_law"):
+    with caplog.at_level(logging.WARNING, logger="indexing.kept_tables"):
         assert cached_bodies(store, where, root) == bodies
     assert "not usable" in caplog.text and "format 1" in caplog.text
     assert BodiesOfLaw.load(table_path(root, store.name)) == bodies  # written again

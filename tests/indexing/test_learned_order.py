@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from indexing.learned_order import (
     ORDER_FILE,
     Candidate,
     OrderModel,
+    cited_by,
     document_pairs,
     features,
     fit_order,
@@ -41,6 +43,27 @@ def _candidates() -> list[Candidate]:
         Candidate("p101", 0.20, 0.50, 8.0, "Definitions", "usc:17/101", 1.5,
                   ("registration", "infringement suit", "copyright owner")),
     ]  # fmt: skip
+
+
+def test_cited_by_weighs_the_best_passages_citing_a_document(monkeypatch):
+    # GDPR Art. 17(1)(b) and 14(2)(d) both cite Art. 6(1); Art. 6's own passage cites
+    # itself and Art. 9, which counts for Art. 9 only
+    cands = [
+        Candidate("a17", 0.9, 0.6, 20.0, "Right to erasure", "gdpr:art17", cites=("gdpr:art6",)),
+        Candidate("a14", 0.5, 0.5, 18.0, "Information", "gdpr:art14", cites=("gdpr:art6",)),
+        Candidate("a6", 0.4, 0.5, 15.0, "Lawfulness of processing", "gdpr:art6",
+                  cites=("gdpr:art6", "gdpr:art9")),
+        Candidate("a9", 0.2, 0.4, 10.0, "Special categories", "gdpr:art9"),
+    ]  # fmt: skip
+    weights = cited_by(cands)
+    assert weights == pytest.approx({"gdpr:art6": math.log1p(1.4), "gdpr:art9": math.log1p(0.4)})
+    col = FEATURES.index("cited_by")
+    assert [r[col] for r in features("grounds for processing", cands, 3)] == [
+        0.0, 0.0, weights["gdpr:art6"], weights["gdpr:art9"]
+    ]  # fmt: skip
+    # only the best CITING_DEPTH passages (by fused score) are read
+    monkeypatch.setattr("indexing.learned_order.CITING_DEPTH", 1)
+    assert cited_by(cands) == pytest.approx({"gdpr:art6": math.log1p(0.9)})
 
 
 def test_title_words_keep_content_words_cut_to_a_stem():
@@ -82,16 +105,18 @@ def test_document_pairs_compare_each_documents_best_passage():
 
 def test_a_fit_learns_which_features_point_to_the_governing_provision():
     # over many questions the governing provision's title shares the question's words, it is
-    # never a recital and its body of law speaks the question's language, while its fused
-    # score is no better than its siblings'
+    # never a recital, its body of law speaks the question's language and the other
+    # candidates cite it more often, while its fused score is no better than its siblings'
     pairs = []
     for n in range(40):
-        better = [0.5, 0.5, 0.6, 0.5, 2.0, 0.4 + n % 3 * 0.1, 0.5, 0.0, 1.0 + n % 2, 0.3 * (n % 2)]
-        worse = [0.6, 1.0, 0.6, 0.6, 2.2, 0.0, 0.0, float(n % 2), 0.5, 0.0]
+        better = [0.5, 0.5, 0.6, 0.5, 2.0, 0.4 + n % 3 * 0.1, 0.5, 0.0, 1.0 + n % 2, 0.3 * (n % 2),
+                  0.2 * (n % 3)]  # fmt: skip
+        worse = [0.6, 1.0, 0.6, 0.6, 2.2, 0.0, 0.0, float(n % 2), 0.5, 0.0, 0.0]
         pairs.append([a - b for a, b in zip(better, worse, strict=True)])
     weights = dict(zip(FEATURES, fit_order(pairs), strict=True))
     assert weights["title_share"] > 0 and weights["question_share"] > 0
     assert weights["recital"] < 0 and weights["body"] > 0 and weights["defines"] > 0
+    assert weights["cited_by"] > 0
     with pytest.raises(ValueError, match="no pair"):
         fit_order([])
 
@@ -102,7 +127,7 @@ def test_scores_reorder_and_stay_on_the_fusions_scale():
     assert max(scores, key=lambda k: scores[k]) in {"p411", "p411b"}
     # min-max over the candidates: § 411 1, § 412 (half its shared words) 0.5, the recital 0
     assert scores == {"p411": 1.0, "p411b": 1.0, "p412": 0.5, "r47": 0.0, "p101": 0.0}
-    with pytest.raises(ValueError, match="need 10 weights"):
+    with pytest.raises(ValueError, match=f"need {len(FEATURES)} weights"):
         OrderModel(IDENTITY, (1.0,))
 
 
@@ -119,10 +144,11 @@ def test_file_round_trip_and_the_model_it_belongs_to(tmp_path: Path, caplog):
         broken.write_text(text)
         with pytest.raises(ValueError, match=r"broken\.json"):
             load_order(tmp_path, IDENTITY, configured=broken)
-    # a fit of the previous format (nine features, no definitions) is not misread: the
+    # a fit of the previous format (ten features, no cross-references) is not misread: the
     # fused order serves, and the log says to fit it again
     old = tmp_path / "old.json"
-    old.write_text(json.dumps({"format": 2, "features": list(FEATURES[:-1]), "weights": [1.0] * 9,
+    old.write_text(json.dumps({"format": FORMAT - 1, "features": list(FEATURES[:-1]),
+                               "weights": [1.0] * (len(FEATURES) - 1),
                                "embed_model": IDENTITY}))  # fmt: skip
     with caplog.at_level(logging.ERROR, logger="indexing.learned_order"):
         assert load_order(tmp_path, IDENTITY, configured=old) is None
@@ -141,3 +167,4 @@ def test_the_bundled_model_ships_its_learned_order():
     assert model is not None and model.fitted_on["split"] == "dev"
     weights = dict(zip(FEATURES, model.weights, strict=True))
     assert weights["recital"] < 0 and weights["body"] > 0 and weights["defines"] > 0
+    assert weights["cited_by"] > 0

@@ -527,6 +527,48 @@ def test_this_title_inside_the_us_code() -> None:
     assert [c.doc_id for c in found] == ["usc:17/106", "usc:17/114", "usc:17/115"]
 
 
+def test_a_bare_section_inside_the_us_code_is_of_the_same_title() -> None:
+    # uscode/2022/usc17.xml, § 106 and § 107: a positive-law title writes no "of this title"
+    text = "Subject to sections 107 through 109, the owner of copyright under this title has"
+    assert canonicals(text) == []
+    found = parse_citations(text, usc_title="17")
+    assert [c.doc_id for c in found] == ["usc:17/107", "usc:17/108", "usc:17/109"]
+    fair_use = "Notwithstanding the provisions of sections 106 and 106A, the fair use"
+    assert [c.doc_id for c in parse_citations(fair_use, usc_title="17")] == [
+        "usc:17/106",
+        "usc:17/106A",
+    ]
+    pinned = parse_citations("as defined in section 101(a)(2)", usc_title="35")
+    assert [(c.doc_id, c.pinpoint) for c in pinned] == [("usc:35/101", "(a)(2)")]
+    # a section of another act or title is not the document's own title
+    for other in ("section 5 of the Act of June 1, 1938", "section 12 of Public Law 95-452"):
+        assert parse_citations(other, usc_title="17") == []
+    assert [c.doc_id for c in parse_citations("section 1 of title 9", usc_title="17")] == [
+        "usc:9/1"
+    ]
+
+
+def test_a_bare_article_inside_the_gdpr_is_its_own() -> None:
+    # gdpr/gdpr-en.xml, Art. 30(5) and Art. 94(2)
+    text = (
+        "processing of special categories of data as referred to in Article 9(1) or processing "
+        "of personal data relating to criminal convictions and offences referred to in Article "
+        "10, and is unlikely to result in a risk"
+    )
+    assert canonicals(text) == []  # outside the GDPR, "Article 9(1)" of what?
+    found = parse_citations(text, in_gdpr=True)
+    assert [(c.doc_id, c.pinpoint) for c in found] == [("gdpr:art9", "(1)"), ("gdpr:art10", "")]
+    other_act = (
+        "the Working Party on the Protection of Individuals with regard to the Processing of "
+        "Personal Data established by Article 29 of Directive 95/46/EC shall be construed"
+    )
+    assert parse_citations(other_act, in_gdpr=True) == []
+    listed = parse_citations("the rights provided for in Articles 15 to 18", in_gdpr=True)
+    assert [c.doc_id for c in listed] == [f"gdpr:art{n}" for n in (15, 16, 17, 18)]
+    # a named citation reads the same either way
+    assert [c.doc_id for c in parse_citations("Article 17 GDPR", in_gdpr=True)] == ["gdpr:art17"]
+
+
 @pytest.mark.parametrize(("option", "value"), [("rule_family", "tax"), ("usc_title", "five")])
 def test_bad_options_are_refused_with_a_clear_message(option: str, value: str) -> None:
     with pytest.raises(ValueError, match=repr(value)):
