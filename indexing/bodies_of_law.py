@@ -31,9 +31,7 @@ second instead.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -114,11 +112,8 @@ class BodiesOfLaw:
         )
 
     def save(self, path: Path) -> None:
-        """Write the counts as JSON, atomically (a reader never sees half a table)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"format": FORMAT, "counts": self.counts}))
-        os.replace(tmp, path)
+        """Write the counts as JSON, atomically (`indexing.kept_tables.save_json`)."""
+        kept_tables.save_json(path, FORMAT, "counts", self.counts)
 
     @classmethod
     def load(cls, path: Path) -> BodiesOfLaw:
@@ -128,17 +123,18 @@ class BodiesOfLaw:
             OSError: it cannot be read.
             ValueError: it is not a table of this format (names the file).
         """
-        try:
-            data = json.loads(path.read_text())
-            if not isinstance(data, dict) or data.get("format") != FORMAT:
-                raise ValueError(f"not a table of format {FORMAT}")
-            counts = {
-                str(body): {str(w): int(n) for w, n in words.items()}
-                for body, words in data["counts"].items()
-            }
-        except (KeyError, TypeError, AttributeError, ValueError) as err:
-            raise ValueError(f"bodies-of-law table {path} is not usable: {err}") from err
-        return cls.from_counts(counts)
+        return cls.from_counts(
+            kept_tables.load_json(
+                path,
+                FORMAT,
+                "counts",
+                "bodies-of-law",
+                lambda counts: {
+                    str(body): {str(w): int(n) for w, n in words.items()}
+                    for body, words in counts.items()
+                },
+            )
+        )
 
     def typicality(self, question: str, doc_ids: Iterable[str]) -> dict[str, float]:
         """doc_id -> how typical the question's words are of the document's body of law:

@@ -23,8 +23,6 @@ bundled corpus, each distinct text parsed once) and kept beside an embedded buil
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,11 +87,8 @@ class CrossReferences:
         return self.cites.get(point_id, ())
 
     def save(self, path: Path) -> None:
-        """Write the table as JSON, atomically (a reader never sees half a table)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"format": FORMAT, "cites": self.cites}))
-        os.replace(tmp, path)
+        """Write the table as JSON, atomically (`indexing.kept_tables.save_json`)."""
+        kept_tables.save_json(path, FORMAT, "cites", self.cites)
 
     @classmethod
     def load(cls, path: Path) -> CrossReferences:
@@ -103,14 +98,15 @@ class CrossReferences:
             OSError: it cannot be read.
             ValueError: it is not a table of this format (names the file).
         """
-        try:
-            data = json.loads(path.read_text())
-            if not isinstance(data, dict) or data.get("format") != FORMAT:
-                raise ValueError(f"not a table of format {FORMAT}")
-            cites = {str(k): tuple(str(d) for d in v) for k, v in data["cites"].items()}
-        except (KeyError, TypeError, AttributeError, ValueError) as err:
-            raise ValueError(f"cross-references table {path} is not usable: {err}") from err
-        return cls(cites)
+        return cls(
+            kept_tables.load_json(
+                path,
+                FORMAT,
+                "cites",
+                "cross-references",
+                lambda cites: {str(k): tuple(str(d) for d in v) for k, v in cites.items()},
+            )
+        )
 
 
 def cached_cross_references(store: VectorStore, root: Path | None) -> CrossReferences:

@@ -13,10 +13,12 @@ that cannot be read or written is counted again (logged).
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from indexing.store import VectorStore
 
@@ -28,6 +30,32 @@ T = TypeVar("T")
 def table_path(root: Path, build: str, kind: str) -> Path:
     """Where an embedded build's table of `kind` is kept: `<root>/tables/<build>.<kind>.json`."""
     return Path(root) / "tables" / f"{build}.{kind}.json"
+
+
+def save_json(path: Path, fmt: int, key: str, value: Any) -> None:
+    """Write `{"format": fmt, key: value}` as JSON, atomically (a reader never sees half a
+    table)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps({"format": fmt, key: value}))
+    os.replace(tmp, path)
+
+
+def load_json(path: Path, fmt: int, key: str, what: str, convert: Callable[[Any], T]) -> T:
+    """`convert(value)` of a table `save_json` wrote.
+
+    Raises:
+        OSError: it cannot be read.
+        ValueError: it is not a `what` table of format `fmt`, or `convert` fails on it (names
+            the file).
+    """
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or data.get("format") != fmt:
+            raise ValueError(f"not a table of format {fmt}")
+        return convert(data[key])
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise ValueError(f"{what} table {path} is not usable: {err}") from err
 
 
 def kept_table(

@@ -1,13 +1,25 @@
-"""Fixtures of the indexing tests: the shared real index slice, a small writable corpus."""
+"""Fixtures of the indexing tests: the shared real index slice, a retriever over it, a small
+writable corpus."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from indexing.retrieve import Retriever, open_retriever
+from indexing.settings import IndexSettings
 from tests.support.index_slice import index_slice  # noqa: F401  (re-exported fixture)
+
+
+@pytest.fixture(scope="module")
+def retriever(index_slice: IndexSettings) -> Iterator[Retriever]:  # noqa: F811
+    """A retriever over the index slice, one per test module."""
+    r = open_retriever(index_slice)
+    yield r
+    r.close()
 
 
 @pytest.fixture()

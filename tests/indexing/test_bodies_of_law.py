@@ -10,19 +10,12 @@ from pathlib import Path
 import pytest
 
 from indexing.bodies_of_law import BodiesOfLaw, body_of, cached_bodies, stems, table_path
-from indexing.retrieve import Retriever, filter_conditions, open_retriever
+from indexing.retrieve import filter_conditions
 
 pytestmark = pytest.mark.unit
 
 CIVIL = "How long does a defendant have to answer a complaint after being served?"
 PRIVACY = "Can a data subject make a controller erase personal data?"
-
-
-@pytest.fixture(scope="module")
-def retriever(index_slice) -> Retriever:
-    r = open_retriever(index_slice)
-    yield r
-    r.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,8 @@ import pytest
 
 from indexing.cross_references import CrossReferences, cached_cross_references, passage_cites
 from indexing.kept_tables import table_path
-from indexing.retrieve import Retriever, open_retriever
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(scope="module")
-def retriever(index_slice) -> Retriever:
-    r = open_retriever(index_slice)
-    yield r
-    r.close()
 
 
 @pytest.fixture(scope="module")

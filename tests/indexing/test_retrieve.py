@@ -21,13 +21,6 @@ from indexing.store import Match, Where
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture(scope="module")
-def retriever(index_slice) -> Retriever:
-    r = open_retriever(index_slice)
-    yield r
-    r.close()
-
-
 EXPERT = "when may an expert witness testify in the form of an opinion"
 
 
