@@ -3,7 +3,7 @@
 Statutes, rules and regulations cite the provisions they build on: GDPR Art. 17(1)(b) erases
 data when "the data subject withdraws consent on which the processing is based according to
 point (a) of Article 6(1)", and 35 U.S.C. § 111 asks for "a specification as prescribed by
-section 112 of this title". When a question's best passages keep citing one provision, that
+section 112". When a question's best passages keep citing one provision, that
 provision is likely what they rest on, even where the question's words are not its words
 ("What legal grounds allow a company to process personal data?" and Art. 6, "Lawfulness of
 processing"). The learned order (`indexing.learned_order`, feature `cited_by`) reads how
@@ -12,9 +12,9 @@ strongly a question's candidates cite each candidate's document.
 `CrossReferences` holds, for every passage of a build that is not a court opinion, the
 documents its text cites (read by the project's one citation parser,
 `legal_corpus.citations`, with the passage's own US Code title, rule family or the GDPR as
-the context of `section 106 of this title`, a bare `Rule 26` or `Article 6(1)`). It is
-counted once per build in the background (`indexing.per_build`; about 15 s over the whole
-bundled corpus, each distinct text parsed once) and kept beside an embedded build
+the context of a bare `section 112`, `Rule 26` or `Article 6(1)`). It is counted once per
+build in the background (`indexing.per_build`; about 10 s over the whole bundled corpus,
+each distinct text parsed once) and kept beside an embedded build
 (`indexing.kept_tables`).
 
     >>> passage_cites("gdpr:art17", "withdraws consent ... point (a) of Article 6(1)")

@@ -86,7 +86,8 @@ def parse_citations(
             for the Criminal Rules' cross-references): the family of a bare `Rule N` when the
             text names none nearby. Keys of `RULE_FAMILIES`.
         usc_title: for a text from one title of the US Code (`17`): the title that
-            `section 106 of this title` refers to; without it such references are skipped.
+            `section 106 of this title` and a bare `section 106` (not "of" another act or
+            title) refer to; without it such references are skipped.
         in_gdpr: for a text of the GDPR itself: a bare `Article 6(1)` is the GDPR's own
             (`Article 16 of Directive 95/46/EC` is not); without it a GDPR article needs the
             Regulation named.
