@@ -30,6 +30,10 @@ def llm_settings(vllm_url: str, keys_file, **overrides) -> GatewaySettings:
         prompt_max_chars_per_source=500,
         vllm_first_token_timeout_s=60,
         vllm_total_timeout_s=120,
+        # the random model's babble may repeat itself, depending on the passages retrieved;
+        # these tests are about the plumbing, and the loop guard has its own
+        # (tests/integration/test_faults.py, tests/serving/test_repetition.py)
+        repetition_stop_chars=0,
     )
     values.update(overrides)
     return GatewaySettings(_env_file=None, **values)  # type: ignore[arg-type]
