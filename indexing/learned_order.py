@@ -118,14 +118,14 @@ class Candidate:
     cites: tuple[str, ...] = ()
 
 
-def cited_by(candidates: Sequence[Candidate]) -> dict[str, float]:
-    """doc_id -> log(1 + the summed fused scores of the best `CITING_DEPTH` candidates of
-    other documents that cite it): the question's best passages resting on a provision
-    (GDPR Art. 17(1)(b), 14(2)(d) and 21(1), all citing Art. 6(1), for a question on the
-    grounds of lawful processing). Absent: cited by none of them."""
-    best = sorted(candidates, key=lambda c: (-c.fused, c.id))[:CITING_DEPTH]
+def cited_by(ranked: Sequence[Candidate]) -> dict[str, float]:
+    """doc_id -> log(1 + the summed fused scores of the first `CITING_DEPTH` of `ranked`
+    (candidates in fused order, as `features` ranks them) of other documents that cite it):
+    the question's best passages resting on a provision (GDPR Art. 17(1)(b), 14(2)(d) and
+    21(1), all citing Art. 6(1), for a question on the grounds of lawful processing).
+    Absent: cited by none of them."""
     weight: dict[str, float] = {}
-    for c in best:
+    for c in ranked[:CITING_DEPTH]:
         for doc in c.cites:
             if doc != c.doc_id:
                 weight[doc] = weight.get(doc, 0.0) + c.fused
@@ -147,7 +147,7 @@ def features(question: str, candidates: Sequence[Candidate], terms: int) -> list
     ranked = sorted(candidates, key=lambda c: (-c.fused, c.id))
     rank = {c.id: n for n, c in enumerate(ranked, 1)}
     asked = title_words(question)
-    citing = cited_by(candidates)
+    citing = cited_by(ranked)
     rows = []
     for c in candidates:
         sparse = c.sparse if c.sparse is not None else low_sparse
