@@ -18,7 +18,10 @@ A linear model over those features re-scores the fused passages of a one-window 
 (`Retriever._question_hits`); its weights are fitted on the dev split of the doctrine
 questions by pairwise logistic regression — for each question, every document judged more
 relevant against every one judged less, each represented by its best fused passage
-(`python -m indexing calibrate-order`, the evaluation lab). The dense features are the
+(`python -m indexing calibrate-order`, the evaluation lab). A second model of two weights then
+chooses which of the first document's passages leads (`lead_first`: its learned score, and
+whether it opens its provision — the rule before its exceptions and procedure), fitted on the
+same questions' judged subdivisions. The dense features are the
 embedding model's cosines, so a fit belongs to one model, like the relevance calibration
 (`indexing.relevance`), and is refused for another. Measured figures: README, Evaluation.
 
@@ -67,6 +70,12 @@ FEATURES = (
     "cited_by",  # how strongly the question's best passages cite its document (below)
 )
 FORMAT = 4
+# what chooses which of the first document's passages leads (`OrderModel.lead`; optional in a
+# format-4 file: an order fitted without it leaves the first document's passages as scored)
+LEAD_FEATURES = (
+    "score",  # the passage's learned score (the linear order's, before rescaling)
+    "first",  # 1 when the passage opens its provision (`Candidate.first`)
+)
 # the best passages (by fused score) whose citations `cited_by` counts: a question's
 # candidates at the depth an answer is chosen from (chosen on the doctrine dev split, 5-fold,
 # over 10 / 30 / 50 / 100 / 200; README, "Cross-references")
@@ -105,6 +114,10 @@ class Candidate:
             (`indexing.bodies_of_law.BodiesOfLaw.typicality`; 0.0: as typical as anywhere).
         defined: the terms the passage defines (`indexing.definitions.defined_terms`).
         cites: the documents the passage cites (`indexing.cross_references`).
+        pinpoints: the subdivisions the passage holds (`Chunk.pinpoints`; what a fit of the
+            lead passage is judged by).
+        first: the passage opens its statute, rule or article (`Chunk.order` 0; never for a
+            court opinion, whose first passage is its caption).
     """
 
     id: str
@@ -116,6 +129,8 @@ class Candidate:
     body: float = 0.0
     defined: tuple[str, ...] = ()
     cites: tuple[str, ...] = ()
+    pinpoints: tuple[str, ...] = ()
+    first: bool = False
 
 
 def cited_by(ranked: Sequence[Candidate]) -> dict[str, float]:
@@ -192,22 +207,34 @@ class OrderModel:
     embed_model: str
     weights: tuple[float, ...]
     fitted_on: dict[str, Any] = field(default_factory=dict)
+    lead: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(FEATURES):
             raise ValueError(f"need {len(FEATURES)} weights ({', '.join(FEATURES)})")
+        if self.lead is not None and len(self.lead) != len(LEAD_FEATURES):
+            raise ValueError(f"need {len(LEAD_FEATURES)} lead weights ({', '.join(LEAD_FEATURES)})")
 
     def scores(
         self, question: str, candidates: Sequence[Candidate], terms: int
     ) -> dict[str, float]:
         """id -> learned score, rescaled to [0, 1] over the candidates (min-max, as the
-        fusion's scores are, so that what sums or lifts them downstream keeps its scale)."""
+        fusion's scores are, so that what sums or lifts them downstream keeps its scale); the
+        first document's passages in the lead order when the model has one (`lead_first`)."""
+        raw = self.raw_scores(question, candidates, terms)
+        if self.lead is not None:
+            raw = lead_first(raw, candidates, self.lead)
+        return normalised_sum([raw], (1.0,))
+
+    def raw_scores(
+        self, question: str, candidates: Sequence[Candidate], terms: int
+    ) -> dict[str, float]:
+        """id -> the linear order's score of each candidate (weights · `features`)."""
         rows = features(question, candidates, terms)
-        raw = {
+        return {
             c.id: sum(w * x for w, x in zip(self.weights, row, strict=True))
             for c, row in zip(candidates, rows, strict=True)
         }
-        return normalised_sum([raw], (1.0,))
 
     def save(self, path: Path) -> None:
         """Write the weights as JSON (atomically)."""
@@ -222,13 +249,79 @@ class OrderModel:
         """
         data = read_fit(path, FORMAT, FEATURES, "learned order")
         try:
+            lead = data.get("lead")
             return cls(
                 str(data["embed_model"]),
                 tuple(float(w) for w in data["weights"]),
                 dict(data.get("fitted_on", {})),
+                tuple(float(w) for w in lead) if lead is not None else None,
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"learned order {path} is not usable: {err}") from err
+
+
+def lead_document(raw: dict[str, float], candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The passages of the document whose passage `raw` scores best (ties by id, as a
+    question's passages are ordered), in `candidates`' order; [] without candidates."""
+    if not candidates:
+        return []
+    top = min(candidates, key=lambda c: (-raw[c.id], c.id)).doc_id
+    return [c for c in candidates if c.doc_id == top]
+
+
+def lead_row(score: float, candidate: Candidate) -> list[float]:
+    """A passage's `LEAD_FEATURES`."""
+    return [score, 1.0 if candidate.first else 0.0]
+
+
+def lead_first(
+    raw: dict[str, float], candidates: Sequence[Candidate], lead: Sequence[float]
+) -> dict[str, float]:
+    """`raw` with the first document's passages re-ordered among themselves by the lead
+    weights over `LEAD_FEATURES`.
+
+    The linear order chooses documents well and the subdivision within one less well: its
+    features are mostly the provision's, and among one provision's passages the best match of
+    the question's words is often an exception or a procedure beside the rule it asks about
+    (Fed. R. App. P. 4(c)(2), an inmate's notice of appeal "in a civil case", before 4(a)(1)(A),
+    the 30-day rule that opens the rule). Each passage of the first document takes one of
+    the document's own scores, the best to the one the lead weights prefer, so that no other
+    document and not the document's own rank moves.
+    """
+    own = lead_document(raw, candidates)
+    if len(own) < 2:
+        return raw
+    scores = sorted((raw[c.id] for c in own), reverse=True)
+    chosen = sorted(
+        own,
+        key=lambda c: (
+            -sum(w * x for w, x in zip(lead, lead_row(raw[c.id], c), strict=True)),
+            c.id,
+        ),
+    )
+    out = dict(raw)
+    out.update((c.id, score) for c, score in zip(chosen, scores, strict=True))
+    return out
+
+
+def lead_pairs(
+    raw: dict[str, float], candidates: Sequence[Candidate], governs: Sequence[str]
+) -> list[list[float]]:
+    """A question's training rows for the lead passage: among the passages of the document
+    `raw` ranks first, every passage at a governing subdivision against every one that is
+    not, the difference of their `LEAD_FEATURES`.
+
+    Args:
+        raw: id -> the linear order's score (`OrderModel.raw_scores`).
+        candidates: the question's fused passages.
+        governs: the ids of the passages at a governing subdivision of their document (the
+            caller's judgments; a first document that does not govern gives no rows).
+    """
+    own = lead_document(raw, candidates)
+    at = set(governs)
+    good = [lead_row(raw[c.id], c) for c in own if c.id in at]
+    other = [lead_row(raw[c.id], c) for c in own if c.id not in at]
+    return [[a - b for a, b in zip(g, o, strict=True)] for g in good for o in other]
 
 
 def document_pairs(

@@ -143,6 +143,15 @@ def query_windows(query: str, count_tokens: Any, window_tokens: int) -> list[str
     return [" ".join(group) for group in groups]
 
 
+def _place(payload: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
+    """A passage's place in its document, as `Candidate` reads it: the subdivisions it holds,
+    and whether it opens a statute, rule or article (a court opinion's first passage is its
+    caption, not its rule)."""
+    held = payload.get("pinpoints") or [payload.get("pinpoint") or ""]
+    first = payload.get("order") == 0 and payload.get("kind") != "opinion"
+    return tuple(str(p) for p in held if p), first
+
+
 class Retriever:
     """Queries the current build of the index.
 
@@ -527,6 +536,7 @@ class Retriever:
                 typical.get(docs[id_], 0.0),
                 defined_terms(str(found[id_].payload.get("text") or "")) if bodies else (),
                 refs.of(id_) if refs is not None else (),
+                *_place(found[id_].payload),
             )
             for id_, score in fused.items()
         ]

@@ -25,7 +25,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from indexing.eval.doctrine import QUESTIONS, open_checked, read_questions
+from indexing.eval.doctrine import QUESTIONS, at_pinpoint, open_checked, read_questions
 from indexing.eval.metrics import Run, evaluate
 
 FOLDS = 5
@@ -65,6 +65,32 @@ def document_map(
     return evaluate(qrels, run)["map"]
 
 
+def governing_passages(
+    candidates: Sequence[Any], governing: dict[str, tuple[str, ...]]
+) -> list[str]:
+    """The ids of `candidates` at a governing subdivision of a governing document whose
+    subdivisions are judged (`at_pinpoint`)."""
+    return [
+        c.id
+        for c in candidates
+        if governing.get(c.doc_id) and at_pinpoint(c.pinpoints, governing[c.doc_id])
+    ]
+
+
+def lead_at_pinpoint(
+    scored: Sequence[tuple[dict[str, float], Any, dict[str, tuple[str, ...]]]],
+) -> float:
+    """The share of questions whose first passage (by `id -> score`, ties by id) is at a
+    governing subdivision (`pinpoint@1`), over `(scores, candidates, governing)` per question."""
+    hits = 0
+    for scores, candidates, governing in scored:
+        if not candidates:
+            continue
+        first = min(candidates, key=lambda c: (-scores[c.id], c.id))
+        hits += first.doc_id in governing and at_pinpoint(first.pinpoints, governing[first.doc_id])
+    return hits / max(1, len(scored))
+
+
 def run_calibrate_order(args: argparse.Namespace) -> int:
     """Execute `calibrate-order`: fit on the dev split, cross-validate, write the weights."""
     from indexing.learned_order import (
@@ -73,6 +99,7 @@ def run_calibrate_order(args: argparse.Namespace) -> int:
         document_pairs,
         features,
         fit_order,
+        lead_pairs,
     )
     from indexing.model_record import model_identity
     from indexing.relevance import packaged_path
@@ -100,41 +127,64 @@ def run_calibrate_order(args: argparse.Namespace) -> int:
             for depth in depths:
                 candidates, terms = retriever.question_candidates(q.question, depth)
                 rows = features(q.question, candidates, terms)
-                data.append((q.question, candidates, terms, grades, rows))
+                data.append((q.question, candidates, terms, grades, rows, q.governing()))
     finally:
         retriever.close()
 
-    def fit(part: Sequence[Any]) -> tuple[float, ...]:
-        pairs = [d for _, c, _, g, rows in part for d in document_pairs(rows, c, g)]
-        return fit_order(pairs, args.l2)
-
     identity = model_identity(settings.model_dir(), settings.embed_backend)
 
-    def scored(part: Sequence[Any], weights: tuple[float, ...]) -> list[Any]:
-        model = OrderModel(identity, weights)
-        return [(model.scores(text, c, t), c, g) for text, c, t, g, _ in part]
+    def fit(part: Sequence[Any]) -> OrderModel:
+        pairs = [d for _, c, _, g, rows, _ in part for d in document_pairs(rows, c, g)]
+        order = OrderModel(identity, fit_order(pairs, args.l2))
+        # the lead passage, at the depth of a question's passages (`data` holds each
+        # question's depths in turn, that one first); none to learn from: no lead stage
+        leads = [
+            d
+            for text, c, t, _, _, gov in part[:: len(depths)]
+            for d in lead_pairs(order.raw_scores(text, c, t), c, governing_passages(c, gov))
+        ]
+        return OrderModel(
+            identity, order.weights, lead=fit_order(leads, args.l2) if leads else None
+        )
 
-    weights = fit(data)
+    def scored(part: Sequence[Any], model: OrderModel) -> list[Any]:
+        return [(model.scores(text, c, t), c, g, gov) for text, c, t, g, _, gov in part]
+
+    model = fit(data)
     # folds by question (both depths of a question in the same fold); figures per depth
     fold = [n // len(depths) % FOLDS for n in range(len(data))]
     folds: list[Any] = [None] * len(data)
+    unled: list[Any] = [None] * len(data)
     for k in range(FOLDS):
         held = [n for n in range(len(data)) if fold[n] == k]
         fitted = fit([d for n, d in enumerate(data) if fold[n] != k])
-        for n, row in zip(held, scored([data[n] for n in held], fitted), strict=True):
-            folds[n] = row
-    in_sample = scored(data, weights)
+        without = OrderModel(identity, fitted.weights)
+        for n, row, plain in zip(
+            held,
+            scored([data[n] for n in held], fitted),
+            scored([data[n] for n in held], without),
+            strict=True,
+        ):
+            folds[n], unled[n] = row, plain
+    in_sample = scored(data, model)
     figures = {}
     for i, depth in enumerate(depths):
         at = range(i, len(data), len(depths))
         figures[f"{depth} deep: fused"] = document_map(
             [({x.id: x.fused for x in data[n][1]}, data[n][1], data[n][3]) for n in at]
         )
-        figures[f"{depth} deep: learned, in sample"] = document_map([in_sample[n] for n in at])
-        figures[f"{depth} deep: learned, {FOLDS}-fold"] = document_map([folds[n] for n in at])
+        figures[f"{depth} deep: learned, in sample"] = document_map([in_sample[n][:3] for n in at])
+        figures[f"{depth} deep: learned, {FOLDS}-fold"] = document_map([folds[n][:3] for n in at])
+    first = range(0, len(data), len(depths))
+    figures[f"pinpoint@1: learned, no lead, {FOLDS}-fold"] = lead_at_pinpoint(
+        [(s, c, gov) for s, c, _, gov in (unled[n] for n in first)]
+    )
+    figures[f"pinpoint@1: learned, lead, {FOLDS}-fold"] = lead_at_pinpoint(
+        [(s, c, gov) for s, c, _, gov in (folds[n] for n in first)]
+    )
     model = OrderModel(
         identity,
-        weights,
+        model.weights,
         {
             "questions": str(args.questions.name),
             "split": "dev",
@@ -142,8 +192,9 @@ def run_calibrate_order(args: argparse.Namespace) -> int:
             "depths": list(depths),
             "l2": args.l2,
             "index": retriever.index_version,
-            "dev_map": {k: round(v, 4) for k, v in figures.items()},
+            "dev": {k: round(v, 4) for k, v in figures.items()},
         },
+        model.lead,
     )
     out = args.out
     if out is None:
@@ -156,8 +207,10 @@ def run_calibrate_order(args: argparse.Namespace) -> int:
     model.save(out)
     print(
         f"learned order for {identity} written to {out}: weights "
-        + ", ".join(f"{w:.3f}" for w in weights)
-        + "; dev document MAP: "
+        + ", ".join(f"{w:.3f}" for w in model.weights)
+        + "; lead weights "
+        + ", ".join(f"{w:.3f}" for w in model.lead or ())
+        + "; dev figures: "
         + ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
     )
     return 0

@@ -148,9 +148,14 @@ def _question(data: dict[str, Any]) -> Question:
 def holds_pinpoint(chunk: Chunk, pinpoints: Sequence[str]) -> bool:
     """Whether a passage is at one of `pinpoints`: it is the subdivision, lies inside it, or
     (a merged chunk) holds it. No pinpoints: any passage of the document is."""
+    return at_pinpoint(chunk.pinpoints or (chunk.pinpoint,), pinpoints)
+
+
+def at_pinpoint(held: Sequence[str], pinpoints: Sequence[str]) -> bool:
+    """Whether a passage holding the subdivisions `held` is at one of `pinpoints` (as
+    `holds_pinpoint`)."""
     if not pinpoints:
         return True
-    held = chunk.pinpoints or (chunk.pinpoint,)
     return any(h == p or h.startswith(p) for h in held for p in pinpoints if p)
 
 

@@ -194,6 +194,7 @@ def test_calibrate_order_on_the_slice_writes_weights_the_retriever_uses(
     assert main(["calibrate-order", "--questions", str(questions), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "learned, 5-fold" in printed and str(out) in printed
+    assert "pinpoint@1: learned, lead, 5-fold" in printed  # the lead is measured out of fold
     model = OrderModel.load(out)
     assert len(model.weights) == len(FEATURES)
     assert model.fitted_on["answerable"] == 4 and model.fitted_on["split"] == "dev"

@@ -12,6 +12,7 @@ import pytest
 from indexing.learned_order import (
     FEATURES,
     FORMAT,
+    LEAD_FEATURES,
     ORDER_FILE,
     Candidate,
     OrderModel,
@@ -19,6 +20,8 @@ from indexing.learned_order import (
     document_pairs,
     features,
     fit_order,
+    lead_first,
+    lead_pairs,
     load_order,
     title_words,
 )
@@ -131,10 +134,68 @@ def test_scores_reorder_and_stay_on_the_fusions_scale():
         OrderModel(IDENTITY, (1.0,))
 
 
+def _appeal() -> list[Candidate]:
+    # "How long do I have to file a notice of appeal in a civil case?": Fed. R. App. P.
+    # 4(c)(2), an inmate's notice "in a civil case", matches best; 4(a)(1)(A), the 30-day
+    # rule, opens the rule; Rule 3 is another document
+    return [
+        Candidate("c2", 0.74, 0.70, 12.0, "Appeal as of Right—When Taken", "frap:4",
+                  pinpoints=("(c)(2)",)),
+        Candidate("b1", 0.68, 0.68, 11.0, "Appeal as of Right—When Taken", "frap:4",
+                  pinpoints=("(b)(1)(A)", "(b)(1)(B)")),
+        Candidate("a1", 0.71, 0.66, 11.5, "Appeal as of Right—When Taken", "frap:4",
+                  pinpoints=("(a)(1)(A)", "(a)(1)(B)"), first=True),
+        Candidate("r3", 0.70, 0.69, 11.8, "Appeal as of Right—How Taken", "frap:3",
+                  pinpoints=("(a)(1)",), first=True),
+    ]  # fmt: skip
+
+
+def test_the_lead_puts_the_first_documents_opening_rule_first_and_moves_nothing_else():
+    cands = _appeal()
+    raw = {"c2": 16.5, "b1": 15.9, "a1": 15.8, "r3": 16.0}
+    led = lead_first(raw, cands, (0.44, 0.93))
+    # the rule's own scores, exchanged: 4(a)(1)(A) takes 4(c)(2)'s, the rest keep their order
+    assert led == {"a1": 16.5, "c2": 15.9, "b1": 15.8, "r3": 16.0}
+    assert sorted(led.values()) == sorted(raw.values())
+    # a small score gap only: a passage far behind stays behind
+    assert lead_first({**raw, "a1": 10.0}, cands, (0.44, 0.93))["c2"] == 16.5
+    # no lead weight on `first`: the order as scored; a document of one passage: unchanged
+    assert lead_first(raw, cands, (1.0, 0.0)) == raw
+    assert lead_first({"r3": 17.0, **{k: v for k, v in raw.items() if k != "r3"}}, cands,
+                      (0.44, 0.93))["r3"] == 17.0  # fmt: skip
+    # through the model: scores on the fusion's scale, 4(a)(1)(A) first, Rule 3 not moved
+    weights = tuple(1.0 if f == "fused" else 0.0 for f in FEATURES)
+    plain = OrderModel(IDENTITY, weights).scores("notice of appeal", cands, 3)
+    led_scores = OrderModel(IDENTITY, weights, lead=(1.0, 0.05)).scores(
+        "notice of appeal", cands, 3
+    )
+    assert max(plain, key=lambda k: plain[k]) == "c2"
+    assert max(led_scores, key=lambda k: led_scores[k]) == "a1"
+    assert led_scores["r3"] == plain["r3"] and led_scores["a1"] == plain["c2"] == 1.0
+    with pytest.raises(ValueError, match=f"need {len(LEAD_FEATURES)} lead weights"):
+        OrderModel(IDENTITY, weights, lead=(1.0,))
+
+
+def test_lead_pairs_compare_the_governing_subdivision_with_its_siblings():
+    cands = _appeal()
+    raw = {"c2": 16.5, "b1": 15.9, "a1": 15.8, "r3": 16.0}
+    pairs = lead_pairs(raw, cands, ["a1"])
+    # the first document (Rule 4): 4(a)(1)(A) against 4(c)(2) and 4(b)(1); Rule 3 not read
+    assert pairs == [[15.8 - 16.5, 1.0], [15.8 - 15.9, 1.0]]
+    assert lead_pairs(raw, cands, ["r3"]) == []  # the first document does not govern
+    assert lead_pairs(raw, cands, ["a1", "b1", "c2"]) == []  # no sibling to learn against
+    # many such questions: the opening subdivision is preferred at a small score cost
+    weights = fit_order(pairs * 20 + [[0.5, 0.0]] * 20)
+    assert weights[0] > 0 and weights[1] > 0
+
+
 def test_file_round_trip_and_the_model_it_belongs_to(tmp_path: Path, caplog):
     model = OrderModel(IDENTITY, tuple(float(n) for n in range(len(FEATURES))), {"split": "dev"})
     model.save(tmp_path / ORDER_FILE)
     assert OrderModel.load(tmp_path / ORDER_FILE) == model
+    led = OrderModel(IDENTITY, model.weights, lead=(0.4, 0.9))
+    led.save(tmp_path / "led.json")
+    assert OrderModel.load(tmp_path / "led.json") == led
     assert load_order(tmp_path, IDENTITY) == model  # the model directory's own file
     with pytest.raises(CalibrationMismatch, match="calibrate-order"):
         load_order(tmp_path, "other@fedcba987654/torch")
@@ -168,3 +229,5 @@ def test_the_bundled_model_ships_its_learned_order():
     weights = dict(zip(FEATURES, model.weights, strict=True))
     assert weights["recital"] < 0 and weights["body"] > 0 and weights["defines"] > 0
     assert weights["cited_by"] > 0
+    # the lead: the opening subdivision preferred, the learned score still weighed
+    assert model.lead is not None and all(w > 0 for w in model.lead)
