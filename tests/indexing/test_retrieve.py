@@ -167,6 +167,36 @@ def test_the_learned_order_puts_an_article_before_the_recital_explaining_it(retr
     assert learned[0] == "gdpr:art17"  # the recitals come after it, if at all
 
 
+def test_the_lead_chooses_among_the_first_documents_passages_only(retriever, monkeypatch):
+    from dataclasses import replace
+
+    question = "Can a defendant move to dismiss for failure to state a claim?"
+    candidates, _ = retriever.question_candidates(question, QUESTION_CANDIDATES)
+    # each candidate knows its place: the subdivisions it holds, and whether it opens a
+    # statute, rule or article (a court opinion's first passage is its caption: never)
+    for c in candidates:
+        chunk = next((x for x in retriever.lookup(c.doc_id) if x.chunk_id == c.id), None)
+        if chunk is not None:
+            assert c.first == (chunk.order == 0 and chunk.kind != "opinion")
+            held = chunk.pinpoints or (chunk.pinpoint,)
+            assert c.pinpoints == tuple(p for p in held if p)  # an unlabelled opening: none
+    assert any(c.first for c in candidates) and not all(c.first for c in candidates)
+    monkeypatch.setattr(retriever, "passages_per_document", None)
+    unled = replace(retriever.order, lead=None)
+    monkeypatch.setattr(retriever, "order", unled)
+    plain = retriever.search(question, top_k=10, exact_citations=False)
+    # a lead that always prefers the opening passage: the same documents in the same order,
+    # the first one's opening passage first
+    monkeypatch.setattr(retriever, "order", replace(unled, lead=(0.0, 1.0)))
+    led = retriever.search(question, top_k=10, exact_citations=False)
+    first_doc = plain[0].chunk.doc_id
+    assert plain[0].chunk.order != 0  # as scored, a later subdivision of Rule 12 leads
+    assert led[0].chunk.doc_id == first_doc and led[0].chunk.order == 0
+    assert led[0].score == plain[0].score
+    others = [(p.chunk.chunk_id, p.score) for p in plain if p.chunk.doc_id != first_doc]
+    assert [(p.chunk.chunk_id, p.score) for p in led if p.chunk.doc_id != first_doc] == others
+
+
 def test_passages_per_document_puts_other_documents_before_a_crowded_one(retriever, monkeypatch):
     question = "What must a plaintiff plead to survive a motion to dismiss?"
     monkeypatch.setattr(retriever, "passages_per_document", None)
