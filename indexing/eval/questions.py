@@ -18,7 +18,12 @@ own path. The baseline, measured in the same run, is the `bm25s` library over th
 same chunks (a document scoring by its best chunk). Measures are those of `indexing.eval.metrics`
 (trec_eval's), and the JSON gives each mode's MAP and nDCG@10 as a ratio to the baseline's.
 For the product's modes, `context@6` is the share of questions whose governing provision is
-among the six passages `Retriever.search` returns, the passages `/v1/ask` answers from.
+among the six passages `Retriever.search` returns, the passages `/v1/ask` answers from;
+`doc@1` the share whose first passage is in a governing provision; `pinpoint@1` the share
+whose first passage is at a governing subdivision, `pinpoint@6` one of the six. The
+subdivisions are judged in `benchmarks/law_questions.pinpoints` from the provisions' text
+alone (`LQ62 frap:4 (a)(1)`; `-` for a provision as a whole); a passage inside a judged
+subdivision, or holding it, is at it.
 
     python -m indexing eval-questions --case-names 80 --json
 
@@ -56,6 +61,7 @@ if TYPE_CHECKING:
 BENCHMARKS = Path(__file__).resolve().parent / "benchmarks"
 QUESTIONS = BENCHMARKS / "law_questions.txt"
 QRELS = BENCHMARKS / "law_questions.qrels"
+PINPOINTS = BENCHMARKS / "law_questions.pinpoints"
 DEPTH = 100
 # passages an answer is written from (`JURIS_TOP_K`, the gateway's default)
 CONTEXT = 6
@@ -131,17 +137,58 @@ def index_ranker(retriever: Retriever, mode: str) -> Callable[[str], Scores]:
     return rank
 
 
-def in_context(
-    retriever: Retriever, mode: str, queries: dict[str, str], qrels: Qrels, k: int = CONTEXT
-) -> float:
-    """Share of the questions whose governing document (grade 2) is among the `k` passages
-    `Retriever.search` returns: what `/v1/ask` writes its answer from."""
-    found = 0
+def read_pinpoints(path: Path) -> dict[str, dict[str, tuple[str, ...]]]:
+    """qid -> governing document -> its governing subdivisions, from `qid doc_id pinpoint
+    [pinpoint ...]` lines (`-`: the provision as a whole, `()`; `#` starts a comment).
+
+    Raises:
+        TrecFormatError: a line with fewer than three fields (names the file and line).
+    """
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) < 3:
+            raise TrecFormatError(path, n, "expected `qid doc_id pinpoint [pinpoint ...]`")
+        qid, doc, *pins = fields
+        out.setdefault(qid, {})[doc] = () if pins == ["-"] else tuple(pins)
+    return out
+
+
+def first_passages(
+    retriever: Retriever,
+    mode: str,
+    queries: dict[str, str],
+    qrels: Qrels,
+    pinpoints: dict[str, dict[str, tuple[str, ...]]] | None = None,
+    k: int = CONTEXT,
+) -> dict[str, float]:
+    """What `Retriever.search`'s first `k` passages hold (what `/v1/ask` writes its answer
+    from): the share of questions whose governing document (grade 2) is among them
+    (`context@k`), is the first passage's (`doc@1`) and, with `pinpoints`, whose first
+    passage is at a governing subdivision (`pinpoint@1`; a governing document without
+    judged subdivisions counts whole) or one of them is (`pinpoint@k`)."""
+    from indexing.eval.doctrine import holds_pinpoint
+
+    context = doc1 = pin1 = pin_k = 0
     for qid, text in queries.items():
         governing = {doc for doc, grade in qrels.get(qid, {}).items() if grade >= 2}
+        judged = (pinpoints or {}).get(qid, {})
         passages = retriever.search(text, top_k=k, mode=QUERY_MODE[mode])
-        found += any(p.chunk.doc_id in governing for p in passages)
-    return found / len(queries) if queries else 0.0
+        at = [
+            p.chunk.doc_id in governing and holds_pinpoint(p.chunk, judged.get(p.chunk.doc_id, ()))
+            for p in passages
+        ]
+        context += any(p.chunk.doc_id in governing for p in passages)
+        doc1 += bool(passages) and passages[0].chunk.doc_id in governing
+        pin1 += bool(at) and at[0]
+        pin_k += any(at)
+    n = max(1, len(queries))
+    out = {f"context@{k}": context / n, "doc@1": doc1 / n}
+    if pinpoints is not None:
+        out.update({"pinpoint@1": pin1 / n, f"pinpoint@{k}": pin_k / n})
+    return out
 
 
 def run_mode(rank: Callable[[str], Scores], queries: dict[str, str], label: str) -> Run:
@@ -158,6 +205,7 @@ def measure(
     qrels: Qrels,
     modes: Sequence[str] = MODES,
     run_dir: Path | None = None,
+    pinpoints: dict[str, dict[str, tuple[str, ...]]] | None = None,
 ) -> dict[str, dict[str, float]]:
     """The measures of each mode; with the baseline among them, MAP and nDCG@10 ratios too.
 
@@ -167,6 +215,7 @@ def measure(
         qrels: the judgments.
         modes: among `MODES`.
         run_dir: where to write one TREC run file per mode (None: not written).
+        pinpoints: the governing subdivisions (`read_pinpoints`; None: no `pinpoint@1`).
     """
     results: dict[str, dict[str, float]] = {}
     for mode in modes:
@@ -177,7 +226,7 @@ def measure(
             write_run(run_dir / f"questions-{mode}.run", run, tag=f"juris-{mode}", depth=DEPTH)
         results[mode] = evaluate(qrels, run)
         if mode in QUERY_MODE:
-            results[mode][f"context@{CONTEXT}"] = in_context(retriever, mode, queries, qrels)
+            results[mode].update(first_passages(retriever, mode, queries, qrels, pinpoints))
     base = results.get("bm25s")
     if base:
         for mode, m in results.items():
@@ -194,6 +243,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     p.add_argument("--queries", type=Path, default=QUESTIONS, help="`ID||text` lines")
     p.add_argument("--qrels", type=Path, default=QRELS, help="TREC qrels `qid 0 docid grade`")
+    p.add_argument(
+        "--pinpoints",
+        type=Path,
+        help="governing subdivisions, `qid doc_id pinpoint ...` (default: the bundled "
+        "questions' own, with the bundled questions)",
+    )
     p.add_argument(
         "--case-names",
         type=int,
@@ -215,6 +270,8 @@ def run_cli(args: argparse.Namespace) -> int:
     try:
         queries = read_queries(args.queries)
         qrels = read_qrels(args.qrels)
+        pins = args.pinpoints or (PINPOINTS if args.qrels == QRELS else None)
+        pinpoints = read_pinpoints(pins) if pins is not None else None
     except (OSError, TrecFormatError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -231,7 +288,8 @@ def run_cli(args: argparse.Namespace) -> int:
             if args.case_names < 1:
                 raise ValueError("--case-names must be at least 1")
             queries, qrels = case_name_queries(retriever, args.case_names)
-        results = measure(retriever, queries, qrels, modes, args.run_out)
+            pinpoints = None
+        results = measure(retriever, queries, qrels, modes, args.run_out, pinpoints)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

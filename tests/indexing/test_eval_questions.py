@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from indexing.cli import main
-from indexing.eval.metrics import read_qrels, read_queries
-from indexing.eval.questions import QRELS, QUESTIONS, case_name_queries
+from indexing.eval.metrics import TrecFormatError, read_qrels, read_queries
+from indexing.eval.questions import PINPOINTS, QRELS, QUESTIONS, case_name_queries, read_pinpoints
 from tests.support.index_slice import index_slice  # noqa: F401  (session fixture)
 
 pytestmark = pytest.mark.unit
@@ -28,18 +28,41 @@ def test_bundled_questions_and_judgments_agree():
         assert all(":" in doc for doc in judged), qid  # ids as the index writes them
 
 
+def test_bundled_pinpoints_judge_each_governing_document_once():
+    qrels = read_qrels(QRELS)
+    pinpoints = read_pinpoints(PINPOINTS)
+    governing = {(q, d) for q, judged in qrels.items() for d, g in judged.items() if g == 2}
+    assert {(q, d) for q, docs in pinpoints.items() for d in docs} == governing
+    lines = [ln for ln in PINPOINTS.read_text().splitlines() if ln.split("#")[0].strip()]
+    assert len(lines) == len(governing)  # once each
+    assert pinpoints["LQ62"]["frap:4"] == ("(a)(1)",)  # the 30-day rule, not 4(c)
+    assert all(p.startswith("(") for docs in pinpoints.values() for ps in docs.values() for p in ps)
+
+
+def test_pinpoint_files_name_a_bad_line(tmp_path):
+    bad = tmp_path / "bad.pinpoints"
+    bad.write_text("# header\nLQ01 usc:17/507 (b)\nLQ02 usc:17/107\n")
+    with pytest.raises(TrecFormatError, match=r"bad\.pinpoints:3"):
+        read_pinpoints(bad)
+    bad.write_text("LQ01 usc:17/507 -\nLQ62 frap:4 (a)(1) (a)(2)  # two siblings\n")
+    assert read_pinpoints(bad) == {"LQ01": {"usc:17/507": ()},
+                                   "LQ62": {"frap:4": ("(a)(1)", "(a)(2)")}}  # fmt: skip
+
+
 def test_eval_questions_cli_on_the_slice(index_slice, monkeypatch, capsys, tmp_path):  # noqa: F811
     queries = read_queries(QUESTIONS)
     qfile, rfile = tmp_path / "q.txt", tmp_path / "qrels.txt"
+    pfile = tmp_path / "pinpoints.txt"
     qfile.write_text("".join(f"{q}||{queries[q]}\n" for q in IN_SLICE))
-    rfile.write_text(
-        "".join(line for line in QRELS.read_text().splitlines(True) if line.split()[0] in IN_SLICE)
-    )
+    for src, dst in ((QRELS, rfile), (PINPOINTS, pfile)):
+        dst.write_text(
+            "".join(ln for ln in src.read_text().splitlines(True) if ln.split()[0] in IN_SLICE)
+        )
     monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
     monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
     runs = tmp_path / "runs"
     rc = main(["eval-questions", "--queries", str(qfile), "--qrels", str(rfile),
-               "--run-out", str(runs), "--json"])  # fmt: skip
+               "--pinpoints", str(pfile), "--run-out", str(runs), "--json"])  # fmt: skip
     assert rc == 0
     results = json.loads(capsys.readouterr().out)
     assert set(results) == {"bm25s", "bm25", "dense", "hybrid"}
@@ -51,6 +74,10 @@ def test_eval_questions_cli_on_the_slice(index_slice, monkeypatch, capsys, tmp_p
     # provision first for most questions, as the bm25s baseline does
     assert results["hybrid"]["recip_rank"] >= 0.6
     assert results["hybrid"]["context@6"] >= 0.6 and "context@6" not in results["bm25s"]
+    # the first passage: in the governing provision, and at its governing subdivision
+    hybrid = results["hybrid"]
+    assert hybrid["context@6"] >= hybrid["doc@1"] >= hybrid["pinpoint@1"] > 0
+    assert hybrid["context@6"] >= hybrid["pinpoint@6"] >= hybrid["pinpoint@1"]
     assert results["hybrid"]["map_vs_bm25s"] == pytest.approx(
         results["hybrid"]["map"] / results["bm25s"]["map"]
     )
