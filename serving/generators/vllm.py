@@ -33,6 +33,9 @@ from serving.errors import GeneratorError, UnknownModel
 
 log = logging.getLogger(__name__)
 
+# sends of `POST /tokenize` when a connection breaks before its answer (`count_tokens`)
+TOKENIZE_ATTEMPTS = 2
+
 
 @dataclass(frozen=True, slots=True)
 class VllmConfig:
@@ -268,23 +271,34 @@ class VllmGenerator:
         """Tokens of `messages` as `model` sees them (its chat template applied), by vLLM.
 
         Uses vLLM's `POST /tokenize`, so the count is the served model's own tokenizer's.
+        Counting changes nothing, so a request whose connection breaks before any answer (a
+        pooled keep-alive connection the server closed as it was reused) is sent once more,
+        on a fresh connection, within the same short deadline.
 
         Raises:
             GeneratorError: vLLM cannot be reached or does not count.
         """
         root = self.config.api_root.removesuffix("/v1")
         body = {"model": model, "messages": list(messages), "add_generation_prompt": True}
-        try:
-            # short: a server that cannot count within this will not answer in time either
-            resp = await asyncio.wait_for(
-                self.client.post(f"{root}/tokenize", json=body), self.config.connect_timeout_s + 1.0
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as err:
-            raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
-        except (httpx.TimeoutException, TimeoutError) as err:
-            raise GeneratorError("timeout", f"POST /tokenize: {err!r}") from err
-        except httpx.HTTPError as err:
-            raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
+        # short: a server that cannot count within this will not answer in time either
+        deadline = time.monotonic() + self.config.connect_timeout_s + 1.0
+        for attempt in range(TOKENIZE_ATTEMPTS):
+            try:
+                resp = await asyncio.wait_for(
+                    self.client.post(f"{root}/tokenize", json=body), _left(deadline)
+                )
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as err:
+                raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
+            except (httpx.TimeoutException, TimeoutError) as err:
+                raise GeneratorError("timeout", f"POST /tokenize: {err!r}") from err
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as err:
+                if attempt + 1 < TOKENIZE_ATTEMPTS and _left(deadline) > 0:
+                    log.info("POST /tokenize: %r; sending it once more", err)
+                    continue
+                raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
+            except httpx.HTTPError as err:
+                raise GeneratorError("unreachable", f"POST /tokenize: {err!r}") from err
         if resp.status_code != 200:
             raise GeneratorError(f"http_{resp.status_code}", "POST /tokenize")
         count = resp.json().get("count")

@@ -11,6 +11,7 @@ working gateway out of service, made on purpose, and the bound the gateway must 
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import json
 import logging
@@ -30,6 +31,8 @@ from indexing.retrieve import open_retriever
 from indexing.settings import IndexSettings
 from serving.app import create_app
 from serving.auth import add_key
+from serving.errors import GeneratorError
+from serving.generators.vllm import VllmConfig, VllmGenerator, make_http_client
 from serving.settings import GatewaySettings
 from tests.integration.conftest import running_gateway
 from tests.serving.corpus_slice import SliceRetriever
@@ -120,6 +123,36 @@ def test_hung_model_server_costs_an_ask_its_deadline_and_readiness_stays_fast(ke
             assert "event: degraded" in asks[1][1].text and "event: done" in asks[1][1].text
         # the gateway closed its side of every hung request at the deadline
         assert all(r.closed is not None for r in hung.chat_requests())
+
+
+def _count(server: FakeModelServer) -> int:
+    """`VllmGenerator.count_tokens` of one message against `server`, on a fresh client."""
+
+    async def main() -> int:
+        config = VllmConfig(server.url, connect_timeout_s=1.0)
+        async with make_http_client(config) as client:
+            return await VllmGenerator(client, config).count_tokens(
+                [{"role": "user", "content": QUESTION}], "base"
+            )
+
+    return asyncio.run(main())
+
+
+def test_a_token_count_whose_connection_breaks_unanswered_is_sent_once_more():
+    # a pooled keep-alive connection the server closed as it was reused breaks before any
+    # answer; counting changes nothing, so the count is asked again on a fresh connection
+    with FakeModelServer("hung", drop_tokenize=1) as server:
+        assert _count(server) > 0
+        tokenize = [r for r in server.requests if r.path.endswith("/tokenize")]
+        assert len(tokenize) == 2
+    # once only: a server that keeps breaking is unreachable, promptly
+    with FakeModelServer("hung", drop_tokenize=2) as server:
+        start = time.monotonic()
+        with pytest.raises(GeneratorError) as err:
+            _count(server)
+        assert err.value.reason == "unreachable" and "/tokenize" in str(err.value)
+        assert time.monotonic() - start < 2.0
+        assert sum(r.path.endswith("/tokenize") for r in server.requests) == 2
 
 
 def test_a_slow_model_server_costs_an_ask_its_deadline_too(key):

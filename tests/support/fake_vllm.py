@@ -9,7 +9,10 @@ that speaks just enough HTTP/1.1:
   that sends one token every `interval_s` and never ends.
 
 Both answer `POST /tokenize` at once, as vLLM does while its engine is stuck (its API server
-tokenizes in its own process), so a test's ask reaches the chat completion it is about.
+tokenizes in its own process), so a test's ask reaches the chat completion it is about; with
+`drop_tokenize=n` the first n of those connections are closed unanswered instead (a pooled
+keep-alive connection the server closed just as it was reused). An answer says
+`connection: close`, as the connection is closed after it.
 
 Both record, per request, when it arrived and when the gateway closed its connection, so a
 test can assert that a departed client or a passed deadline really ends the request upstream.
@@ -44,10 +47,12 @@ class FakeModelServer:
     Args:
         mode: `hung` or `trickle`.
         interval_s: seconds between tokens (`trickle`).
+        drop_tokenize: `POST /tokenize` connections closed unanswered before one is answered.
     """
 
     mode: str = "hung"
     interval_s: float = 0.2
+    drop_tokenize: int = 0
     requests: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -61,6 +66,7 @@ class FakeModelServer:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._dropped = 0
 
     def __enter__(self) -> FakeModelServer:
         accept = threading.Thread(target=self._accept, name="fake-vllm", daemon=True)
@@ -113,12 +119,16 @@ class FakeModelServer:
                     seen = Seen(head[0], head[1] if len(head) > 1 else "", time.monotonic())
                     with self._lock:
                         self.requests.append(seen)
-                    if seen.path.endswith("/tokenize"):
-                        self._respond(conn, seen, {"count": len(buf) // 4, "max_model_len": 8192})
-                        return
-                    if self.mode == "trickle":
+                    if self.mode == "trickle" and not seen.path.endswith("/tokenize"):
                         self._trickle(conn, seen)
                         return
+                if seen is not None and seen.path.endswith("/tokenize") and _complete(buf):
+                    with self._lock:
+                        drop = self._dropped < self.drop_tokenize
+                        self._dropped += drop
+                    if not drop:
+                        self._respond(conn, seen, {"count": len(buf) // 4, "max_model_len": 8192})
+                    return
                 try:
                     data = conn.recv(65536)
                 except TimeoutError:
@@ -137,7 +147,7 @@ class FakeModelServer:
     def _respond(conn: socket.socket, seen: Seen, payload: dict) -> None:
         body = json.dumps(payload).encode()
         conn.sendall(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
             + f"content-length: {len(body)}\r\n\r\n".encode()
             + body
         )
@@ -168,3 +178,16 @@ class FakeModelServer:
                 pass
             except OSError:
                 break
+
+
+def _complete(buf: bytes) -> bool:
+    """Whether `buf` holds a whole request: its head and the body its content-length names
+    (answering before the body is read would reset the connection on close)."""
+    head, sep, body = buf.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value.strip() or 0)
+    return True
