@@ -1,0 +1,101 @@
+"""The shipped relevance calibration, on an index that lacks the law a question needs.
+
+The case a new user met: with only the GDPR indexed, the demo's fair-use question was
+answered from GDPR Recital 148 and Art. 83(2), every quote verified. Here the whole GDPR is
+built into a real embedded index and asked through the gateway with the calibration that
+ships in `indexing/calibration/` (nothing fitted or set by the test): questions of US
+copyright, appellate procedure and evidence are declined, GDPR questions are answered.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from indexing.build import run_build
+from indexing.retrieve import Retriever, open_retriever
+from indexing.settings import IndexSettings
+from legal_corpus.adapters import make_adapter
+from serving.generators.extractive import NOT_ADDRESSED
+from tests.serving.conftest import make_client
+from tests.serving.test_app import auth
+from tests.support.index_slice import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+DEMO_QUESTION = "Is copying for criticism or news reporting fair use of a copyrighted work?"
+NOT_GDPR = (
+    DEMO_QUESTION,
+    "How long do I have to file a notice of appeal in a civil case?",
+    "Can evidence of a settlement offer be used to prove liability?",
+)
+GDPR = {
+    "What is the maximum fine for breaching the GDPR?": "gdpr:art83",
+    "When can a person demand that a company delete their personal data?": "gdpr:art17",
+}
+
+
+@pytest.fixture(scope="module")
+def gdpr_only(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[Retriever]:
+    """A retriever over the whole GDPR and nothing else, with the default (shipped)
+    relevance calibration of the bundled model."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings = IndexSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        qdrant_path=tmp_path_factory.mktemp("gdpr_only") / "qdrant",
+        qdrant_url=None,
+        corpus_dir=corpus_dir,
+        embed_backend="torch",
+        embed_cache=PROJECT_ROOT / "var" / "embed_cache",
+        collection="juris",
+    )
+    assert settings.relevance_file is None, "the test reads the shipped calibration"
+    units = make_adapter("gdpr").discover(corpus_dir)
+    result = run_build(settings, units=units, progress=False)
+    assert result.report.ok and result.points > 500, result.report.summary()
+    retriever = open_retriever(settings)
+    assert retriever.relevance is not None, "no relevance calibration ships for the model"
+    yield retriever
+    retriever.close()
+
+
+def test_the_shipped_calibration_declines_law_the_index_does_not_hold(gdpr_only):
+    for question in NOT_GDPR:
+        nearest, relevance = gdpr_only.search_assessed(question, top_k=6)
+        assert relevance is not None and not relevance.answered, (question, relevance)
+        assert nearest and all(p.chunk.doc_id.startswith("gdpr:") for p in nearest)
+    for question, governing in GDPR.items():
+        passages, relevance = gdpr_only.search_assessed(question, top_k=6)
+        assert relevance is not None and relevance.answered, (question, relevance)
+        assert governing in {p.chunk.doc_id for p in passages}
+
+
+@pytest.fixture
+def client(gdpr_only, keys_file, user_key, tmp_path) -> Iterator[TestClient]:
+    with make_client(
+        gdpr_only,
+        api_keys_file=keys_file,
+        audit_log=tmp_path / "audit.jsonl",
+        rate_limit_per_minute=600,
+        rate_limit_burst=50,
+    ) as c:
+        yield c
+
+
+def test_the_demo_question_over_the_gdpr_alone_is_not_answered_from_it(client, user_key):
+    body = client.post("/v1/ask", json={"question": DEMO_QUESTION}, headers=auth(user_key))
+    answer = body.json()
+    assert body.status_code == 200 and answer["answered"] is False
+    assert answer["answer"] == NOT_ADDRESSED and answer["citations"] == []
+    assert answer["verification"]["citations_by_status"] == {}
+    # the nearest GDPR passages are shown, as such, and none is cited as support
+    assert answer["passages"] and all(p["doc_id"].startswith("gdpr:") for p in answer["passages"])
+    question = next(iter(GDPR))
+    body = client.post("/v1/ask", json={"question": question}, headers=auth(user_key)).json()
+    assert body["answered"] is True and body["citations"]
+    assert all(c["doc_id"].startswith("gdpr:") for c in body["citations"])
+    assert {c["status"] for c in body["citations"]} == {"verified"}
