@@ -62,13 +62,19 @@ def make_client(retriever, **overrides) -> TestClient:
     return TestClient(create_app(settings, retriever=retriever))
 
 
-@pytest.fixture
-def client(retriever, keys_file, user_key, admin_key, tmp_path) -> Iterator[TestClient]:
-    with make_client(
+def gateway_client(retriever, keys_file: Path, tmp_path: Path) -> TestClient:
+    """A test client of the gateway over `retriever`: the keys of `keys_file`, an audit log
+    under `tmp_path`, and a rate limit no test reaches."""
+    return make_client(
         retriever,
         api_keys_file=keys_file,
         audit_log=tmp_path / "audit.jsonl",
         rate_limit_per_minute=600,
         rate_limit_burst=50,
-    ) as c:
+    )
+
+
+@pytest.fixture
+def client(retriever, keys_file, user_key, admin_key, tmp_path) -> Iterator[TestClient]:
+    with gateway_client(retriever, keys_file, tmp_path) as c:
         yield c

@@ -12,7 +12,7 @@ from indexing.model_record import model_identity
 from indexing.relevance import RelevanceModel
 from indexing.retrieve import Retriever, open_retriever
 from serving.generators.extractive import NOT_ADDRESSED
-from tests.serving.conftest import make_client
+from tests.serving.conftest import gateway_client
 from tests.serving.test_app import auth, sse_events
 from tests.support.index_slice import index_slice  # noqa: F401  (the fixture)
 
@@ -39,13 +39,7 @@ def calibrated(index_slice) -> Iterator[Retriever]:  # noqa: F811
 
 @pytest.fixture
 def client(calibrated, keys_file, user_key, tmp_path) -> Iterator[TestClient]:
-    with make_client(
-        calibrated,
-        api_keys_file=keys_file,
-        audit_log=tmp_path / "audit.jsonl",
-        rate_limit_per_minute=600,
-        rate_limit_burst=50,
-    ) as c:
+    with gateway_client(calibrated, keys_file, tmp_path) as c:
         yield c
 
 

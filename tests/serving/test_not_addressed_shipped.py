@@ -21,7 +21,7 @@ from indexing.retrieve import Retriever, open_retriever
 from indexing.settings import IndexSettings
 from legal_corpus.adapters import make_adapter
 from serving.generators.extractive import NOT_ADDRESSED
-from tests.serving.conftest import make_client
+from tests.serving.conftest import gateway_client
 from tests.serving.test_app import auth
 from tests.support.index_slice import PROJECT_ROOT
 
@@ -76,13 +76,7 @@ def test_the_shipped_calibration_declines_law_the_index_does_not_hold(gdpr_only)
 
 @pytest.fixture
 def client(gdpr_only, keys_file, user_key, tmp_path) -> Iterator[TestClient]:
-    with make_client(
-        gdpr_only,
-        api_keys_file=keys_file,
-        audit_log=tmp_path / "audit.jsonl",
-        rate_limit_per_minute=600,
-        rate_limit_burst=50,
-    ) as c:
+    with gateway_client(gdpr_only, keys_file, tmp_path) as c:
         yield c
 
 
