@@ -12,6 +12,7 @@ question asks about:
     'consent' of the data subject means …           (GDPR Art. 4(11): a few words between)
     the words "person" and "whoever" include …     (1 U.S.C. § 1: several terms at once)
     "original" has the meaning …, "patentee" includes …
+    ‘‘Hearsay’’ means …                            (Fed. R. Evid. 801(c): doubled quotes)
 
 Only the forms that say a term is defined are read ("means", "includes", "has the
 meaning", "refers to", "is defined"). The form "A 'derivative work' is …" (17 U.S.C. § 101)
@@ -27,8 +28,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Set
 
-# a quoted term: straight, curly or single quotes, 2 to 80 characters
-_TERM = r"[‘'“\"]([^’'”\"]{2,80})[’'”\"]"
+# a quoted term: straight, curly or single quotes, 2 to 80 characters; the Federal Rules'
+# official text doubles single curly quotes (‘‘Hearsay’’ means), so a pair is one mark
+OPEN_QUOTE = r"(?:‘‘|’’|''|[‘'“\"])"
+CLOSE_QUOTE = r"(?:’’|''|[’'”\"])"
+NOT_QUOTE = r"[^‘’'“”\"]"
+_TERM = rf"{OPEN_QUOTE}({NOT_QUOTE}{{2,80}}){CLOSE_QUOTE}"
 # the verbs that say a term is defined
 _DEFINES = (
     r"means|mean|includes|include|shall mean|shall include|has the meaning|have the meaning"

@@ -34,6 +34,7 @@ from datetime import date
 from pathlib import Path
 
 from indexing.chunking import Chunker, embed_text
+from indexing.definitions import CLOSE_QUOTE, NOT_QUOTE, OPEN_QUOTE
 from indexing.exact_citations import best_pinpoint
 from indexing.model import Chunk
 from indexing.text import split_sentences
@@ -64,9 +65,10 @@ QUESTION_TEMPLATES = (
 )
 DEFINITION_TEMPLATES = ("{t}", "What does {t} mean?", "definition of {t}", "What counts as {t}?")
 # `the term “X” means`, `‘X’ means`, `A “computer program” is a set of ...`
+# (the quote marks as `indexing.definitions` reads them: the Federal Rules' ‘‘X’’ too)
 _DEFINED = re.compile(
-    r"(?:^|[\s(])(?:[Tt]he terms? |[Aa]n? )?[“\"‘']([^”\"’']{2,60})[”\"’']"
-    r"(?:,? and [“\"‘'][^”\"’']{2,60}[”\"’'])?\s+"
+    rf"(?:^|[\s(])(?:[Tt]he terms? |[Aa]n? )?{OPEN_QUOTE}({NOT_QUOTE}{{2,60}}){CLOSE_QUOTE}"
+    rf"(?:,? and {OPEN_QUOTE}{NOT_QUOTE}{{2,60}}{CLOSE_QUOTE})?\s+"
     r"(?:means|mean|includes|include|has the meaning|refers to|is|are)\b"
 )
 # `§ 107. `, `Rule 803. `, `Article 17 — `: the number before a heading's name

@@ -28,6 +28,11 @@ pytestmark = pytest.mark.unit
          ("Writing",)),  # repeats kept once
         ('the term “Office” is defined in section 2', ("Office",)),
         ("‘consent’ of the data subject means any freely given indication", ("consent",)),
+        # the Federal Rules' official text doubles single curly quotes
+        ("(c) Hearsay. ‘‘Hearsay’’ means a statement that:", ("Hearsay",)),
+        ("In this rule, ‘‘State’’ includes the District and ‘‘court’’ means a federal court",
+         ("State", "court")),
+        ("''Indian tribe'' means an Indian tribe", ("Indian tribe",)),
     ],
 )  # fmt: skip
 def test_the_forms_that_define_a_term(text: str, terms: tuple[str, ...]) -> None:
@@ -71,3 +76,18 @@ def test_the_gdpr_definitions_article_defines_its_terms(corpus_dir: Path) -> Non
                  "pseudonymisation", "personal data breach"):  # fmt: skip
         assert term in terms
     assert len(terms) == 26  # Art. 4 defines 26 terms
+
+
+def test_the_federal_rules_definitions_are_read(corpus_dir: Path) -> None:
+    """Fed. R. Evid. 801 defines "statement", "declarant" and "hearsay" in the doubled
+    quotes of the official text (‘‘Hearsay’’ means …)."""
+    from legal_corpus.adapters import make_adapter
+
+    adapter = make_adapter("federal_rules")
+    units = [u for u in adapter.discover(corpus_dir) if u.key == "evidence/rule-801"]
+    if not units:
+        pytest.skip(f"Fed. R. Evid. 801 is not in {corpus_dir}")
+    rule = next(d for d in adapter.parse(units[0]) if d.version.valid_to is None)
+    assert defined_terms(rule.text) == ("Statement", "Declarant", "Hearsay")
+    asked = title_words("What is hearsay?")
+    assert defines(asked, defined_terms(rule.text)) == 1.0

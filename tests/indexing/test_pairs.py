@@ -31,6 +31,7 @@ def docs(corpus_dir: Path) -> list[LegalDocument]:
     out: list[LegalDocument] = []
     wanted = {
         "federal_rules": {
+            "evidence/rule-801",
             "evidence/rule-803",
             "evidence/rule-902",
             "evidence/rule-408",
@@ -97,6 +98,9 @@ def test_generic_headings_are_not_paired(docs: list[LegalDocument], pairs: list[
 def test_defined_terms_and_citing_sentences(pairs: list[Pair]):
     profiling = [p for p in pairs if p.kind == "definition" and "profiling" in p.query]
     assert profiling and profiling[0].doc_id == "gdpr:art4"
+    # the Federal Rules' doubled quotes: ‘‘Hearsay’’ means …
+    hearsay = [p for p in pairs if p.kind == "definition" and "hearsay" in p.query]
+    assert hearsay and {p.doc_id for p in hearsay} == {"fre:801"}
     cites = [p for p in pairs if p.kind == "citation"]
     assert cites
     for p in cites:
