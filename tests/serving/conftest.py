@@ -62,15 +62,16 @@ def make_client(retriever, **overrides) -> TestClient:
     return TestClient(create_app(settings, retriever=retriever))
 
 
-def gateway_client(retriever, keys_file: Path, tmp_path: Path) -> TestClient:
+def gateway_client(retriever, keys_file: Path, tmp_path: Path, **overrides) -> TestClient:
     """A test client of the gateway over `retriever`: the keys of `keys_file`, an audit log
-    under `tmp_path`, and a rate limit no test reaches."""
+    under `tmp_path`, a rate limit no test reaches, and any other settings `overrides`."""
     return make_client(
         retriever,
         api_keys_file=keys_file,
         audit_log=tmp_path / "audit.jsonl",
         rate_limit_per_minute=600,
         rate_limit_burst=50,
+        **overrides,
     )
 
 

@@ -4,12 +4,15 @@ The case a new user met: with only the GDPR indexed, the demo's fair-use questio
 answered from GDPR Recital 148 and Art. 83(2), every quote verified. Here the whole GDPR is
 built into a real embedded index and asked through the gateway with the calibration that
 ships in `indexing/calibration/` (nothing fitted or set by the test): questions of US
-copyright, appellate procedure and evidence are declined, GDPR questions are answered.
+copyright, appellate procedure and evidence are declined, GDPR questions are answered, and
+with a model server configured the model is not asked to write from passages that do not
+govern.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from legal_corpus.adapters import make_adapter
 from serving.generators.extractive import NOT_ADDRESSED
 from tests.serving.conftest import gateway_client
 from tests.serving.test_app import auth
+from tests.support.fake_vllm import FakeModelServer
 from tests.support.index_slice import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -93,3 +97,23 @@ def test_the_demo_question_over_the_gdpr_alone_is_not_answered_from_it(client, u
     assert body["answered"] is True and body["citations"]
     assert all(c["doc_id"].startswith("gdpr:") for c in body["citations"])
     assert {c["status"] for c in body["citations"]} == {"verified"}
+
+
+def test_with_a_model_server_the_model_is_not_asked_to_answer_from_them(
+    gdpr_only, keys_file, user_key, tmp_path
+):
+    """The LLM path declines too: a model given passages that do not govern writes from them
+    anyway, so it is not asked. The model server here never answers, so an ask that reached
+    it would take the whole deadline."""
+    with FakeModelServer("hung") as server:
+        with gateway_client(
+            gdpr_only, keys_file, tmp_path, vllm_url=server.url, vllm_total_timeout_s=5.0
+        ) as client:
+            start = time.monotonic()
+            body = client.post(
+                "/v1/ask", json={"question": DEMO_QUESTION}, headers=auth(user_key)
+            ).json()
+            took = time.monotonic() - start
+        assert body["answered"] is False and body["answer"] == NOT_ADDRESSED
+        assert body["citations"] == [] and body["degraded"] is False
+        assert server.chat_requests() == [] and took < 4.0, took
