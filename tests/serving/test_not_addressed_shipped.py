@@ -11,7 +11,6 @@ govern.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +18,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from indexing.build import run_build
 from indexing.retrieve import Retriever, open_retriever
-from indexing.settings import IndexSettings
 from legal_corpus.adapters import make_adapter
 from serving.generators.extractive import NOT_ADDRESSED
 from tests.serving.conftest import gateway_client
 from tests.serving.test_app import auth
 from tests.support.fake_vllm import FakeModelServer
-from tests.support.index_slice import PROJECT_ROOT
+from tests.support.index_slice import build_test_index
 
 pytestmark = pytest.mark.slow
 
@@ -47,22 +44,13 @@ GDPR = {
 def gdpr_only(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> Iterator[Retriever]:
     """A retriever over the whole GDPR and nothing else, with the default (shipped)
     relevance calibration of the bundled model."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    settings = IndexSettings(
-        _env_file=None,  # type: ignore[call-arg]
-        qdrant_path=tmp_path_factory.mktemp("gdpr_only") / "qdrant",
-        qdrant_url=None,
-        corpus_dir=corpus_dir,
-        embed_backend="torch",
-        embed_cache=PROJECT_ROOT / "var" / "embed_cache",
-        collection="juris",
-    )
-    assert settings.relevance_file is None, "the test reads the shipped calibration"
     units = make_adapter("gdpr").discover(corpus_dir)
-    result = run_build(settings, units=units, progress=False)
-    assert result.report.ok and result.points > 500, result.report.summary()
+    out = tmp_path_factory.mktemp("gdpr_only")
+    settings = build_test_index(out, corpus_dir, units, require_ok=True)
+    assert settings.relevance_file is None, "the test reads the shipped calibration"
     retriever = open_retriever(settings)
     assert retriever.relevance is not None, "no relevance calibration ships for the model"
+    assert retriever.current_store().count() > 500  # the whole regulation: 543 passages
     yield retriever
     retriever.close()
 

@@ -92,15 +92,19 @@ def slice_units(corpus_dir: Path) -> tuple[list[SourceUnit], Callable[[LegalDocu
     return units, doc_filter
 
 
-def build_index_slice(out_dir: Path, corpus_dir: Path) -> IndexSettings:
-    """Build the slice index under `out_dir` and return the settings that open it.
+def build_test_index(
+    out_dir: Path,
+    corpus_dir: Path,
+    units: list[SourceUnit],
+    doc_filter: Callable[[LegalDocument], bool] | None = None,
+    require_ok: bool = False,
+) -> IndexSettings:
+    """Build a real embedded index of `units` (their documents `doc_filter` keeps) under
+    `out_dir`, vectors from the project's embedding cache, and return the settings that open
+    it (embedded engine, torch embeddings, the bundled model's shipped calibrations).
 
-    Args:
-        out_dir: an empty (or new) directory for the index.
-        corpus_dir: the bundled corpus (`../shared/legal_corpus`).
-
-    Returns:
-        `IndexSettings` pointing at the built index (embedded engine, torch embeddings).
+    Raises:
+        RuntimeError: nothing was indexed, or (`require_ok`) a unit or document failed.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -112,13 +116,28 @@ def build_index_slice(out_dir: Path, corpus_dir: Path) -> IndexSettings:
         embed_cache=PROJECT_ROOT / "var" / "embed_cache",
         collection="juris",
     )
-    units, doc_filter = slice_units(Path(corpus_dir))
     result = run_build(settings, units=units, doc_filter=doc_filter, progress=False)
     if not result.report.ok:
-        log.warning("index slice: %s", result.report.summary())
+        if require_ok:
+            raise RuntimeError(f"test index: {result.report.summary()}")
+        log.warning("test index: %s", result.report.summary())
     if result.points == 0:
-        raise RuntimeError(f"index slice is empty: {result.report.summary()}")
+        raise RuntimeError(f"test index is empty: {result.report.summary()}")
     return settings
+
+
+def build_index_slice(out_dir: Path, corpus_dir: Path) -> IndexSettings:
+    """Build the slice index under `out_dir` and return the settings that open it.
+
+    Args:
+        out_dir: an empty (or new) directory for the index.
+        corpus_dir: the bundled corpus (`../shared/legal_corpus`).
+
+    Returns:
+        `IndexSettings` pointing at the built index (embedded engine, torch embeddings).
+    """
+    units, doc_filter = slice_units(Path(corpus_dir))
+    return build_test_index(out_dir, corpus_dir, units, doc_filter)
 
 
 @pytest.fixture(scope="session")
