@@ -163,6 +163,7 @@ eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' quest
 		$(PY) -m indexing eval-questions --case-names 80 > var/eval/case-names.txt && cat var/eval/case-names.txt && \
 		$(PY) -m indexing eval-doctrine --split dev > var/eval/doctrine-dev.txt && cat var/eval/doctrine-dev.txt && \
 		$(PY) -m indexing eval-doctrine --split test > var/eval/doctrine-test.txt && cat var/eval/doctrine-test.txt && \
+		$(PY) -m indexing eval-doctrine --questions indexing/eval/benchmarks/doctrine_fresh.jsonl --split test > var/eval/doctrine-fresh.txt && cat var/eval/doctrine-fresh.txt && \
 		$(PY) -m indexing answer-context > var/eval/answer-context.txt && cat var/eval/answer-context.txt; \
 	else echo "eval-questions skipped: no built index (make demo, or python -m indexing build)"; fi
 

@@ -12,6 +12,7 @@ import pytest
 
 from indexing.cli import main
 from indexing.eval.doctrine import (
+    FRESH,
     QUESTIONS,
     Judgment,
     Question,
@@ -45,14 +46,24 @@ def test_the_question_file_and_its_frozen_split():
             assert q.governing_law and not q.judgments, q.id
 
 
+def test_the_second_frozen_set_is_all_test_and_asks_nothing_the_first_asks():
+    fresh = read_questions(FRESH)
+    assert len(fresh) == 113 and {q.split for q in fresh} == {"test"}
+    assert all(q.answerable and q.style == "doctrine" for q in fresh)
+    assert all(j.grade == 2 for q in fresh for j in q.judgments)
+    asked = {q.question.lower() for q in read_questions(QUESTIONS)}
+    asked |= {t.strip().lower() for t in read_queries(LAWYERS).values()}
+    assert not [q.id for q in fresh if q.question.lower() in asked]
+    assert len({q.id for q in fresh}) == len(fresh)
+
+
 @pytest.mark.slow
 def test_every_judged_provision_and_pinpoint_is_in_the_corpus(corpus_dir: Path):
     from legal_corpus.adapters import iter_documents
 
-    judged = {
-        (j.doc_id, p) for q in read_questions(QUESTIONS) for j in q.judgments for p in j.pinpoints
-    }
-    docs = {j.doc_id for q in read_questions(QUESTIONS) for j in q.judgments}
+    questions = [*read_questions(QUESTIONS), *read_questions(FRESH)]
+    judged = {(j.doc_id, p) for q in questions for j in q.judgments for p in j.pinpoints}
+    docs = {j.doc_id for q in questions for j in q.judgments}
     today = date.today()
     found: dict[str, set[str]] = {}
     for doc in iter_documents(corpus_dir, ["uscode", "federal_rules", "gdpr"]):
