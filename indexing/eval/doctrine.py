@@ -61,7 +61,7 @@ BENCHMARKS = Path(__file__).resolve().parent / "benchmarks"
 QUESTIONS = BENCHMARKS / "doctrine_questions.jsonl"
 # a second set, all `test`, written after every setting of the retrieval was chosen (README,
 # "A second frozen set"): new provisions asked in their own words, and doctrines by names
-# their provisions never use; never tuned on, never inspected question by question
+# their provisions never use, and questions the corpus cannot answer; never tuned on
 FRESH = BENCHMARKS / "doctrine_fresh.jsonl"
 SPLITS = ("dev", "test", "all")
 STYLES = ("doctrine", "plain", "unanswerable")
