@@ -25,6 +25,20 @@ from dataclasses import dataclass
 from indexing.text import SentenceRule, sentence_spans, without_line_labels
 
 QUOTE_BEGIN = "##begin_quote##"
+# What a model says when none of its sources answers the question: training's RAFT rows whose
+# oracle passage was left out teach it (`training.raft`), and the gateway marks an answer that
+# says so, citing nothing, as not answered (`says_not_answered`).
+NOT_ANSWERED = (
+    "The sources given do not answer this question: none of them addresses it, so I cannot "
+    "answer it from them."
+)
+# the trained sentence, and the ways an instruct model told "if the sources do not answer the
+# question, say so" (the system prompt) says it
+_NOT_ANSWERED_WORDS = re.compile(
+    r"sources given do not answer|\b(?:do|does) not (?:answer|address)\b|\bcannot answer\b"
+    r"|\bnot addressed\b",
+    re.IGNORECASE,
+)
 QUOTE_END = "##end_quote##"
 CITE_PATTERN = re.compile(r"\[(\d{1,3})\]")
 QUOTE_PATTERN = re.compile(re.escape(QUOTE_BEGIN) + r"(.*?)" + re.escape(QUOTE_END), re.DOTALL)
@@ -78,6 +92,14 @@ def markers(answer: str) -> list[Marker]:
 def quotes(answer: str) -> list[Quote]:
     """Every quoted span in `answer`, in order (an unterminated quote is ignored)."""
     return [Quote(m.group(1), m.start(), m.end()) for m in QUOTE_PATTERN.finditer(answer)]
+
+
+def says_not_answered(answer: str) -> bool:
+    """Whether `answer` cites no source and says that the sources do not answer (a model's own
+    abstention: `NOT_ANSWERED`, or the same in its words)."""
+    if markers(answer) or quotes(answer):
+        return False
+    return bool(_NOT_ANSWERED_WORDS.search(answer))
 
 
 def render(answer: str) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from anyio import to_thread
 
 from indexing.model import Passage, Relevance, SearchFilters
+from serving import answer_format as fmt
 from serving.errors import GeneratorError, LogOnce
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import StreamStats, VllmGenerator
@@ -88,6 +89,9 @@ class Final:
     cut: tuple[int, ...] = ()  # sources whose text was cut to fit the prompt
     answered: bool = True  # False: the sources do not appear to address the question
     relevance: float | None = None  # the calibrated probability that they do
+    # who found that they do not: `retrieval` (its relevance signal; no model was asked) or
+    # `model` (it was given the passages and said that they do not answer); None: answered
+    declined_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,24 @@ class Event:
     text: str = ""
     reason: str = ""
     final: Final | None = None
+
+
+def declined(prepared: Prepared, mode: str, answer: str, report: VerificationReport) -> str | None:
+    """Who found that the sources do not address the question, or None when answered.
+
+    `retrieval`: the relevance signal judged the passages not to govern it, and no model was
+    asked. `model`: the model wrote from the passages that they do not answer it, citing none
+    of them and with no citation of the answer verified (`answer_format.says_not_answered`;
+    RAFT rows teach a fine-tuned model the sentence). Its words stay the answer, verified as
+    any other, so a claim it adds without a source is still marked unsupported (its statement
+    itself is not a claim about the law, and is not).
+    """
+    if not prepared.addressed:
+        return "retrieval"
+    verified = any(c.status == "verified" for c in report.citations)
+    if mode == "llm" and not verified and fmt.says_not_answered(answer):
+        return "model"
+    return None
 
 
 class Pipeline:
@@ -331,6 +353,14 @@ class Pipeline:
         for c in report.citations:
             self.metrics.citations.labels(kind=c.kind, status=c.status).inc()
         self.metrics.unsupported.inc(len(report.unsupported))
+        declined_by = declined(prepared, mode, answer_raw, report)
+        if declined_by == "model":
+            # its statement that the sources do not answer claims nothing about the law; any
+            # other sentence it wrote without a source stays unsupported
+            kept = tuple(s for s in report.unsupported if not fmt.says_not_answered(s))
+            report = VerificationReport(report.citations, kept)
+        if declined_by is not None:
+            self.metrics.not_answered.labels(by=declined_by).inc()
         yield Event(
             "final",
             final=Final(
@@ -346,8 +376,9 @@ class Pipeline:
                 adapter=adapter,
                 base_model=base_model,
                 cut=prepared.prompt.cut if mode == "llm" else (),
-                answered=prepared.addressed,
+                answered=declined_by is None,
                 relevance=prepared.relevance.probability if prepared.relevance else None,
+                declined_by=declined_by,
             ),
         )
 

@@ -157,6 +157,13 @@ class Metrics:
             "Answer sentences without a valid citation",
             registry=self.registry,
         )
+        self.not_answered = Counter(
+            "juris_not_answered_total",
+            "Answers that say the indexed sources do not address the question, by who judged "
+            "so: retrieval's relevance signal or the model",
+            ["by"],
+            registry=self.registry,
+        )
         self.degraded = Counter(
             "juris_degraded_answers_total",
             "Answers given by the extractive fallback because the generator failed, by reason",

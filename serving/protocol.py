@@ -194,8 +194,15 @@ class AskResponse(BaseModel):
     answered: bool = Field(
         True,
         description="false when the indexed sources do not appear to address the question: "
-        "`answer` says so (no model wrote it, nothing in it is cited) and `passages` are the "
-        "nearest ones, for reference, not an answer",
+        "`answer` says so and `passages` are the nearest ones, for reference, not an answer "
+        "(see `declined_by`)",
+    )
+    declined_by: Literal["retrieval", "model"] | None = Field(
+        None,
+        description="who found that the sources do not address the question: `retrieval` (its "
+        "calibrated relevance signal; no model was asked, `answer` is the gateway's fixed "
+        "statement and cites nothing) or `model` (given the passages, the model said that "
+        "they do not answer it and cited none of them); null when answered",
     )
     relevance: float | None = Field(
         None,

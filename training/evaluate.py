@@ -27,12 +27,10 @@ from indexing.model import Passage
 from serving import answer_format as fmt
 from serving.verify import Verifier
 from training.jsonl import json_lines
-from training.raft import ABSTAIN_PATTERN, passages_of
+from training.raft import passages_of
 from training.retrieval import MemoryRetriever
 
 log = logging.getLogger(__name__)
-
-ABSTAIN_WORDS = ("do not answer", "does not answer", "cannot answer", "not addressed")
 
 
 @dataclass
@@ -63,11 +61,9 @@ class Score:
 
 
 def is_abstention(answer: str) -> bool:
-    """True when the answer cites nothing and says the sources do not answer."""
-    if fmt.markers(answer):
-        return False
-    low = answer.lower()
-    return bool(ABSTAIN_PATTERN.search(answer)) or any(w in low for w in ABSTAIN_WORDS)
+    """True when the answer cites nothing and says the sources do not answer (the gateway's
+    own test, `serving.answer_format.says_not_answered`)."""
+    return fmt.says_not_answered(answer)
 
 
 def score_answer(

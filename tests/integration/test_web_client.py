@@ -606,3 +606,30 @@ def test_a_question_the_sources_do_not_address_is_shown_as_not_answered(
     assert not page.locator("#not-addressed").is_visible()
     assert page.inner_text("#cards-heading") == "Sources cited"
     assert page.locator("#answer a.cite-ref").count() >= 1
+
+
+def test_a_model_that_says_the_sources_do_not_answer_is_shown_as_not_answered(
+    slice_retriever: Any, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    """The model, given the passages, says that they do not answer the question: the page
+    shows it as not answered, by the model, with its words checked like any answer's."""
+    from serving.answer_format import NOT_ANSWERED
+
+    with FakeModelServer("say", text=NOT_ANSWERED) as model:
+        settings = GatewaySettings(api_keys_file=web_keys["path"], vllm_url=model.url)
+        with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
+            page = open_page(url)
+            save_key(page, web_keys["user"])
+            ask(page, QUESTION)
+            page.wait_for_selector("#answer[data-state='done']")
+            banner = page.locator("#not-addressed")
+            assert banner.is_visible(), "no banner"
+            assert "the model found that the passages it was given do not answer" in (
+                banner.inner_text()
+            )
+            assert page.inner_text("#cards-heading") == "Nearest passages (not an answer)"
+            assert page.inner_text("#answer-meta").startswith("Not answered · written by base")
+            assert "do not answer this question" in page.inner_text("#answer")
+            assert "UNSUPPORTED" not in page.inner_text("#answer")  # it claims no law
+            assert page.locator("#answer a.cite-ref").count() == 0
+            shot(page, "laptop-not-answered-by-model")

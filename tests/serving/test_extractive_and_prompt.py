@@ -84,6 +84,24 @@ def test_answer_format_helpers():
     assert not re.fullmatch(regex, "a [3].")
 
 
+@pytest.mark.parametrize(
+    ("answer", "declines"),
+    [
+        (fmt.NOT_ANSWERED, True),  # the sentence RAFT rows teach
+        ("The provided sources do not address whether a merger may be blocked.", True),
+        ("None of the passages answers this, so I cannot answer it from them.", True),
+        ("The sources do not answer every part, but fair use is not an infringement [1].", False),
+        ("The passages do not address it: ##begin_quote##the fair use##end_quote##", False),
+        ("Fair use is a defence to infringement.", False),  # uncited, but an answer
+        ("Rule 12 says a defendant must answer within 21 days.", False),
+    ],
+)
+def test_a_model_answer_that_says_the_sources_do_not_answer(answer: str, declines: bool):
+    """Only an answer that cites no source and says the sources do not answer declines; an
+    answer that cites one answers whatever else it says."""
+    assert fmt.says_not_answered(answer) is declines
+
+
 def test_extractive_quotes_the_definition_of_the_term_asked_about(retriever):
     # one passage: a short clause that only mentions the term, and the term's long definition
     base = retriever.chunks[0]

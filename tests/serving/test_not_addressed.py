@@ -1,5 +1,6 @@
 """When the indexed sources do not address a question, the gateway says so, through both
-answer paths, and the API and stream mark it (`answered: false`)."""
+answer paths, and the API and stream mark it (`answered: false`, `declined_by`): when its
+relevance signal judges so, and when the model, given the passages, says so."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from fastapi.testclient import TestClient
 from indexing.model_record import model_identity
 from indexing.relevance import RelevanceModel
 from indexing.retrieve import Retriever, open_retriever
+from serving.answer_format import NOT_ANSWERED
 from serving.generators.extractive import NOT_ADDRESSED
 from tests.serving.conftest import gateway_client
 from tests.serving.test_app import auth, sse_events
+from tests.support.fake_vllm import FakeModelServer
 from tests.support.index_slice import index_slice  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.unit
@@ -70,6 +73,7 @@ def test_ask_declines_a_question_the_sources_do_not_address(client, user_key):
     assert body["verification"]["unsupported_claims"] == 0
     assert body["passages"], "the nearest passages are shown, as such"
     assert body["mode"] == "extractive" and body["model"] == "extractive"
+    assert body["declined_by"] == "retrieval"
 
 
 def test_the_stream_marks_it_too(client, user_key):
@@ -80,3 +84,65 @@ def test_the_stream_marks_it_too(client, user_key):
     final = next(d for k, d in events if k == "citations")
     assert final["answered"] is False
     assert "".join(d["text"] for k, d in events if k == "token") == NOT_ADDRESSED
+
+
+def model_saying(said: str, retriever, keys_file, user_key, tmp_path, stream: bool = False):
+    """Ask `ADDRESSED` of a gateway over `retriever` whose model answers `said`; the JSON
+    answer, the streamed events (when `stream`), the metrics, and the chat requests the model
+    server saw."""
+    with (
+        FakeModelServer("say", text=said) as model,
+        gateway_client(retriever, keys_file, tmp_path, vllm_url=model.url) as client,
+    ):
+        ask = {"question": ADDRESSED}
+        body = client.post("/v1/ask", json=ask, headers=auth(user_key)).json()
+        events = []
+        if stream:
+            r = client.post("/v1/ask", json={**ask, "stream": True}, headers=auth(user_key))
+            events = sse_events(r.text)
+        return body, events, client.get("/metrics").text, model.chat_requests()
+
+
+@pytest.mark.parametrize(
+    "said",
+    [NOT_ANSWERED, "The provided sources do not address whether copying for news is fair use."],
+)
+def test_a_model_that_says_the_sources_do_not_answer_marks_the_answer_not_answered(
+    calibrated, keys_file, user_key, tmp_path, said
+):
+    """Retrieval judged the passages to address the question; the model, given them, says that
+    they do not answer it and cites none (the sentence RAFT rows teach, or its own words). The
+    answer is marked not answered, by the model, and its words stay the answer."""
+    body, stream, metrics, asked = model_saying(
+        said, calibrated, keys_file, user_key, tmp_path, stream=True
+    )
+    assert len(asked) == 2, "the model was asked"
+    assert body["mode"] == "llm" and body["model"] == "base" and body["degraded"] is False
+    assert body["answer"] == said
+    assert body["answered"] is False and body["declined_by"] == "model"
+    assert body["relevance"] > 0.5  # retrieval judged otherwise
+    assert body["citations"] == [] and body["passages"]
+    # the statement claims nothing about the law: not flagged as an unsupported claim
+    assert body["verification"]["unsupported_claims"] == 0
+    final = next(d for k, d in stream if k == "citations")
+    assert final["answered"] is False and final["declined_by"] == "model"
+    assert 'juris_not_answered_total{by="model"} 2.0' in metrics
+
+
+def test_a_model_answer_that_cites_its_sources_stays_answered(
+    calibrated, keys_file, user_key, tmp_path
+):
+    said = "The sources do not answer every part of it, but fair use is not infringement [1]."
+    body, _, _, _ = model_saying(said, calibrated, keys_file, user_key, tmp_path)
+    assert body["mode"] == "llm" and body["answer"] == said
+    assert body["answered"] is True and body["declined_by"] is None
+    assert [c["n"] for c in body["citations"]] == [1]
+
+
+def test_a_claim_the_model_adds_to_its_statement_stays_unsupported(
+    calibrated, keys_file, user_key, tmp_path
+):
+    said = f"{NOT_ANSWERED} Copying a whole work is always fair use."
+    body, _, _, _ = model_saying(said, calibrated, keys_file, user_key, tmp_path)
+    assert body["answered"] is False and body["declined_by"] == "model"
+    assert body["verification"]["unsupported"] == ["Copying a whole work is always fair use."]

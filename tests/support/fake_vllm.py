@@ -6,15 +6,18 @@ that speaks just enough HTTP/1.1:
 - `mode="hung"` accepts every connection, reads the request and never answers (a vLLM whose
   engine is wedged, or a load balancer holding the connection);
 - `mode="trickle"` answers `GET /v1/models`, and answers a chat completion with a stream
-  that sends one token every `interval_s` and never ends.
+  that sends one token every `interval_s` and never ends;
+- `mode="say"` answers `GET /v1/models`, and answers a chat completion with a stream of
+  `text`, word by word, then ends it as vLLM does (`data: [DONE]`): a model whose answer a
+  test fixes, for what the gateway makes of an answer.
 
-Both answer `POST /tokenize` at once, as vLLM does while its engine is stuck (its API server
+Each answers `POST /tokenize` at once, as vLLM does while its engine is stuck (its API server
 tokenizes in its own process), so a test's ask reaches the chat completion it is about; with
 `drop_tokenize=n` the first n of those connections are closed unanswered instead (a pooled
 keep-alive connection the server closed just as it was reused). An answer says
 `connection: close`, as the connection is closed after it.
 
-Both record, per request, when it arrived and when the gateway closed its connection, so a
+Each records, per request, when it arrived and when the gateway closed its connection, so a
 test can assert that a departed client or a passed deadline really ends the request upstream.
 
     with FakeModelServer("hung") as server:
@@ -45,14 +48,16 @@ class FakeModelServer:
     """A model server that hangs or trickles (see the module docstring).
 
     Args:
-        mode: `hung` or `trickle`.
+        mode: `hung`, `trickle` or `say`.
         interval_s: seconds between tokens (`trickle`).
+        text: the answer (`say`).
         drop_tokenize: `POST /tokenize` connections closed unanswered before one is answered.
     """
 
     mode: str = "hung"
     interval_s: float = 0.2
     drop_tokenize: int = 0
+    text: str = ""
     requests: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -122,6 +127,17 @@ class FakeModelServer:
                     if self.mode == "trickle" and not seen.path.endswith("/tokenize"):
                         self._trickle(conn, seen)
                         return
+                if (
+                    seen is not None
+                    and self.mode == "say"
+                    and not seen.path.endswith("/tokenize")
+                    and _complete(buf)
+                ):
+                    if seen.path.endswith("/models"):
+                        self._respond(conn, seen, {"data": [{"id": "base"}]})
+                    else:
+                        self._say(conn, seen)
+                    return
                 if seen is not None and seen.path.endswith("/tokenize") and _complete(buf):
                     with self._lock:
                         drop = self._dropped < self.drop_tokenize
@@ -151,6 +167,21 @@ class FakeModelServer:
             + f"content-length: {len(body)}\r\n\r\n".encode()
             + body
         )
+        seen.closed = time.monotonic()
+
+    def _say(self, conn: socket.socket, seen: Seen) -> None:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
+        words = self.text.split(" ")
+        pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+        events = [{"choices": [{"delta": {"content": p}}]} for p in pieces]
+        events.append({"choices": [{"delta": {}, "finish_reason": "stop"}]})
+        for event in [*(json.dumps(e) for e in events), "[DONE]"]:
+            chunk = f"data: {event}\n\n".encode()
+            conn.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        conn.sendall(b"0\r\n\r\n")
         seen.closed = time.monotonic()
 
     def _trickle(self, conn: socket.socket, seen: Seen) -> None:

@@ -406,13 +406,20 @@ function showIndexNote(box, note) {
   box.hidden = !note;
 }
 
-function showNotAddressed() {
+/** Why the question was not answered, by who found so (`declined_by`). */
+function notAddressedReason(response) {
+  return response.declined_by === "model"
+    ? "the model found that the passages it was given do not answer this question"
+    : "the indexed sources do not appear to address this question";
+}
+
+function showNotAddressed(response) {
   const box = $("not-addressed");
   clear(box);
   append(
     box,
     el("strong", { text: "Not answered: " }),
-    "the indexed sources do not appear to address this question. The passages below are the " +
+    `${notAddressedReason(response)}. The passages below are the ` +
       "nearest ones in the index, shown for reference; they are not an answer and may not " +
       "govern the question.",
   );
@@ -425,7 +432,7 @@ function showFinal(response) {
   if (response.degraded) showDegraded(response.degraded_reason || "unavailable", "");
   showIndexNote($("answer-index-note"), response.index_note);
   const addressed = response.answered !== false;
-  if (!addressed && response.passages.length) showNotAddressed();
+  if (!addressed && response.passages.length) showNotAddressed(response);
   if (!response.passages.length) {
     clear(answerBox);
     answerBox.append(
@@ -442,7 +449,10 @@ function showFinal(response) {
   }
   answerBox.dataset.empty = "false";
   renderAnswer(answerBox, response, goToCard);
-  if (addressed) renderVerification($("verification"), response);
+  // a model's own "the sources do not answer" is its words: any claim it adds is checked
+  if (addressed || response.declined_by === "model") {
+    renderVerification($("verification"), response);
+  }
   renderCards($("cards"), response, openPassage);
   renderLegal($("legal"), response, openLegal);
   $("cards-heading").hidden = !response.passages.length;
@@ -454,9 +464,12 @@ function showFinal(response) {
   /** @type {HTMLButtonElement} */ ($("copy")).disabled = false;
   const v = response.verification;
   if (!addressed) {
-    $("answer-meta").textContent = `Not answered · index ${response.index_version}`;
+    $("answer-meta").textContent =
+      "Not answered" +
+      (response.mode === "llm" ? ` · written by ${writer(response)}` : "") +
+      ` · index ${response.index_version}`;
     setStatus(
-      `Not answered: the indexed sources do not appear to address this question; ` +
+      `Not answered: ${notAddressedReason(response)}; ` +
         `${response.passages.length} nearest passages shown.`,
       "not_addressed",
     );
