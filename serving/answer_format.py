@@ -8,7 +8,10 @@ asks for and checks:
   sources were given); several sources: `[1][3]`;
 - the operative words of a source are quoted verbatim between `##begin_quote##` and
   `##end_quote##`; a quote belongs to the first `[n]` that follows it in the same sentence
-  (or, when none follows, the last one before it).
+  (or, when none follows, the last one before it);
+- when none of the sources answers the question, the answer says so and cites nothing
+  (`NOT_ANSWERED`, the sentence RAFT rows teach; `says_not_answered` reads it, or the same in
+  a model's own words).
 
 Example::
 
@@ -25,6 +28,9 @@ from dataclasses import dataclass
 from indexing.text import SentenceRule, sentence_spans, without_line_labels
 
 QUOTE_BEGIN = "##begin_quote##"
+QUOTE_END = "##end_quote##"
+CITE_PATTERN = re.compile(r"\[(\d{1,3})\]")
+QUOTE_PATTERN = re.compile(re.escape(QUOTE_BEGIN) + r"(.*?)" + re.escape(QUOTE_END), re.DOTALL)
 # What a model says when none of its sources answers the question: training's RAFT rows whose
 # oracle passage was left out teach it (`training.raft`), and the gateway marks an answer that
 # says so, citing nothing, as not answered (`says_not_answered`).
@@ -39,9 +45,6 @@ _NOT_ANSWERED_WORDS = re.compile(
     r"|\bnot addressed\b",
     re.IGNORECASE,
 )
-QUOTE_END = "##end_quote##"
-CITE_PATTERN = re.compile(r"\[(\d{1,3})\]")
-QUOTE_PATTERN = re.compile(re.escape(QUOTE_BEGIN) + r"(.*?)" + re.escape(QUOTE_END), re.DOTALL)
 # An answer's sentence ends at . ! ? (with the `[n]` markers after it) before whitespace or the
 # end, or at a blank line; abbreviations common in legal citations (U.S.C., Fed. R. Civ. P.,
 # Art.) do not end one. Quoted spans are protected (`sentences`).
