@@ -4,6 +4,7 @@ relevance signal judges so, and when the model, given the passages, says so."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -127,6 +128,8 @@ def test_a_model_that_says_the_sources_do_not_answer_marks_the_answer_not_answer
     final = next(d for k, d in stream if k == "citations")
     assert final["answered"] is False and final["declined_by"] == "model"
     assert 'juris_not_answered_total{by="model"} 2.0' in metrics
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(a["answered"], a["declined_by"]) for a in audit] == [(False, "model")] * 2
 
 
 def test_a_model_answer_that_cites_its_sources_stays_answered(

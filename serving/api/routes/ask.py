@@ -113,6 +113,8 @@ def _audit(audit: AuditDep, key_name: str, inp: AskInput, response: AskResponse)
         mode=response.mode,
         model=response.model,
         degraded=response.degraded,
+        answered=response.answered,
+        declined_by=response.declined_by,
         citations=response.verification.citations_by_status,
         unsupported=response.verification.unsupported_claims,
     )
