@@ -300,6 +300,16 @@ def print_answer(body: dict, streamed: bool = False) -> None:
         print(f"  {where}{c['citation'] or c['text']}  — {c['status']}")
     v = body["verification"]
     print(f"\nunsupported claims: {v['unsupported_claims']}; by status: {v['citations_by_status']}")
+    if body.get("answered") is False:
+        reason = not_answered_reason(body)
+        print(f"NOT ANSWERED: {reason}; the passages are the nearest ones, not an answer")
+
+
+def not_answered_reason(body: dict) -> str:
+    """Why an answer was marked not answered, by who found so (`declined_by`)."""
+    if body.get("declined_by") == "model":
+        return "the model found that the passages it was given do not answer the question"
+    return "the indexed sources do not appear to address the question"
 
 
 def run_demo(

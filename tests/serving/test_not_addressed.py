@@ -149,3 +149,25 @@ def test_a_claim_the_model_adds_to_its_statement_stays_unsupported(
     body, _, _, _ = model_saying(said, calibrated, keys_file, user_key, tmp_path)
     assert body["answered"] is False and body["declined_by"] == "model"
     assert body["verification"]["unsupported"] == ["Copying a whole work is always fair use."]
+
+
+@pytest.mark.parametrize(
+    ("declined_by", "says"),
+    [
+        ("retrieval", "the indexed sources do not appear to address the question"),
+        ("model", "the model found that the passages it was given do not answer the question"),
+    ],
+)
+def test_the_demo_prints_who_declined(capsys, declined_by, says):
+    from serving.lab.demo import print_answer
+
+    body = {
+        "mode": "llm", "degraded": False, "model": "legal", "index_version": "juris_x",
+        "answer": NOT_ANSWERED, "citations": [], "answered": False, "declined_by": declined_by,
+        "verification": {"unsupported_claims": 0, "citations_by_status": {}},
+    }  # fmt: skip
+    print_answer(body)
+    out = capsys.readouterr().out
+    assert f"NOT ANSWERED: {says}; the passages are the nearest ones" in out
+    print_answer({**body, "answered": True, "declined_by": None})
+    assert "NOT ANSWERED" not in capsys.readouterr().out
