@@ -101,7 +101,7 @@ model: $(MODEL_DIR)/juris_base_model.json ## prepare the real instruct model off
 $(RAFT_DIR)/train.jsonl: | $(VENV)/.installed
 	$(PY) -m training raft-data --out $(RAFT_DIR) $(RAFT_ARGS)
 
-adapter: $(ADAPTER_DIR)/adapter/adapter_config.json ## RAFT rows from the corpus, then the `legal` LoRA adapter on CPU (≤ 30 min; rm -rf var/adapters/legal to retrain)
+adapter: $(ADAPTER_DIR)/adapter/adapter_config.json ## RAFT rows from the corpus, then the `legal` LoRA adapter on CPU (23–41 min on 2 cores; rm -rf var/adapters/legal to retrain)
 
 $(ADAPTER_DIR)/adapter/adapter_config.json: training/configs/smollm2-135m-cpu.yaml $(RAFT_DIR)/train.jsonl | $(MODEL_DIR)/juris_base_model.json
 	$(PY) -m training lora --config training/configs/smollm2-135m-cpu.yaml \

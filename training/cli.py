@@ -7,6 +7,10 @@
     python -m training lora --config training/configs/tiny-cpu.yaml max_steps=50
     python -m training eval --data var/raft/eval.jsonl --vllm-url http://127.0.0.1:8000 \
         --base-model base --adapter-model legal --out var/eval/training.json
+    python -m training compare --model-dir var/models/smollm2-135m-instruct \
+        --adapter legal=var/adapters/legal/adapter --adapter closed-book=… --out var/compare
+    python -m training declines --model-dir var/models/smollm2-135m-instruct \
+        --adapter legal=var/adapters/legal/adapter --model legal --out var/declines
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -244,35 +249,53 @@ def _eval(args: argparse.Namespace, settings: TrainingSettings) -> int:
     return 0
 
 
-def _compare(args: argparse.Namespace, settings: TrainingSettings) -> int:
-    from contextlib import ExitStack
-
-    from training.lab.compare import CompareConfig, CompareError, run_compare
-
+def _adapters(specs: Sequence[str], error: type[Exception]) -> dict[str, Path]:
+    """`--adapter NAME=DIR` options as a mapping (raises `error` for a malformed one)."""
     adapters = {}
-    for spec in args.adapter:
+    for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise CompareError(f"--adapter {spec!r}: expected NAME=DIR")
+            raise error(f"--adapter {spec!r}: expected NAME=DIR")
         adapters[name] = Path(path)
-    url = args.vllm_url or settings.vllm_url
-    if not url and not args.model_dir:
-        raise CompareError("give --vllm-url (a running server) or --model-dir (start one here)")
+    return adapters
+
+
+def _model_server(
+    stack: ExitStack, args: argparse.Namespace, url: str | None, error: type[Exception]
+) -> str:
+    """`url`, or a vLLM started here with `--model-dir` and `--adapter` (stopped with `stack`)."""
+    adapters = _adapters(args.adapter, error)
+    if url:
+        return url
+    if not args.model_dir:
+        raise error("give --vllm-url (a running server) or --model-dir (start one here)")
+    from serving.lab.vllm_process import start_vllm
+
+    print(f"starting vLLM with {args.model_dir} and {sorted(adapters)} …", flush=True)
+    server = start_vllm(Path(args.model_dir), adapters, Path(args.out) / "vllm.log",
+                        max_model_len=4096)  # fmt: skip
+    stack.callback(server.kill)
+    return server.url
+
+
+def _index(stack: ExitStack) -> Any:
+    """The index the gateway answers from (`JURIS_*` settings), closed with `stack`."""
+    from indexing.retrieve import open_retriever
+    from indexing.settings import IndexSettings
+
+    retriever = open_retriever(IndexSettings())  # type: ignore[call-arg]
+    stack.callback(getattr(retriever, "close", lambda: None))
+    return retriever
+
+
+def _compare(args: argparse.Namespace, settings: TrainingSettings) -> int:
+    from training.lab.compare import CompareConfig, CompareError, run_compare
+
     for path in (args.raft_eval, args.questions, args.qrels):
         if path and not Path(path).is_file():
             raise CompareError(f"{path}: no such file")
     with ExitStack() as stack:
-        if not url:
-            from serving.lab.vllm_process import start_vllm
-
-            print(f"starting vLLM with {args.model_dir} and {sorted(adapters)} …", flush=True)
-            server = start_vllm(Path(args.model_dir), adapters, Path(args.out) / "vllm.log",
-                                max_model_len=4096)  # fmt: skip
-            stack.callback(server.kill)
-            url = server.url
-        from indexing.retrieve import open_retriever
-        from indexing.settings import IndexSettings
-
+        url = _model_server(stack, args, args.vllm_url or settings.vllm_url, CompareError)
         cfg = CompareConfig(
             vllm_url=url, base_model=args.base_model, ft_model=args.ft_model,
             raft_model=args.raft_model, out=Path(args.out),
@@ -284,10 +307,24 @@ def _compare(args: argparse.Namespace, settings: TrainingSettings) -> int:
             max_chars_per_source=args.max_chars_per_source, seed=args.seed,
             rerun=tuple(n for n in (args.rerun or "").split(",") if n),
         )  # fmt: skip
-        retriever = open_retriever(IndexSettings())  # type: ignore[call-arg]
-        stack.callback(getattr(retriever, "close", lambda: None))
-        run_compare(cfg, retriever)
+        run_compare(cfg, _index(stack))
     print((Path(args.out) / "report.md").read_text())
+    return 0
+
+
+def _declines(args: argparse.Namespace, settings: TrainingSettings) -> int:
+    from training.lab.compare import CompareError, check_models
+    from training.lab.declines import question_items, run_declines
+    from training.lab.gateway import measuring_gateway
+
+    out = Path(args.out)
+    with ExitStack() as stack:
+        url = _model_server(stack, args, args.vllm_url or settings.vllm_url, CompareError)
+        check_models(url, [args.model])
+        items = question_items(args.answerable, args.seed)
+        with measuring_gateway(_index(stack), url, out, args.max_tokens) as (gateway, key):
+            summary = run_declines(gateway, key, args.model, items, out, args.concurrency)
+    print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -365,6 +402,24 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, help="only the first N rows")
     ev.add_argument("--out", help="write the full report (with examples) here")
     ev.set_defaults(func=_eval)
+
+    dec = sub.add_parser(
+        "declines",
+        help="who says that the sources do not answer: retrieval or the model, per split",
+    )
+    dec.add_argument("--vllm-url", help="OpenAI-compatible server (default JURIS_VLLM_URL)")
+    dec.add_argument("--model-dir", help="no server given: start vLLM here with this model")
+    dec.add_argument("--adapter", action="append", default=[],
+                     help="NAME=DIR adapter for the vLLM started here (repeat)")  # fmt: skip
+    dec.add_argument("--model", default="legal", help="served name of the model that answers")
+    dec.add_argument("--out", required=True, help="answers and counts directory")
+    dec.add_argument(
+        "--answerable", type=int, default=60, help="answerable questions drawn (and every other)"
+    )
+    dec.add_argument("--seed", type=int, default=0, help="seeds the draw")
+    dec.add_argument("--max-tokens", type=int, default=160)
+    dec.add_argument("--concurrency", type=int, default=6, help="requests in flight")
+    dec.set_defaults(func=_declines)
 
     cmp_ = sub.add_parser("compare", help="RAG vs fine-tuning vs RAFT on held-out questions")
     cmp_.add_argument("--vllm-url", help="OpenAI-compatible server (default JURIS_VLLM_URL)")

@@ -385,10 +385,7 @@ def run_compare(cfg: CompareConfig, retriever: Any, progress: bool = True) -> di
     """
     from legal_corpus.citations import parse_citations
     from legal_corpus.progress import progress as progress_bar
-    from serving.app import create_app
-    from serving.auth import add_key
-    from serving.lab.server import running_server
-    from serving.settings import GatewaySettings
+    from training.lab.gateway import measuring_gateway
 
     check_models(cfg.vllm_url, [cfg.base_model, cfg.ft_model, cfg.raft_model])
     items: list[Item] = []
@@ -398,24 +395,15 @@ def run_compare(cfg: CompareConfig, retriever: Any, progress: bool = True) -> di
         items += lawyers_items(cfg.questions, cfg.qrels, cfg.limit_questions)
     if not items:
         raise CompareError("no questions: give --raft-eval and/or --questions with --qrels")
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    keys = cfg.out / "compare_keys.json"
-    keys.unlink(missing_ok=True)
-    key = add_key(keys, "compare", rate_per_minute=1e9)
-    settings = GatewaySettings(  # type: ignore[call-arg]
-        _env_file=None, vllm_url=cfg.vllm_url, api_keys_file=keys, top_k=cfg.top_k,
-        vllm_max_tokens=cfg.max_tokens, prompt_max_chars_per_source=cfg.max_chars_per_source,
-        vllm_first_token_timeout_s=600, vllm_read_timeout_s=120, vllm_total_timeout_s=900,
-        vllm_retries=0, max_question_chars=20000,
-        repetition_stop_chars=0,  # the model's own answer is measured, loops and all
-    )  # fmt: skip
-    app = create_app(settings, retriever=retriever)
     verifier = Verifier(retriever, parse_citations)
     setups = cfg.setups()
     records = kept_records(cfg, setups, items)
     run = [s for s in setups if not cfg.rerun or s.name in cfg.rerun]
     started = time.perf_counter()
-    with running_server(app) as url:
+    with measuring_gateway(
+        retriever, cfg.vllm_url, cfg.out, cfg.max_tokens,
+        top_k=cfg.top_k, prompt_max_chars_per_source=cfg.max_chars_per_source,
+    ) as (url, key):  # fmt: skip
         runner = Runner(cfg.vllm_url, url, key, verifier, retriever, cfg.max_tokens)
         bar = progress_bar(
             total=len(items) * len(run), desc="compare", unit="answer", enabled=progress
@@ -429,7 +417,6 @@ def run_compare(cfg: CompareConfig, retriever: Any, progress: bool = True) -> di
                     records.append(record)
                     bar.update(1)
         bar.close()
-    keys.unlink(missing_ok=True)
     return write_report(cfg, setups, items, records, time.perf_counter() - started)
 
 

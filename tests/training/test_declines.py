@@ -1,0 +1,80 @@
+"""`python -m training declines`: which questions it asks, its counts checked by hand, and a
+run through a real gateway over the index slice whose model says the sources do not answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from indexing.retrieve import open_retriever
+from serving.answer_format import NOT_ANSWERED
+from tests.support.fake_vllm import FakeModelServer
+from tests.support.index_slice import index_slice  # noqa: F401  (the fixture)
+from training.lab.declines import Item, question_items, run_declines, summarize
+from training.lab.gateway import measuring_gateway
+
+pytestmark = pytest.mark.unit
+
+
+def test_every_unanswerable_question_and_a_seeded_draw_of_the_others() -> None:
+    items = question_items(answerable=20, seed=0)
+    unanswerable = [x for x in items if not x.answerable]
+    # the dev and frozen test splits' questions the corpus cannot answer, and the second set's
+    assert {x.split for x in unanswerable} == {"dev", "test", "fresh"}
+    assert len(unanswerable) == 88 and len(items) == 108
+    assert len({x.id for x in items}) == len(items)
+    assert items == question_items(answerable=20, seed=0)
+    assert items != question_items(answerable=20, seed=1)
+
+
+def test_counts_by_split_and_judge() -> None:
+    def rec(split: str, answerable: bool, by: str | None) -> dict:
+        mode = "extractive" if by == "retrieval" else "llm"
+        return {"split": split, "answerable": answerable, "declined_by": by, "mode": mode}
+
+    records = [
+        rec("dev", False, "retrieval"), rec("dev", False, "model"), rec("dev", False, None),
+        rec("dev", False, None), rec("dev", True, "model"), rec("dev", True, None),
+        rec("test", False, "model"), rec("test", True, None),
+    ]  # fmt: skip
+    out = summarize(records)
+    dev = out["dev"]
+    assert dev["unanswerable"] == {
+        "n": 4, "declined_by_retrieval": 1, "declined_by_model": 1, "asked_the_model": 3,
+        "declined": 0.5,
+    }  # fmt: skip
+    assert dev["answerable"]["declined"] == 0.5 and dev["answerable"]["declined_by_model"] == 1
+    assert dev["precision"] == round(2 / 3, 3)
+    assert out["test"]["unanswerable"]["declined"] == 1.0 and out["test"]["precision"] == 1.0
+    assert out["all"]["unanswerable"]["n"] == 5 and out["all"]["precision"] == 0.75
+
+
+def test_a_run_through_a_gateway_whose_model_declines_everything(
+    index_slice,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    items = [
+        Item("A", "dev", "Is copying for criticism or news reporting fair use?", True),
+        Item("B", "dev", "Is a merger that lessens competition prohibited by the Clayton Act?",
+             False),
+    ]  # fmt: skip
+    retriever = open_retriever(index_slice)
+    try:
+        with (
+            FakeModelServer("say", text=NOT_ANSWERED) as model,
+            measuring_gateway(retriever, model.url, tmp_path, max_tokens=40) as (url, key),
+        ):
+            summary = run_declines(url, key, "base", items, tmp_path, concurrency=2)
+    finally:
+        retriever.close()
+    records = [json.loads(line) for line in (tmp_path / "base.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == ["A", "B"]
+    # whoever judged first, nothing is answered: retrieval, or else the model asked
+    assert all(r["answered"] is False for r in records)
+    assert all(r["declined_by"] == ("model" if r["mode"] == "llm" else "retrieval")
+               for r in records)  # fmt: skip
+    assert summary["splits"]["all"]["precision"] == 0.5
+    assert json.loads((tmp_path / "base.json").read_text()) == summary
+    assert not (tmp_path / "measure_keys.json").exists()  # the key is gone with the gateway
