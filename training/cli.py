@@ -414,7 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--model", default="legal", help="served name of the model that answers")
     dec.add_argument("--out", required=True, help="answers and counts directory")
     dec.add_argument(
-        "--answerable", type=int, default=60, help="answerable questions drawn (and every other)"
+        "--answerable",
+        type=int,
+        default=60,
+        help="answerable questions drawn at random (every unanswerable one is asked)",
     )
     dec.add_argument("--seed", type=int, default=0, help="seeds the draw")
     dec.add_argument("--max-tokens", type=int, default=160)

@@ -78,3 +78,18 @@ def test_a_run_through_a_gateway_whose_model_declines_everything(
     assert summary["splits"]["all"]["precision"] == 0.5
     assert json.loads((tmp_path / "base.json").read_text()) == summary
     assert not (tmp_path / "measure_keys.json").exists()  # the key is gone with the gateway
+
+
+def test_bad_arguments_exit_2_with_a_message(capsys, monkeypatch, tmp_path: Path) -> None:
+    from training.cli import main
+
+    monkeypatch.delenv("JURIS_VLLM_URL", raising=False)
+    out = ["declines", "--out", str(tmp_path / "declines")]
+    assert main(out) == 2
+    assert "give --vllm-url" in capsys.readouterr().err
+    assert main([*out, "--model-dir", "var/x", "--adapter", "legal"]) == 2
+    assert "expected NAME=DIR" in capsys.readouterr().err
+    with FakeModelServer("say", text=NOT_ANSWERED) as model:  # it serves `base` only
+        assert main([*out, "--vllm-url", model.url, "--model", "nope"]) == 2
+    assert "'nope'" in capsys.readouterr().err
+    assert not (tmp_path / "declines").exists()  # nothing was asked
