@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import Literal
 
 from anyio import to_thread
 
@@ -33,6 +34,9 @@ from serving.settings import GatewaySettings
 from serving.verify import VerificationReport, Verifier
 
 log = logging.getLogger(__name__)
+
+# who found that the sources do not address a question (`Final.declined_by`)
+DeclinedBy = Literal["retrieval", "model"]
 
 EXTRACTIVE = "extractive"  # the model name that asks for a quoted answer, with no model
 
@@ -91,7 +95,7 @@ class Final:
     relevance: float | None = None  # the calibrated probability that they do
     # who found that they do not: `retrieval` (its relevance signal; no model was asked) or
     # `model` (it was given the passages and said that they do not answer); None: answered
-    declined_by: str | None = None
+    declined_by: DeclinedBy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +108,9 @@ class Event:
     final: Final | None = None
 
 
-def declined(prepared: Prepared, mode: str, answer: str, report: VerificationReport) -> str | None:
+def declined(
+    prepared: Prepared, mode: str, answer: str, report: VerificationReport
+) -> DeclinedBy | None:
     """Who found that the sources do not address the question, or None when answered.
 
     `retrieval`: the relevance signal judged the passages not to govern it, and no model was

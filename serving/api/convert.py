@@ -52,7 +52,7 @@ def ask_response(final: Final) -> AskResponse:
         degraded=final.degraded,
         degraded_reason=final.degraded_reason,
         answered=final.answered,
-        declined_by=final.declined_by,  # type: ignore[arg-type]
+        declined_by=final.declined_by,
         relevance=None if final.relevance is None else round(final.relevance, 4),
         timings={k: round(v, 6) for k, v in final.timings.items()},
     )
