@@ -60,12 +60,6 @@ class Score:
         }
 
 
-def is_abstention(answer: str) -> bool:
-    """True when the answer cites nothing and says the sources do not answer (the gateway's
-    own test, `serving.answer_format.says_not_answered`)."""
-    return fmt.says_not_answered(answer)
-
-
 def score_answer(
     score: Score,
     verifier: Verifier,
@@ -88,7 +82,7 @@ def score_answer(
     verdict: dict[str, Any] = {}
     if oracle_n is None:
         score.abstain_rows += 1
-        ok = is_abstention(answer)
+        ok = fmt.says_not_answered(answer)
         score.correct_abstention += ok
         verdict["correct_abstention"] = ok
         return verdict

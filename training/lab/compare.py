@@ -40,7 +40,6 @@ from indexing.model import Passage
 from serving import answer_format as fmt
 from serving.prompt import build_closed_book_messages
 from serving.verify import CheckedCitation, Verifier
-from training.evaluate import is_abstention
 from training.jsonl import json_lines
 from training.lab.compare_report import MEASURES, bar_chart, conclusions, markdown_table, summarise
 from training.raft import passages_of
@@ -203,7 +202,7 @@ def counts(
         else max(0, quotes - bad),
         "sentences": sentences,
         "unsupported": min(unsupported, sentences),
-        "abstained": int(not item.has_oracle and is_abstention(answer)),
+        "abstained": int(not item.has_oracle and fmt.says_not_answered(answer)),
     }
 
 
