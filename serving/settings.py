@@ -47,6 +47,14 @@ class GatewaySettings(BaseSettings):
         description="stop an answer that ends in this many characters of one passage repeated "
         "four or more times, and answer extractively (0: never stop)",
     )
+    overrule_decline_from: float = Field(
+        0.93,
+        ge=0.0,
+        le=1.0,
+        description='from this calibrated relevance, a model\'s "the sources do not answer" is '
+        "overruled and the passages are quoted instead (degraded, reason `model_declined`); "
+        "0: the model's decline always stands",
+    )
     vllm_mixed_batches: bool = Field(
         False,
         description="let answers of different served models (base, adapters) run at the same "

@@ -313,17 +313,25 @@ def _compare(args: argparse.Namespace, settings: TrainingSettings) -> int:
 
 
 def _declines(args: argparse.Namespace, settings: TrainingSettings) -> int:
+    from serving.settings import GatewaySettings
     from training.lab.compare import CompareError, check_models
     from training.lab.declines import question_items, run_declines
     from training.lab.gateway import measuring_gateway
 
     out = Path(args.out)
+    overrule = args.overrule_from
+    if overrule is None:
+        overrule = GatewaySettings.model_fields["overrule_decline_from"].default
+    if not 0.0 <= overrule <= 1.0:
+        raise ValueError(f"--overrule-from {overrule}: a relevance from 0 to 1")
     with ExitStack() as stack:
         url = _model_server(stack, args, args.vllm_url or settings.vllm_url, CompareError)
         check_models(url, [args.model])
         items = question_items(args.answerable, args.seed)
-        with measuring_gateway(_index(stack), url, out, args.max_tokens) as (gateway, key):
-            summary = run_declines(gateway, key, args.model, items, out, args.concurrency)
+        with measuring_gateway(
+            _index(stack), url, out, args.max_tokens, overrule_decline_from=overrule
+        ) as (gateway, key):
+            summary = run_declines(gateway, key, args.model, items, out, args.concurrency, overrule)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -422,6 +430,12 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--seed", type=int, default=0, help="seeds the draw")
     dec.add_argument("--max-tokens", type=int, default=160)
     dec.add_argument("--concurrency", type=int, default=6, help="requests in flight")
+    dec.add_argument(
+        "--overrule-from",
+        type=float,
+        help="the gateway's JURIS_OVERRULE_DECLINE_FROM (default: the gateway's default); "
+        "0: every decline of the model stands",
+    )
     dec.set_defaults(func=_declines)
 
     cmp_ = sub.add_parser("compare", help="RAG vs fine-tuning vs RAFT on held-out questions")

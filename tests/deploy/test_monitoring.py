@@ -55,3 +55,14 @@ def test_gateway_metrics_exist() -> None:
     used = set(re.findall(r"\b(juris_\w+?)(?:_count|_sum|_bucket)?\b", RULES.read_text("utf-8")))
     missing = used - defined - PENDING_GATEWAY_METRICS
     assert not missing, f"alert rules use metrics the gateway does not define: {missing}"
+
+
+def test_the_generator_alert_counts_failures_only() -> None:
+    """Answers quoted because the model looped or because retrieval overruled its decline are
+    counted under their own reasons; the alert that vLLM is failing leaves them out."""
+    from serving.answering import MODEL_DECLINED
+
+    (rule,) = [r for r in _rules() if r["alert"] == "JurisGeneratorDegraded"]
+    left_out = re.search(r'reason!~"([\w|]+)"', rule["expr"])
+    assert left_out is not None, rule["expr"]
+    assert set(left_out.group(1).split("|")) == {"repetition", MODEL_DECLINED}

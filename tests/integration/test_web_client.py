@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -560,10 +561,10 @@ def test_the_model_menu_lists_served_models_and_the_answer_names_its_writer(
         assert page.locator("#model-choice").is_hidden()
 
 
-@pytest.fixture(scope="module")
-def declining_gateway(slice_retriever: Any, web_keys: dict[str, Any]) -> Iterator[str]:
-    """A gateway whose retriever's relevance threshold lies between an addressed question's
-    cosine and that of one about law the slice does not hold (`test_not_addressed`)."""
+@contextmanager
+def calibrated(slice_retriever: Any) -> Iterator[Any]:
+    """The slice's retriever with a relevance threshold between an addressed question's cosine
+    and that of one about law the slice does not hold (`test_not_addressed`); restored after."""
     from indexing.relevance import RelevanceModel
     from indexing.retrieve import Retriever
     from tests.serving.test_not_addressed import ADDRESSED, NOT_IN_INDEX
@@ -578,12 +579,21 @@ def declining_gateway(slice_retriever: Any, web_keys: dict[str, Any]) -> Iterato
     kept = retriever.relevance
     identity = retriever.embed_model or "unchecked"
     retriever.relevance = RelevanceModel(identity, (40.0, 0.0), -40.0 * middle, 0.5)
-    settings = GatewaySettings(api_keys_file=web_keys["path"], vllm_url="")
     try:
-        with running_gateway(create_app(settings, retriever=retriever)) as url:
-            yield url
+        yield retriever
     finally:
         retriever.relevance = kept
+
+
+@pytest.fixture(scope="module")
+def declining_gateway(slice_retriever: Any, web_keys: dict[str, Any]) -> Iterator[str]:
+    """A gateway over the calibrated slice (`calibrated`), with no model."""
+    settings = GatewaySettings(api_keys_file=web_keys["path"], vllm_url="")
+    with (
+        calibrated(slice_retriever) as retriever,
+        running_gateway(create_app(settings, retriever=retriever)) as url,
+    ):
+        yield url
 
 
 def test_a_question_the_sources_do_not_address_is_shown_as_not_answered(
@@ -616,7 +626,9 @@ def test_a_model_that_says_the_sources_do_not_answer_is_shown_as_not_answered(
     from serving.answer_format import NOT_ANSWERED
 
     with FakeModelServer("say", text=NOT_ANSWERED) as model:
-        settings = GatewaySettings(api_keys_file=web_keys["path"], vllm_url=model.url)
+        settings = GatewaySettings(  # its decline stands whatever retrieval's relevance
+            api_keys_file=web_keys["path"], vllm_url=model.url, overrule_decline_from=0
+        )
         with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
             page = open_page(url)
             save_key(page, web_keys["user"])
@@ -633,3 +645,33 @@ def test_a_model_that_says_the_sources_do_not_answer_is_shown_as_not_answered(
             assert "UNSUPPORTED" not in page.inner_text("#answer")  # it claims no law
             assert page.locator("#answer a.cite-ref").count() == 0
             shot(page, "laptop-not-answered-by-model")
+
+
+def test_a_decline_retrieval_overrules_is_shown_as_the_quoted_passages(
+    slice_retriever: Any, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    """The model says that the passages do not answer a question retrieval matched them to
+    closely: the page shows the passages quoted instead, and a banner that says why."""
+    from serving.answer_format import NOT_ANSWERED
+    from tests.serving.test_not_addressed import ADDRESSED
+
+    with FakeModelServer("say", text=NOT_ANSWERED) as model:
+        settings = GatewaySettings(  # the calibrated question's relevance is above one half
+            api_keys_file=web_keys["path"], vllm_url=model.url, overrule_decline_from=0.5
+        )
+        with (
+            calibrated(slice_retriever) as retriever,
+            running_gateway(create_app(settings, retriever=retriever)) as url,
+        ):
+            page = open_page(url)
+            save_key(page, web_keys["user"])
+            ask(page, ADDRESSED)
+            page.wait_for_selector("#answer[data-state='done']")
+            banner = page.locator("#degraded")
+            assert banner.is_visible(), "no banner"
+            assert "said that its passages do not answer this question" in banner.inner_text()
+            assert not page.locator("#not-addressed").is_visible()
+            assert page.inner_text("#cards-heading") == "Sources cited"
+            assert "do not answer this question" not in page.inner_text("#answer")
+            assert page.locator("#answer a.cite-ref").count() >= 1  # the quoted passages
+            shot(page, "laptop-decline-overruled")

@@ -87,13 +87,23 @@ def test_the_stream_marks_it_too(client, user_key):
     assert "".join(d["text"] for k, d in events if k == "token") == NOT_ADDRESSED
 
 
-def model_saying(said: str, retriever, keys_file, user_key, tmp_path, stream: bool = False):
-    """Ask `ADDRESSED` of a gateway over `retriever` whose model answers `said`; the JSON
-    answer, the streamed events (when `stream`), the metrics, and the chat requests the model
-    server saw."""
+@pytest.fixture(scope="module")
+def above(calibrated) -> float:
+    """An overruling threshold above `ADDRESSED`'s relevance: a model's decline stands."""
+    relevance = calibrated.search_assessed(ADDRESSED, top_k=6)[1].probability
+    assert relevance is not None and 0.5 < relevance < 1.0
+    return (relevance + 1.0) / 2
+
+
+def model_saying(
+    said: str, retriever, keys_file, user_key, tmp_path, stream: bool = False, **settings
+):
+    """Ask `ADDRESSED` of a gateway over `retriever` whose model answers `said` (and with
+    `settings`); the JSON answer, the streamed events (when `stream`), the metrics, and the
+    chat requests the model server saw."""
     with (
         FakeModelServer("say", text=said) as model,
-        gateway_client(retriever, keys_file, tmp_path, vllm_url=model.url) as client,
+        gateway_client(retriever, keys_file, tmp_path, vllm_url=model.url, **settings) as client,
     ):
         ask = {"question": ADDRESSED}
         body = client.post("/v1/ask", json=ask, headers=auth(user_key)).json()
@@ -109,13 +119,14 @@ def model_saying(said: str, retriever, keys_file, user_key, tmp_path, stream: bo
     [NOT_ANSWERED, "The provided sources do not address whether copying for news is fair use."],
 )
 def test_a_model_that_says_the_sources_do_not_answer_marks_the_answer_not_answered(
-    calibrated, keys_file, user_key, tmp_path, said
+    calibrated, above, keys_file, user_key, tmp_path, said
 ):
-    """Retrieval judged the passages to address the question; the model, given them, says that
-    they do not answer it and cites none (the sentence RAFT rows teach, or its own words). The
-    answer is marked not answered, by the model, and its words stay the answer."""
+    """Retrieval judged the passages to address the question, though not so surely as to
+    overrule the model; the model, given them, says that they do not answer it and cites none
+    (the sentence RAFT rows teach, or its own words). The answer is marked not answered, by
+    the model, and its words stay the answer."""
     body, stream, metrics, asked = model_saying(
-        said, calibrated, keys_file, user_key, tmp_path, stream=True
+        said, calibrated, keys_file, user_key, tmp_path, stream=True, overrule_decline_from=above
     )
     assert len(asked) == 2, "the model was asked"
     assert body["mode"] == "llm" and body["model"] == "base" and body["degraded"] is False
@@ -143,12 +154,54 @@ def test_a_model_answer_that_cites_its_sources_stays_answered(
 
 
 def test_a_claim_the_model_adds_to_its_statement_stays_unsupported(
-    calibrated, keys_file, user_key, tmp_path
+    calibrated, above, keys_file, user_key, tmp_path
 ):
     said = f"{NOT_ANSWERED} Copying a whole work is always fair use."
-    body, _, _, _ = model_saying(said, calibrated, keys_file, user_key, tmp_path)
+    body, _, _, _ = model_saying(
+        said, calibrated, keys_file, user_key, tmp_path, overrule_decline_from=above
+    )
     assert body["answered"] is False and body["declined_by"] == "model"
     assert body["verification"]["unsupported"] == ["Copying a whole work is always fair use."]
+
+
+def test_retrieval_overrules_a_decline_of_passages_it_matched_closely(
+    calibrated, keys_file, user_key, tmp_path
+):
+    """The model says that the passages do not answer a question retrieval matched them to at
+    the overruling threshold: the passages are quoted instead, the answer is degraded (reason
+    `model_declined`) and answered, and nothing of the model's words is kept."""
+    relevance = calibrated.search_assessed(ADDRESSED, top_k=6)[1].probability
+    body, stream, metrics, asked = model_saying(
+        NOT_ANSWERED, calibrated, keys_file, user_key, tmp_path, stream=True,
+        overrule_decline_from=relevance,
+    )  # fmt: skip
+    assert len(asked) == 2, "the model was asked"
+    assert body["mode"] == "extractive" and body["model"] == "extractive"
+    assert body["degraded"] is True and body["degraded_reason"] == "model_declined"
+    assert body["answered"] is True and body["declined_by"] is None
+    assert "do not answer" not in body["answer"]
+    verified = [c for c in body["citations"] if c["status"] == "verified"]
+    assert verified and verified[0]["doc_id"] == "usc:17/107"
+    kinds = [k for k, _ in stream]
+    degraded = next(d for k, d in stream if k == "degraded")
+    assert degraded["reason"] == "model_declined" and "0." in degraded["message"]
+    after = kinds.index("degraded")
+    quoted = "".join(d["text"] for k, d in stream[after:] if k == "token")
+    assert quoted == body["answer_raw"]  # what follows the event is the quoted answer
+    final = next(d for k, d in stream if k == "citations")
+    assert final["answered"] is True and final["declined_by"] is None
+    assert 'juris_degraded_answers_total{reason="model_declined"} 2.0' in metrics
+    assert 'juris_not_answered_total{by="model"}' not in metrics
+
+
+def test_overruling_off_leaves_every_decline_to_the_model(
+    calibrated, keys_file, user_key, tmp_path
+):
+    body, _, _, _ = model_saying(
+        NOT_ANSWERED, calibrated, keys_file, user_key, tmp_path, overrule_decline_from=0
+    )
+    assert body["mode"] == "llm" and body["answered"] is False
+    assert body["declined_by"] == "model" and body["degraded"] is False
 
 
 @pytest.mark.parametrize(

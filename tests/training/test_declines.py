@@ -12,7 +12,7 @@ from indexing.retrieve import open_retriever
 from serving.answer_format import NOT_ANSWERED
 from tests.support.fake_vllm import FakeModelServer
 from tests.support.index_slice import index_slice  # noqa: F401  (the fixture)
-from training.lab.declines import Item, question_items, run_declines, summarize
+from training.lab.declines import Item, fit_overrule, question_items, run_declines, summarize
 from training.lab.gateway import measuring_gateway
 
 pytestmark = pytest.mark.unit
@@ -43,12 +43,54 @@ def test_counts_by_split_and_judge() -> None:
     dev = out["dev"]
     assert dev["unanswerable"] == {
         "n": 4, "declined_by_retrieval": 1, "declined_by_model": 1, "asked_the_model": 3,
-        "declined": 0.5,
+        "declined": 0.5, "model_overruled": 0,
     }  # fmt: skip
     assert dev["answerable"]["declined"] == 0.5 and dev["answerable"]["declined_by_model"] == 1
     assert dev["precision"] == round(2 / 3, 3)
     assert out["test"]["unanswerable"]["declined"] == 1.0 and out["test"]["precision"] == 1.0
     assert out["all"]["unanswerable"]["n"] == 5 and out["all"]["precision"] == 0.75
+
+
+def decline(split: str, answerable: bool, relevance: float, overruled: bool = False) -> dict:
+    """A record of a model's decline (`overruled`: retrieval set it aside)."""
+    return {
+        "split": split, "answerable": answerable, "relevance": relevance, "mode": "extractive"
+        if overruled else "llm", "declined_by": None if overruled else "model",
+        "degraded_reason": "model_declined" if overruled else None,
+        "governing_cited": answerable if overruled else None,
+    }  # fmt: skip
+
+
+def test_overruled_declines_are_counted_apart() -> None:
+    records = [
+        decline("dev", False, 0.6), decline("dev", False, 0.95, overruled=True),
+        decline("dev", True, 0.97, overruled=True), decline("dev", True, 0.7),
+    ]  # fmt: skip
+    records[2]["governing_cited"] = True
+    dev = summarize(records)["dev"]
+    assert dev["unanswerable"]["declined_by_model"] == 1
+    assert dev["unanswerable"]["model_overruled"] == 1
+    assert dev["unanswerable"]["asked_the_model"] == 2  # an overruled answer was asked too
+    assert dev["answerable"]["declined_by_model"] == 1
+    assert dev["answerable"]["model_overruled"] == 1
+    assert dev["answerable"]["overruled_cite_governing"] == 1
+    assert dev["precision"] == 0.5  # an overruled decline is not a decline
+
+
+def test_the_overruling_threshold_is_fitted_on_the_dev_declines_alone() -> None:
+    records = [
+        decline("dev", False, 0.55), decline("dev", False, 0.8), decline("dev", True, 0.6),
+        decline("dev", True, 0.9, overruled=True), decline("dev", True, 0.96, overruled=True),
+        decline("test", False, 0.99), decline("dev", True, 0.5) | {"relevance": None},
+    ]  # fmt: skip
+    # below 0.575 or 0.85 one more unanswerable decline is kept than answerable ones: the
+    # higher keeps more of the model's declines
+    assert fit_overrule(records) == 0.85
+    assert fit_overrule(records, split="test") == 1.0  # nothing to overrule
+    assert fit_overrule(records, split="fresh") is None
+    # when the answerable questions' declines lie lowest, every decline is overruled
+    lowest = [decline("dev", True, 0.4), decline("dev", True, 0.5), decline("dev", False, 0.9)]
+    assert fit_overrule(lowest) == 0.4
 
 
 def test_a_run_through_a_gateway_whose_model_declines_everything(
@@ -89,6 +131,8 @@ def test_bad_arguments_exit_2_with_a_message(capsys, monkeypatch, tmp_path: Path
     assert "give --vllm-url" in capsys.readouterr().err
     assert main([*out, "--model-dir", "var/x", "--adapter", "legal"]) == 2
     assert "expected NAME=DIR" in capsys.readouterr().err
+    assert main([*out, "--vllm-url", "http://127.0.0.1:9", "--overrule-from", "1.5"]) == 2
+    assert "--overrule-from 1.5: a relevance from 0 to 1" in capsys.readouterr().err
     with FakeModelServer("say", text=NOT_ANSWERED) as model:  # it serves `base` only
         assert main([*out, "--vllm-url", model.url, "--model", "nope"]) == 2
     assert "'nope'" in capsys.readouterr().err

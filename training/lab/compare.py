@@ -402,6 +402,7 @@ def run_compare(cfg: CompareConfig, retriever: Any, progress: bool = True) -> di
     with measuring_gateway(
         retriever, cfg.vllm_url, cfg.out, cfg.max_tokens,
         top_k=cfg.top_k, prompt_max_chars_per_source=cfg.max_chars_per_source,
+        overrule_decline_from=0,  # what the model wrote is measured, its declines included
     ) as (url, key):  # fmt: skip
         runner = Runner(cfg.vllm_url, url, key, verifier, retriever, cfg.max_tokens)
         bar = progress_bar(

@@ -2,7 +2,8 @@
 
 Its retrieval, prompt, token budget and verifier are the product's; the waits are long (a CPU
 model answers slowly under load) and the loop stop is off, so that an answer is measured as
-the model wrote it. A key for it is written to a keys file of its own and removed after.
+the model wrote it. A key for it is written to a keys file of its own and removed after. It
+is handed over once its index is open.
 
     with measuring_gateway(retriever, vllm_url, out_dir, max_tokens=160) as (url, key):
         httpx.post(f"{url}/v1/ask", headers={"Authorization": f"Bearer {key}"}, json=...)
@@ -31,6 +32,7 @@ def measuring_gateway(
     """
     from serving.app import create_app
     from serving.auth import add_key
+    from serving.lab.demo import wait_until_serving
     from serving.lab.server import running_server
     from serving.settings import GatewaySettings
 
@@ -47,6 +49,10 @@ def measuring_gateway(
     )  # fmt: skip
     try:
         with running_server(create_app(config, retriever=retriever)) as url:
+            # a whole-corpus build opens in the background: asked before, it answers 503
+            not_open = wait_until_serving(url)
+            if not_open is not None:
+                raise RuntimeError(f"the index did not open: {not_open}")
             yield url, key
     finally:
         keys.unlink(missing_ok=True)

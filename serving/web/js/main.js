@@ -298,15 +298,24 @@ function resetAnswer() {
   lastAnswer = null;
 }
 
+/** What set the model's answer aside, by the `degraded` reason. */
+function degradedCause(reason) {
+  if (reason === "repetition") return "the language model's answer fell into a loop and was stopped";
+  if (reason === "model_declined")
+    return (
+      "the language model said that its passages do not answer this question, but retrieval " +
+      "matched them to it closely, so they are quoted instead: check that they govern"
+    );
+  return `the language model is unavailable (${reason})`;
+}
+
 function showDegraded(reason, message) {
   const box = $("degraded");
   clear(box);
   append(
     box,
     el("strong", { text: "Degraded mode: " }),
-    (reason === "repetition"
-      ? "the language model's answer fell into a loop and was stopped"
-      : `the language model is unavailable (${reason})`) +
+    degradedCause(reason) +
       "; this answer was composed from the sources by the extractive backend, quoting them verbatim.",
     message ? el("span", { class: "hint", text: ` ${message}` }) : null,
   );
