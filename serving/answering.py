@@ -37,8 +37,21 @@ log = logging.getLogger(__name__)
 
 # who found that the sources do not address a question (`Final.declined_by`)
 DeclinedBy = Literal["retrieval", "model"]
-# the degraded reason of a model's decline that retrieval overruled (`Pipeline.overruled`)
+# the degraded reason of a model's decline that retrieval overruled (`Pipeline.overrule`)
 MODEL_DECLINED = "model_declined"
+
+
+def set_aside_because(reason: str) -> str:
+    """Why the model's answer was set aside for the quoted passages, by `degraded` reason."""
+    if reason == "repetition":
+        return "the model's answer fell into a loop and was stopped"
+    if reason == MODEL_DECLINED:
+        return (
+            "the model said that its passages do not answer the question, but retrieval matched "
+            "them to it closely"
+        )
+    return f"the model failed ({reason})"
+
 
 EXTRACTIVE = "extractive"  # the model name that asks for a quoted answer, with no model
 

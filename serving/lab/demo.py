@@ -37,17 +37,12 @@ from typing import Any
 import httpx
 
 from serving import answer_format as fmt
+from serving.answering import set_aside_because
 
 log = logging.getLogger(__name__)
 
 SAMPLE_QUESTION = "When is the use of a copyrighted work a fair use rather than an infringement?"
 DEMO_KEYS = Path("var/demo_api_keys.json")
-# why the model's answer was set aside, by the stream's `degraded` reason
-DEGRADED_CAUSES = {
-    "repetition": "the model's answer fell into a loop and was stopped",
-    "model_declined": "the model said its passages do not answer; retrieval matched them "
-    "closely, so they are quoted instead",
-}
 
 
 def ensure_index(sources: list[str] | None) -> str:
@@ -263,9 +258,8 @@ def stream_answer(base: str, key: str, question: str, model: str | None) -> dict
                     raw += data["text"]
                     shown = _print_rendered(raw, shown)
                 elif event == "degraded":
-                    failed = f"the model failed ({data['reason']})"
-                    why = DEGRADED_CAUSES.get(data["reason"], failed)
-                    print(f"\n[{why}; answering extractively]\n")
+                    why = set_aside_because(data["reason"])
+                    print(f"\n[{why}; the passages are quoted instead]\n")
                 elif event == "citations":
                     final = data
                 elif event == "error":

@@ -224,3 +224,53 @@ def test_the_demo_prints_who_declined(capsys, declined_by, says):
     assert f"NOT ANSWERED: {says}; the passages are the nearest ones" in out
     print_answer({**body, "answered": True, "declined_by": None})
     assert "NOT ANSWERED" not in capsys.readouterr().out
+
+
+def test_the_chat_route_says_that_an_overruled_decline_is_set_aside(
+    calibrated, keys_file, user_key, tmp_path
+):
+    """An OpenAI-compatible client cannot take back the model's streamed words: a note says
+    why they are set aside before the quoted passages follow."""
+    relevance = calibrated.search_assessed(ADDRESSED, top_k=6)[1].probability
+    with (
+        FakeModelServer("say", text=NOT_ANSWERED) as model,
+        gateway_client(
+            calibrated, keys_file, tmp_path, vllm_url=model.url, overrule_decline_from=relevance
+        ) as client,
+    ):
+        body = {"messages": [{"role": "user", "content": ADDRESSED}], "stream": True}
+        r = client.post("/v1/chat/completions", json=body, headers=auth(user_key))
+    chunks = [json.loads(ln[6:]) for ln in r.text.splitlines()
+              if ln.startswith("data: ") and ln != "data: [DONE]"]  # fmt: skip
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    said, note, quoted = text.partition("but retrieval matched them to it closely")
+    assert said.rstrip().endswith("[the model said that its passages do not answer the question,")
+    assert NOT_ANSWERED in said and note
+    assert quoted.startswith("; set that aside: the sources quoted verbatim follow]")
+    assert "17 U.S.C. § 107" in quoted
+    assert chunks[-1]["juris"]["degraded_reason"] == "model_declined"
+    assert chunks[-1]["juris"]["answered"] is True
+
+
+def test_the_demo_says_that_an_overruled_decline_is_set_aside(
+    calibrated, keys_file, user_key, tmp_path, capsys
+):
+    from serving.app import create_app
+    from serving.lab.demo import stream_answer
+    from serving.lab.server import running_server
+    from serving.settings import GatewaySettings
+
+    relevance = calibrated.search_assessed(ADDRESSED, top_k=6)[1].probability
+    with FakeModelServer("say", text=NOT_ANSWERED) as model:
+        settings = GatewaySettings(  # type: ignore[call-arg]
+            _env_file=None, api_keys_file=keys_file, vllm_url=model.url,
+            audit_log=tmp_path / "audit.jsonl", overrule_decline_from=relevance,
+        )  # fmt: skip
+        with running_server(create_app(settings, retriever=calibrated)) as url:
+            final = stream_answer(url, user_key, ADDRESSED, None)
+    assert final is not None and final["degraded_reason"] == "model_declined"
+    out = capsys.readouterr().out
+    assert (
+        "[the model said that its passages do not answer the question, but retrieval matched "
+        "them to it closely; the passages are quoted instead]"
+    ) in out

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from serving import answer_format as fmt
-from serving.answering import AskInput, Pipeline, Prepared
+from serving.answering import AskInput, Pipeline, Prepared, set_aside_because
 from serving.api.convert import ask_response, check_question
 from serving.api.deps import AuditDep, PipelineDep, SettingsDep, UserKey
 from serving.api.openapi import error_responses
@@ -109,7 +109,9 @@ async def _chunks(
             if event.kind == "token":
                 yield chunk({"content": fmt.render(event.text)})
             elif event.kind == "degraded":
-                note = f"\n[generator unavailable ({event.reason}); extractive answer follows]\n"
+                # a chat client cannot take back what it was sent: the note says it is void
+                why = set_aside_because(event.reason)
+                note = f"\n[{why}; set that aside: the sources quoted verbatim follow]\n"
                 yield chunk({"content": note})
             elif event.final is not None:
                 response = ask_response(event.final)
