@@ -618,33 +618,44 @@ def test_a_question_the_sources_do_not_address_is_shown_as_not_answered(
     assert page.locator("#answer a.cite-ref").count() >= 1
 
 
+@contextmanager
+def declined_on_a_page(
+    retriever: Any, open_page: Any, web_keys: dict[str, Any], question: str, overrule: float
+) -> Iterator[Any]:
+    """A page that asked `question` of a gateway over `retriever` whose model says that its
+    sources do not answer (`JURIS_OVERRULE_DECLINE_FROM` = `overrule`), the answer done."""
+    from serving.answer_format import NOT_ANSWERED
+
+    with FakeModelServer("say", text=NOT_ANSWERED) as model:
+        settings = GatewaySettings(
+            api_keys_file=web_keys["path"], vllm_url=model.url, overrule_decline_from=overrule
+        )
+        with running_gateway(create_app(settings, retriever=retriever)) as url:
+            page = open_page(url)
+            save_key(page, web_keys["user"])
+            ask(page, question)
+            page.wait_for_selector("#answer[data-state='done']")
+            yield page
+
+
 def test_a_model_that_says_the_sources_do_not_answer_is_shown_as_not_answered(
     slice_retriever: Any, open_page: Any, web_keys: dict[str, Any]
 ) -> None:
     """The model, given the passages, says that they do not answer the question: the page
     shows it as not answered, by the model, with its words checked like any answer's."""
-    from serving.answer_format import NOT_ANSWERED
-
-    with FakeModelServer("say", text=NOT_ANSWERED) as model:
-        settings = GatewaySettings(  # its decline stands whatever retrieval's relevance
-            api_keys_file=web_keys["path"], vllm_url=model.url, overrule_decline_from=0
+    # its decline stands whatever retrieval's relevance
+    with declined_on_a_page(slice_retriever, open_page, web_keys, QUESTION, 0) as page:
+        banner = page.locator("#not-addressed")
+        assert banner.is_visible(), "no banner"
+        assert "the model found that the passages it was given do not answer" in (
+            banner.inner_text()
         )
-        with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
-            page = open_page(url)
-            save_key(page, web_keys["user"])
-            ask(page, QUESTION)
-            page.wait_for_selector("#answer[data-state='done']")
-            banner = page.locator("#not-addressed")
-            assert banner.is_visible(), "no banner"
-            assert "the model found that the passages it was given do not answer" in (
-                banner.inner_text()
-            )
-            assert page.inner_text("#cards-heading") == "Nearest passages (not an answer)"
-            assert page.inner_text("#answer-meta").startswith("Not answered · written by base")
-            assert "do not answer this question" in page.inner_text("#answer")
-            assert "UNSUPPORTED" not in page.inner_text("#answer")  # it claims no law
-            assert page.locator("#answer a.cite-ref").count() == 0
-            shot(page, "laptop-not-answered-by-model")
+        assert page.inner_text("#cards-heading") == "Nearest passages (not an answer)"
+        assert page.inner_text("#answer-meta").startswith("Not answered · written by base")
+        assert "do not answer this question" in page.inner_text("#answer")
+        assert "UNSUPPORTED" not in page.inner_text("#answer")  # it claims no law
+        assert page.locator("#answer a.cite-ref").count() == 0
+        shot(page, "laptop-not-answered-by-model")
 
 
 def test_a_decline_retrieval_overrules_is_shown_as_the_quoted_passages(
@@ -652,26 +663,18 @@ def test_a_decline_retrieval_overrules_is_shown_as_the_quoted_passages(
 ) -> None:
     """The model says that the passages do not answer a question retrieval matched them to
     closely: the page shows the passages quoted instead, and a banner that says why."""
-    from serving.answer_format import NOT_ANSWERED
     from tests.serving.test_not_addressed import ADDRESSED
 
-    with FakeModelServer("say", text=NOT_ANSWERED) as model:
-        settings = GatewaySettings(  # the calibrated question's relevance is above one half
-            api_keys_file=web_keys["path"], vllm_url=model.url, overrule_decline_from=0.5
-        )
-        with (
-            calibrated(slice_retriever) as retriever,
-            running_gateway(create_app(settings, retriever=retriever)) as url,
-        ):
-            page = open_page(url)
-            save_key(page, web_keys["user"])
-            ask(page, ADDRESSED)
-            page.wait_for_selector("#answer[data-state='done']")
-            banner = page.locator("#degraded")
-            assert banner.is_visible(), "no banner"
-            assert "said that its passages do not answer this question" in banner.inner_text()
-            assert not page.locator("#not-addressed").is_visible()
-            assert page.inner_text("#cards-heading") == "Sources cited"
-            assert "do not answer this question" not in page.inner_text("#answer")
-            assert page.locator("#answer a.cite-ref").count() >= 1  # the quoted passages
-            shot(page, "laptop-decline-overruled")
+    # the calibrated question's relevance is above one half
+    with (
+        calibrated(slice_retriever) as retriever,
+        declined_on_a_page(retriever, open_page, web_keys, ADDRESSED, 0.5) as page,
+    ):
+        banner = page.locator("#degraded")
+        assert banner.is_visible(), "no banner"
+        assert "said that its passages do not answer this question" in banner.inner_text()
+        assert not page.locator("#not-addressed").is_visible()
+        assert page.inner_text("#cards-heading") == "Sources cited"
+        assert "do not answer this question" not in page.inner_text("#answer")
+        assert page.locator("#answer a.cite-ref").count() >= 1  # the quoted passages
+        shot(page, "laptop-decline-overruled")
