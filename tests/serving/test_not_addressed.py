@@ -192,6 +192,8 @@ def test_retrieval_overrules_a_decline_of_passages_it_matched_closely(
     assert final["answered"] is True and final["declined_by"] is None
     assert 'juris_degraded_answers_total{reason="model_declined"} 2.0' in metrics
     assert 'juris_not_answered_total{by="model"}' not in metrics
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(a["answered"], a["degraded_reason"]) for a in audit] == [(True, "model_declined")] * 2
 
 
 def test_overruling_off_leaves_every_decline_to_the_model(

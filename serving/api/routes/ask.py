@@ -113,6 +113,7 @@ def _audit(audit: AuditDep, key_name: str, inp: AskInput, response: AskResponse)
         mode=response.mode,
         model=response.model,
         degraded=response.degraded,
+        degraded_reason=response.degraded_reason,
         answered=response.answered,
         declined_by=response.declined_by,
         citations=response.verification.citations_by_status,
