@@ -10,6 +10,7 @@ import pytest
 
 from indexing.retrieve import open_retriever
 from serving.answer_format import NOT_ANSWERED
+from tests.serving.test_not_addressed import ADDRESSED, calibrated  # noqa: F401  (a fixture)
 from tests.support.fake_vllm import FakeModelServer
 from tests.support.index_slice import index_slice  # noqa: F401  (the fixture)
 from training.lab.declines import Item, fit_overrule, question_items, run_declines, summarize
@@ -137,3 +138,27 @@ def test_bad_arguments_exit_2_with_a_message(capsys, monkeypatch, tmp_path: Path
         assert main([*out, "--vllm-url", model.url, "--model", "nope"]) == 2
     assert "'nope'" in capsys.readouterr().err
     assert not (tmp_path / "declines").exists()  # nothing was asked
+
+
+def test_a_decline_the_gateway_overrules_is_counted_with_what_it_quoted(
+    calibrated,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Retrieval matched the passages closely (the calibrated slice): the model's decline is
+    set aside, and the record says so, with the governing provision the quotes cite."""
+    relevance = calibrated.search_assessed(ADDRESSED, top_k=6)[1].probability
+    items = [Item("A", "dev", ADDRESSED, True, ("usc:17/107",))]
+    with (
+        FakeModelServer("say", text=NOT_ANSWERED) as model,
+        measuring_gateway(
+            calibrated, model.url, tmp_path, max_tokens=40, overrule_decline_from=relevance
+        ) as (url, key),
+    ):
+        summary = run_declines(url, key, "base", items, tmp_path, 1, relevance)
+    (record,) = [json.loads(line) for line in (tmp_path / "base.jsonl").read_text().splitlines()]
+    assert record["degraded_reason"] == "model_declined" and record["answered"] is True
+    assert "usc:17/107" in record["cited"] and record["governing_cited"] is True
+    dev = summary["splits"]["dev"]["answerable"]
+    assert dev["model_overruled"] == 1 and dev["overruled_cite_governing"] == 1
+    assert summary["overrule_decline_from"] == relevance
+    assert summary["overrule_fitted_on_dev"] == round(relevance, 3)  # overrule them all
