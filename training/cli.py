@@ -249,26 +249,24 @@ def _eval(args: argparse.Namespace, settings: TrainingSettings) -> int:
     return 0
 
 
-def _adapters(specs: Sequence[str], error: type[Exception]) -> dict[str, Path]:
-    """`--adapter NAME=DIR` options as a mapping (raises `error` for a malformed one)."""
+def _adapters(specs: Sequence[str]) -> dict[str, Path]:
+    """`--adapter NAME=DIR` options as a mapping (ValueError for a malformed one: exit 2)."""
     adapters = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise error(f"--adapter {spec!r}: expected NAME=DIR")
+            raise ValueError(f"--adapter {spec!r}: expected NAME=DIR")
         adapters[name] = Path(path)
     return adapters
 
 
-def _model_server(
-    stack: ExitStack, args: argparse.Namespace, url: str | None, error: type[Exception]
-) -> str:
+def _model_server(stack: ExitStack, args: argparse.Namespace, url: str | None) -> str:
     """`url`, or a vLLM started here with `--model-dir` and `--adapter` (stopped with `stack`)."""
-    adapters = _adapters(args.adapter, error)
+    adapters = _adapters(args.adapter)
     if url:
         return url
     if not args.model_dir:
-        raise error("give --vllm-url (a running server) or --model-dir (start one here)")
+        raise ValueError("give --vllm-url (a running server) or --model-dir (start one here)")
     from serving.lab.vllm_process import start_vllm
 
     print(f"starting vLLM with {args.model_dir} and {sorted(adapters)} …", flush=True)
@@ -295,7 +293,7 @@ def _compare(args: argparse.Namespace, settings: TrainingSettings) -> int:
         if path and not Path(path).is_file():
             raise CompareError(f"{path}: no such file")
     with ExitStack() as stack:
-        url = _model_server(stack, args, args.vllm_url or settings.vllm_url, CompareError)
+        url = _model_server(stack, args, args.vllm_url or settings.vllm_url)
         cfg = CompareConfig(
             vllm_url=url, base_model=args.base_model, ft_model=args.ft_model,
             raft_model=args.raft_model, out=Path(args.out),
@@ -314,7 +312,7 @@ def _compare(args: argparse.Namespace, settings: TrainingSettings) -> int:
 
 def _declines(args: argparse.Namespace, settings: TrainingSettings) -> int:
     from serving.settings import GatewaySettings
-    from training.lab.compare import CompareError, check_models
+    from training.lab.compare import check_models
     from training.lab.declines import question_items, run_declines
     from training.lab.gateway import measuring_gateway
 
@@ -325,7 +323,7 @@ def _declines(args: argparse.Namespace, settings: TrainingSettings) -> int:
     if not 0.0 <= overrule <= 1.0:
         raise ValueError(f"--overrule-from {overrule}: a relevance from 0 to 1")
     with ExitStack() as stack:
-        url = _model_server(stack, args, args.vllm_url or settings.vllm_url, CompareError)
+        url = _model_server(stack, args, args.vllm_url or settings.vllm_url)
         check_models(url, [args.model])
         items = question_items(args.answerable, args.seed)
         with measuring_gateway(
