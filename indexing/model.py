@@ -90,12 +90,16 @@ class Relevance:
         answered: `probability` reaches the calibrated threshold.
         cosine: the best dense cosine between the question and a passage.
         bm25: the best sparse score divided by the number of query terms.
+        weak: answered, but `probability` is below the calibration's caution cut: the
+            passages match the question only weakly, and a reader should check that they
+            govern it before relying on an answer written from them.
     """
 
     probability: float | None
     answered: bool
     cosine: float = 0.0
     bm25: float = 0.0
+    weak: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,14 @@ whose governing law is not in it — and the threshold is chosen on the same que
 embedding model (its cosines mean nothing to another), so the calibration file records the
 model it was fitted with and is refused for any other.
 
+Between the threshold and a second, higher cut (`caution`, chosen on the same questions so
+that it flags at most a set share of the answerable ones) a question is answered but marked a
+weak match: the gateway answers it and tells the reader to check that the passages govern.
+On the dev questions most of the unanswerable ones that pass the threshold fall there.
+
     >>> model = RelevanceModel.load(Path("var/models/juris-embedder/juris_relevance.json"))
     >>> model.assess(cosine=0.61, bm25=4.2)
-    Relevance(probability=0.93, answered=True, cosine=0.61, bm25=4.2)
+    Relevance(probability=0.93, answered=True, cosine=0.61, bm25=4.2, weak=False)
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ class RelevanceModel:
         bias: the intercept.
         threshold: probability from which a question counts as answered.
         fitted_on: what it was fitted on (questions, counts), for the record.
+        caution: probability below which an answered question is a weak match
+            (`Relevance.weak`); None (a calibration without one): never.
     """
 
     embed_model: str
@@ -66,12 +73,15 @@ class RelevanceModel:
     bias: float
     threshold: float = 0.5
     fitted_on: dict[str, Any] = field(default_factory=dict)
+    caution: float | None = None
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(FEATURES):
             raise ValueError(f"need {len(FEATURES)} weights ({', '.join(FEATURES)})")
         if not 0.0 < self.threshold < 1.0:
             raise ValueError("threshold must be between 0 and 1")
+        if self.caution is not None and not self.threshold <= self.caution <= 1.0:
+            raise ValueError("caution must be between the threshold and 1")
 
     def probability(self, cosine: float, bm25: float) -> float:
         """P(the index holds the governing law) for these match features."""
@@ -81,7 +91,9 @@ class RelevanceModel:
     def assess(self, cosine: float, bm25: float) -> Relevance:
         """The `Relevance` of a question whose best matches scored `cosine` and `bm25`."""
         p = self.probability(cosine, bm25)
-        return Relevance(p, p >= self.threshold, cosine, bm25)
+        answered = p >= self.threshold
+        weak = answered and self.caution is not None and p < self.caution
+        return Relevance(p, answered, cosine, bm25, weak)
 
     def save(self, path: Path) -> None:
         """Write the calibration as JSON (atomically)."""
@@ -102,6 +114,7 @@ class RelevanceModel:
                 float(data["bias"]),
                 float(data.get("threshold", 0.5)),
                 dict(data.get("fitted_on", {})),
+                None if data.get("caution") is None else float(data["caution"]),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"relevance calibration {path} is not usable: {err}") from err

@@ -111,6 +111,10 @@ class Final:
     # who found that they do not: `retrieval` (its relevance signal; no model was asked) or
     # `model` (it was given the passages and said that they do not answer); None: answered
     declined_by: DeclinedBy | None = None
+    # answered, but retrieval matched the passages to the question only weakly (below the
+    # relevance calibration's caution cut, `Relevance.weak`): the reader should check that
+    # they govern it
+    weak_match: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +392,9 @@ class Pipeline:
             report = VerificationReport(report.citations, kept)
         if declined_by is not None:
             self.metrics.not_answered.labels(by=declined_by).inc()
+        weak = declined_by is None and prepared.relevance is not None and prepared.relevance.weak
+        if weak:
+            self.metrics.weak_matches.inc()
         yield Event(
             "final",
             final=Final(
@@ -406,6 +413,7 @@ class Pipeline:
                 answered=declined_by is None,
                 relevance=prepared.relevance.probability if prepared.relevance else None,
                 declined_by=declined_by,
+                weak_match=weak,
             ),
         )
 

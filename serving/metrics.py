@@ -164,6 +164,13 @@ class Metrics:
             ["by"],
             registry=self.registry,
         )
+        self.weak_matches = Counter(
+            "juris_weak_match_answers_total",
+            "Answers written from passages retrieval matched to the question only weakly (the "
+            "relevance calibration's caution band): often a question about law the index does "
+            "not hold",
+            registry=self.registry,
+        )
         self.degraded = Counter(
             "juris_degraded_answers_total",
             "Answers given by the extractive fallback because the generator failed, by reason",

@@ -209,6 +209,12 @@ class AskResponse(BaseModel):
         description="calibrated probability that the index holds the law the question is about "
         "(null: not assessed)",
     )
+    weak_match: bool = Field(
+        False,
+        description="answered, but `relevance` is below the calibration's caution cut: the "
+        "passages match the question only weakly, and may not govern it (check them before "
+        "relying on the answer); false when declined or not assessed",
+    )
     timings: dict[str, float] = Field(
         default_factory=dict,
         description="seconds per stage: retrieval_s, first_token_s, generation_s, verification_s",

@@ -1,13 +1,16 @@
 """`python -m indexing calibrate-relevance`: fit the abstention signal on the dev questions.
 
-    python -m indexing calibrate-relevance [--max-false-abstain 0.05] [--out FILE]
+    python -m indexing calibrate-relevance [--max-false-abstain 0.05] [--max-caution 0.15] \\
+        [--out FILE]
 
 Runs the dev split of the doctrine questions (`indexing.eval.doctrine`: answerable ones and
 ones whose governing law is not in the corpus) through the built index, fits the logistic
 regression of `indexing.relevance` on their match features, and sets the threshold as high as
-the allowed share of answerable questions declined permits. The calibration is written for the
-embedding model in use: into its directory (`juris_relevance.json`), or for the model the
-package ships, into the package's `indexing/calibration/`. The test split is never read.
+the allowed share of answerable questions declined permits; then the caution cut (a weak
+match) as high as the allowed share of the answerable questions it lets through permits. The
+calibration is written for the embedding model in use: into its directory
+(`juris_relevance.json`), or for the model the package ships, into the package's
+`indexing/calibration/`. The test split is never read.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from indexing.eval.doctrine import (
 
 # answerable dev questions the threshold may decline
 MAX_FALSE_ABSTAIN = 0.05
+# answerable dev questions, of those the threshold lets through, the caution may mark a weak
+# match: a warning that fires on every other good answer is read by nobody (README, "Weak
+# matches")
+MAX_CAUTION = 0.15
 
 
 def choose_threshold(
@@ -44,6 +51,19 @@ def choose_threshold(
     return float(min(0.999, max(1e-6, answerable[allowed])))
 
 
+def choose_caution(
+    probabilities: Sequence[float], labels: Sequence[int], threshold: float, max_caution: float
+) -> float | None:
+    """The caution cut: of the questions `threshold` lets through, it marks (probability below
+    it) the largest share while marking at most `max_caution` of the answerable ones; None
+    when it would mark none (`max_caution` 0, or too few questions)."""
+    through = [(p, y) for p, y in zip(probabilities, labels, strict=True) if p >= threshold]
+    if max_caution <= 0 or not any(y == 1 for _, y in through):
+        return None
+    cut = choose_threshold([p for p, _ in through], [y for _, y in through], max_caution)
+    return cut if cut > threshold else None
+
+
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Register `calibrate-relevance` on the `python -m indexing` parser."""
     c = subparsers.add_parser(
@@ -56,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         type=float,
         default=MAX_FALSE_ABSTAIN,
         help="share of answerable dev questions the threshold may decline",
+    )
+    c.add_argument(
+        "--max-caution",
+        type=float,
+        default=MAX_CAUTION,
+        help="share of the answerable dev questions the threshold lets through that the "
+        "caution cut may mark a weak match (0: no caution)",
     )
     c.add_argument(
         "--out",
@@ -93,6 +120,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     unfitted = RelevanceModel(identity, weights, bias)
     probabilities = [unfitted.probability(c, b) for c, b in features]
     threshold = choose_threshold(probabilities, labels, args.max_false_abstain)
+    caution = choose_caution(probabilities, labels, threshold, args.max_caution)
     model = RelevanceModel(
         identity,
         weights,
@@ -104,8 +132,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
             "answerable": sum(labels),
             "unanswerable": len(labels) - sum(labels),
             "max_false_abstain": args.max_false_abstain,
+            "max_caution": args.max_caution,
             "index": retriever.index_version,
         },
+        caution,
     )
     out = args.out
     if out is None:
@@ -118,10 +148,12 @@ def run_calibrate(args: argparse.Namespace) -> int:
     model.save(out)
     for r, p in zip(rows, probabilities, strict=True):
         r.probability, r.answered = p, p >= threshold
+        r.weak = r.answered and caution is not None and p < caution
     figures = abstention(rows)
     print(
         f"relevance calibration for {identity} written to {out}: weights {weights}, bias "
-        f"{bias:.3f}, threshold {threshold:.3f}; on dev: "
+        f"{bias:.3f}, threshold {threshold:.3f}, caution "
+        f"{'none' if caution is None else f'{caution:.3f}'}; on dev: "
         + ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
     )
     return 0

@@ -36,7 +36,9 @@ force today:
 - abstention, over answerable and unanswerable questions of the split, when the embedding
   model has a relevance calibration (`indexing.relevance`): `abstain_precision` (of the
   questions Juris declined, the share that are indeed unanswerable), `abstain_recall` (of the
-  unanswerable ones, the share declined) and `false_abstain` (answerable ones declined).
+  unanswerable ones, the share declined) and `false_abstain` (answerable ones declined); of
+  the questions it answered, `weak_answerable` and `weak_unanswerable`, the shares marked a
+  weak match (below the calibration's caution cut: answered with a warning to check).
 """
 
 from __future__ import annotations
@@ -184,6 +186,7 @@ class Row:
     bm25: float = 0.0
     probability: float | None = None
     answered: bool = True
+    weak: bool = False
 
 
 def score_question(
@@ -195,7 +198,7 @@ def score_question(
     row.passages = [(p.chunk.doc_id, p.chunk.pinpoint) for p in passages]
     if rel is not None:
         row.cosine, row.bm25, row.probability = rel.cosine, rel.bm25, rel.probability
-        row.answered = rel.answered
+        row.answered, row.weak = rel.answered, rel.weak
     gov = q.governing()
     docs = [p.chunk.doc_id for p in passages]
     row.top5 = any(d in gov for d in docs[:5])
@@ -257,19 +260,30 @@ def summarize(rows: Sequence[Row], qrels: Qrels | None = None, run: Run | None =
 
 
 def abstention(rows: Sequence[Row]) -> dict[str, float]:
-    """Abstention precision / recall and false abstentions (empty when uncalibrated)."""
+    """Abstention precision / recall and false abstentions (empty when uncalibrated); and of
+    the questions answered, the shares of answerable and of unanswerable ones marked a weak
+    match (`Relevance.weak`)."""
     if not rows or any(r.probability is None for r in rows):
         return {}
     declined = [r for r in rows if not r.answered]
     unanswerable = [r for r in rows if not r.answerable]
     answerable = [r for r in rows if r.answerable]
     right = sum(not r.answerable for r in declined)
+    through = [r for r in rows if r.answered]
+    weak = {
+        f"weak_{name}": sum(r.weak for r in part) / len(part) if part else 0.0
+        for name, part in (
+            ("answerable", [r for r in through if r.answerable]),
+            ("unanswerable", [r for r in through if not r.answerable]),
+        )
+    }
     return {
         "abstain_precision": right / len(declined) if declined else 1.0,
         "abstain_recall": right / len(unanswerable) if unanswerable else 1.0,
         "false_abstain": sum(not r.answered for r in answerable) / len(answerable)
         if answerable
         else 0.0,
+        **weak,
     }
 
 

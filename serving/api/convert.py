@@ -54,6 +54,7 @@ def ask_response(final: Final) -> AskResponse:
         answered=final.answered,
         declined_by=final.declined_by,
         relevance=None if final.relevance is None else round(final.relevance, 4),
+        weak_match=final.weak_match,
         timings={k: round(v, 6) for k, v in final.timings.items()},
     )
 

@@ -300,6 +300,12 @@ def print_answer(body: dict, streamed: bool = False) -> None:
     if body.get("answered") is False:
         reason = not_answered_reason(body)
         print(f"NOT ANSWERED: {reason}; the passages are the nearest ones, not an answer")
+    elif body.get("weak_match"):
+        print(
+            f"WEAK MATCH: retrieval matched these passages to the question only weakly "
+            f"(relevance {body['relevance']:.2f}); they may not govern it: check them before "
+            "relying on the answer"
+        )
 
 
 def not_answered_reason(body: dict) -> str:

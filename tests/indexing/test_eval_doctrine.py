@@ -189,6 +189,7 @@ def test_eval_doctrine_and_calibration_on_the_slice(index_slice, monkeypatch, ca
     results = json.loads(capsys.readouterr().out)
     assert results["false_abstain"] == 0.0  # the threshold declines no answerable question
     assert {"abstain_precision", "abstain_recall"} <= set(results)
+    assert 0.0 <= results["weak_answerable"] <= 1.0 and 0.0 <= results["weak_unanswerable"] <= 1.0
 
 
 def test_calibrate_order_on_the_slice_writes_weights_the_retriever_uses(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from indexing.eval.calibrate import choose_threshold
+from indexing.eval.calibrate import choose_caution, choose_threshold
 from indexing.relevance import (
     CALIBRATION_FILE,
     CalibrationMismatch,
@@ -47,6 +47,35 @@ def test_threshold_declines_at_most_the_allowed_share_of_answerable_questions():
     # 25 %: four may be declined
     t = choose_threshold(probabilities, labels, 0.25)
     assert sum(p < t for p, y in zip(probabilities, labels, strict=True) if y == 1) == 4
+
+
+def test_caution_marks_at_most_the_allowed_share_of_answerable_questions_let_through():
+    # the threshold 0.5 lets through 10 answerable questions and 3 unanswerable ones
+    probabilities = [0.55, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.52, 0.3]
+    labels = [0, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]
+    cut = choose_caution(probabilities, labels, 0.5, 0.2)
+    assert cut is not None
+    through = [(p, y) for p, y in zip(probabilities, labels, strict=True) if p >= 0.5]
+    assert sum(p < cut for p, y in through if y == 1) == 2  # 20 % of the 10 answerable
+    assert sum(p < cut for p, y in through if y == 0) == 3  # every unanswerable one let through
+    assert choose_caution(probabilities, labels, 0.5, 0.0) is None  # no caution asked
+    # a cut no higher than the threshold marks nothing: no caution
+    assert choose_caution([0.6, 0.7, 0.2], [1, 1, 0], 0.6, 0.1) is None
+
+
+def test_an_answered_question_below_the_caution_is_a_weak_match(tmp_path: Path):
+    model = RelevanceModel(IDENTITY, (10.0, 0.0), -5.0, 0.5, {}, 0.8)  # p = 0.5 at cosine 0.5
+    strong, weak, declined = model.assess(0.7, 0.0), model.assess(0.55, 0.0), model.assess(0.4, 0.0)
+    assert strong.answered and not strong.weak
+    assert weak.answered and weak.weak and weak.probability is not None
+    assert 0.5 <= weak.probability < 0.8
+    assert not declined.answered and not declined.weak  # declined, not weak
+    model.save(tmp_path / CALIBRATION_FILE)
+    assert RelevanceModel.load(tmp_path / CALIBRATION_FILE).caution == 0.8
+    # an earlier calibration without a caution never marks one
+    assert not RelevanceModel(IDENTITY, (10.0, 0.0), -5.0, 0.5).assess(0.55, 0.0).weak
+    with pytest.raises(ValueError, match="caution"):
+        RelevanceModel(IDENTITY, (10.0, 0.0), -5.0, 0.5, {}, 0.4)
 
 
 def test_assess_and_file_round_trip(tmp_path: Path):

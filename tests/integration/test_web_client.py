@@ -562,9 +562,11 @@ def test_the_model_menu_lists_served_models_and_the_answer_names_its_writer(
 
 
 @contextmanager
-def calibrated(slice_retriever: Any) -> Iterator[Any]:
+def calibrated(slice_retriever: Any, weak: bool = False) -> Iterator[Any]:
     """The slice's retriever with a relevance threshold between an addressed question's cosine
-    and that of one about law the slice does not hold (`test_not_addressed`); restored after."""
+    and that of one about law the slice does not hold (`test_not_addressed`); `weak`: every
+    answered question short of certain is a weak match (the caution cut at 1); restored
+    after."""
     from indexing.relevance import RelevanceModel
     from indexing.retrieve import Retriever
     from tests.serving.test_not_addressed import ADDRESSED, NOT_IN_INDEX
@@ -578,7 +580,8 @@ def calibrated(slice_retriever: Any) -> Iterator[Any]:
     middle = (yes.cosine + no.cosine) / 2
     kept = retriever.relevance
     identity = retriever.embed_model or "unchecked"
-    retriever.relevance = RelevanceModel(identity, (40.0, 0.0), -40.0 * middle, 0.5)
+    caution = 1.0 if weak else None
+    retriever.relevance = RelevanceModel(identity, (40.0, 0.0), -40.0 * middle, 0.5, {}, caution)
     try:
         yield retriever
     finally:
@@ -616,6 +619,40 @@ def test_a_question_the_sources_do_not_address_is_shown_as_not_answered(
     assert not page.locator("#not-addressed").is_visible()
     assert page.inner_text("#cards-heading") == "Sources cited"
     assert page.locator("#answer a.cite-ref").count() >= 1
+
+
+def test_an_answer_from_weakly_matched_passages_says_so_above_the_answer(
+    slice_retriever: Any, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    """Retrieval let the question through but matched its passages only weakly: the page
+    shows the answer, and a banner that asks the reader to check that the sources govern."""
+    from tests.serving.test_not_addressed import ADDRESSED, NOT_IN_INDEX
+
+    settings = GatewaySettings(api_keys_file=web_keys["path"], vllm_url="")
+    with (
+        calibrated(slice_retriever, weak=True) as retriever,
+        running_gateway(create_app(settings, retriever=retriever)) as url,
+    ):
+        page = open_page(url)
+        save_key(page, web_keys["user"])
+        ask(page, ADDRESSED)
+        page.wait_for_selector("#answer[data-state='done']")
+        banner = page.locator("#weak-match")
+        assert banner.is_visible(), "no banner"
+        assert "Weak match" in banner.inner_text() and "relevance 0." in banner.inner_text()
+        assert not page.locator("#not-addressed").is_visible()
+        assert page.locator("#answer a.cite-ref").count() >= 1  # answered all the same
+        assert "a weak match: check that the sources govern" in page.inner_text("#status")
+        shot(page, "laptop-weak-match")
+        page.click("#copy")  # a copied answer keeps the warning
+        page.wait_for_selector("#status[data-state='copied']")
+        assert "Weak match: retrieval matched these sources" in page.evaluate(
+            "navigator.clipboard.readText()"
+        )
+        ask(page, NOT_IN_INDEX)  # declined, not weak: the banner goes
+        page.wait_for_selector("#answer[data-state='done']")
+        assert not banner.is_visible()
+        assert page.locator("#not-addressed").is_visible()
 
 
 @contextmanager

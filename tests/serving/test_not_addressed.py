@@ -4,8 +4,10 @@ relevance signal judges so, and when the model, given the passages, says so."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -62,6 +64,61 @@ def test_ask_answers_an_addressed_question(client, user_key):
     body = client.post("/v1/ask", json={"question": ADDRESSED}, headers=auth(user_key)).json()
     assert body["answered"] is True and body["relevance"] > 0.5
     assert body["citations"] and body["answer"] != NOT_ADDRESSED
+    assert body["weak_match"] is False  # the calibration has no caution cut
+
+
+@contextmanager
+def cautious(retriever: Retriever, caution: float) -> Iterator[Retriever]:
+    """`retriever` whose calibration marks an answered question below `caution` a weak
+    match; restored after."""
+    kept = retriever.relevance
+    assert kept is not None
+    retriever.relevance = dataclasses.replace(kept, caution=caution)
+    try:
+        yield retriever
+    finally:
+        retriever.relevance = kept
+
+
+def test_an_answer_from_weakly_matched_passages_is_answered_and_marked(
+    calibrated, above, keys_file, user_key, tmp_path
+):
+    """Between the threshold and the caution cut the question is answered, and the API, the
+    stream, the metrics and the audit log mark the answer a weak match."""
+    with cautious(calibrated, above), gateway_client(calibrated, keys_file, tmp_path) as client:
+        body = client.post("/v1/ask", json={"question": ADDRESSED}, headers=auth(user_key)).json()
+        r = client.post(
+            "/v1/ask", json={"question": ADDRESSED, "stream": True}, headers=auth(user_key)
+        )
+        final = next(d for k, d in sse_events(r.text) if k == "citations")
+        declined = client.post(
+            "/v1/ask", json={"question": NOT_IN_INDEX}, headers=auth(user_key)
+        ).json()
+        metrics = client.get("/metrics").text
+    assert body["answered"] is True and body["weak_match"] is True
+    assert 0.5 < body["relevance"] < above
+    assert body["citations"] and body["answer"] != NOT_ADDRESSED  # answered all the same
+    assert final["weak_match"] is True
+    assert declined["answered"] is False and declined["weak_match"] is False  # declined, not weak
+    assert "juris_weak_match_answers_total 2.0" in metrics
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [a["weak_match"] for a in audit] == [True, True, False]
+
+
+def test_the_demo_prints_a_weak_match(capsys):
+    from serving.lab.demo import print_answer
+
+    body = {
+        "mode": "llm", "degraded": False, "model": "legal", "index_version": "juris_x",
+        "answer": "Fair use [1].", "citations": [], "answered": True, "declined_by": None,
+        "relevance": 0.6123, "weak_match": True,
+        "verification": {"unsupported_claims": 0, "citations_by_status": {}},
+    }  # fmt: skip
+    print_answer(body)
+    said = "WEAK MATCH: retrieval matched these passages to the question only weakly"
+    assert f"{said} (relevance 0.61)" in capsys.readouterr().out
+    print_answer({**body, "weak_match": False})
+    assert "WEAK MATCH" not in capsys.readouterr().out
 
 
 def test_ask_declines_a_question_the_sources_do_not_address(client, user_key):

@@ -31,25 +31,27 @@ def test_every_unanswerable_question_and_a_seeded_draw_of_the_others() -> None:
 
 
 def test_counts_by_split_and_judge() -> None:
-    def rec(split: str, answerable: bool, by: str | None) -> dict:
+    def rec(split: str, answerable: bool, by: str | None, weak: bool = False) -> dict:
         mode = "extractive" if by == "retrieval" else "llm"
-        return {"split": split, "answerable": answerable, "declined_by": by, "mode": mode}
+        return {"split": split, "answerable": answerable, "declined_by": by, "mode": mode,
+                "answered": by is None, "weak_match": weak}  # fmt: skip
 
     records = [
-        rec("dev", False, "retrieval"), rec("dev", False, "model"), rec("dev", False, None),
+        rec("dev", False, "retrieval"), rec("dev", False, "model"), rec("dev", False, None, True),
         rec("dev", False, None), rec("dev", True, "model"), rec("dev", True, None),
-        rec("test", False, "model"), rec("test", True, None),
+        rec("test", False, "model"), rec("test", True, None, True),
     ]  # fmt: skip
     out = summarize(records)
     dev = out["dev"]
     assert dev["unanswerable"] == {
         "n": 4, "declined_by_retrieval": 1, "declined_by_model": 1, "asked_the_model": 3,
-        "declined": 0.5, "model_overruled": 0,
+        "declined": 0.5, "model_overruled": 0, "answered": 2, "weak_match": 1,
     }  # fmt: skip
     assert dev["answerable"]["declined"] == 0.5 and dev["answerable"]["declined_by_model"] == 1
     assert dev["precision"] == round(2 / 3, 3)
     assert out["test"]["unanswerable"]["declined"] == 1.0 and out["test"]["precision"] == 1.0
     assert out["all"]["unanswerable"]["n"] == 5 and out["all"]["precision"] == 0.75
+    assert out["all"]["answerable"]["weak_match"] == 1 and out["all"]["answerable"]["answered"] == 2
 
 
 def decline(split: str, answerable: bool, relevance: float, overruled: bool = False) -> dict:
@@ -58,7 +60,7 @@ def decline(split: str, answerable: bool, relevance: float, overruled: bool = Fa
         "split": split, "answerable": answerable, "relevance": relevance, "mode": "extractive"
         if overruled else "llm", "declined_by": None if overruled else "model",
         "degraded_reason": "model_declined" if overruled else None,
-        "governing_cited": answerable if overruled else None,
+        "governing_cited": answerable if overruled else None, "answered": overruled,
     }  # fmt: skip
 
 

@@ -14,7 +14,9 @@ A model's decline of passages that retrieval matched to the question closely is 
 the gateway (`JURIS_OVERRULE_DECLINE_FROM`, `serving.answering.Pipeline.overrule`): the
 passages are quoted instead, `degraded` with reason `model_declined`. The counts say how many
 declines of each kind were overruled, and whether the quoted passages cite the governing
-provision; `fit_overrule` chooses the threshold from the dev split's declines alone.
+provision; `fit_overrule` chooses the threshold from the dev split's declines alone. Of the
+questions answered, they say how many were marked a weak match (`weak_match`: the relevance
+calibration's caution band, where the page asks the reader to check that the sources govern).
 
     python -m training declines --model-dir var/models/smollm2-135m-instruct \\
         --adapter legal=var/adapters/legal/adapter --model legal --out var/declines
@@ -113,7 +115,8 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     declined and the recall of both together; for the answerable ones, the same as false
     declines; and the precision of all declines. `model_overruled` counts the model's declines
     retrieval set aside (they are answered), `overruled_cite_governing` those whose quoted
-    passages cite a governing provision."""
+    passages cite a governing provision; `answered` the questions answered, `weak_match` those of
+    them marked a weak match."""
     out: dict[str, Any] = {}
     for split in [*dict.fromkeys(r["split"] for r in records), "all"]:
         rows = [r for r in records if split in ("all", r["split"])]
@@ -130,6 +133,8 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 "asked_the_model": sum(r["mode"] == "llm" or overruled(r) for r in part),
                 "declined": round(declined / len(part), 3) if part else None,
                 "model_overruled": len(over),
+                "answered": sum(r["answered"] for r in part),
+                "weak_match": sum(r["answered"] and r.get("weak_match", False) for r in part),
             }
             if answerable:
                 counts[kind]["overruled_cite_governing"] = sum(
@@ -177,7 +182,8 @@ def run_declines(
                 "model": model, "mode": body["mode"], "degraded": body["degraded"],
                 "degraded_reason": body["degraded_reason"],
                 "answered": body["answered"], "declined_by": body["declined_by"],
-                "relevance": body["relevance"], "answer": body["answer_raw"],
+                "relevance": body["relevance"], "weak_match": body.get("weak_match", False),
+                "answer": body["answer_raw"],
                 "passages": [p["doc_id"] for p in body["passages"]], "cited": cited,
                 "governing_cited": bool(set(cited) & set(item.governing))
                 if item.governing else None,

@@ -116,6 +116,7 @@ def _audit(audit: AuditDep, key_name: str, inp: AskInput, response: AskResponse)
         degraded_reason=response.degraded_reason,
         answered=response.answered,
         declined_by=response.declined_by,
+        weak_match=response.weak_match,
         citations=response.verification.citations_by_status,
         unsupported=response.verification.unsupported_claims,
     )

@@ -290,6 +290,7 @@ function resetAnswer() {
   $("degraded").hidden = true;
   showIndexNote($("answer-index-note"), null);
   $("not-addressed").hidden = true;
+  $("weak-match").hidden = true;
   $("cards-heading").textContent = "Sources cited";
   $("answer-meta").textContent = "";
   /** @type {HTMLButtonElement} */ ($("copy")).disabled = true;
@@ -436,12 +437,28 @@ function showNotAddressed(response) {
   $("cards-heading").textContent = "Nearest passages (not an answer)";
 }
 
+/** An answer written from passages retrieval matched only weakly (`weak_match`). */
+function showWeakMatch(response) {
+  const box = $("weak-match");
+  clear(box);
+  const relevance = response.relevance == null ? "" : ` (relevance ${response.relevance.toFixed(2)})`;
+  append(
+    box,
+    el("strong", { text: "Weak match: " }),
+    `retrieval matched these passages to the question only weakly${relevance}. ` +
+      "They may not govern it, even where every citation is verified: check them before " +
+      "relying on this answer.",
+  );
+  box.hidden = false;
+}
+
 function showFinal(response) {
   lastAnswer = response;
   if (response.degraded) showDegraded(response.degraded_reason || "unavailable", "");
   showIndexNote($("answer-index-note"), response.index_note);
   const addressed = response.answered !== false;
   if (!addressed && response.passages.length) showNotAddressed(response);
+  if (addressed && response.weak_match && response.passages.length) showWeakMatch(response);
   if (!response.passages.length) {
     clear(answerBox);
     answerBox.append(
@@ -486,7 +503,8 @@ function showFinal(response) {
   }
   setStatus(
     `Answer complete: ${response.passages.length} sources, ` +
-      (v.all_verified ? "every citation verified." : `${v.unsupported_claims} unsupported claims.`),
+      (v.all_verified ? "every citation verified" : `${v.unsupported_claims} unsupported claims`) +
+      (response.weak_match ? "; a weak match: check that the sources govern." : "."),
     "done",
   );
 }

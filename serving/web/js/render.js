@@ -236,6 +236,10 @@ export function renderLegal(list, response, onOpen) {
 /** Plain text of the answer with its citations, for the clipboard. */
 export function answerAsText(response) {
   const lines = [response.answer.trim(), "", "Sources:"];
+  if (response.weak_match) {
+    const note = "Weak match: retrieval matched these sources to the question only weakly; check that they govern it.";
+    lines.splice(1, 0, "", note);
+  }
   const statuses = statusByNumber(response);
   for (const p of response.passages) {
     const status = statuses.get(p.n);
