@@ -34,8 +34,8 @@ from indexing.eval.doctrine import (
 # answerable dev questions the threshold may decline
 MAX_FALSE_ABSTAIN = 0.05
 # answerable dev questions, of those the threshold lets through, the caution may mark a weak
-# match: a warning that fires on every other good answer is read by nobody (README, "Weak
-# matches")
+# match: a warning that fires on many good answers is one a lawyer learns to skip (README,
+# "Weak matches")
 MAX_CAUTION = 0.15
 
 

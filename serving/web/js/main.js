@@ -441,7 +441,8 @@ function showNotAddressed(response) {
 function showWeakMatch(response) {
   const box = $("weak-match");
   clear(box);
-  const relevance = response.relevance == null ? "" : ` (relevance ${response.relevance.toFixed(2)})`;
+  const relevance =
+    response.relevance == null ? "" : ` (relevance ${response.relevance.toFixed(2)})`;
   append(
     box,
     el("strong", { text: "Weak match: " }),
