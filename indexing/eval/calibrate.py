@@ -146,9 +146,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
             else model_dir / CALIBRATION_FILE
         )
     model.save(out)
-    for r, p in zip(rows, probabilities, strict=True):
-        r.probability, r.answered = p, p >= threshold
-        r.weak = r.answered and caution is not None and p < caution
+    for r in rows:  # as the retriever will judge them with this calibration
+        rel = model.assess(r.cosine, r.bm25)
+        r.probability, r.answered, r.weak = rel.probability, rel.answered, rel.weak
     figures = abstention(rows)
     print(
         f"relevance calibration for {identity} written to {out}: weights {weights}, bias "

@@ -61,6 +61,7 @@ def decline(split: str, answerable: bool, relevance: float, overruled: bool = Fa
         if overruled else "llm", "declined_by": None if overruled else "model",
         "degraded_reason": "model_declined" if overruled else None,
         "governing_cited": answerable if overruled else None, "answered": overruled,
+        "weak_match": False,
     }  # fmt: skip
 
 

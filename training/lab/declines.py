@@ -134,7 +134,7 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 "declined": round(declined / len(part), 3) if part else None,
                 "model_overruled": len(over),
                 "answered": sum(r["answered"] for r in part),
-                "weak_match": sum(r["answered"] and r.get("weak_match", False) for r in part),
+                "weak_match": sum(r["answered"] and r["weak_match"] for r in part),
             }
             if answerable:
                 counts[kind]["overruled_cite_governing"] = sum(
@@ -182,7 +182,7 @@ def run_declines(
                 "model": model, "mode": body["mode"], "degraded": body["degraded"],
                 "degraded_reason": body["degraded_reason"],
                 "answered": body["answered"], "declined_by": body["declined_by"],
-                "relevance": body["relevance"], "weak_match": body.get("weak_match", False),
+                "relevance": body["relevance"], "weak_match": body["weak_match"],
                 "answer": body["answer_raw"],
                 "passages": [p["doc_id"] for p in body["passages"]], "cited": cited,
                 "governing_cited": bool(set(cited) & set(item.governing))

@@ -459,7 +459,7 @@ function showFinal(response) {
   showIndexNote($("answer-index-note"), response.index_note);
   const addressed = response.answered !== false;
   if (!addressed && response.passages.length) showNotAddressed(response);
-  if (addressed && response.weak_match && response.passages.length) showWeakMatch(response);
+  if (response.weak_match && response.passages.length) showWeakMatch(response);
   if (!response.passages.length) {
     clear(answerBox);
     answerBox.append(
