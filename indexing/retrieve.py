@@ -22,6 +22,8 @@ meanwhile, and a build that cannot be served fails every call at once with
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date
@@ -327,14 +329,27 @@ class Retriever:
         store = self._current()
         if store.count() == 0:
             raise IndexUnavailable(f"index build {store.name} is empty")
+        self._start_per_build(store)
+
+    def settle(self, timeout_s: float = 600.0) -> bool:
+        """Wait until the current build's per-build values are computed — the state a running
+        gateway reaches a minute after it starts or swaps builds, and the one its latency is
+        measured in. False when `timeout_s` passes first (they go on in the background)."""
+        deadline = time.monotonic() + timeout_s
+        events = self._start_per_build(self._current())
+        return all(done.wait(max(0.0, deadline - time.monotonic())) for done in events)
+
+    def _start_per_build(self, store: VectorStore) -> list[threading.Event]:
+        started = []
         if self.query_terms is not None:
-            self._term_df.start(store)  # ready before the first long question
-        self._citations.start(store)  # the document rankings of fact patterns use both
-        self._usage.start(store)
-        self._case_names.start(store)
+            started.append(self._term_df.start(store))  # ready before the first long question
+        started.append(self._citations.start(store))  # fact patterns' rankings use both
+        started.append(self._usage.start(store))
+        started.append(self._case_names.start(store))
         if self.order is not None:
-            self._bodies.start(store)  # ready before the first question
-            self._cross_refs.start(store)
+            started.append(self._bodies.start(store))  # ready before the first question
+            started.append(self._cross_refs.start(store))
+        return started
 
     def index_status(self) -> dict[str, Any] | None:
         """The last build's progress (`indexing.status`), with `current` = the build searches

@@ -1,0 +1,33 @@
+"""`make bench` times search latency in the state a running gateway serves from: once the
+build's per-build tables (citation graph, statute usage, case names, bodies of law, cross-
+references) are computed, not while they compete with the timed searches for the cores."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexing.embeddings import load_embedder
+from indexing.eval.bench import _markdown, bench_latency
+from indexing.retrieve import Retriever
+from indexing.settings import IndexSettings
+
+pytestmark = pytest.mark.unit
+
+
+def test_settle_waits_until_every_per_build_table_is_in(retriever: Retriever) -> None:
+    assert retriever.settle(timeout_s=300) is True
+    # nothing left to compute: a second wait of no time at all finds every table in
+    assert retriever.settle(timeout_s=0) is True
+
+
+def test_latency_is_timed_after_the_builds_tables_are_in(index_slice: IndexSettings) -> None:
+    embedder = load_embedder(index_slice.model_dir(), "torch", index_slice.embed_batch)
+    result = bench_latency(index_slice, index_slice.qdrant_path, 4, embedder)
+    assert result["settled"] is True and result["settle_s"] >= 0
+    assert result["queries"] == 4 and result["index_points"] > 0
+    assert 0 < result["engine_p50_ms"] < result["search_p50_ms"]
+    run = {"machine": "test", "started": "now"}
+    report = _markdown({**run, "latency": result})
+    assert "timed once the build's per-build tables were in" in report
+    older = {k: v for k, v in result.items() if k not in ("settled", "settle_s")}
+    assert "timed from the first search" in _markdown({**run, "latency": older})
