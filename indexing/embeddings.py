@@ -73,6 +73,15 @@ class TorchEmbedder:
         self.max_tokens = int(self.model.max_seq_length or 256)
         self.name = f"{self.model_dir.name}:torch"
         self._lock = threading.Lock()
+        # The model's own forward pass, without `encode`'s per-call set-up (resolving the
+        # device over every parameter, switching modes: ~2 ms, a tenth of a search), where
+        # that gives the same vectors: no default prompt, no truncated dimension.
+        self._direct = (
+            hasattr(self.model, "preprocess")
+            and getattr(self.model, "default_prompt_name", None) is None
+            and getattr(self.model, "truncate_dim", None) is None
+        )
+        self.model.eval()
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """L2-normalised vectors of `texts` (shape (n, dim), float32).
@@ -89,15 +98,28 @@ class TorchEmbedder:
         for start in range(0, len(order), self.batch_size):
             part = order[start : start + self.batch_size]
             with self._lock:
-                vecs = self.model.encode(
-                    [texts[i] for i in part],
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+                vecs = self._batch([texts[i] for i in part])
             out[part] = np.asarray(vecs, dtype=np.float32)
         return out
+
+    def _batch(self, texts: list[str]) -> Any:
+        """One model batch, as `SentenceTransformer.encode` computes it: the same
+        preprocessing (tokenizer, truncation, padding to the batch's longest), forward pass
+        (transformer and pooling) and L2 normalisation."""
+        if not self._direct:
+            return self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        import torch
+
+        features = self.model.preprocess(texts)
+        with torch.inference_mode():
+            pooled = self.model(features)["sentence_embedding"]
+        return torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
 
 
 def export_onnx_int8(model_dir: Path, out_dir: Path) -> Path:
