@@ -74,8 +74,8 @@ class TorchEmbedder:
         self.name = f"{self.model_dir.name}:torch"
         self._lock = threading.Lock()
         # The model's own forward pass, without `encode`'s per-call set-up (resolving the
-        # device over every parameter, switching modes: ~2 ms, a tenth of a search), where
-        # that gives the same vectors: no default prompt, no truncated dimension.
+        # device over every parameter, switching modes: about a tenth of a query's
+        # embedding), where that gives the same vectors: no default prompt, no truncation.
         self._direct = (
             hasattr(self.model, "preprocess")
             and getattr(self.model, "default_prompt_name", None) is None

@@ -332,9 +332,10 @@ class Retriever:
         self._start_per_build(store)
 
     def settle(self, timeout_s: float = 600.0) -> bool:
-        """Wait until the current build's per-build values are computed — the state a running
-        gateway reaches a minute after it starts or swaps builds, and the one its latency is
-        measured in. False when `timeout_s` passes first (they go on in the background)."""
+        """Wait until the current build's per-build values are computed (or have failed, which
+        is logged) — the state a running gateway reaches within a minute of starting or
+        swapping builds, and the one its latency is measured in. False when `timeout_s`
+        passes first (they go on in the background)."""
         deadline = time.monotonic() + timeout_s
         events = self._start_per_build(self._current())
         return all(done.wait(max(0.0, deadline - time.monotonic())) for done in events)
