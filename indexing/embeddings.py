@@ -116,6 +116,8 @@ class TorchEmbedder:
             )
         import torch
 
+        if self.model.training:  # as `encode` does: no dropout, whoever switched the mode
+            self.model.eval()
         features = self.model.preprocess(texts)
         with torch.inference_mode():
             pooled = self.model(features)["sentence_embedding"]

@@ -34,3 +34,10 @@ def test_batches_are_sentence_transformers_encode_exactly() -> None:
         np.vstack([embedder.model.encode([t], normalize_embeddings=True) for t in TEXTS]),
     )
     assert np.allclose(np.linalg.norm(mixed, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_model_left_in_training_mode_still_embeds_without_dropout() -> None:
+    embedder = TorchEmbedder(IndexSettings().model_dir())
+    first = embedder.encode(TEXTS[:2])
+    embedder.model.train()  # e.g. by code that fine-tunes the shared model
+    np.testing.assert_array_equal(embedder.encode(TEXTS[:2]), first)
