@@ -81,7 +81,6 @@ class TorchEmbedder:
             and getattr(self.model, "default_prompt_name", None) is None
             and getattr(self.model, "truncate_dim", None) is None
         )
-        self.model.eval()
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """L2-normalised vectors of `texts` (shape (n, dim), float32).
@@ -116,7 +115,7 @@ class TorchEmbedder:
             )
         import torch
 
-        if self.model.training:  # as `encode` does: no dropout, whoever switched the mode
+        if self.model.training:  # as `encode` does: no dropout, at load or after a switch
             self.model.eval()
         features = self.model.preprocess(texts)
         with torch.inference_mode():
