@@ -21,7 +21,7 @@ def rank_documents(passages: Sequence[Passage], top_k: int) -> list[Passage]:
 
     An opinion's score is the sum of its best `OPINION_CHUNKS` chunk scores, any other
     document's its best chunk's. Measured through the whole-corpus index on 100 citing
-    judgments (README, "Long queries"): opinions MAP 0.101 → 0.109 (sparse), 0.089 → 0.098
+    judgments (README, Design, "Retrieval"): opinions MAP 0.101 → 0.109 (sparse), 0.089 → 0.098
     (hybrid); the same sum over statutes drops the AILA statute MAP from 0.213 to 0.095.
 
     Args:

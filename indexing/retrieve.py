@@ -166,7 +166,7 @@ class Retriever:
         count_tokens: token counter for the window split (default: words × 1.3).
         query_terms: a query with more distinct indexed terms than this (a pasted fact
             pattern) keeps only its this many most specific ones (fewest points holding
-            them) on the sparse side; None keeps all. See README, "Long queries".
+            them) on the sparse side; None keeps all. See README, Design, "Retrieval".
         opinion_query_terms: the same budget for court opinions: such a query is matched
             against opinions with its this many most specific terms (None: all) and
             against everything else with `query_terms`.
@@ -415,7 +415,7 @@ class Retriever:
         `opinion_query_terms`: a provision is found by the few terms of art it shares with
         the facts, a precedent by the story it shares with them (measured on 300 citing
         judgments of the AILA corpus: MAP 0.038 with 20 terms, 0.095 with 100, 0.087 with
-        all; README, "Long queries"). A query within both budgets is one vector.
+        all; README, Design, "Retrieval"). A query within both budgets is one vector.
         """
         every = self.sparse_encoder(store).query(query)
         narrow = self._most_specific(every, store, self.query_terms)

@@ -259,7 +259,7 @@ def _edge_config(dim: int) -> Any:
     return qe.EdgeConfig(
         vectors={DENSE: qe.EdgeVectorParams(dim, qe.Distance.Cosine)},
         sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
-        # m=16 / ef_construct=128: see README "HNSW recall" for the measurement behind it.
+        # m=16 / ef_construct=128: see README, Benchmarks, "HNSW" for the measurement behind it.
         hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=128, full_scan_threshold=10_000),
     )
 
