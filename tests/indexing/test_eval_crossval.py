@@ -148,3 +148,26 @@ def test_opinion_settings_move_from_the_start_only_for_a_change_that_holds(tmp_p
     assert again.prior == broad.prior and again.statutes == broad.statutes
     with pytest.raises(FileNotFoundError, match="no AP tables"):
         read_tables(tmp_path / "tables-in-memory.json")
+
+
+def test_dev_queries_are_reported_by_the_file_they_come_from(tmp_path) -> None:
+    from indexing.eval.crossval import dev_query_sets, set_maps
+
+    aila = tmp_path / "aila"
+    aila.mkdir()
+    (aila / "queries_dev.txt").write_text("AILA_Q2||b\nAILA_Q1||a\n")
+    (aila / "queries_dev2.txt").write_text("AILA_Q11||c\nAILA_Q12||d\nAILA_Q13||e\n")
+    sets = dev_query_sets(tmp_path, ["AILA_Q1", "AILA_Q2", "AILA_Q11", "AILA_Q13"])
+    assert sets == {
+        "Q1–Q2: the track's training queries": ["AILA_Q1", "AILA_Q2"],
+        "Q11–Q13: from the track's other queries, as the held-out ones": ["AILA_Q11", "AILA_Q13"],
+    }
+    ap = {"AILA_Q1": 0.0, "AILA_Q2": 0.1, "AILA_Q11": 0.5, "AILA_Q13": 0.3}
+    assert set_maps(ap, sets) == {
+        "Q1–Q2: the track's training queries": pytest.approx(0.05),
+        "Q11–Q13: from the track's other queries, as the held-out ones": pytest.approx(0.4),
+    }
+    # one query of a file: its own label; a file none of whose queries are asked: no set
+    assert list(dev_query_sets(tmp_path, ["AILA_Q12"])) == [
+        "Q12: from the track's other queries, as the held-out ones"
+    ]

@@ -53,6 +53,13 @@ def test_report_runs_every_mode_on_three_tasks(small_aila: Path, tmp_path: Path,
     )
     for task in ("prior cases", "statutes"):
         assert len(cv["paths"]["in memory"]["fold_map"][task]) == len(cv["bm25s"][task]) == 5
+    # the figures by dev file: here the track's ten training queries alone, so the same
+    training = "Q1–Q10: the track's training queries"
+    assert cv["sets"] == {training: [f"AILA_Q{n}" for n in range(1, 11)]}
+    for task in ("prior cases", "statutes"):
+        figures = cv["paths"]["in memory"]
+        assert figures["set_map"][task] == {training: pytest.approx(figures["oof_map"][task])}
+    assert f"| out-of-fold MAP, {training} | 10 |" in report
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the citing judgment is the benchmark's query, absent from its own ranking
     queries = (out / "citing" / "queries.txt").read_text().splitlines()
