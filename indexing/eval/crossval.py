@@ -376,7 +376,7 @@ def oof_aps(results: Sequence[FoldResult], task: str) -> dict[str, float]:
 
 def oof_map(results: Sequence[FoldResult], task: str) -> float:
     """The mean of every out-of-fold AP (each query counted once)."""
-    values = [v for r in results for v in r.ap[task].values()]
+    values = oof_aps(results, task).values()
     return statistics.fmean(values) if values else 0.0
 
 
