@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +49,10 @@ DocFilter = Callable[[LegalDocument], bool]
 
 class BusyError(RuntimeError):
     """Another build or sync holds the index lock."""
+
+
+class BuildStopped(RuntimeError):
+    """A build was asked to stop (`run_build(stop=…)`) before it was complete."""
 
 
 @contextmanager
@@ -252,6 +257,7 @@ def run_build(
     hint: str | list[str] | None = None,
     serve_early: bool = False,
     on_tracker: Callable[[BuildTracker], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> BuildResult:
     """Build a new version of the index and make it current.
 
@@ -276,6 +282,9 @@ def run_build(
         serve_early: make the build current while it fills (see above).
         on_tracker: called with the build's `BuildTracker` once it exists (the demo watches
             it to know when its question can be answered).
+        stop: when set, the build stops after the batch it is writing and raises
+            `BuildStopped` (its status says so; the vectors it embedded stay in the on-disk
+            cache for the next build). A build already copying or optimising finishes.
 
     Returns:
         The new build's name, counts, timings and the parse report.
@@ -303,6 +312,8 @@ def run_build(
         final = name
 
         def publish(stats: IndexStats) -> None:
+            if stop is not None and stop.is_set():
+                raise BuildStopped(f"build {name} stopped after {stats.chunks:,} passages")
             tracker.write()  # at most every few seconds
             if serve_early and not tracker.serving and stats.chunks:
                 catalog.swap(name)

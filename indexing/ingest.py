@@ -55,6 +55,7 @@ class IndexStats:
     documents: int = 0
     chunks: int = 0
     embedded: int = 0  # texts the model (or the on-disk cache) was asked for
+    cached: int = 0  # of those, the ones the on-disk cache held (none computed)
     reused: int = 0  # passages whose vector came from an identical text of this run
     sparse_only: int = 0  # passages of long opinions beyond the dense budget
     seconds: float = 0.0
@@ -193,8 +194,11 @@ class Indexer:
             todo[key] = [i]
             order.append(text)
         if order:
+            computed = getattr(self.embedder, "computed", None)  # a `CachedEmbedder`'s count
             vecs = self.embedder.encode(order)
             stats.embedded += len(order)
+            if computed is not None:
+                stats.cached += len(order) - (self.embedder.computed - computed)  # type: ignore[attr-defined]
             for (key, where), vec in zip(todo.items(), vecs, strict=True):
                 self._memo.put(key, vec)
                 for i in where:
@@ -271,7 +275,10 @@ class Indexer:
                     if guess:
                         embed_bar.total = upsert_bar.total = guess
                         embed_bar.estimated = upsert_bar.estimated = True
-                embed_bar.set_postfix_str(f"{stats.embedded:,} embedded, {stats.reused:,} reused")
+                embed_bar.set_postfix_str(
+                    f"{stats.embedded - stats.cached:,} embedded, {stats.cached:,} from the "
+                    f"cache, {stats.reused:,} repeated texts"
+                )
                 embed_bar.update(len(batch.chunks))
                 store.upsert(
                     [

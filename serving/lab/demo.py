@@ -17,7 +17,8 @@ On a fresh machine with the embedded defaults (no GPU, no Qdrant server, no netw
 5. once the sources the sample question points to are in, asks it through the HTTP API,
    prints the model's answer as it streams, then its citations and their verification;
 6. keeps serving until Ctrl-C; the build goes on behind the gateway and, when complete,
-   becomes the current build without a restart (one pointer swap).
+   becomes the current build without a restart (one pointer swap). Ctrl-C or `kill` stops
+   the build after the batch it is writing, then vLLM, and the process ends cleanly.
 
 If vLLM cannot start, or dies, the demo says so and answers extractively: it never hangs.
 """
@@ -99,6 +100,7 @@ class BackgroundBuild:
         self.result: Any = None
         self.error: BaseException | None = None
         self._ready = threading.Event()
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="index-build", daemon=True)
 
     def start(self) -> BackgroundBuild:
@@ -106,7 +108,7 @@ class BackgroundBuild:
         return self
 
     def _run(self) -> None:
-        from indexing.build import run_build
+        from indexing.build import BuildStopped, run_build
         from indexing.settings import IndexSettings
 
         def watch(tracker: Any) -> None:
@@ -120,6 +122,7 @@ class BackgroundBuild:
                 hint=self.hint,
                 serve_early=True,
                 on_tracker=watch,
+                stop=self._stop,
             )
             r = self.result
             print(
@@ -128,6 +131,9 @@ class BackgroundBuild:
                 "demo started)",
                 flush=True,
             )
+        except BuildStopped as err:
+            self.error = err
+            print(f"{err}; the next `make demo` reuses the passages embedded so far", flush=True)
         except BaseException as err:  # reported by the demo, which then stops
             self.error = err
             print(f"\nthe index build failed: {err}", flush=True)
@@ -155,6 +161,18 @@ class BackgroundBuild:
 
     def join(self) -> None:
         self._thread.join()
+
+    def stop(self, timeout_s: float = 60) -> None:
+        """Stop the build after the batch it is writing and wait for it: a process that
+        exits while its build thread is inside the embedding model is aborted by the C++
+        runtime ("terminate called without an active exception")."""
+        if self.done:
+            return
+        print("stopping the index build …", flush=True)
+        self._stop.set()
+        self._thread.join(timeout_s)
+        if not self.done:
+            print(f"the index build did not stop within {timeout_s:.0f} s", flush=True)
 
 
 class ModelServer:
@@ -281,6 +299,42 @@ def _print_rendered(raw: str, shown: int) -> int:
     return max(shown, end)
 
 
+# Worst last, as the web page ranks a source's statuses (`render.js`, `SEVERITY`).
+SEVERITY = ("verified", "in_corpus", "misquoted", "not_in_sources", "unknown")
+
+
+def citation_lines(citations: list[dict]) -> list[str]:
+    """The answer's citations as the web page lists them: one line per source number (the
+    worst status among its `[n]` markers, with the quotes checked against it), then the
+    citations written in the text — not one line per marker, which repeats a source as
+    often as the answer cites it."""
+    markers: dict[int | None, list[dict]] = {}
+    for c in citations:
+        if c["kind"] == "source":
+            markers.setdefault(c["n"], []).append(c)
+    lines = ["Sources cited:"] if markers else []
+    for n, cs in sorted(markers.items(), key=lambda item: (item[0] is None, item[0] or 0)):
+        status = max((c["status"] for c in cs), key=_severity)
+        quotes = sum(len(c["quotes"]) for c in cs)
+        checked = f", {quotes} quote{'s' if quotes != 1 else ''} checked" if quotes else ""
+        messages = sorted({c["message"] for c in cs if c["message"]})
+        why = f" ({'; '.join(messages)})" if messages else ""
+        cited = cs[0]["citation"]
+        head = f"[{n}] {cited}" if cited and n is not None else cited or cs[0]["text"]
+        lines.append(f"  {head}  — {status}{checked}{why}")
+    legal = [c for c in citations if c["kind"] != "source"]
+    if legal:
+        lines.append("Citations written in the answer:")
+    for c in legal:
+        why = f" ({c['message']})" if c["message"] else ""
+        lines.append(f"  {c['text'] or c['citation']}  — {c['status']}{why}")
+    return lines
+
+
+def _severity(status: str) -> int:
+    return SEVERITY.index(status) if status in SEVERITY else len(SEVERITY)
+
+
 def print_answer(body: dict, streamed: bool = False) -> None:
     """The answer and its citations, for a terminal (`streamed`: the text was printed)."""
     mode = body["mode"] + (f" (degraded: {body['degraded_reason']})" if body["degraded"] else "")
@@ -292,9 +346,8 @@ def print_answer(body: dict, streamed: bool = False) -> None:
     print(f"Answer [{mode}, model {who}, index {body['index_version']}]:\n")
     if not streamed or body["degraded"]:
         print(body["answer"], "\n")
-    for c in body["citations"]:
-        where = f"[{c['n']}] " if c["n"] else ""
-        print(f"  {where}{c['citation'] or c['text']}  — {c['status']}")
+    for line in citation_lines(body["citations"]):
+        print(line)
     v = body["verification"]
     print(f"\nunsupported claims: {v['unsupported_claims']}; by status: {v['citations_by_status']}")
     if body.get("answered") is False:
@@ -333,16 +386,20 @@ def run_demo(
     Returns:
         The process exit code.
     """
-    with ExitStack() as stack:
-        _stop_on_termination()
-        model = None
-        if model_dir is not None:
-            print(f"starting vLLM on CPU with {model_dir}"
-                  + (f" and the adapter {adapter} as `legal`" if adapter else "")
-                  + " (≈ 35 s; in the background) …", flush=True)  # fmt: skip
-            model = ModelServer(model_dir, adapter, Path("var/demo-vllm.log")).start()
-            stack.callback(model.stop)
-        return _serve_and_ask(sources, wait, model, stack)
+    try:
+        with ExitStack() as stack:
+            _stop_on_termination()
+            model = None
+            if model_dir is not None:
+                print(f"starting vLLM on CPU with {model_dir}"
+                      + (f" and the adapter {adapter} as `legal`" if adapter else "")
+                      + " (≈ 35 s; in the background) …", flush=True)  # fmt: skip
+                model = ModelServer(model_dir, adapter, Path("var/demo-vllm.log")).start()
+                stack.callback(model.stop)
+            return _serve_and_ask(sources, wait, model, stack)
+    except KeyboardInterrupt:  # before the answer: what it started is stopped, then it ends
+        print("demo stopped before its answer", flush=True)
+        return 130
 
 
 def _stop_on_termination() -> None:
@@ -380,6 +437,7 @@ def _serve_and_ask(
             flush=True,
         )
         build = BackgroundBuild(selected, SAMPLE_QUESTION).start()
+        stack.callback(build.stop)  # Ctrl-C or `kill` while it fills: stopped, not aborted
         if not build.wait_for("serving"):
             print(f"the index build failed: {build.error}", flush=True)
             return 1

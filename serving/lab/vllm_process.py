@@ -97,13 +97,13 @@ def start_vllm(
         ModelDirError: the model or an adapter cannot be served.
         RuntimeError: the server exits or does not come up in time (its log tail quoted).
     """
-    if not python.is_file():
-        raise FileNotFoundError(f"vLLM environment missing at {python} (run `make setup-vllm`)")
     if isinstance(adapters, Path):
         adapters = {"legal": adapters}
     adapters = dict(adapters or {})
-    card = check_model_dir(model_dir)
+    card = check_model_dir(model_dir)  # what the operator chose is checked first
     ranks = [check_adapter(path, card).max_lora_rank for path in adapters.values()]
+    if not python.is_file():
+        raise FileNotFoundError(f"vLLM environment missing at {python} (run `make setup-vllm`)")
     port = port or free_port()
     cmd = [
         str(python), "-m", "vllm.entrypoints.openai.api_server",

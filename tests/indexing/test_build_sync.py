@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from indexing.build import make_catalog, run_build
+from indexing.build import BuildStopped, make_catalog, run_build
 from indexing.chunking import CHUNK_FORMAT
 from indexing.cli import main
 from indexing.manifest import Manifest, manifest_path
@@ -386,3 +386,31 @@ def test_a_new_reading_of_a_source_is_parsed_again_by_sync(tmp_path, small_corpu
     assert upgraded.plan.empty and upgraded.embedded_chunks == 0  # same documents read
     again = run_sync(settings, progress=False)
     assert again.plan.units_parsed == 0
+
+
+@pytest.mark.unit
+def test_a_rebuild_reads_its_vectors_from_the_cache_and_says_so(tmp_path, small_corpus):
+    """The progress line tells an operator what an interrupted or repeated build saved: texts
+    the on-disk cache held are counted apart from the ones the model computed."""
+    settings = IndexSettings(
+        qdrant_path=tmp_path / "q", corpus_dir=small_corpus, embed_cache=tmp_path / "cache"
+    )
+    first = run_build(settings, progress=False)
+    assert first.stats.embedded > 0 and first.stats.cached == 0  # an empty cache: all computed
+    second = run_build(settings, progress=False)
+    assert second.stats.embedded == first.stats.embedded
+    assert second.stats.cached == second.stats.embedded  # nothing computed the second time
+
+
+@pytest.mark.unit
+def test_a_stopped_build_says_so_and_the_current_build_keeps_serving(tmp_path, small_corpus):
+    settings = _settings(tmp_path / "q", small_corpus)
+    first = run_build(settings, progress=False)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(BuildStopped, match="stopped after"):
+        run_build(settings, progress=False, stop=stop)
+    assert make_catalog(settings).current() == first.build
+    assert open_retriever(settings).search("punishment for murder", top_k=3)
+    status = json.loads((tmp_path / "q" / "juris.build.json").read_text())
+    assert status["state"] == "failed" and "BuildStopped" in status["error"]

@@ -29,3 +29,47 @@ def test_streamed_text_holds_back_a_half_written_quote_marker(capsys) -> None:
     shown = _print_rendered("It provides: ##begin_quote##the fair use", shown)
     shown = _print_rendered("It provides: ##begin_quote##the fair use##end_quote## [1].", shown)
     assert capsys.readouterr().out == "“the fair use” [1]."
+
+
+def test_the_demo_lists_each_source_once_with_its_worst_status_and_then_the_text_citations(
+    capsys,
+) -> None:
+    """An answer cites `[1]` as often as it quotes it: the terminal shows the source once, as the
+    web page does, with the worst status of its markers and the quotes checked, then the
+    citations written in the text under their own heading."""
+    from serving.lab.demo import print_answer
+
+    def cited(n, kind, citation, status, text, quotes=(), message=""):
+        return {"n": n, "kind": kind, "citation": citation, "status": status, "text": text,
+                "quotes": list(quotes), "message": message}  # fmt: skip
+
+    body = {
+        "mode": "llm", "degraded": False, "model": "legal", "index_version": "juris_x",
+        "answer": "Under 17 U.S.C. § 107 ... [1]. ... [1]. [2]. [3].", "answered": True,
+        "verification": {"unsupported_claims": 0, "citations_by_status": {}},
+        "citations": [
+            cited(1, "legal", "17 U.S.C. § 107", "verified", "17 U.S.C. § 107"),
+            cited(1, "source", "17 U.S.C. § 107", "verified", "[1]", ["the fair use", "(2)"]),
+            cited(1, "source", "17 U.S.C. § 107", "misquoted", "[1]", ["fair dealing"],
+                  "the quoted words are not in source [1]"),
+            cited(2, "source", "17 U.S.C. § 504(c)(2)", "verified", "[2]"),
+            cited(3, "source", "", "not_in_sources", "[3]", (), "no source [3] was given"),
+            cited(None, "legal", "17 U.S.C. § 1201", "in_corpus", "17 U.S.C. § 1201", (),
+                  "in the corpus, not among the sources"),
+        ],
+    }  # fmt: skip
+    print_answer(body)
+    out = capsys.readouterr().out
+    lines = [line.strip() for line in out.splitlines()]
+    sources = lines.index("Sources cited:")
+    assert lines[sources + 1 : sources + 4] == [
+        "[1] 17 U.S.C. § 107  — misquoted, 3 quotes checked"
+        " (the quoted words are not in source [1])",
+        "[2] 17 U.S.C. § 504(c)(2)  — verified",
+        "[3]  — not_in_sources (no source [3] was given)",
+    ]
+    assert lines[sources + 4 : sources + 7] == [
+        "Citations written in the answer:",
+        "17 U.S.C. § 107  — verified",
+        "17 U.S.C. § 1201  — in_corpus (in the corpus, not among the sources)",
+    ]
