@@ -70,6 +70,11 @@ class PerBuild(Generic[T]):
     def _stale(self, value: tuple[str, T, float], store: VectorStore) -> bool:
         return value[0] != store.name or time.monotonic() - value[2] >= self.max_age_s
 
+    @property
+    def has_value(self) -> bool:
+        """Whether a value is in (this build's or an earlier one's): `get` will not wait."""
+        return self._value is not None
+
     def start(self, store: VectorStore) -> threading.Event:
         """Start computing `store`'s value in a thread (once per build); set when finished."""
         with self._lock:

@@ -324,12 +324,16 @@ class Retriever:
         self._opener.wait_s = wait_s
         self._opener.retry_s = retry_s
 
-    def check(self) -> None:
-        """Raise `IndexUnavailable` when the index cannot answer queries."""
+    def check(self) -> dict[str, str]:
+        """Raise `IndexUnavailable` when the index cannot answer queries; else say whether
+        the per-build tables are in (`tables`: `ready`) or the process's first question
+        would wait for them (`computing`; seconds, longer while a build fills)."""
         store = self._current()
         if store.count() == 0:
             raise IndexUnavailable(f"index build {store.name} is empty")
         self._start_per_build(store)
+        ready = all(table.has_value for table in self._per_build_tables())
+        return {"tables": "ready" if ready else "computing"}
 
     def settle(self, timeout_s: float = 600.0) -> bool:
         """Wait until the current build's per-build values are computed (or have failed, which
@@ -340,17 +344,18 @@ class Retriever:
         events = self._start_per_build(self._current())
         return all(done.wait(max(0.0, deadline - time.monotonic())) for done in events)
 
-    def _start_per_build(self, store: VectorStore) -> list[threading.Event]:
-        started = []
+    def _per_build_tables(self) -> list[PerBuild[Any]]:
+        tables: list[PerBuild[Any]] = []
         if self.query_terms is not None:
-            started.append(self._term_df.start(store))  # ready before the first long question
-        started.append(self._citations.start(store))  # fact patterns' rankings use both
-        started.append(self._usage.start(store))
-        started.append(self._case_names.start(store))
+            tables.append(self._term_df)  # ready before the first long question
+        tables += [self._citations, self._usage]  # fact patterns' rankings use both
+        tables.append(self._case_names)
         if self.order is not None:
-            started.append(self._bodies.start(store))  # ready before the first question
-            started.append(self._cross_refs.start(store))
-        return started
+            tables += [self._bodies, self._cross_refs]  # ready before the first question
+        return tables
+
+    def _start_per_build(self, store: VectorStore) -> list[threading.Event]:
+        return [table.start(store) for table in self._per_build_tables()]
 
     def index_status(self) -> dict[str, Any] | None:
         """The last build's progress (`indexing.status`), with `current` = the build searches

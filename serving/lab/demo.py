@@ -228,21 +228,32 @@ class ModelServer:
             self.process.kill()
 
 
-def wait_until_serving(base: str, timeout_s: float = 600.0) -> str | None:
+def wait_until_serving(base: str, timeout_s: float = 600.0, tables_s: float = 120.0) -> str | None:
     """Wait until `GET /readyz` says the index is open (a complete build of the whole corpus
-    takes seconds to open, longer on a busy machine); None when it is, else the last reason."""
+    takes seconds to open, longer on a busy machine) and its per-build tables are in (the
+    process's first question waits for them, and past the gateway's index timeout it is
+    answered 503; at most `tables_s`, then it is asked all the same); None when it is open,
+    else the last reason."""
     deadline = time.monotonic() + timeout_s
+    tables_deadline: float | None = None
     reason = "no answer"
     told = False
     while time.monotonic() < deadline:
         try:
             r = httpx.get(f"{base}/readyz", timeout=10)
             if r.status_code == 200:
-                return None
-            reason = str(r.json().get("index", {}).get("error") or r.text[:200])
+                if r.json().get("index", {}).get("tables") != "computing":
+                    return None
+                if tables_deadline is None:
+                    print("preparing the index's tables …", flush=True)
+                    tables_deadline = time.monotonic() + tables_s
+                elif time.monotonic() > tables_deadline:
+                    return None
+            else:
+                reason = str(r.json().get("index", {}).get("error") or r.text[:200])
         except (httpx.HTTPError, ValueError) as err:
             reason = repr(err)
-        if not told:
+        if tables_deadline is None and not told:
             print("opening the index …", flush=True)
             told = True
         time.sleep(0.5)

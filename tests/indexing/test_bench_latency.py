@@ -18,6 +18,7 @@ def test_settle_waits_until_every_per_build_table_is_in(retriever: Retriever) ->
     assert retriever.settle(timeout_s=300) is True
     # nothing left to compute: a second wait of no time at all finds every table in
     assert retriever.settle(timeout_s=0) is True
+    assert retriever.check() == {"tables": "ready"}  # what `/readyz` tells the demo
 
 
 def test_latency_is_timed_after_the_builds_tables_are_in(index_slice: IndexSettings) -> None:

@@ -70,3 +70,23 @@ def test_a_failure_is_logged_and_retried(caplog) -> None:
     assert values.get(_Build("b2")) == 1  # b2's count fails in the background
     _wait_for(lambda: values.get(_Build("b2")) == 3)  # the next get starts another
     assert "computing the test values of build b2 failed" in caplog.text
+
+
+def test_has_value_says_whether_a_query_would_wait() -> None:
+    """What `/readyz` reports as `tables`: only the process's very first value is waited for;
+    after a swap the previous build's value serves, so nothing waits."""
+    release = threading.Event()
+
+    def compute(store) -> str:
+        release.wait(10)
+        return store.name
+
+    values = PerBuild("test values", compute)
+    values.start(_Build("b1"))
+    assert not values.has_value  # the first question would wait for it
+    release.set()
+    _wait_for(lambda: values.has_value)
+    release.clear()
+    values.start(_Build("b2"))
+    assert values.has_value and values.get(_Build("b2")) == "b1"  # b1's serves, no wait
+    release.set()

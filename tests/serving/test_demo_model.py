@@ -73,3 +73,44 @@ def test_the_demo_lists_each_source_once_with_its_worst_status_and_then_the_text
         "17 U.S.C. § 107  — verified",
         "17 U.S.C. § 1201  — in_corpus (in the corpus, not among the sources)",
     ]
+
+
+def test_the_demo_asks_once_the_index_tables_are_in(capsys) -> None:
+    """The process's first question waits for the build's tables, and one asked while they
+    are computed can outlast the gateway's index timeout (a 503): the demo waits for
+    `/readyz` to say they are in, or asks all the same after `tables_s`."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from serving.lab.demo import wait_until_serving
+
+    answers = iter([503, "computing", "computing", "ready"])
+
+    class Readyz(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state = next(answers, "ready")
+            body = {"index": {"ok": False, "error": "opening"}} if state == 503 else {
+                "index": {"ok": True, "tables": state}}  # fmt: skip
+            self.send_response(503 if state == 503 else 200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps(body).encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Readyz)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        assert wait_until_serving(base, timeout_s=30) is None
+        assert next(answers, "all asked") == "all asked"  # it waited through "computing"
+        out = capsys.readouterr().out
+        assert "opening the index" in out and "preparing the index's tables" in out
+        answers = iter(["computing"] * 1000)
+        start = time.monotonic()
+        assert wait_until_serving(base, timeout_s=30, tables_s=1.0) is None  # asked anyway
+        assert time.monotonic() - start < 10
+    finally:
+        server.shutdown()
