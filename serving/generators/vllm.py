@@ -443,6 +443,11 @@ class VllmGenerator:
                 except StopAsyncIteration:
                     break
                 except TimeoutError as err:
+                    if _left(deadline) <= 0:  # the whole generation's budget, not a stall
+                        budget = f"{cfg.total_timeout_s:g} s"
+                        raise GeneratorError(
+                            "timeout", f"generation exceeded its deadline ({budget})"
+                        ) from err
                     raise GeneratorError("timeout", f"no output for {wait:.1f} s") from err
                 piece, done = self._parse_line(line, stats)
                 if piece:

@@ -169,6 +169,22 @@ def test_a_slow_model_server_costs_an_ask_its_deadline_too(key):
         assert seen.closed is not None  # the generation was stopped at the deadline
 
 
+def test_a_generation_cut_at_its_deadline_is_logged_as_that_not_as_a_stall():
+    async def main() -> None:
+        config = VllmConfig(slow.url, total_timeout_s=1.0)
+        async with make_http_client(config) as client:
+            messages = [{"role": "user", "content": QUESTION}]
+            async for _ in VllmGenerator(client, config).stream(
+                messages, model="base", max_tokens=1000
+            ):
+                pass
+
+    with FakeModelServer("trickle", interval_s=0.2) as slow, pytest.raises(GeneratorError) as err:
+        asyncio.run(main())
+    assert err.value.reason == "timeout"
+    assert "exceeded its deadline (1 s)" in str(err.value)  # it was "no output for 0.1 s"
+
+
 def test_a_model_that_loops_is_stopped_and_answered_extractively(key):
     keys, _, headers = key
     with FakeModelServer("trickle", interval_s=0.01) as model:  # "word word word …", forever
