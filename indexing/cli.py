@@ -195,6 +195,7 @@ def passage_json(p: Any) -> dict[str, Any]:
 def cmd_search(args: argparse.Namespace) -> int:
     from indexing.model import SearchFilters
     from indexing.retrieve import open_retriever
+    from indexing.status import pending_note
 
     settings = _settings(args)
     filters = SearchFilters(
@@ -208,10 +209,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         passages = retriever.search(
             args.query, top_k=args.top_k, filters=filters, mode=args.mode, group_by_doc=args.group
         )
+        # a build still filling, or an incomplete one (a demo stopped while it indexed)
+        note = pending_note(
+            retriever.index_status(), filters.kind, filters.jurisdiction, filters.sources
+        )
         out = {
             "query": args.query,
             "index_version": retriever.index_version,
             "mode": args.mode,
+            "index_note": note[1] if note else None,
             "results": [passage_json(p) for p in passages],
         }
     finally:
@@ -219,6 +225,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     else:
+        if note:
+            print(f"note: {note[1]}", file=sys.stderr)
         for i, r in enumerate(out["results"], 1):
             print(f"{i:2d}. [{r['score']:.4f}] {r['citation']}  ({r['doc_id']} @ {r['version']})")
             print(f"    {r['text'][:200]}")

@@ -244,14 +244,30 @@ class BuildTracker:
         os.replace(tmp, self.path)
 
 
+def serving_incomplete(status: dict[str, Any] | None) -> bool:
+    """Whether searches use a build that stopped or failed while it filled: one served early
+    (the demo's), then stopped by Ctrl-C or an error. It holds only the sources it reached,
+    until a build completes. `status` needs `current` (the retriever's `index_status` adds
+    it); without it a failed build is taken to be one the previous build serves in place of.
+    """
+    if not status:
+        return False
+    return (
+        status.get("state") == "failed"
+        and bool(status.get("serving"))
+        and status.get("current") == status.get("build")
+    )
+
+
 def pending_sources(status: dict[str, Any] | None, asked: Iterable[str] | None = None) -> list[str]:
-    """Sources of a filling build that are not fully searchable yet (among `asked`, when given).
+    """Sources of a filling build, or of an incomplete one searches use (`serving_incomplete`),
+    that are not fully searchable (among `asked`, when given).
 
     Args:
         status: `read_status`'s result (None or a complete build: nothing pending).
         asked: the sources a search's filters ask for (None or empty: all of them).
     """
-    if not status or status.get("state") != "filling":
+    if not status or not (status.get("state") == "filling" or serving_incomplete(status)):
         return []
     wanted = set(asked or ())
     return [
@@ -300,3 +316,32 @@ def pending_for(
                 continue
         out.append(name)
     return out
+
+
+def pending_note(
+    status: dict[str, Any] | None,
+    kind: str | None = None,
+    jurisdiction: str | None = None,
+    sources: Iterable[str] | None = None,
+) -> tuple[list[str], str] | None:
+    """The sources a search with these filters could miss, and what to tell its reader: a
+    build still filling, or an incomplete one that searches use; None when nothing is missing.
+    """
+    pending = pending_for(status, kind, jurisdiction, sources)
+    if not pending or status is None:
+        return None
+    names = ", ".join(pending)
+    passages = int(status.get("passages") or 0)
+    if serving_incomplete(status):
+        return pending, (
+            f"not fully indexed: {names} — the build this index serves stopped before it was "
+            f"complete ({passages:,} passages in); results from these sources are missing "
+            "until a build completes (`python -m indexing build`)"
+        )
+    serving = bool(status.get("serving")) and status.get("current") == status.get("build")
+    where = "this index" if serving else "the build being prepared"
+    return pending, (
+        f"not fully indexed yet: {names} — {where} is still filling ({passages:,} of about "
+        f"{int(status.get('passages_estimated') or 0):,} passages); results from these "
+        "sources may be missing"
+    )

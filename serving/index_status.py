@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from indexing.model import SearchFilters
-from indexing.status import pending_for, pending_sources
+from indexing.status import pending_note, pending_sources, serving_incomplete
 from serving.index_protocol import RetrieverLike
 from serving.protocol import IndexNote
 
@@ -29,7 +29,20 @@ def index_status(retriever: RetrieverLike) -> dict[str, Any] | None:
 
 
 def readiness_fields(status: dict[str, Any] | None) -> dict[str, object]:
-    """Flat fields `/readyz` adds to its `index` object while a build fills."""
+    """Flat fields `/readyz` adds to its `index` object while a build fills, or while
+    searches use an incomplete one (`incomplete`: it stopped before it was complete)."""
+    if serving_incomplete(status):
+        assert status is not None
+        pending = pending_sources(status)
+        return {
+            "filling": False,
+            "incomplete": True,
+            "incomplete_build": str(status.get("build", "")),
+            "sources_done": ", ".join(n for n in status.get("sources") or {} if n not in pending),
+            "sources_pending": ", ".join(pending),
+            "passages": int(status.get("passages") or 0),
+            "build_error": str(status.get("error") or "")[:300],
+        }
     if not status or status.get("state") != "filling":
         return {"filling": False}
     pending = pending_sources(status)
@@ -48,20 +61,11 @@ def readiness_fields(status: dict[str, Any] | None) -> dict[str, object]:
 
 
 def index_note(retriever: RetrieverLike, filters: SearchFilters) -> IndexNote | None:
-    """The note for a result whose filters ask for sources not (fully) indexed yet."""
+    """The note for a result whose filters ask for sources not (fully) indexed: a build still
+    filling, or an incomplete one that searches use."""
     status = index_status(retriever)
-    pending = pending_for(status, filters.kind, filters.jurisdiction, filters.sources or None)
-    if not pending or status is None:
+    note = pending_note(status, filters.kind, filters.jurisdiction, filters.sources or None)
+    if note is None or status is None:
         return None
-    serving = bool(status.get("serving")) and status.get("current") == status.get("build")
-    where = "this index" if serving else "the build being prepared"
-    return IndexNote(
-        pending_sources=pending,
-        message=(
-            f"not fully indexed yet: {', '.join(pending)} — {where} is still filling "
-            f"({int(status.get('passages') or 0):,} of about "
-            f"{int(status.get('passages_estimated') or 0):,} passages); results from these "
-            "sources may be missing"
-        ),
-        eta_s=status.get("eta_s"),
-    )
+    pending, message = note
+    return IndexNote(pending_sources=pending, message=message, eta_s=status.get("eta_s"))

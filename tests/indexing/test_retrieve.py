@@ -358,6 +358,29 @@ def test_search_cli_json_shape(index_slice, monkeypatch, capsys):
         assert {"doc_id", "chunk_id", "score", "citation", "pinpoint", "text"} <= set(r)
         assert r["kind"] == "statute"
     assert out["results"][0]["doc_id"].startswith("usc:17/")
+    assert out["index_note"] is None  # a complete build: nothing is missing
+
+
+def test_search_cli_says_when_the_build_it_searches_is_incomplete(index_slice, monkeypatch, capsys):
+    """After a demo stopped while its build filled, that build serves until one completes: the
+    command still answers, and says which sources it may be missing."""
+    from indexing.retrieve import Retriever
+
+    def stopped(self) -> dict:
+        build = self.index_version
+        sources = {"uscode": {"state": "failed"}, "gdpr": {"state": "done"}}
+        return {"build": build, "current": build, "state": "failed", "serving": True,
+                "passages": 18381, "sources": sources}  # fmt: skip
+
+    monkeypatch.setattr(Retriever, "index_status", stopped)
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
+    monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
+    assert main(["search", "fair use", "--top-k", "2", "-q"]) == 0
+    said = capsys.readouterr()
+    assert said.out.startswith(" 1. ")
+    assert said.err.startswith("note: not fully indexed: uscode — the build this index serves")
+    assert main(["search", "fair use", "--jurisdiction", "eu", "--json", "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["index_note"] is None  # GDPR is in whole
 
 
 def test_place_opinions_keeps_their_order_on_the_provisions_scale():

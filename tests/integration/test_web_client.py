@@ -715,3 +715,23 @@ def test_a_decline_retrieval_overrules_is_shown_as_the_quoted_passages(
         assert "do not answer this question" not in page.inner_text("#answer")
         assert page.locator("#answer a.cite-ref").count() >= 1  # the quoted passages
         shot(page, "laptop-decline-overruled")
+
+
+def test_an_incomplete_index_says_so_in_a_banner(
+    gateway: str, slice_retriever: Any, open_page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A demo stopped while its build filled leaves searches on that build until one
+    completes: the page says the index is incomplete and which sources are not fully in."""
+    status = {
+        "build": "juris_x", "current": "juris_x", "state": "failed", "serving": True,
+        "passages": 18381, "error": "BuildStopped: build juris_x stopped after 18,381 passages",
+        "sources": {"gdpr": {"state": "done"}, "uscode": {"state": "failed"}},
+    }  # fmt: skip
+    monkeypatch.setattr(slice_retriever, "index_status", lambda: status, raising=False)
+    page = open_page(gateway)
+    banner = page.locator("#index-banner")
+    banner.wait_for(state="visible")
+    text = banner.inner_text()
+    assert "Incomplete index" in text and "18,381 passages" in text, text
+    assert "Not fully indexed: uscode." in text and "gdpr" not in text
+    shot(page, "index-incomplete")

@@ -91,3 +91,27 @@ def test_results_note_a_pending_source_their_filters_ask_for(client, retriever, 
     assert note["pending_sources"] == ["aila/casedocs"]
     streamed = client.post("/v1/ask", json={**opinions, "stream": True}, headers=auth(user_key))
     assert '"index_note": {"pending_sources": ["aila/casedocs"]' in streamed.text
+
+
+@pytest.mark.unit
+def test_an_incomplete_build_that_searches_use_is_said_to_be_so(
+    client, retriever, user_key, filling
+):
+    """A demo stopped while its build filled: searches stay on that build until one completes,
+    and `/readyz` and every result whose filters reach a missing source say so."""
+    stopped = {**filling, "state": "failed", "error": "BuildStopped: build … stopped after 210"}
+    retriever.index_status = lambda: stopped
+    index = client.get("/readyz").json()["index"]
+    assert index["filling"] is False and index["incomplete"] is True
+    assert index["sources_pending"] == "aila/casedocs" and index["passages"] == 210
+    assert index["build_error"].startswith("BuildStopped")
+    r = client.post("/v1/search", json={"query": "fair use"}, headers=auth(user_key)).json()
+    assert r["index_note"]["pending_sources"] == ["aila/casedocs"]
+    said = r["index_note"]["message"]
+    assert "the build this index serves stopped before it was complete" in said
+    # a failed build that searches do not use (the previous complete build serves): nothing missing
+    retriever.index_status = lambda: {**stopped, "current": "juris_20261202T100000_000001"}
+    index = client.get("/readyz").json()["index"]
+    assert index["filling"] is False and "incomplete" not in index
+    r = client.post("/v1/search", json={"query": "fair use"}, headers=auth(user_key)).json()
+    assert r["index_note"] is None

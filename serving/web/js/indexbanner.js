@@ -17,12 +17,28 @@ export function roughDuration(seconds) {
 const list = (text) => (text ? String(text).split(", ").filter(Boolean) : []);
 
 /**
- * Fill `box` from `/readyz`'s `index` object; returns true while the build is still filling.
+ * Fill `box` from `/readyz`'s `index` object; returns true while the build is still filling
+ * or the index searches use is incomplete (its build stopped part-way).
  * @param {HTMLElement} box
  * @param {any} index the `index` object of the `GET /readyz` body
  */
 export function renderIndexStatus(box, index) {
   clear(box);
+  if (index && index.incomplete) {
+    // a build served while it filled, then stopped (a demo interrupted): say what is missing
+    append(
+      box,
+      el("strong", { text: "Incomplete index: " }),
+      `its build stopped before it was complete (${Number(index.passages || 0).toLocaleString("en-US")} passages). ` +
+        "Answers use what is indexed; a build run to the end (python -m indexing build) completes it. ",
+      list(index.sources_pending).length
+        ? el("span", { class: "hint", text: `Not fully indexed: ${list(index.sources_pending).join(", ")}. ` })
+        : null,
+    );
+    box.dataset.state = "incomplete";
+    box.hidden = false;
+    return true; // keep watching: a new build may start
+  }
   if (!index || !index.filling) {
     box.hidden = true;
     box.dataset.state = "complete";
