@@ -326,14 +326,22 @@ class Retriever:
 
     def check(self) -> dict[str, str]:
         """Raise `IndexUnavailable` when the index cannot answer queries; else say whether
-        the per-build tables are in (`tables`: `ready`) or the process's first question
-        would wait for them (`computing`; seconds, longer while a build fills)."""
+        the per-build tables a question reads are in (`tables`: `ready`) or the process's
+        first question would wait for them (`computing`; seconds, longer while a build
+        fills). A fact pattern also reads term frequencies, the citation graph and statute
+        usage, which take longer (tens of seconds on the whole corpus)."""
         store = self._current()
         if store.count() == 0:
             raise IndexUnavailable(f"index build {store.name} is empty")
         self._start_per_build(store)
-        ready = all(table.has_value for table in self._per_build_tables())
+        ready = all(table.has_value for table in self._question_tables())
         return {"tables": "ready" if ready else "computing"}
+
+    def _question_tables(self) -> list[PerBuild[Any]]:
+        tables: list[PerBuild[Any]] = [self._case_names]
+        if self.order is not None:
+            tables += [self._bodies, self._cross_refs]
+        return tables
 
     def settle(self, timeout_s: float = 600.0) -> bool:
         """Wait until the current build's per-build values are computed (or have failed, which
