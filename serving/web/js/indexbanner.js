@@ -26,13 +26,15 @@ export function renderIndexStatus(box, index) {
   clear(box);
   if (index && index.incomplete) {
     // a build served while it filled, then stopped (a demo interrupted): say what is missing
+    const passages = Number(index.passages || 0).toLocaleString("en-US");
+    const missing = list(index.sources_pending);
     append(
       box,
       el("strong", { text: "Incomplete index: " }),
-      `its build stopped before it was complete (${Number(index.passages || 0).toLocaleString("en-US")} passages). ` +
-        "Answers use what is indexed; a build run to the end (python -m indexing build) completes it. ",
-      list(index.sources_pending).length
-        ? el("span", { class: "hint", text: `Not fully indexed: ${list(index.sources_pending).join(", ")}. ` })
+      `its build stopped before it was complete (${passages} passages). Answers use what is ` +
+        "indexed; a build run to the end (python -m indexing build) completes it. ",
+      missing.length
+        ? el("span", { class: "hint", text: `Not fully indexed: ${missing.join(", ")}. ` })
         : null,
     );
     box.dataset.state = "incomplete";
