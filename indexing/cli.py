@@ -388,3 +388,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BusyError, IndexUnavailable, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a build stopped so is marked failed in its status file
+        print("interrupted", file=sys.stderr)
+        return 130

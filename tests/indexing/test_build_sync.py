@@ -414,3 +414,28 @@ def test_a_stopped_build_says_so_and_the_current_build_keeps_serving(tmp_path, s
     assert open_retriever(settings).search("punishment for murder", top_k=3)
     status = json.loads((tmp_path / "q" / "juris.build.json").read_text())
     assert status["state"] == "failed" and "BuildStopped" in status["error"]
+
+
+@pytest.mark.unit
+def test_an_interrupted_build_command_ends_with_a_line_not_a_traceback(
+    tmp_path, small_corpus, monkeypatch, capsys
+):
+    """Ctrl-C during `python -m indexing build`: the build is marked failed in its status
+    file, the current build stays, and the command says `interrupted` (exit 130)."""
+    import indexing.build
+
+    settings = _settings(tmp_path / "q", small_corpus)
+    first = run_build(settings, progress=False)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(indexing.build, "index_units", interrupted)
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(tmp_path / "q"))
+    monkeypatch.setenv("JURIS_CORPUS_DIR", str(small_corpus))
+    monkeypatch.setenv("JURIS_EMBED_CACHE", str(CACHE))
+    assert main(["build", "-q"]) == 130
+    assert capsys.readouterr().err.strip().endswith("interrupted")
+    assert make_catalog(settings).current() == first.build
+    status = json.loads((tmp_path / "q" / "juris.build.json").read_text())
+    assert status["state"] == "failed" and status["error"].startswith("KeyboardInterrupt")
