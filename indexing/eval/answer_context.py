@@ -22,6 +22,7 @@ from typing import Any
 
 from indexing.eval.crossval import PRIOR, STATUTES, dev_queries
 from indexing.eval.metrics import Qrels
+from indexing.eval.paths import AILA_SOURCES, checked_index
 
 WAYS = {"passages (each passage on its own)": False, "fact-pattern documents (now)": None}
 
@@ -85,7 +86,7 @@ def run_cli(args: argparse.Namespace) -> int:
     try:
         retriever = open_retriever(settings)
         try:
-            retriever.check()
+            checked_index(retriever, AILA_SOURCES)
             result = answer_context(retriever, queries, qrels, args.top_k)
         finally:
             retriever.close()

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from indexing.eval.metrics import Qrels, Run, evaluate, trec_order
+from indexing.eval.paths import US_AND_EU_SOURCES, checked_index
 
 if TYPE_CHECKING:
     from indexing.model import Chunk, Passage, Relevance
@@ -309,7 +310,7 @@ def open_checked(settings: Any) -> Retriever:
     from indexing.retrieve import open_retriever
 
     retriever = open_retriever(settings)
-    retriever.check()
+    checked_index(retriever, US_AND_EU_SOURCES)
     return retriever
 
 

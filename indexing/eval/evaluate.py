@@ -43,7 +43,7 @@ from indexing.eval.metrics import (
     trec_order,
     write_run,
 )
-from indexing.eval.paths import FactPatternPath, memory_path
+from indexing.eval.paths import FactPatternPath, checked_index, memory_path
 from indexing.eval.rankers import Bm25sRanker, Scores, SourceDocs, load_source
 from indexing.fact_patterns import FactPatternSettings
 from indexing.rerank import CrossEncoderReranker, RerankerUnavailable, configured_reranker
@@ -313,7 +313,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
         try:
             retriever = open_retriever(settings)  # reranks itself when one is configured
-            retriever.check()
+            checked_index(retriever, (args.source,))
         except (IndexUnavailable, RerankerUnavailable) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

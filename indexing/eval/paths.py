@@ -24,6 +24,7 @@ from typing import Any
 
 from indexing.fact_patterns import Evidence, FactPatterns, FactPatternSettings, rank
 from indexing.model import SearchFilters
+from indexing.status import pending_note
 from indexing.statute_usage import StatuteUsage
 from indexing.store import Where
 from legal_corpus.citation_graph import CitationGraph
@@ -207,9 +208,29 @@ def index_path(settings: Any = None, retriever: Any = None) -> FactPatternPath:
     if retriever is None:
         retriever = open_retriever(settings)
         close = retriever.close
-    retriever.check()
+    checked_index(retriever, AILA_SOURCES)
     patterns, graph, usage = retriever.fact_patterns()
     return FactPatternPath("index", patterns, graph, usage, close=close)
+
+
+AILA_SOURCES = ("aila/casedocs", "aila/statutes")
+US_AND_EU_SOURCES = ("uscode", "federal_rules", "gdpr")
+
+
+def checked_index(retriever: Any, sources: Collection[str] | None = None) -> str | None:
+    """Check that `retriever` answers (`IndexUnavailable` if not) and warn when the build it
+    searches lacks some of `sources` (None: any): still filling, or incomplete (a demo
+    stopped part-way). Figures measured through it count what is missing as misses.
+
+    Returns:
+        The warning, or None when the build holds every source asked about.
+    """
+    retriever.check()
+    note = pending_note(retriever.index_status(), sources=sources)
+    if note is None:
+        return None
+    log.warning("figures through this index count what it lacks as misses: %s", note[1])
+    return note[1]
 
 
 def index_available(settings: Any) -> bool:

@@ -53,6 +53,7 @@ from indexing.eval.metrics import (
     trec_order,
     write_run,
 )
+from indexing.eval.paths import US_AND_EU_SOURCES, checked_index
 from indexing.eval.rankers import Bm25sRanker, Scores, SourceDocs
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ def run_cli(args: argparse.Namespace) -> int:
     settings: Any = IndexSettings(**{})
     try:
         retriever = open_retriever(settings)
-        retriever.check()
+        checked_index(retriever, US_AND_EU_SOURCES)
     except IndexUnavailable as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from indexing.cli import main
 
 pytestmark = pytest.mark.unit
+
+CACHE = Path(__file__).resolve().parents[2] / "var" / "embed_cache"
 
 JUDGMENTS = ("C1", "C76", "C92", "C1516", "C2108")  # C76 cites C92 (1996 Indlaw SC 1409)
 STATUTES = tuple(f"S{n}" for n in range(1, 7))
@@ -69,3 +72,51 @@ def test_report_runs_every_mode_on_three_tasks(small_aila: Path, tmp_path: Path,
         line.split()[2] for line in (out / "runs" / "citing-bm25.run").read_text().splitlines()
     ]
     assert sorted(ranked) == sorted(set(JUDGMENTS) - {"C76"})
+
+
+class _AfterFirstBatch(threading.Event):
+    """A stop that is set once the build has written (and served) its first batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    def is_set(self) -> bool:
+        self.asked += 1
+        return self.asked > 1
+
+
+def test_an_incomplete_build_is_not_measured_as_if_it_held_the_corpus(
+    small_aila: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a demo stopped part-way, the build it was filling is the one searches use; its
+    figures would count every judgment not yet indexed as a miss (prior cases 0.0009 on a
+    fresh clone). `make eval` says so and leaves the index path out."""
+    from indexing.build import BuildStopped, run_build
+    from indexing.settings import IndexSettings
+
+    root = tmp_path / "qdrant"
+    settings = IndexSettings(qdrant_path=root, corpus_dir=small_aila, embed_cache=CACHE)
+    with pytest.raises(BuildStopped):
+        run_build(settings, progress=False, serve_early=True, stop=_AfterFirstBatch())
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(root))
+    monkeypatch.setenv("JURIS_EMBED_CACHE", str(CACHE))
+    out = tmp_path / "eval"
+    assert main(["report", "--out", str(out), "--corpus", str(small_aila), "--modes", "bm25"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert all(not run.startswith("index") for rows in metrics.values() for run in rows)
+    report = (out / "report.md").read_text()
+    assert "> not measured through the index: not fully indexed: aila/" in report
+    assert "the build this index serves stopped before it was complete" in report
+    # the other evaluations through the index (`eval-questions`, `eval-doctrine`,
+    # `answer-context`, `eval --index`) measure it all the same, with a warning first
+    from indexing.eval.paths import AILA_SOURCES, US_AND_EU_SOURCES, checked_index
+    from indexing.retrieve import open_retriever
+
+    retriever = open_retriever(settings)
+    try:
+        warned = checked_index(retriever, AILA_SOURCES) or ""
+        assert "the build this index serves stopped before it was complete" in warned
+        assert checked_index(retriever, US_AND_EU_SOURCES) is None  # none of them built here
+    finally:
+        retriever.close()
