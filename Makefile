@@ -158,14 +158,14 @@ bench: setup setup-vllm model ## benchmarks: parsing, indexing (pipeline vs raw 
 
 eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' questions, case names, doctrine questions when an index is built), report in var/eval
 	$(PY) -m indexing report --out var/eval
-	@if [ -n "$$JURIS_QDRANT_URL" ] || [ -d "$${JURIS_QDRANT_PATH:-var/qdrant}/builds" ]; then \
+	@if [ -n "$$JURIS_QDRANT_URL" ] || $(PY) -m indexing status; then \
 		$(PY) -m indexing eval-questions --run-out var/eval/runs > var/eval/questions.txt && cat var/eval/questions.txt && \
 		$(PY) -m indexing eval-questions --case-names 80 > var/eval/case-names.txt && cat var/eval/case-names.txt && \
 		$(PY) -m indexing eval-doctrine --split dev > var/eval/doctrine-dev.txt && cat var/eval/doctrine-dev.txt && \
 		$(PY) -m indexing eval-doctrine --split test > var/eval/doctrine-test.txt && cat var/eval/doctrine-test.txt && \
 		$(PY) -m indexing eval-doctrine --questions indexing/eval/benchmarks/doctrine_fresh.jsonl --split test > var/eval/doctrine-fresh.txt && cat var/eval/doctrine-fresh.txt && \
 		$(PY) -m indexing answer-context > var/eval/answer-context.txt && cat var/eval/answer-context.txt; \
-	else echo "eval-questions skipped: no built index (make demo, or python -m indexing build)"; fi
+	else echo "eval-questions skipped: no complete build (make demo, or python -m indexing build)"; fi
 
 clean: ## remove build outputs and local indexes (keeps the virtual environments)
 	rm -rf var build .pytest_cache .mypy_cache .ruff_cache

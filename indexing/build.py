@@ -75,6 +75,13 @@ def writer_lock(root: Path, shared: bool = False, wait: bool = False) -> Iterato
         yield
 
 
+def has_complete_build(settings: IndexSettings) -> bool:
+    """Whether the index's current build is a finished one (its manifest is written last): not
+    none, not one still filling, not one a demo served early and then stopped."""
+    current = make_catalog(settings).current()
+    return current is not None and manifest_path(settings.qdrant_path, current).exists()
+
+
 def make_catalog(settings: IndexSettings) -> Catalog:
     """The catalog for the configured engine (server when `JURIS_QDRANT_URL` is set)."""
     return open_catalog(

@@ -233,6 +233,29 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """The current build and whether it is complete; exit 0 when it is, 1 when not."""
+    from indexing.build import has_complete_build, make_catalog
+    from indexing.status import pending_note, read_status
+
+    settings = _settings(args)
+    current = make_catalog(settings).current()
+    complete = has_complete_build(settings)
+    status = read_status(settings.qdrant_path, settings.collection)
+    if status is not None:
+        status["current"] = current
+    note = pending_note(status)
+    out = {"current": current, "complete": complete, "index_note": note[1] if note else None}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        state = "complete" if complete else "none" if current is None else "not complete"
+        print(f"current build: {current or '(none)'} — {state}")
+        if note:
+            print(f"note: {note[1]}")
+    return 0 if complete else 1
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     try:
         from indexing.eval.bench import run_bench
@@ -321,6 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--group", action="store_true", help="one passage per document")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_search)
+
+    st = sub.add_parser(
+        "status", help="the current build and whether it is complete (exit 1 if not)"
+    )
+    st.add_argument("--json", action="store_true", help="print one JSON object")
+    st.set_defaults(func=cmd_status)
 
     k = sub.add_parser("bench", help="throughput, sync and latency benchmarks")
     common(k)

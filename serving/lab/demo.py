@@ -75,13 +75,10 @@ def ensure_index(sources: list[str] | None) -> str:
 
 def has_complete_build() -> bool:
     """Whether the configured index has a current build with its manifest (a finished one)."""
-    from indexing.build import make_catalog
-    from indexing.manifest import manifest_path
+    from indexing.build import has_complete_build as complete
     from indexing.settings import IndexSettings
 
-    settings = IndexSettings()  # type: ignore[call-arg]
-    current = make_catalog(settings).current()
-    return current is not None and manifest_path(settings.qdrant_path, current).exists()
+    return complete(IndexSettings())  # type: ignore[call-arg]
 
 
 class BackgroundBuild:

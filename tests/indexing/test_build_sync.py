@@ -439,3 +439,37 @@ def test_an_interrupted_build_command_ends_with_a_line_not_a_traceback(
     assert make_catalog(settings).current() == first.build
     status = json.loads((tmp_path / "q" / "juris.build.json").read_text())
     assert status["state"] == "failed" and status["error"].startswith("KeyboardInterrupt")
+
+
+@pytest.mark.unit
+def test_status_says_whether_the_current_build_is_complete(
+    tmp_path, corpus_dir, monkeypatch, capsys
+):
+    """`python -m indexing status` (what `make eval` asks before measuring through the index):
+    exit 0 for a finished build, 1 for none or for one a demo served early and then stopped."""
+    import shutil
+
+    from tests.indexing.test_eval_report import JUDGMENTS, STATUTES
+    from tests.support.stops import AfterFirstBatch
+
+    for folder, docs in (("casedocs", JUDGMENTS), ("statutes", STATUTES)):
+        (tmp_path / "corpus" / "aila" / folder).mkdir(parents=True)
+        for doc in docs:  # more than one batch
+            shutil.copy(
+                corpus_dir / "aila" / folder / f"{doc}.txt", tmp_path / "corpus" / "aila" / folder
+            )
+    settings = _settings(tmp_path / "q", tmp_path / "corpus")
+    monkeypatch.setenv("JURIS_QDRANT_PATH", str(tmp_path / "q"))
+    assert main(["status", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out) == {
+        "current": None, "complete": False, "index_note": None
+    }  # fmt: skip
+    first = run_build(settings, progress=False)
+    assert main(["status"]) == 0
+    assert capsys.readouterr().out.strip() == f"current build: {first.build} — complete"
+    with pytest.raises(BuildStopped):
+        run_build(settings, progress=False, serve_early=True, stop=AfterFirstBatch())
+    assert main(["status", "--json"]) == 1
+    said = json.loads(capsys.readouterr().out)
+    assert said["current"] != first.build and said["complete"] is False
+    assert "stopped before it was complete" in said["index_note"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
 from indexing.cli import main
+from tests.support.stops import AfterFirstBatch
 
 pytestmark = pytest.mark.unit
 
@@ -74,18 +74,6 @@ def test_report_runs_every_mode_on_three_tasks(small_aila: Path, tmp_path: Path,
     assert sorted(ranked) == sorted(set(JUDGMENTS) - {"C76"})
 
 
-class _AfterFirstBatch(threading.Event):
-    """A stop that is set once the build has written (and served) its first batch."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked = 0
-
-    def is_set(self) -> bool:
-        self.asked += 1
-        return self.asked > 1
-
-
 def test_an_incomplete_build_is_not_measured_as_if_it_held_the_corpus(
     small_aila: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,7 +86,7 @@ def test_an_incomplete_build_is_not_measured_as_if_it_held_the_corpus(
     root = tmp_path / "qdrant"
     settings = IndexSettings(qdrant_path=root, corpus_dir=small_aila, embed_cache=CACHE)
     with pytest.raises(BuildStopped):
-        run_build(settings, progress=False, serve_early=True, stop=_AfterFirstBatch())
+        run_build(settings, progress=False, serve_early=True, stop=AfterFirstBatch())
     monkeypatch.setenv("JURIS_QDRANT_PATH", str(root))
     monkeypatch.setenv("JURIS_EMBED_CACHE", str(CACHE))
     out = tmp_path / "eval"
