@@ -1,5 +1,5 @@
 """Fixtures of the indexing tests: the shared real index slice, a retriever over it, a small
-writable corpus."""
+writable corpus, a small AILA corpus."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from indexing.retrieve import Retriever, open_retriever
 from indexing.settings import IndexSettings
 from tests.support.index_slice import index_slice  # noqa: F401  (re-exported fixture)
+from tests.support.small_aila import copy_small_aila
 
 
 @pytest.fixture(scope="module")
@@ -31,3 +32,10 @@ def small_corpus(tmp_path: Path, corpus_dir: Path) -> Path:
         src = corpus_dir / "aila" / "statutes" / f"S{n}.txt"
         shutil.copy(src, root / "aila" / "statutes" / src.name)
     return root
+
+
+@pytest.fixture()
+def small_aila(tmp_path: Path, corpus_dir: Path) -> Path:
+    """Five real AILA judgments, six statutes and the dev queries (`tests.support.small_aila`):
+    enough passages for a build of more than one batch."""
+    return copy_small_aila(corpus_dir, tmp_path / "corpus")

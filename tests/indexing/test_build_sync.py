@@ -411,7 +411,11 @@ def test_a_stopped_build_says_so_and_the_current_build_keeps_serving(tmp_path, s
     with pytest.raises(BuildStopped, match="stopped after"):
         run_build(settings, progress=False, stop=stop)
     assert make_catalog(settings).current() == first.build
-    assert open_retriever(settings).search("punishment for murder", top_k=3)
+    retriever = open_retriever(settings)
+    try:
+        assert retriever.search("punishment for murder", top_k=3)
+    finally:
+        retriever.close()
     status = json.loads((tmp_path / "q" / "juris.build.json").read_text())
     assert status["state"] == "failed" and "BuildStopped" in status["error"]
 
@@ -443,22 +447,13 @@ def test_an_interrupted_build_command_ends_with_a_line_not_a_traceback(
 
 @pytest.mark.unit
 def test_status_says_whether_the_current_build_is_complete(
-    tmp_path, corpus_dir, monkeypatch, capsys
+    tmp_path, small_aila, monkeypatch, capsys
 ):
     """`python -m indexing status` (what `make eval` asks before measuring through the index):
     exit 0 for a finished build, 1 for none or for one a demo served early and then stopped."""
-    import shutil
-
-    from tests.indexing.test_eval_report import JUDGMENTS, STATUTES
     from tests.support.stops import AfterFirstBatch
 
-    for folder, docs in (("casedocs", JUDGMENTS), ("statutes", STATUTES)):
-        (tmp_path / "corpus" / "aila" / folder).mkdir(parents=True)
-        for doc in docs:  # more than one batch
-            shutil.copy(
-                corpus_dir / "aila" / folder / f"{doc}.txt", tmp_path / "corpus" / "aila" / folder
-            )
-    settings = _settings(tmp_path / "q", tmp_path / "corpus")
+    settings = _settings(tmp_path / "q", small_aila)
     monkeypatch.setenv("JURIS_QDRANT_PATH", str(tmp_path / "q"))
     assert main(["status", "--json"]) == 1
     assert json.loads(capsys.readouterr().out) == {

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from indexing.cli import main
+from tests.support.small_aila import JUDGMENTS
 from tests.support.stops import AfterFirstBatch
 
 pytestmark = pytest.mark.unit
 
 CACHE = Path(__file__).resolve().parents[2] / "var" / "embed_cache"
-
-JUDGMENTS = ("C1", "C76", "C92", "C1516", "C2108")  # C76 cites C92 (1996 Indlaw SC 1409)
-STATUTES = tuple(f"S{n}" for n in range(1, 7))
-
-
-@pytest.fixture
-def small_aila(corpus_dir: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "corpus"
-    for folder, ids in (("casedocs", JUDGMENTS), ("statutes", STATUTES)):
-        (root / "aila" / folder).mkdir(parents=True)
-        for doc in ids:
-            shutil.copy(corpus_dir / "aila" / folder / f"{doc}.txt", root / "aila" / folder)
-    for name in ("queries_dev.txt", "qrels_priorcases_dev.txt", "qrels_statutes_dev.txt"):
-        shutil.copy(corpus_dir / "aila" / name, root / "aila" / name)
-    return root
 
 
 def test_report_runs_every_mode_on_three_tasks(small_aila: Path, tmp_path: Path, capsys):
