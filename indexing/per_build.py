@@ -75,6 +75,12 @@ class PerBuild(Generic[T]):
         """Whether a value is in (this build's or an earlier one's): `get` will not wait."""
         return self._value is not None
 
+    @property
+    def first_pending(self) -> bool:
+        """Whether the process's first value is being computed now: a `get` waits for it."""
+        job = self._job
+        return self._value is None and job is not None and not job[1].is_set()
+
     def start(self, store: VectorStore) -> threading.Event:
         """Start computing `store`'s value in a thread (once per build); set when finished."""
         with self._lock:

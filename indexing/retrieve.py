@@ -337,6 +337,13 @@ class Retriever:
         ready = all(table.has_value for table in self._question_tables())
         return {"tables": "ready" if ready else "computing"}
 
+    def warming(self) -> bool:
+        """Whether a per-build table the process has never had is being computed now: a
+        question now may wait for it (seconds for a plain question, tens of seconds for a fact
+        pattern over the whole corpus). Reads no store, so it answers at once even when the
+        store is slow — the gateway asks it after a search ran past its timeout."""
+        return any(table.first_pending for table in self._per_build_tables())
+
     def _question_tables(self) -> list[PerBuild[Any]]:
         tables: list[PerBuild[Any]] = [self._case_names]
         if self.order is not None:

@@ -84,6 +84,14 @@ class RequestTimeout(GatewayError):
     status, code = 408, "request_timeout"
 
 
+class IndexWarmingUp(GatewayError):
+    """A search ran past its timeout while the index computed the tables a question reads
+    (the first questions after the gateway starts or a reindex swaps builds): the same
+    question answers once they are in; retry after `Retry-After` seconds."""
+
+    status, code = 503, "index_warming_up"
+
+
 class GeneratorError(Exception):
     """The generator (vLLM) failed: unreachable, timed out, or broke mid-stream.
 

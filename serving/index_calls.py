@@ -4,7 +4,9 @@ A retrieval or a document read runs in a worker thread (the embedded engine and 
 are synchronous) and is waited for at most `timeout_s`: a call stuck in the engine costs one
 abandoned thread, not the request. Errors become the gateway's: the index reporting itself
 unavailable (`indexing.opener.IndexUnavailable`, whose message names no server path and whose
-cause was logged where it was found) and any other failure are `503 index_unavailable`, a
+cause was logged where it was found) and any other failure are `503 index_unavailable`; a
+timeout while the index is still computing the per-build tables a question reads (the first
+questions after a start or a reindex) is `503 index_warming_up` with `Retry-After`; a
 `ValueError` is the request's fault (`422`); an unexpected failure is logged once per cause,
 never once per request.
 
@@ -20,9 +22,18 @@ from typing import TypeVar
 from anyio import to_thread
 
 from indexing.opener import IndexUnavailable
-from serving.errors import InvalidRequest, LogOnce, NotFound, scrub_paths
+from serving.errors import IndexWarmingUp, InvalidRequest, LogOnce, NotFound, scrub_paths
 
 T = TypeVar("T")
+
+WARMING_RETRY_S = 5  # `Retry-After` of `index_warming_up`; the web page retries after it
+
+
+def _still_warming(warming: Callable[[], bool]) -> bool:
+    try:
+        return bool(warming())
+    except Exception:  # a retriever that cannot tell: the timeout is reported as such
+        return False
 
 
 async def call_index(
@@ -31,6 +42,7 @@ async def call_index(
     once: LogOnce,
     what: str = "searched",
     lookup: bool = False,
+    warming: Callable[[], bool] | None = None,
 ) -> T:
     """`fn()` in a worker thread, within `timeout_s`.
 
@@ -40,16 +52,26 @@ async def call_index(
         once: logs each unexpected cause once.
         what: for the message ("the index could not be <what>").
         lookup: a `KeyError` / `LookupError` means "no such document" (404), not a fault.
+        warming: after a timeout, says whether the index is still computing its per-build
+            tables (`Retriever.warming`; must not block).
 
     Raises:
         IndexUnavailable: the index is unavailable, failed, or did not answer in time (mapped
             to 503 `index_unavailable`, server paths scrubbed, by `serving.errors`).
+        IndexWarmingUp: the call timed out while `warming()` says the tables are computing.
         InvalidRequest: the index rejected the query (`ValueError`).
         NotFound: with `lookup`, the index has no such document.
     """
     try:
         return await asyncio.wait_for(to_thread.run_sync(fn, abandon_on_cancel=True), timeout_s)
     except TimeoutError as err:
+        if warming is not None and _still_warming(warming):
+            once.warning("warming", "a question waited %.1f s for the index's tables", timeout_s)
+            raise IndexWarmingUp(
+                "the index is still preparing the tables a question reads (after a start or "
+                "a reindex); the question will answer in a few seconds",
+                headers={"Retry-After": str(WARMING_RETRY_S)},
+            ) from err
         once.error("timeout", "the index did not answer in %.1f s", timeout_s)
         raise IndexUnavailable(f"the index did not answer within {timeout_s:g} s") from err
     except IndexUnavailable:

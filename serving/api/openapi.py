@@ -38,7 +38,11 @@ _WHEN = {
     413: "`payload_too_large`: the request body is over the limit",
     422: "`invalid_request` / `question_too_long`: malformed or out of bounds",
     429: "`rate_limited`: the key's budget, or the failed attempts allowed, are used up",
-    503: "`index_unavailable`: the index cannot answer",
+    503: (
+        "`index_unavailable`: the index cannot answer; `index_warming_up`: it is still "
+        "computing the tables a question reads (after a start or a reindex), retry after "
+        "`Retry-After` seconds"
+    ),
 }
 _RETRY_AFTER = {
     "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}},
@@ -50,7 +54,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         entry: dict[str, Any] = {"model": ErrorResponse, "description": _WHEN[status]}
-        if status == 429:
+        if status in (429, 503):
             entry["headers"] = _RETRY_AFTER
         out[status] = entry
     return out

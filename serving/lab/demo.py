@@ -257,6 +257,9 @@ def wait_until_serving(base: str, timeout_s: float = 600.0, tables_s: float = 12
     return reason
 
 
+WARMING_TRIES = 12  # `503 index_warming_up` answers before the demo gives up (about a minute)
+
+
 def stream_answer(base: str, key: str, question: str, model: str | None) -> dict | None:
     """Ask through `POST /v1/ask` with `stream: true`, printing the answer as it is written.
 
@@ -266,14 +269,32 @@ def stream_answer(base: str, key: str, question: str, model: str | None) -> dict
     body: dict[str, Any] = {"question": question, "stream": True}
     if model:
         body["model"] = model
+    for attempt in range(1, WARMING_TRIES + 1):
+        final, warming_s = _stream_answer(base, key, body)
+        if warming_s is None:
+            return final
+        if attempt == WARMING_TRIES:
+            print(f"ask failed: the index was still preparing its tables after {attempt} tries")
+            return None
+        print(f"the index is still preparing its tables; asking again in {warming_s} s")
+        time.sleep(warming_s)
+    return None
+
+
+def _stream_answer(base: str, key: str, body: dict[str, Any]) -> tuple[dict | None, int | None]:
+    """One `POST /v1/ask`: the final answer (None on failure), and the seconds to wait
+    before asking again when the gateway answered `503 index_warming_up` (else None)."""
     final = None
     event = ""
     raw, shown = "", 0
     with httpx.stream("POST", f"{base}/v1/ask", json=body, timeout=httpx.Timeout(300, connect=10),
                       headers={"Authorization": f"Bearer {key}"}) as r:  # fmt: skip
         if r.status_code != 200:
-            print(f"ask failed: HTTP {r.status_code}: {r.read().decode(errors='replace')}")
-            return None
+            text = r.read().decode(errors="replace")
+            if r.status_code == 503 and '"index_warming_up"' in text:
+                return None, min(max(int(r.headers.get("Retry-After", "5")), 1), 30)
+            print(f"ask failed: HTTP {r.status_code}: {text}")
+            return None, None
         print("\n", flush=True)
         for line in r.iter_lines():
             if line.startswith("event: "):
@@ -291,7 +312,7 @@ def stream_answer(base: str, key: str, question: str, model: str | None) -> dict
                 elif event == "error":
                     print(f"\nask failed: {data}")
     print("\n", flush=True)
-    return final
+    return final, None
 
 
 def _print_rendered(raw: str, shown: int) -> int:

@@ -19,6 +19,7 @@ def test_settle_waits_until_every_per_build_table_is_in(retriever: Retriever) ->
     # nothing left to compute: a second wait of no time at all finds every table in
     assert retriever.settle(timeout_s=0) is True
     assert retriever.check() == {"tables": "ready"}  # what `/readyz` tells the demo
+    assert retriever.warming() is False  # a slow question now is not a warm-up
 
 
 def test_latency_is_timed_after_the_builds_tables_are_in(index_slice: IndexSettings) -> None:

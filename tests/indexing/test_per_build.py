@@ -82,11 +82,35 @@ def test_has_value_says_whether_a_query_would_wait() -> None:
         return store.name
 
     values = PerBuild("test values", compute)
+    assert not values.first_pending  # nothing asked for yet: nothing to wait for
     values.start(_Build("b1"))
     assert not values.has_value  # the first question would wait for it
+    assert values.first_pending  # the gateway calls a timeout now "warming up"
     release.set()
     _wait_for(lambda: values.has_value)
+    assert not values.first_pending
     release.clear()
     values.start(_Build("b2"))
     assert values.has_value and values.get(_Build("b2")) == "b1"  # b1's serves, no wait
+    assert not values.first_pending  # a swap is not a warm-up
     release.set()
+
+
+def test_a_first_value_that_failed_is_not_pending() -> None:
+    """A table whose computation failed is not "warming up" (a question would compute it in
+    place and see the error): the gateway reports the timeout as the index's, not a warm-up."""
+    started = threading.Event()
+    release = threading.Event()
+
+    def compute(store) -> str:
+        started.set()
+        release.wait(10)
+        raise OSError("store closed")
+
+    values = PerBuild("test values", compute)
+    values.start(_Build("b1"))
+    started.wait(10)
+    assert values.first_pending
+    release.set()
+    _wait_for(lambda: not values.first_pending)
+    assert not values.has_value

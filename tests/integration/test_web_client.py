@@ -13,6 +13,7 @@ lines of the HTTP errors the test itself provokes (401, 429, an aborted request)
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -735,3 +736,51 @@ def test_an_incomplete_index_says_so_in_a_banner(
     assert "Incomplete index" in text and "18,381 passages" in text, text
     assert "Not fully indexed: uscode." in text and "gdpr" not in text
     shot(page, "index-incomplete")
+
+
+def test_a_question_asked_while_the_index_warms_up_is_asked_again_and_answered(
+    slice_retriever: Any,
+    open_page: Any,
+    console: Console,
+    web_keys: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Just after a start, a question can wait past the retrieval timeout for the index's
+    per-build tables: the gateway answers `503 index_warming_up`, and the page says so and
+    asks again after `Retry-After` instead of showing an error; Stop still stops."""
+    console.allow = [r"status of 503"]
+    tables = threading.Event()
+
+    def waiting_for_tables(search: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            tables.wait(30)
+            return search(*args, **kwargs)
+
+        return call
+
+    for name in ("search", "search_assessed"):
+        if hasattr(slice_retriever, name):
+            monkeypatch.setattr(
+                slice_retriever, name, waiting_for_tables(getattr(slice_retriever, name))
+            )
+    monkeypatch.setattr(slice_retriever, "warming", lambda: not tables.is_set(), raising=False)
+    settings = GatewaySettings(api_keys_file=web_keys["path"], vllm_url="", retrieval_timeout_s=0.5)
+    try:
+        with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
+            page = open_page(url)
+            save_key(page, web_keys["user"])
+            ask(page, QUESTION)
+            page.wait_for_selector("#status[data-state='warming']")
+            assert "Trying again in 5 s" in page.inner_text("#status")
+            assert page.locator("#alert").is_hidden()  # not an error: it is being handled
+            page.click("#stop")
+            page.wait_for_selector("#status[data-state='stopped']")
+            ask(page, QUESTION)
+            page.wait_for_selector("#status[data-state='warming']")
+            shot(page, "laptop-warming-up")
+            tables.set()  # the tables are in: the next try answers
+            page.wait_for_selector("#answer[data-state='done']")
+            assert page.locator("#answer a.cite-ref").count() >= 1
+            assert page.locator("#alert").is_hidden()
+    finally:
+        tables.set()

@@ -51,6 +51,24 @@ class PathLeakingRetriever(SliceRetriever):
         raise IndexUnavailable("failed to load segment /var/lib/juris/qdrant/builds/juris_1/x")
 
 
+class WarmingRetriever(SliceRetriever):
+    """The in-memory slice whose searches wait for per-build tables until `tables` is set,
+    and which says it is warming meanwhile only when `says_warming` (a retriever can also be
+    slow for other reasons: then the timeout is not a warm-up)."""
+
+    def __init__(self, says_warming: bool = True) -> None:
+        super().__init__()
+        self.tables = threading.Event()
+        self.says_warming = says_warming
+
+    def warming(self) -> bool:
+        return self.says_warming and not self.tables.is_set()
+
+    def search(self, *args, **kwargs):
+        self.tables.wait(30)
+        return super().search(*args, **kwargs)
+
+
 # -- readiness ------------------------------------------------------------------------------
 
 
@@ -76,6 +94,70 @@ def test_index_errors_reach_clients_without_server_paths():
         r = c.post("/v1/search", json={"query": "fair use"})
         assert r.status_code == 503 and r.json()["error"]["code"] == "index_unavailable"
         assert "/var/lib" not in r.text and "<path>" in r.text
+
+
+def test_a_question_while_the_tables_compute_is_told_to_retry_and_then_answers():
+    retriever = WarmingRetriever()
+    try:
+        with make_client(retriever, retrieval_timeout_s=0.3) as c:
+            for path, body in (("/v1/search", {"query": "fair use"}), ("/v1/ask", ASK)):
+                r = c.post(path, json=body)
+                assert r.status_code == 503, r.text
+                assert r.json()["error"]["code"] == "index_warming_up"
+                assert "preparing the tables" in r.json()["error"]["message"]
+                assert r.headers["Retry-After"] == "5"
+            retriever.tables.set()  # the tables are in: the same question answers
+            r = c.post("/v1/search", json={"query": "fair use"})
+            assert r.status_code == 200 and r.json()["passages"]
+            assert c.post("/v1/ask", json=ASK).status_code == 200
+    finally:
+        retriever.tables.set()
+
+
+def test_the_demo_asks_again_while_the_index_warms_up(keys_file, user_key, capsys, monkeypatch):
+    from serving.app import create_app
+    from serving.lab import demo
+    from serving.lab.server import running_server
+    from serving.settings import GatewaySettings
+
+    retriever = WarmingRetriever()
+    waits: list[float] = []
+
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:  # the demo waits `Retry-After`; the tables come in
+        if seconds < 1:  # the server's own polling
+            real_sleep(seconds)
+            return
+        waits.append(seconds)
+        retriever.tables.set()
+
+    monkeypatch.setattr(demo.time, "sleep", sleep)
+    settings = GatewaySettings(  # type: ignore[call-arg]
+        _env_file=None, api_keys_file=keys_file, retrieval_timeout_s=0.3
+    )
+    try:
+        with running_server(create_app(settings, retriever=retriever)) as url:
+            final = demo.stream_answer(url, user_key, ASK["question"], None)
+    finally:
+        retriever.tables.set()
+    assert final is not None and final["citations"]
+    assert waits == [5]
+    out = capsys.readouterr().out
+    assert "the index is still preparing its tables; asking again in 5 s" in out
+    assert "ask failed" not in out
+
+
+def test_a_slow_index_that_is_not_warming_is_unavailable_not_warming_up():
+    retriever = WarmingRetriever(says_warming=False)
+    try:
+        with make_client(retriever, retrieval_timeout_s=0.3) as c:
+            r = c.post("/v1/search", json={"query": "fair use"})
+            assert r.status_code == 503 and r.json()["error"]["code"] == "index_unavailable"
+            assert "did not answer within 0.3 s" in r.json()["error"]["message"]
+            assert "Retry-After" not in r.headers
+    finally:
+        retriever.tables.set()
 
 
 def test_probe_settings_in_deploy_match_the_readiness_bound():

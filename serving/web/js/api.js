@@ -110,6 +110,52 @@ export class Api {
   }
 }
 
+/** How many times a call is made while the index warms up (about a minute at 5 s each). */
+export const WARMING_TRIES = 12;
+
+/**
+ * `call()`, made again while the gateway answers `503 index_warming_up` (the index is still
+ * computing the tables a question reads, just after a start or a reindex), waiting its
+ * `Retry-After` (1–30 s) between tries; `onWait(seconds, attempt)` says so meanwhile. Stops
+ * with an `AbortError` when `signal` aborts; the last error is thrown after `tries` calls.
+ * @template T
+ * @param {() => Promise<T>} call
+ * @param {AbortSignal} signal
+ * @param {(seconds: number, attempt: number) => void} onWait
+ * @param {number} tries
+ * @returns {Promise<T>}
+ */
+export async function whileWarming(call, signal, onWait, tries = WARMING_TRIES) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== "index_warming_up" || attempt >= tries) throw err;
+      const seconds = Math.min(Math.max(err.retryAfter ?? 5, 1), 30);
+      onWait(seconds, attempt);
+      await pause(seconds * 1000, signal);
+    }
+  }
+}
+
+function pause(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new DOMException("Stopped.", "AbortError"));
+      return;
+    }
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(new DOMException("Stopped.", "AbortError"));
+      },
+      { once: true },
+    );
+  });
+}
+
 /** The ApiError of a non-2xx response (the gateway's JSON error body when it has one). */
 async function errorOf(response, sentKey) {
   let code = `http_${response.status}`;

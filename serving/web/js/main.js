@@ -1,6 +1,6 @@
 // The Juris web client: wires the question form, the streamed answer, citation cards, the
 // document panel, search-only mode, the API key and the local history together.
-import { Api } from "./api.js";
+import { Api, WARMING_TRIES, whileWarming } from "./api.js";
 import { DocPanel } from "./docpanel.js";
 import { append, byId, clear, el } from "./dom.js";
 import { watchIndex } from "./indexbanner.js";
@@ -79,6 +79,10 @@ function showError(err) {
     case "index_unavailable":
       title = "The index is unavailable.";
       break;
+    case "index_warming_up":
+      title = "The index is still warming up.";
+      detail = `${sentence(err.message)} Asked ${WARMING_TRIES} times; ask again shortly.`;
+      break;
     case "question_too_long":
     case "invalid_request":
     case "payload_too_large":
@@ -92,6 +96,14 @@ function showError(err) {
   alertBox.dataset.state = code;
   alertBox.hidden = false;
   setStatus("");
+}
+
+/** While the index computes its tables: the status says so until the next try. */
+function sayWarming(seconds) {
+  setStatus(
+    `The index is still preparing the tables a question reads (just after a start or a reindex). Trying again in ${seconds} s…`,
+    "warming",
+  );
 }
 
 /** Server messages end without a full stop; sentences on the page do. */
@@ -330,35 +342,35 @@ async function runAsk(text, filters) {
   resetAnswer();
   busy(true);
   answerBox.setAttribute("aria-busy", "true");
-  setStatus("Retrieving the governing sources…", "working");
   let raw = "";
   let tokens = 0;
   let final = null;
   try {
-    await api.askStream(
-      text,
-      filters,
-      (name, data) => {
-        if (name === "token") {
-          if (tokens === 0) setStatus("Writing the answer…", "streaming");
-          tokens += 1;
-          raw += data.text;
-          answerBox.textContent = displayOfRaw(raw);
-          answerBox.dataset.tokens = String(tokens);
-        } else if (name === "degraded") {
-          raw = ""; // the generator failed: what came so far is discarded
-          answerBox.textContent = "";
-          showDegraded(data.reason, data.message);
-        } else if (name === "citations") {
-          final = data;
-          showFinal(data);
-        } else if (name === "error") {
-          showError(data.error || { code: "error", message: "the answer failed" });
-        }
-      },
-      controller.signal,
-      /** @type {HTMLSelectElement} */ ($("model")).value,
-    );
+    const signal = controller.signal;
+    const model = /** @type {HTMLSelectElement} */ ($("model")).value;
+    const onEvent = (name, data) => {
+      if (name === "token") {
+        if (tokens === 0) setStatus("Writing the answer…", "streaming");
+        tokens += 1;
+        raw += data.text;
+        answerBox.textContent = displayOfRaw(raw);
+        answerBox.dataset.tokens = String(tokens);
+      } else if (name === "degraded") {
+        raw = ""; // the generator failed: what came so far is discarded
+        answerBox.textContent = "";
+        showDegraded(data.reason, data.message);
+      } else if (name === "citations") {
+        final = data;
+        showFinal(data);
+      } else if (name === "error") {
+        showError(data.error || { code: "error", message: "the answer failed" });
+      }
+    };
+    const ask = () => {
+      setStatus("Retrieving the governing sources…", "working");
+      return api.askStream(text, filters, onEvent, signal, model);
+    };
+    await whileWarming(ask, signal, sayWarming);
     if (!final && alertBox.hidden) {
       showError({ code: "network_error", message: "The answer stopped before it was complete." });
     }
@@ -555,9 +567,13 @@ async function runSearch(text, filters, byDocument = false) {
   clear($("cards")); // card ids are per passage number: one list on the page at a time
   $("results-meta").textContent = "";
   busy(true);
-  setStatus("Searching…", "working");
   try {
-    const data = await api.search(text, filters, controller.signal, byDocument);
+    const signal = controller.signal;
+    const search = () => {
+      setStatus("Searching…", "working");
+      return api.search(text, filters, signal, byDocument);
+    };
+    const data = await whileWarming(search, signal, sayWarming);
     if (!data.passages.length) {
       list.append(
         el("li", { class: "empty", text: "No passages match. Try other words, or remove a filter." }),
