@@ -47,6 +47,7 @@ class PerBuild(Generic[T]):
         self._value: tuple[str, T, float] | None = None
         self._lock = threading.Lock()
         self._job: tuple[str, threading.Event] | None = None
+        self._closed = False
 
     def get(self, store: VectorStore) -> T:
         """`store`'s value, the previous build's while it is computed, or wait for the first.
@@ -75,6 +76,11 @@ class PerBuild(Generic[T]):
         """Whether a value is in (this build's or an earlier one's): `get` will not wait."""
         return self._value is not None
 
+    def close(self) -> None:
+        """The builds are being closed: a computation that fails from now on is their
+        closing, said in one line, not a fault with a traceback; none is started again."""
+        self._closed = True
+
     @property
     def first_pending(self) -> bool:
         """Whether the process's first value is being computed now: a `get` waits for it."""
@@ -84,6 +90,10 @@ class PerBuild(Generic[T]):
     def start(self, store: VectorStore) -> threading.Event:
         """Start computing `store`'s value in a thread (once per build); set when finished."""
         with self._lock:
+            if self._closed:  # after close: nothing starts; a `get` waits for nothing
+                done = threading.Event()
+                done.set()
+                return done
             job, value = self._job, self._value
             if job is not None and job[0] == store.name:
                 fresh = value is not None and not self._stale(value, store)
@@ -99,8 +109,12 @@ class PerBuild(Generic[T]):
         started = time.perf_counter()
         try:
             value = self._compute(store)
-        except Exception:  # logged; the next query starts a new computation
-            log.exception("computing the %s of build %s failed", self.what, store.name)
+        except Exception as err:  # logged; the next query starts a new computation
+            if self._closed:
+                log.info("computing the %s of build %s stopped: the index was closed (%s)",
+                         self.what, store.name, type(err).__name__)  # fmt: skip
+            else:
+                log.exception("computing the %s of build %s failed", self.what, store.name)
             with self._lock:
                 if self._job is not None and self._job[1] is done:
                     self._job = None

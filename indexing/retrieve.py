@@ -386,7 +386,11 @@ class Retriever:
         return status
 
     def close(self) -> None:
-        """Release the builds this retriever opened."""
+        """Release the builds this retriever opened (a per-build table still computing then
+        stops with one line in the log, not a traceback)."""
+        for table in (self._term_df, self._citations, self._usage, self._case_names,
+                      self._bodies, self._cross_refs):  # fmt: skip
+            table.close()
         self._opener.close()
 
     # -- queries ----------------------------------------------------------------------------

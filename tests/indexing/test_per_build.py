@@ -114,3 +114,28 @@ def test_a_first_value_that_failed_is_not_pending() -> None:
     release.set()
     _wait_for(lambda: not values.first_pending)
     assert not values.has_value
+
+
+def test_a_computation_the_closing_index_breaks_is_one_line_not_a_traceback(caplog) -> None:
+    """Closing a retriever while its tables compute (an evaluation command that failed early)
+    makes the computation fail in the closed store: that is the closing, said once at INFO."""
+    started = threading.Event()
+    release = threading.Event()
+    calls: list[str] = []
+
+    def compute(store) -> str:
+        calls.append(store.name)
+        started.set()
+        release.wait(10)
+        raise RuntimeError("Shard is not initialized")
+
+    values = PerBuild("test values", compute)
+    caplog.set_level("INFO", logger="indexing.per_build")
+    done = values.start(_Build("b1"))
+    started.wait(10)
+    values.close()
+    release.set()
+    assert done.wait(10)
+    assert "computing the test values of build b1 stopped: the index was closed" in caplog.text
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "WARNING") or r.exc_info]
+    assert values.start(_Build("b2")).is_set() and calls == ["b1"]  # nothing starts again
