@@ -1,7 +1,8 @@
 """Versioned builds: write a whole new build, then move the alias / pointer to it in one step.
 
 Searches keep using the previous build until the swap, and never see a half-built one;
-builds beyond `JURIS_KEEP_BUILDS` are dropped, oldest first.
+builds beyond `JURIS_KEEP_BUILDS` are dropped, oldest first. A build an earlier run left
+unfinished (stopped, failed) and no search uses is dropped when the next build starts.
 
     $ python -m indexing build --sources federal_rules gdpr
 """
@@ -9,11 +10,12 @@ builds beyond `JURIS_KEEP_BUILDS` are dropped, oldest first.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,15 @@ from indexing.chunking import Chunker, model_token_counter
 from indexing.embeddings import CachedEmbedder, Embedder, EmbeddingCache, load_embedder
 from indexing.ingest import Indexer, IndexStats
 from indexing.integrity import record_build, remove_record
-from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
+from indexing.manifest import (
+    Manifest,
+    manifest_path,
+    pending_path,
+    shards_dir,
+    sync_work_path,
+    unit_id,
+    unit_signature,
+)
 from indexing.priority import current_first, hinted_units, order_units, tier_of_source
 from indexing.settings import IndexSettings
 from indexing.sparse import FIELD as SPARSE_FIELD
@@ -242,6 +252,53 @@ def index_units(
     return manifest, report, stats
 
 
+def resumable_builds(root: Path, alias: str, builds: Iterable[str]) -> set[str]:
+    """The builds another job may still resume, which no build command drops: the one a bulk
+    sharded build's workers share (named by its pending file), any with a shard done
+    (`indexing.shards`), and the copy an interrupted embedded sync resumes (`indexing.sync`).
+    All of `builds` when a record naming one cannot be read (then nothing is dropped)."""
+    builds = list(builds)
+    spare = {name for name in builds if shards_dir(root, name).exists()}
+    for record, key in ((pending_path(root, alias), "build"), (sync_work_path(root), "work")):
+        if record.exists():
+            try:
+                spare.add(str(json.loads(record.read_text())[key]))
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                log.warning("%s cannot be read (%s): no build is dropped", record, err)
+                return set(builds)
+    return spare
+
+
+def drop_unfinished(catalog: Catalog, root: Path, spare: Collection[str]) -> list[str]:
+    """Drop the embedded builds earlier runs left unfinished, before a new one is written.
+
+    A build stopped or failed before its manifest was written (an interrupted first `make
+    demo`, a crash) is kept until the next build. Never dropped: the current one, even if
+    unfinished (it is what searches use until a build completes), and those in `spare`
+    (`resumable_builds`). Embedded store only, under the writer lock: then nothing else is
+    writing one. A Qdrant server's builds are left to `prune`, since a shard worker
+    elsewhere may be filling one.
+
+    Returns:
+        The names dropped (their integrity records removed too).
+    """
+    if not isinstance(catalog, EdgeCatalog):
+        return []
+    current = catalog.current()
+    dropped = [
+        name
+        for name in catalog.builds()
+        if name != current and name not in spare and not manifest_path(root, name).exists()
+    ]
+    for name in dropped:
+        catalog.drop(name)
+        remove_record(root, name)
+    if dropped:
+        log.info("dropped %d unfinished build(s) of earlier runs: %s", len(dropped),
+                 ", ".join(dropped))  # fmt: skip
+    return dropped
+
+
 @dataclass
 class BuildResult:
     """What `run_build` did."""
@@ -299,6 +356,9 @@ def run_build(
     t0 = time.perf_counter()
     with writer_lock(settings.qdrant_path):
         catalog = make_catalog(settings)
+        root = settings.qdrant_path
+        spare = resumable_builds(root, settings.collection, catalog.builds())
+        unfinished = drop_unfinished(catalog, root, spare)
         indexer = make_indexer(settings, embedder)
         corpus = settings.corpus()
         todo = units if units is not None else discover_units(corpus, sources)
@@ -356,7 +416,7 @@ def run_build(
         tracker.build = final
         # the filling build stays open for searches in this process until they follow the
         # pointer: it is kept beside the copy, and the next build drops it
-        dropped = prune(catalog, settings.keep_builds + (1 if final != name else 0))
+        dropped = prune(catalog, settings.keep_builds + (1 if final != name else 0), spare)
         for old in dropped:
             mp = manifest_path(settings.qdrant_path, old)
             if mp.exists():
@@ -367,4 +427,4 @@ def run_build(
         log.info(
             "build %s: %d documents, %d points in %.0f s", final, stats.documents, points, seconds
         )
-        return BuildResult(final, stats, report, dropped, points, seconds)
+        return BuildResult(final, stats, report, unfinished + dropped, points, seconds)

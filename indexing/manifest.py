@@ -105,3 +105,19 @@ class Manifest:
 def manifest_path(root: Path, build: str) -> Path:
     """Where the manifest of `build` lives."""
     return Path(root) / "manifests" / f"{build}.json"
+
+
+def shards_dir(root: Path, build: str) -> Path:
+    """Where the shard manifests (done markers) of a sharded `build` live (`indexing.shards`)."""
+    return Path(root) / "manifests" / f"{build}.shards"
+
+
+def pending_path(root: Path, alias: str) -> Path:
+    """The file naming the bulk build the workers of a Job without `--build-name` share."""
+    return Path(root) / "bulk" / f"{alias}.pending"
+
+
+def sync_work_path(root: Path) -> Path:
+    """The file naming the build an embedded sync is writing (`work`), so that an interrupted
+    sync resumes it (`indexing.sync`)."""
+    return Path(root) / "sync.work.json"

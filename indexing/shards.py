@@ -46,7 +46,7 @@ from indexing.build import (
 from indexing.embeddings import Embedder
 from indexing.ingest import IndexStats
 from indexing.integrity import record_build, remove_record
-from indexing.manifest import Manifest, manifest_path
+from indexing.manifest import Manifest, manifest_path, pending_path, shards_dir
 from indexing.settings import IndexSettings
 from indexing.store import Catalog, EdgeCatalog, new_build_name, prune
 from legal_corpus.adapters import IngestReport, SourceUnit, discover_units
@@ -79,16 +79,6 @@ def parse_shard(value: str) -> tuple[int, int]:
     if count < 1 or not 0 <= index < count:
         raise ValueError(f"--shard {value}: the index must be in 0..N-1 and N >= 1")
     return index, count
-
-
-def shards_dir(root: Path, build: str) -> Path:
-    """Where the shard manifests (done markers) of `build` live."""
-    return Path(root) / "manifests" / f"{build}.shards"
-
-
-def pending_path(root: Path, alias: str) -> Path:
-    """The file naming the bulk build the workers of a Job without `--build-name` share."""
-    return Path(root) / "bulk" / f"{alias}.pending"
 
 
 def claim_build_name(root: Path, alias: str, count: int) -> str:

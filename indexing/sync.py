@@ -44,7 +44,7 @@ from indexing.build import (
 from indexing.chunking import CHUNK_FORMAT
 from indexing.embeddings import Embedder
 from indexing.integrity import record_build, remove_record
-from indexing.manifest import Manifest, manifest_path, unit_id, unit_signature
+from indexing.manifest import Manifest, manifest_path, sync_work_path, unit_id, unit_signature
 from indexing.model_record import FIELD, build_sparse_format, check_build_model
 from indexing.settings import IndexSettings
 from indexing.store import (
@@ -172,7 +172,7 @@ def plan_sync(
 
 
 def _work_record(settings: IndexSettings) -> Path:
-    return settings.qdrant_path / "sync.work.json"
+    return sync_work_path(settings.qdrant_path)
 
 
 def _open_work_store(settings: IndexSettings, current: str) -> tuple[VectorStore, bool]:

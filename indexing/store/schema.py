@@ -19,7 +19,7 @@ Here: the payload codec (`chunk_payload` / `payload_chunk`), the neutral filter 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -390,14 +390,15 @@ def new_build_name(alias: str) -> str:
     return f"{alias}_{stamp}_{int(t * 1e6) % 1_000_000:06d}"
 
 
-def prune(catalog: Catalog, keep: int) -> list[str]:
-    """Drop the oldest builds beyond `keep` (the current one always stays).
+def prune(catalog: Catalog, keep: int, spare: Collection[str] = ()) -> list[str]:
+    """Drop the oldest builds beyond `keep` (the current one always stays, and so do the
+    builds in `spare`, which are not counted: builds another job may still resume).
 
     Returns:
         The names dropped.
     """
     current = catalog.current()
-    old = [b for b in catalog.builds() if b != current]
+    old = [b for b in catalog.builds() if b != current and b not in spare]
     excess = max(0, len(old) - (keep - 1 if current else keep))
     dropped = old[:excess]
     for name in dropped:

@@ -468,3 +468,46 @@ def test_status_says_whether_the_current_build_is_complete(
     said = json.loads(capsys.readouterr().out)
     assert said["current"] != first.build and said["complete"] is False
     assert "stopped before it was complete" in said["index_note"]
+
+
+@pytest.mark.unit
+def test_builds_earlier_runs_left_unfinished_are_dropped_when_the_next_starts(
+    tmp_path, small_corpus
+):
+    """Each interrupted first `make demo` leaves a partial build on disk: the next build drops
+    those no search uses, and keeps what may still be resumed or is being served."""
+    from indexing.manifest import pending_path, shards_dir, sync_work_path
+    from indexing.store import new_build_name
+
+    settings = _settings(tmp_path / "q", small_corpus)
+    root = settings.qdrant_path
+    first = run_build(settings, progress=False)
+    stop = threading.Event()
+    stop.set()
+    stopped = []
+    for _ in range(2):
+        with pytest.raises(BuildStopped):
+            run_build(settings, progress=False, stop=stop)
+        status = json.loads((root / "juris.build.json").read_text())
+        stopped.append(status["build"])
+    catalog = make_catalog(settings)
+    # the second run dropped what the first left; its own partial build stays until the next
+    assert stopped[0] not in catalog.builds() and stopped[1] in catalog.builds()
+    assert catalog.current() == first.build
+    # builds that may be resumed: a sharded bulk build with a shard done, the one its workers
+    # share (named by the pending file), and an interrupted sync's copy
+    protected = {new_build_name("juris") for _ in range(3)}
+    sharded, pending, sync_copy = sorted(protected)
+    for name in protected:
+        catalog.create(name, 384).close()
+    shards_dir(root, sharded).mkdir(parents=True)
+    (shards_dir(root, sharded) / "0-of-2.json").write_text("{}")
+    pending_path(root, "juris").parent.mkdir(parents=True, exist_ok=True)
+    pending_path(root, "juris").write_text(json.dumps({"build": pending, "shards": 2}))
+    sync_work_path(root).write_text(json.dumps({"base": first.build, "work": sync_copy}))
+
+    second = run_build(settings, progress=False)
+    left = set(make_catalog(settings).builds())
+    assert stopped[1] not in left and stopped[1] in second.dropped
+    assert protected <= left and not protected & set(second.dropped)
+    assert {first.build, second.build} <= left  # keep_builds=2: the previous one stays too

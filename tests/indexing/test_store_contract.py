@@ -256,6 +256,8 @@ def test_catalog_swap_copy_and_prune(catalog):
     reopened.close()
     catalog.create("juris_c", DIM).close()
     assert catalog.builds() == ["juris_a", "juris_b", "juris_c"]
+    assert prune(catalog, keep=1, spare={"juris_a"}) == ["juris_c"]  # spared, not counted
+    catalog.create("juris_c", DIM).close()
     assert prune(catalog, keep=2) == ["juris_a"]
     assert catalog.builds() == ["juris_b", "juris_c"] and catalog.current() == "juris_b"
     with pytest.raises(ValueError):
