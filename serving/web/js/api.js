@@ -130,7 +130,8 @@ export async function whileWarming(call, signal, onWait, tries = WARMING_TRIES) 
     try {
       return await call();
     } catch (err) {
-      if (!(err instanceof ApiError) || err.code !== "index_warming_up" || attempt >= tries) throw err;
+      const warming = err instanceof ApiError && err.code === "index_warming_up";
+      if (!warming || attempt >= tries) throw err;
       const seconds = Math.min(Math.max(err.retryAfter ?? 5, 1), 30);
       onWait(seconds, attempt);
       await pause(seconds * 1000, signal);
