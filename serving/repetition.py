@@ -75,4 +75,5 @@ class RepetitionGuard:
         if self.start is None:
             return "no loop"
         loop = self.text[self.start :]
-        return f"the model repeated itself after {self.start} characters ({loop[:60]!r} …)"
+        where = "from its first character" if self.start == 0 else f"after {self.start} characters"
+        return f"the model's answer repeated itself {where} ({loop[:60]!r} …)"

@@ -28,7 +28,10 @@ def test_a_loop_is_stopped_soon_after_it_starts() -> None:
     stopped = _stream(LOOPING, guard)
     assert stopped is not None and stopped < 200 < len(LOOPING)
     assert guard.start == LOOPING.index(" – (w)")  # where the loop begins
-    assert "repeated itself" in guard.describe()
+    assert f"repeated itself after {guard.start} characters" in guard.describe()
+    from_the_start = RepetitionGuard(min_chars=20)
+    assert _stream("Fair use. " * 8, from_the_start, size=10) is not None
+    assert "repeated itself from its first character" in from_the_start.describe()
 
 
 def test_loop_start_needs_four_repeats_over_the_minimum() -> None:
