@@ -86,8 +86,9 @@ class RequestTimeout(GatewayError):
 
 class IndexWarmingUp(GatewayError):
     """A search ran past its timeout while the index computed the tables a question reads
-    (the first questions after the gateway starts or a reindex swaps builds): the same
-    question answers once they are in; retry after `Retry-After` seconds."""
+    (the first questions after the gateway starts; after a reindex the previous build's
+    tables serve meanwhile): the same question answers once they are in; retry after
+    `Retry-After` seconds."""
 
     status, code = 503, "index_warming_up"
 

@@ -6,7 +6,7 @@ abandoned thread, not the request. Errors become the gateway's: the index report
 unavailable (`indexing.opener.IndexUnavailable`, whose message names no server path and whose
 cause was logged where it was found) and any other failure are `503 index_unavailable`; a
 timeout while the index is still computing the per-build tables a question reads (the first
-questions after a start or a reindex) is `503 index_warming_up` with `Retry-After`; a
+questions after the gateway starts) is `503 index_warming_up` with `Retry-After`; a
 `ValueError` is the request's fault (`422`); an unexpected failure is logged once per cause,
 never once per request.
 
@@ -68,8 +68,8 @@ async def call_index(
         if warming is not None and _still_warming(warming):
             once.warning("warming", "a question waited %.1f s for the index's tables", timeout_s)
             raise IndexWarmingUp(
-                "the index is still preparing the tables a question reads (after a start or "
-                "a reindex); the question will answer in a few seconds",
+                "the index is still preparing the tables a question reads (the gateway has just "
+                "started); the question will answer in a few seconds",
                 headers={"Retry-After": str(WARMING_RETRY_S)},
             ) from err
         once.error("timeout", "the index did not answer in %.1f s", timeout_s)

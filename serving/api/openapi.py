@@ -40,7 +40,7 @@ _WHEN = {
     429: "`rate_limited`: the key's budget, or the failed attempts allowed, are used up",
     503: (
         "`index_unavailable`: the index cannot answer; `index_warming_up`: it is still "
-        "computing the tables a question reads (after a start or a reindex), retry after "
+        "computing the tables a question reads (just after a start), retry after "
         "`Retry-After` seconds"
     ),
 }

@@ -115,7 +115,7 @@ export const WARMING_TRIES = 12;
 
 /**
  * `call()`, made again while the gateway answers `503 index_warming_up` (the index is still
- * computing the tables a question reads, just after a start or a reindex), waiting its
+ * computing the tables a question reads, just after the gateway started), waiting its
  * `Retry-After` (1–30 s) between tries; `onWait(seconds, attempt)` says so meanwhile. Stops
  * with an `AbortError` when `signal` aborts; the last error is thrown after `tries` calls.
  * @template T

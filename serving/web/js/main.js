@@ -101,8 +101,8 @@ function showError(err) {
 /** While the index computes its tables: the status says so until the next try. */
 function sayWarming(seconds) {
   setStatus(
-    "The index is still preparing the tables a question reads (just after a start or a " +
-      `reindex). Trying again in ${seconds} s…`,
+    "The index is still preparing the tables a question reads (the gateway has just " +
+      `started). Trying again in ${seconds} s…`,
     "warming",
   );
 }
