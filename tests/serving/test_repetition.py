@@ -34,6 +34,24 @@ def test_a_loop_is_stopped_soon_after_it_starts() -> None:
     assert "repeated itself from its first character" in from_the_start.describe()
 
 
+def test_a_loop_that_counts_is_a_loop() -> None:
+    """What the demo's model wrote for the fair-use question on another run: the items
+    differ only in their numbers."""
+    counting = "".join(f"{n}. Jurisdiction: 17 U.S.C. § 107 ({n})\n" for n in range(1, 10))
+    guard = RepetitionGuard(min_chars=100)
+    stopped = _stream(counting, guard)
+    assert stopped is not None and stopped < len(counting) // 2
+    assert guard.start is not None and guard.start < counting.index("\n")  # the first item
+    assert "Jurisdiction: 17 U.S.C. § 107 (1)" in guard.describe()  # its own text, unfolded
+    # four items that say different things are an answer, numbered
+    listed = (
+        "1. Fair use is not an infringement [1].\n2. The purpose and character of the use "
+        "count [2].\n3. So does the nature of the copyrighted work [3].\n4. And the amount "
+        "used in relation to the whole [4].\n"
+    )
+    assert _stream(listed, RepetitionGuard(min_chars=100)) is None
+
+
 def test_loop_start_needs_four_repeats_over_the_minimum() -> None:
     sentence = "The use is fair when the four factors favour it [1]. "
     assert loop_start(sentence * 3, 100) is None  # said three times: not yet a loop
