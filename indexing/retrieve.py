@@ -265,6 +265,15 @@ class Retriever:
         self._cross_refs: PerBuild[CrossReferences] = PerBuild(
             "cross-references", lambda store: cached_cross_references(store, root)
         )
+        # all of them, for `close` (which ones a build computes: `_per_build_tables`)
+        self._tables: tuple[PerBuild[Any], ...] = (
+            self._term_df,
+            self._citations,
+            self._usage,
+            self._case_names,
+            self._bodies,
+            self._cross_refs,
+        )
 
     def _verify(self, root: Any, store: VectorStore) -> None:
         """What a build must pass before it is served: its integrity record and probes, and
@@ -388,8 +397,7 @@ class Retriever:
     def close(self) -> None:
         """Release the builds this retriever opened (a per-build table still computing then
         stops with one line in the log, not a traceback)."""
-        for table in (self._term_df, self._citations, self._usage, self._case_names,
-                      self._bodies, self._cross_refs):  # fmt: skip
+        for table in self._tables:
             table.close()
         self._opener.close()
 

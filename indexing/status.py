@@ -244,19 +244,21 @@ class BuildTracker:
         os.replace(tmp, self.path)
 
 
+def serves_its_build(status: dict[str, Any] | None) -> bool:
+    """Whether searches use the build `status` describes (served early while it fills, or
+    stopped so); `status` needs `current` (the retriever's `index_status` adds it)."""
+    if not status:
+        return False
+    return bool(status.get("serving")) and status.get("current") == status.get("build")
+
+
 def serving_incomplete(status: dict[str, Any] | None) -> bool:
     """Whether searches use a build that stopped or failed while it filled: one served early
     (the demo's), then stopped by Ctrl-C or an error. It holds only the sources it reached,
     until a build completes. `status` needs `current` (the retriever's `index_status` adds
     it); without it a failed build is taken to be one the previous build serves in place of.
     """
-    if not status:
-        return False
-    return (
-        status.get("state") == "failed"
-        and bool(status.get("serving"))
-        and status.get("current") == status.get("build")
-    )
+    return status is not None and serves_its_build(status) and status.get("state") == "failed"
 
 
 def pending_sources(status: dict[str, Any] | None, asked: Iterable[str] | None = None) -> list[str]:
@@ -338,8 +340,7 @@ def pending_note(
             f"complete ({passages:,} passages in); results from these sources are missing "
             "until a build completes (`python -m indexing build`)"
         )
-    serving = bool(status.get("serving")) and status.get("current") == status.get("build")
-    where = "this index" if serving else "the build being prepared"
+    where = "this index" if serves_its_build(status) else "the build being prepared"
     return pending, (
         f"not fully indexed yet: {names} — {where} is still filling ({passages:,} of about "
         f"{int(status.get('passages_estimated') or 0):,} passages); results from these "

@@ -197,14 +197,8 @@ class Pipeline:
                 lambda: self.retriever.search(query, top_k, filters, mode, group_by_doc),
                 self.settings.retrieval_timeout_s,
                 self.index_log,
-                warming=self._warming,
+                warming=getattr(self.retriever, "warming", None),  # None: cannot tell
             )
-
-    def _warming(self) -> bool:
-        """Whether the index is still computing the tables a question reads (False from a
-        retriever that cannot tell)."""
-        warming = getattr(self.retriever, "warming", None)
-        return bool(warming()) if warming is not None else False
 
     async def search_assessed(
         self, query: str, top_k: int, filters: SearchFilters
@@ -220,7 +214,7 @@ class Pipeline:
                 lambda: assessed(query, top_k, filters),
                 self.settings.retrieval_timeout_s,
                 self.index_log,
-                warming=self._warming,
+                warming=getattr(self.retriever, "warming", None),  # None: cannot tell
             )
         return list(passages), relevance
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from indexing.model import SearchFilters
-from indexing.status import pending_note, pending_sources, serving_incomplete
+from indexing.status import pending_note, pending_sources, serves_its_build, serving_incomplete
 from serving.index_protocol import RetrieverLike
 from serving.protocol import IndexNote
 
@@ -31,30 +31,28 @@ def index_status(retriever: RetrieverLike) -> dict[str, Any] | None:
 def readiness_fields(status: dict[str, Any] | None) -> dict[str, object]:
     """Flat fields `/readyz` adds to its `index` object while a build fills, or while
     searches use an incomplete one (`incomplete`: it stopped before it was complete)."""
-    if serving_incomplete(status):
-        assert status is not None
-        pending = pending_sources(status)
+    incomplete = serving_incomplete(status)
+    if status is None or not (incomplete or status.get("state") == "filling"):
+        return {"filling": False}
+    pending = pending_sources(status)
+    sources = {
+        "sources_done": ", ".join(n for n in status.get("sources") or {} if n not in pending),
+        "sources_pending": ", ".join(pending),
+        "passages": int(status.get("passages") or 0),
+    }
+    if incomplete:
         return {
             "filling": False,
             "incomplete": True,
             "incomplete_build": str(status.get("build", "")),
-            "sources_done": ", ".join(n for n in status.get("sources") or {} if n not in pending),
-            "sources_pending": ", ".join(pending),
-            "passages": int(status.get("passages") or 0),
+            **sources,
             "build_error": str(status.get("error") or "")[:300],
         }
-    if not status or status.get("state") != "filling":
-        return {"filling": False}
-    pending = pending_sources(status)
-    done = [n for n in (status.get("sources") or {}) if n not in pending]
     return {
         "filling": True,
         "filling_build": str(status.get("build", "")),
-        "serving_filling_build": bool(status.get("serving"))
-        and status.get("current") == status.get("build"),
-        "sources_done": ", ".join(done),
-        "sources_pending": ", ".join(pending),
-        "passages": int(status.get("passages") or 0),
+        "serving_filling_build": serves_its_build(status),
+        **sources,
         "passages_estimated": int(status.get("passages_estimated") or 0),
         "eta_s": int(status.get("eta_s") or 0),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from indexing.status import serves_its_build
 from serving.api.deps import PipelineDep, UserKey
 from serving.api.openapi import error_responses
 from serving.index_status import index_status
@@ -31,7 +32,7 @@ async def status(key: UserKey, pipeline: PipelineDep) -> IndexStatusResponse:
         state=state if state in ("filling", "complete", "failed") else "unknown",
         build=data.get("build"),
         current=data.get("current"),
-        serving=bool(data.get("serving")) and data.get("current") == data.get("build"),
+        serving=serves_its_build(data),
         sources_done=[n for n, s in sources.items() if s.state == "done"],
         sources_pending=[n for n, s in sources.items() if s.state != "done"],
         sources=sources,
