@@ -20,7 +20,7 @@ from indexing.model import SearchFilters
 from serving import answer_format as fmt
 from serving.app import create_app
 from serving.settings import GatewaySettings
-from tests.integration.conftest import running_gateway
+from tests.integration.conftest import MODEL_TEST_RETRIEVAL_TIMEOUT_S, running_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +36,7 @@ def real_settings(vllm_url: str, keys_file, **overrides: Any) -> GatewaySettings
         prompt_max_chars_per_source=700,
         vllm_first_token_timeout_s=120,
         vllm_total_timeout_s=240,
+        retrieval_timeout_s=MODEL_TEST_RETRIEVAL_TIMEOUT_S,
     )
     values.update(overrides)
     return GatewaySettings(_env_file=None, **values)  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from indexing.model import SearchFilters
 from serving.app import create_app
 from serving.lab.vllm_process import VLLM_PYTHON, start_vllm
 from serving.settings import GatewaySettings
-from tests.integration.conftest import running_gateway
+from tests.integration.conftest import MODEL_TEST_RETRIEVAL_TIMEOUT_S, running_gateway
 from tests.training.conftest import evidence_chunks
 from training.config import load_config
 from training.evaluate import evaluate, vllm_generate
@@ -88,6 +88,7 @@ def _gateway_settings(vllm_url: str, keys_file: Path) -> GatewaySettings:
         vllm_temperature=0.0,
         vllm_first_token_timeout_s=60,
         vllm_total_timeout_s=120,
+        retrieval_timeout_s=MODEL_TEST_RETRIEVAL_TIMEOUT_S,
         # the tiny random model's base answers are loops of nonsense by design: this test is
         # about what the adapter changes, so they are not stopped (tests/serving/test_repetition
         # and test_faults check the stop)
