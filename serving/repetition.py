@@ -63,16 +63,18 @@ class RepetitionGuard:
     def __init__(self, min_chars: int) -> None:
         self.min_chars = min_chars
         self.text = ""
+        self._folded = ""  # `text` with its digits folded (`FOLD_DIGITS`), kept as it grows
         self.start: int | None = None
 
     def feed(self, piece: str) -> bool:
         """Add a piece; True once the answer ends in a loop (`start` says where it begins)."""
         self.text += piece
+        self._folded += piece.translate(FOLD_DIGITS)
         if self.min_chars <= 0 or self.start is not None:
             return self.start is not None
         if len(self.text) < self.min_chars:
             return False  # too short to hold a loop that counts
-        self.start = loop_start(self.text.translate(FOLD_DIGITS), self.min_chars)
+        self.start = loop_start(self._folded, self.min_chars)
         return self.start is not None
 
     def describe(self) -> str:
