@@ -13,7 +13,7 @@ regulations keep their scores):
   even when its text shares few words with the facts.
 
 Measured on 300 citing judgments of the AILA corpus, each judgment's own citations (and
-those of the judgments repeating it) left out (README, Evaluation, "Authority and cited
+those of the judgments repeating it) left out (eval/README.md, "Authority and cited
 precedents"): see `AUTHORITY_WEIGHT` and `PRECEDENT_WEIGHT`.
 
 The graph is rebuilt from the build itself (`citation_graph`), once per build by the

@@ -45,7 +45,7 @@ from indexing.store import VectorStore, Where
 # pseudo-words of the corpus distribution each body's counts are smoothed with; chosen on
 # the doctrine dev split by 5-fold cross-validation of the learned order over 2,000 to
 # 200,000 (document MAP 50 / 1,000 deep: 0.813 / 0.834 at 5,000, 0.816 / 0.832 at 10,000,
-# 0.813 / 0.831 at 20,000; README, "The learned order")
+# 0.813 / 0.831 at 20,000; eval/README.md, "The learned order")
 SMOOTHING = 10_000.0
 _WORD = re.compile(r"[a-z]{3,}")
 # the format of a kept table (`BodiesOfLaw.save`)

@@ -17,7 +17,7 @@ question asks about:
 Only the forms that say a term is defined are read ("means", "includes", "has the
 meaning", "refers to", "is defined"). The form "A 'derivative work' is …" (17 U.S.C. § 101)
 is not: "is" follows a quoted phrase in too many sentences that define nothing, and reading
-it changed no measured question (README, Evaluation).
+it changed no measured question (eval/README.md).
 
     >>> defined_terms('the words "person" and "whoever" include corporations')
     ('person', 'whoever')

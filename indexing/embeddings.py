@@ -186,7 +186,7 @@ def export_onnx_int8(model_dir: Path, out_dir: Path) -> Path:
     )
     tmp = out_dir / "model.int8.tmp.onnx"
     # Per-channel int8 weights on the MatMuls only: cosine to fp32 >= 0.986 on legal text
-    # (per-tensor over all ops measured 0.91-0.97; see README).
+    # (per-tensor over all ops measured 0.91-0.97; see README, "ONNX int8").
     quantize_dynamic(
         str(fp32),
         str(tmp),

@@ -18,7 +18,7 @@ them narrative. A document ranking for it (`Retriever.search_documents`, and
   `statute_terms` most specific terms, dense the same way as for opinions).
 
 Every weight is a `FactPatternSettings` field, and the defaults are the settings that
-cross-validation over the 30 AILA dev queries chose (README, Evaluation, "Fact patterns";
+cross-validation over the 30 AILA dev queries chose (eval/README.md, "Fact patterns";
 `python -m indexing crossval`). The evidence does not depend on the weights, so the
 evaluation lab computes it once per query (`FactPatterns.evidence`) and sweeps the weights
 over it (`rank`), through the built index or through the in-memory store of the same chunks

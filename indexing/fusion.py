@@ -7,7 +7,7 @@ throws the scores away: a case named in the question is the sparse ranking's cle
 (BM25 far above the rest) but counts no more than a near-tie first place, and a provision
 the dense ranking puts first by a wide margin counts no more than one it barely prefers.
 
-Measured through the whole-corpus build (README, Evaluation, "How a question's two
+Measured through the whole-corpus build (eval/README.md, "How a question's two
 rankings are fused"): the lawyers' questions, MAP 0.691 → 0.718 and the governing provision
 among the six passages an answer uses 76 → 81 of 88; 80 case-name searches, MAP 0.881 →
 0.963 (15 better, none worse). Long fact patterns keep rank fusion, which measured better on

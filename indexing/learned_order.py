@@ -23,7 +23,7 @@ chooses which of the first document's passages leads (`lead_first`: its learned 
 whether it opens its provision — the rule before its exceptions and procedure), fitted on the
 same questions' judged subdivisions. The dense features are the
 embedding model's cosines, so a fit belongs to one model, like the relevance calibration
-(`indexing.relevance`), and is refused for another. Measured figures: README, Evaluation.
+(`indexing.relevance`), and is refused for another. Measured figures: eval/README.md.
 
     >>> model = OrderModel.load(path)
     >>> candidates, terms = retriever.question_candidates(question, 50)
@@ -78,7 +78,7 @@ LEAD_FEATURES = (
 )
 # the best passages (by fused score) whose citations `cited_by` counts: a question's
 # candidates at the depth an answer is chosen from (chosen on the doctrine dev split, 5-fold,
-# over 10 / 30 / 50 / 100 / 200; README, "Cross-references")
+# over 10 / 30 / 50 / 100 / 200; eval/README.md, "Cross-references")
 CITING_DEPTH = 100
 # words that say nothing about which provision governs
 _STOP = frozenset(

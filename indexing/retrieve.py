@@ -87,7 +87,7 @@ DOCUMENT_CANDIDATES = 1000
 PASSAGE_CANDIDATES = 50
 # ... for a question of one window, whose fused passages the learned order re-scores: deeper,
 # so that more of the provisions the order would put first are among its candidates
-# (README, Evaluation, "How deep a question's rankings go").
+# (eval/README.md, "How deep a question's rankings go").
 QUESTION_CANDIDATES = 100
 # The best passages among which a document's second passage comes after every other
 # document's first (`passages_per_document`).
@@ -97,7 +97,7 @@ CROWDING_WINDOW = 25
 # answer's six passages hold two subdivisions of the provision ranked first (its best match
 # is often a sibling of the operative subdivision: Fed. R. Civ. P. 51(b) before 51(c) for how
 # to object to jury instructions) and the five documents of the first five places do not
-# move (README, "The first provision's second subdivision").
+# move (eval/README.md, "The first provision's second subdivision").
 LEAD_SECOND_RANK = 6
 # Results fetched past the ones wanted, so that a tie at the cut is broken by id, not by the
 # engine's internal order (repeated searches ended on different passages otherwise).
@@ -609,7 +609,8 @@ class Retriever:
 
         Exact for the top `limit` (a chunk outside its best window's top `limit` has at least
         `limit` chunks above it). Measured through the whole-corpus index on the AILA statute
-        queries: MAP 0.158 against 0.089 for rank fusion of the windows (README, Evaluation).
+        queries: MAP 0.158 against 0.089 for rank fusion of the windows (README, Design,
+        "Retrieval").
         The hybrid keeps the engine's nested rank fusion, which measured better there.
         """
         best: dict[str, Hit] = {}

@@ -9,7 +9,7 @@ the indexed collection and the project supplies the rest of BM25:
 A term is a token of `tokenize` — legal tokens (`12(b)(6)`, `u.s.c.`, `§`) kept whole — and,
 in sparse format 2 (`SPARSE_FORMAT`), each plain word reduced to its Snowball English stem
 (PyStemmer): "filed", "files" and "filing" meet at `file`, "objects" and "objection" at
-`object`, so a plain-language question matches a provision's inflections (README, "Stemmed
+`object`, so a plain-language question matches a provision's inflections (eval/README.md, "Stemmed
 terms"). A build records the format its points were encoded in (`FIELD`, on every point); a
 retriever encodes queries in the format of the build it serves and a sync adds points in the
 format of the build it changes, so a build made by an earlier release keeps answering after

@@ -25,7 +25,7 @@ first, each key and each statute once, if the score reaches `MIN_SCORE`. Keys ci
 fewer than `MIN_JUDGMENTS` judgments are not matched (too little context to tell). Only
 statutes and judgments of one jurisdiction are linked.
 
-Measured on the AILA corpus (2,914 judgments, 197 statutes; README, Evaluation, "Fact
+Measured on the AILA corpus (2,914 judgments, 197 statutes; eval/README.md, "Fact
 patterns"): 171 statutes linked to 2,684 judgments; 124 of the 132 relevant (query,
 statute) pairs of the 30 dev queries are linked statutes.
 

@@ -14,7 +14,7 @@ base model and with the adapted one, through the product's own fact-pattern code
 on the queries (the pairs come from the corpus; the training length from the time budget),
 so both figures are plain dev figures.
 
-The adapted model is not used by the product: see README, Evaluation, "Fact patterns" for
+The adapted model is not used by the product: see README, "Fact patterns" for
 the figures and why (the index would have to be re-embedded with it, and the votes of the
 judgments that applied a statute already rank statutes several times better).
 """

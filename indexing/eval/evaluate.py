@@ -15,7 +15,7 @@ every AILA query is) the way the product does (`indexing.fact_patterns`), over t
 build of both AILA sources holds: in memory by default (`indexing.eval.memory`: the same
 chunks and vectors, scored exactly), through the built index with `--index`
 (`indexing.eval.index_ranker`). The two give the same ranking for the same settings
-(`tests/indexing/test_fact_patterns.py`). See `indexing/README.md`, section Evaluation.
+(`tests/indexing/test_fact_patterns.py`). See `README.md` beside this module.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ QUERY_MODE = {"bm25": "sparse", "dense": "dense", "hybrid": "hybrid"}
 
 @dataclass(frozen=True, slots=True)
 class RetrievalChoices:
-    """What the evaluation ranks with (see README, Evaluation).
+    """What the evaluation ranks with (see README.md).
 
     Args:
         fact_patterns: the fact-pattern settings (default: the product's, cross-validated).

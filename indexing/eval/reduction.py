@@ -10,7 +10,7 @@ sentences (at least `MIN_SENTENCES`) is kept in their original order.
 
 `python -m indexing crossval --reduce-queries 0.5` measures it: every query is reduced
 before the sweep, and the out-of-fold figures are compared fold by fold with the full
-queries' (README, Evaluation, "Fact patterns").
+queries' (README, "Fact patterns").
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ SOURCES = ("uscode", "federal_rules", "gdpr", "aila/statutes", "opinions/cap")
 
 @dataclass
 class EmbedderTraining:
-    """How the embedder is trained (defaults are the ones measured in indexing/README.md)."""
+    """How the embedder is trained (defaults are the ones measured in indexing/eval/README.md)."""
 
     out: Path = field(
         default=Path("var/models/juris-embedder"), metadata={"help": "model directory written"}
@@ -248,7 +248,7 @@ def merge_with_base(model: Any, base: Any, base_weight: float) -> None:
     base` for every floating-point tensor (weight-space ensembling, as WiSE-FT does for
     fine-tuned models). Fine-tuning on the corpus's headings and definitions teaches the
     doctrine names but loses some of what the base model knew about plain questions; the
-    average keeps part of both (measured in indexing/README.md, "The lawyer's vocabulary").
+    average keeps part of both (measured in indexing/eval/README.md, "The lawyer's vocabulary").
 
     Raises:
         ValueError: the two models do not have the same tensors.

@@ -18,7 +18,7 @@ is its latency; but cut to 2 layers it learned nothing in a whole epoch here —
 scored above random passages 50.5 % of the time — so all 6 are the default), and trains
 with binary cross-entropy through sentence-transformers' `CrossEncoderTrainer`: seeded,
 checkpointed, resumable, stopped by a CPU-time budget like `train-embedder`. Measured through
-the whole-corpus build it lowers MAP, alone or blended (indexing/README.md, "The lawyer's
+the whole-corpus build it lowers MAP, alone or blended (indexing/eval/README.md, "The lawyer's
 vocabulary"): the slot stays off by default.
 """
 
