@@ -1,6 +1,6 @@
 """`python -m indexing calibrate-order`: fit the learned order of a question's passages.
 
-    python -m indexing calibrate-order [--l2 1.0] [--out FILE]
+    python -m indexing calibrate-order [--l2 1.0] [--deals 10] [--out FILE]
 
 Runs the answerable questions of the doctrine dev split (`indexing.eval.doctrine`) through
 the built index, takes each question's fused passages as the retriever fuses them (no
@@ -11,8 +11,10 @@ documents of each question, both depths pooled. The weights are written
 for the embedding model in use: into its directory (`juris_order.json`), or for the model the
 package ships, into the package's `indexing/calibration/`. The test split is never read; the
 printed figures are the fitted order's on the dev split itself and from 5-fold
-cross-validation over it (`python -m indexing eval-doctrine --split test` measures the
-shipped order on the frozen split).
+cross-validation over it: the questions about one provision kept in one fold, and the
+figures averaged over `--deals` deals of them into folds (one deal moves pinpoint@1 by
+several questions); `python -m indexing eval-doctrine --split test` measures the shipped
+order on the frozen split.
 """
 
 from __future__ import annotations
@@ -21,14 +23,23 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from statistics import mean
 from typing import Any
 
 from tqdm import tqdm
 
-from indexing.eval.doctrine import QUESTIONS, at_pinpoint, open_checked, read_questions
+from indexing.eval.doctrine import (
+    QUESTIONS,
+    at_pinpoint,
+    open_checked,
+    provision_folds,
+    read_questions,
+)
 from indexing.eval.metrics import Run, evaluate
 
 FOLDS = 5
+# one deal of 236 questions into 5 folds moves pinpoint@1 by several questions
+DEALS = 10
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -39,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     c.add_argument("--questions", type=Path, default=QUESTIONS, help="JSONL question file")
     c.add_argument("--l2", type=float, default=1.0, help="ridge penalty on the weights")
+    c.add_argument(
+        "--deals",
+        type=int,
+        default=DEALS,
+        help="deals of the questions into folds that the cross-validated figures average over",
+    )
     c.add_argument(
         "--out",
         type=Path,
@@ -110,6 +127,9 @@ def run_calibrate_order(args: argparse.Namespace) -> int:
     # the dev split, a fit at either depth alone or pooled measured within 0.005 of each
     # other; pooled, one set of weights is fitted to both uses)
     depths = (QUESTION_CANDIDATES, DOCUMENT_CANDIDATES)
+    if args.deals < 1:
+        print("error: --deals must be at least 1", file=sys.stderr)
+        return 2
     unordered: dict[str, Any] = {"learned_order": False}
     settings: Any = IndexSettings(**unordered)
     try:
@@ -119,10 +139,12 @@ def run_calibrate_order(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     data = []
+    fitted_on = []
     try:
         for q in tqdm(questions, desc="dev", unit="q"):
             if retriever.is_fact_pattern(q.question):
                 continue
+            fitted_on.append(q)
             grades = {j.doc_id: j.grade for j in q.judgments}
             for depth in depths:
                 candidates, terms = retriever.question_candidates(q.question, depth)
@@ -151,22 +173,32 @@ def run_calibrate_order(args: argparse.Namespace) -> int:
         return [(model.scores(text, c, t), c, g, gov) for text, c, t, g, _, gov in part]
 
     model = fit(data)
-    # folds by question (both depths of a question in the same fold); figures per depth
-    fold = [n // len(depths) % FOLDS for n in range(len(data))]
-    folds: list[Any] = [None] * len(data)
-    unled: list[Any] = [None] * len(data)
-    for k in range(FOLDS):
-        held = [n for n in range(len(data)) if fold[n] == k]
-        fitted = fit([d for n, d in enumerate(data) if fold[n] != k])
-        without = OrderModel(identity, fitted.weights)
-        for n, row, plain in zip(
-            held,
-            scored([data[n] for n in held], fitted),
-            scored([data[n] for n in held], without),
-            strict=True,
-        ):
-            folds[n], unled[n] = row, plain
+
+    def out_of_fold(seed: int | None) -> tuple[list[Any], list[Any]]:
+        """Each question scored by the order fitted without its fold, with and without the
+        lead; folds by provision (`provision_folds`: a question's twins about the same
+        provision, and both depths of a question, in the same fold)."""
+        by_question = provision_folds(fitted_on, FOLDS, seed)
+        fold = [by_question[n // len(depths)] for n in range(len(data))]
+        led: list[Any] = [None] * len(data)
+        unled: list[Any] = [None] * len(data)
+        for k in range(FOLDS):
+            held = [n for n in range(len(data)) if fold[n] == k]
+            fitted = fit([d for n, d in enumerate(data) if fold[n] != k])
+            without = OrderModel(identity, fitted.weights)
+            for n, row, plain in zip(
+                held,
+                scored([data[n] for n in held], fitted),
+                scored([data[n] for n in held], without),
+                strict=True,
+            ):
+                led[n], unled[n] = row, plain
+        return led, unled
+
+    # the first deal in the file's order, the others shuffled; figures are their means
+    deals = [out_of_fold(None if d == 0 else d) for d in range(args.deals)]
     in_sample = scored(data, model)
+    first = range(0, len(data), len(depths))
     figures = {}
     for i, depth in enumerate(depths):
         at = range(i, len(data), len(depths))
@@ -174,14 +206,21 @@ def run_calibrate_order(args: argparse.Namespace) -> int:
             [({x.id: x.fused for x in data[n][1]}, data[n][1], data[n][3]) for n in at]
         )
         figures[f"{depth} deep: learned, in sample"] = document_map([in_sample[n][:3] for n in at])
-        figures[f"{depth} deep: learned, {FOLDS}-fold"] = document_map([folds[n][:3] for n in at])
-    first = range(0, len(data), len(depths))
-    figures[f"pinpoint@1: learned, no lead, {FOLDS}-fold"] = lead_at_pinpoint(
-        [(s, c, gov) for s, c, _, gov in (unled[n] for n in first)]
-    )
-    figures[f"pinpoint@1: learned, lead, {FOLDS}-fold"] = lead_at_pinpoint(
-        [(s, c, gov) for s, c, _, gov in (folds[n] for n in first)]
-    )
+        figures[f"{depth} deep: learned, {FOLDS}-fold"] = mean(
+            document_map([led[n][:3] for n in at]) for led, _ in deals
+        )
+    pinpoints = [
+        tuple(
+            lead_at_pinpoint([(s, c, gov) for s, c, _, gov in (rows[n] for n in first)])
+            for rows in (unled, led)
+        )
+        for led, unled in deals
+    ]
+    figures[f"pinpoint@1: learned, no lead, {FOLDS}-fold"] = mean(p[0] for p in pinpoints)
+    figures[f"pinpoint@1: learned, lead, {FOLDS}-fold"] = mean(p[1] for p in pinpoints)
+    gains = [p[1] - p[0] for p in pinpoints]
+    figures[f"pinpoint@1: the lead's gain, {FOLDS}-fold, least of {len(deals)} deals"] = min(gains)
+    figures[f"pinpoint@1: the lead's gain, {FOLDS}-fold, most of {len(deals)} deals"] = max(gains)
     model = OrderModel(
         identity,
         model.weights,

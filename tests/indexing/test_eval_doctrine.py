@@ -18,6 +18,7 @@ from indexing.eval.doctrine import (
     Question,
     QuestionFileError,
     holds_pinpoint,
+    provision_folds,
     read_questions,
     score_question,
     summarize,
@@ -134,6 +135,48 @@ def test_bad_question_files_name_the_line(tmp_path: Path):
         read_questions(bad)
 
 
+def _asking(qid: str, *governing: str) -> Question:
+    return Question(qid, "dev", "doctrine", f"{qid}?", tuple(Judgment(d, (), 2) for d in governing))
+
+
+def test_questions_about_one_provision_share_a_fold():
+    # Q1 and Q3 share Rule 803, Q3 and Q6 share Rule 802: one group of three, dealt together
+    questions = [
+        _asking("Q1", "fre:803"),
+        _asking("Q2", "fre:408"),
+        _asking("Q3", "fre:803", "fre:802"),
+        _asking("Q4", "usc:17/107"),
+        _asking("Q5", "gdpr:art17"),
+        _asking("Q6", "fre:802"),
+        _asking("Q7", "frcp:12"),
+    ]
+    folds = provision_folds(questions, 3)
+    assert folds[0] == folds[2] == folds[5]
+    assert Counter(folds) == {folds[0]: 3, **{f: 2 for f in {0, 1, 2} - {folds[0]}}}
+    assert folds == provision_folds(questions, 3)  # the same file, the same folds
+    shuffled = provision_folds(questions, 3, seed=4)
+    assert shuffled[0] == shuffled[2] == shuffled[5] and shuffled == provision_folds(
+        questions, 3, seed=4
+    )
+    # an unanswerable question governs nothing and is a group of its own
+    alone = Question("N1", "dev", "unanswerable", "N1?", (), "BGB § 622")
+    assert len(set(provision_folds([*questions, alone], 8))) == 6
+    with pytest.raises(ValueError):
+        provision_folds(questions, 0)
+
+
+def test_the_dev_split_keeps_every_provision_in_one_fold():
+    dev = [q for q in read_questions(QUESTIONS, "dev") if q.answerable]
+    folds = provision_folds(dev, 5)
+    where: dict[str, set[int]] = {}
+    for q, fold in zip(dev, folds, strict=True):
+        for doc_id in q.governing():
+            where.setdefault(doc_id, set()).add(fold)
+    assert all(len(f) == 1 for f in where.values())
+    sizes = Counter(folds).values()
+    assert len(sizes) == 5 and max(sizes) - min(sizes) <= 7  # no group holds more than 7
+
+
 SLICE_QUESTIONS = [
     ("S1", "doctrine", "Is parody a fair use of a copyrighted work?", [("usc:17/107", [], 2)]),
     ("S2", "plain", "Can a company ignore my request to delete my data?",
@@ -210,6 +253,9 @@ def test_calibrate_order_on_the_slice_writes_weights_the_retriever_uses(
     printed = capsys.readouterr().out
     assert "learned, 5-fold" in printed and str(out) in printed
     assert "pinpoint@1: learned, lead, 5-fold" in printed  # the lead is measured out of fold
+    assert "the lead's gain, 5-fold, least of 10 deals" in printed  # averaged over deals
+    assert main(["calibrate-order", "--questions", str(questions), "--deals", "0"]) == 2
+    assert "--deals must be at least 1" in capsys.readouterr().err
     model = OrderModel.load(out)
     assert len(model.weights) == len(FEATURES)
     assert model.fitted_on["answerable"] == 4 and model.fitted_on["split"] == "dev"
