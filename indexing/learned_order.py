@@ -18,9 +18,10 @@ A linear model over those features re-scores the fused passages of a one-window 
 (`Retriever._question_hits`); its weights are fitted on the dev split of the doctrine
 questions by pairwise logistic regression — for each question, every document judged more
 relevant against every one judged less, each represented by its best fused passage
-(`python -m indexing calibrate-order`, the evaluation lab). A second model of two weights then
-chooses which of the first document's passages leads (`lead_first`: its learned score, and
-whether it opens its provision — the rule before its exceptions and procedure), fitted on the
+(`python -m indexing calibrate-order`, the evaluation lab). A second model of three weights
+then chooses which of the first document's passages leads (`lead_first`: its learned score,
+whether it opens its provision — the rule before its exceptions and procedure — and the share
+of the question's words its text and heading hold that its siblings' may not), fitted on the
 same questions' judged subdivisions. The dense features are the
 embedding model's cosines, so a fit belongs to one model, like the relevance calibration
 (`indexing.relevance`), and is refused for another. Measured figures: eval/README.md.
@@ -51,6 +52,7 @@ from indexing.relevance import (
     read_fit,
     write_fit,
 )
+from indexing.text import without_line_labels
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,7 @@ FORMAT = 4
 LEAD_FEATURES = (
     "score",  # the passage's learned score (the linear order's, before rescaling)
     "first",  # 1 when the passage opens its provision (`Candidate.first`)
+    "held",  # share of the question's words its text and heading hold (`held_shares`)
 )
 # the best passages (by fused score) whose citations `cited_by` counts: a question's
 # candidates at the depth an answer is chosen from (chosen on the doctrine dev split, 5-fold,
@@ -90,13 +93,18 @@ _STOP = frozenset(
 )  # fmt: skip
 
 
-@lru_cache(maxsize=65_536)
-def title_words(text: str) -> frozenset[str]:
-    """The content words of a title or question, cut to six letters (a crude stem:
-    `registration` and `registered` meet at `regist`)."""
+def content_words(text: str) -> frozenset[str]:
+    """The content words of a text, cut to six letters (a crude stem: `registration` and
+    `registered` meet at `regist`)."""
     return frozenset(
         w[:6] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2 and w not in _STOP
     )
+
+
+@lru_cache(maxsize=65_536)
+def title_words(text: str) -> frozenset[str]:
+    """`content_words` of a title or question (short texts, asked again and again)."""
+    return content_words(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +126,8 @@ class Candidate:
             lead passage is judged by).
         first: the passage opens its statute, rule or article (`Chunk.order` 0; never for a
             court opinion, whose first passage is its caption).
+        wording: its own heading, a newline, then its text (`passage_wording`; what
+            `held_shares` reads).
     """
 
     id: str
@@ -131,6 +141,7 @@ class Candidate:
     cites: tuple[str, ...] = ()
     pinpoints: tuple[str, ...] = ()
     first: bool = False
+    wording: str = ""
 
 
 def cited_by(ranked: Sequence[Candidate]) -> dict[str, float]:
@@ -223,7 +234,7 @@ class OrderModel:
         first document's passages in the lead order when the model has one (`lead_first`)."""
         raw = self.raw_scores(question, candidates, terms)
         if self.lead is not None:
-            raw = lead_first(raw, candidates, self.lead)
+            raw = lead_first(raw, candidates, self.lead, question)
         return normalised_sum([raw], (1.0,))
 
     def raw_scores(
@@ -250,6 +261,9 @@ class OrderModel:
         data = read_fit(path, FORMAT, FEATURES, "learned order")
         try:
             lead = data.get("lead")
+            if lead is not None and len(lead) == len(LEAD_FEATURES) - 1:
+                # fitted before `held` was a lead feature: it leads as it did
+                lead = [*lead, 0.0]
             return cls(
                 str(data["embed_model"]),
                 tuple(float(w) for w in data["weights"]),
@@ -269,13 +283,47 @@ def lead_document(raw: dict[str, float], candidates: Sequence[Candidate]) -> lis
     return [c for c in candidates if c.doc_id == top]
 
 
-def lead_row(score: float, candidate: Candidate) -> list[float]:
-    """A passage's `LEAD_FEATURES`."""
-    return [score, 1.0 if candidate.first else 0.0]
+def passage_wording(heading: str, text: str) -> str:
+    """What `Candidate.wording` holds: a passage's own heading (the last of its heading path,
+    `Issuing Without Notice` for Fed. R. Civ. P. 65(b)(1)), a newline, its text."""
+    return f"{heading}\n{text}"
+
+
+@lru_cache(maxsize=4_096)  # the provisions asked about lately (about 35 µs a passage otherwise)
+def wording_words(wording: str) -> frozenset[str]:
+    """The `content_words` of a `passage_wording`, its text read without the subdivision
+    labels its lines begin with, as the passage is embedded."""
+    heading, _, text = wording.partition("\n")
+    return content_words(f"{without_line_labels(text)} {heading}")
+
+
+def held_shares(question: str, own: Sequence[Candidate]) -> list[float]:
+    """For each of one document's passages, the share of the question's words its text and
+    heading hold, counting only the words some passage of the document holds.
+
+    The words every sibling holds (the provision's subject) weigh the same for each; what
+    separates them is the rest. "Can a copyright owner ask for statutory damages instead of
+    actual damages?": 17 U.S.C. § 504(a) (an infringer is liable for actual or statutory
+    damages) and § 504(b) (`Actual Damages and Profits`) hold "copyright owner", "actual" and
+    "damages"; § 504(c)(1), the owner's election, holds "statutory" and "instead" too. Words
+    no passage holds ("ask") count for none of them.
+    """
+    asked = title_words(question)
+    held = [asked & wording_words(c.wording) for c in own]
+    shared = len(frozenset().union(*held))
+    return [len(h) / shared if shared else 0.0 for h in held]
+
+
+def lead_rows(question: str, raw: dict[str, float], own: Sequence[Candidate]) -> list[list[float]]:
+    """The `LEAD_FEATURES` of one document's passages (`own`, from `lead_document`)."""
+    return [
+        [raw[c.id], 1.0 if c.first else 0.0, held]
+        for c, held in zip(own, held_shares(question, own), strict=True)
+    ]
 
 
 def lead_first(
-    raw: dict[str, float], candidates: Sequence[Candidate], lead: Sequence[float]
+    raw: dict[str, float], candidates: Sequence[Candidate], lead: Sequence[float], question: str
 ) -> dict[str, float]:
     """`raw` with the first document's passages re-ordered among themselves by the lead
     weights over `LEAD_FEATURES`.
@@ -292,12 +340,10 @@ def lead_first(
     if len(own) < 2:
         return raw
     scores = sorted((raw[c.id] for c in own), reverse=True)
+    rows = {c.id: row for c, row in zip(own, lead_rows(question, raw, own), strict=True)}
     chosen = sorted(
         own,
-        key=lambda c: (
-            -sum(w * x for w, x in zip(lead, lead_row(raw[c.id], c), strict=True)),
-            c.id,
-        ),
+        key=lambda c: (-sum(w * x for w, x in zip(lead, rows[c.id], strict=True)), c.id),
     )
     out = dict(raw)
     out.update((c.id, score) for c, score in zip(chosen, scores, strict=True))
@@ -305,7 +351,7 @@ def lead_first(
 
 
 def lead_pairs(
-    raw: dict[str, float], candidates: Sequence[Candidate], governs: Sequence[str]
+    raw: dict[str, float], candidates: Sequence[Candidate], governs: Sequence[str], question: str
 ) -> list[list[float]]:
     """A question's training rows for the lead passage: among the passages of the document
     `raw` ranks first, every passage at a governing subdivision against every one that is
@@ -316,11 +362,13 @@ def lead_pairs(
         candidates: the question's fused passages.
         governs: the ids of the passages at a governing subdivision of their document (the
             caller's judgments; a first document that does not govern gives no rows).
+        question: the question (`held_shares` reads its words).
     """
     own = lead_document(raw, candidates)
     at = set(governs)
-    good = [lead_row(raw[c.id], c) for c in own if c.id in at]
-    other = [lead_row(raw[c.id], c) for c in own if c.id not in at]
+    rows = lead_rows(question, raw, own)
+    good = [row for c, row in zip(own, rows, strict=True) if c.id in at]
+    other = [row for c, row in zip(own, rows, strict=True) if c.id not in at]
     return [[a - b for a, b in zip(g, o, strict=True)] for g in good for o in other]
 
 

@@ -47,7 +47,7 @@ from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provis
 from indexing.fact_patterns import FactPatterns, FactPatternSettings
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.integrity import verify_build
-from indexing.learned_order import Candidate, OrderModel, load_order
+from indexing.learned_order import Candidate, OrderModel, load_order, passage_wording
 from indexing.lexicon import Lexicon
 from indexing.model import Chunk, Passage, Relevance, SearchFilters
 from indexing.model_record import build_sparse_format, check_build_model
@@ -152,6 +152,12 @@ def _place(payload: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
     held = payload.get("pinpoints") or [payload.get("pinpoint") or ""]
     first = payload.get("order") == 0 and payload.get("kind") != "opinion"
     return tuple(str(p) for p in held if p), first
+
+
+def _wording(payload: dict[str, Any]) -> str:
+    """A passage's own heading and text, as `Candidate.wording` holds them."""
+    path = payload.get("heading_path") or [payload.get("title") or ""]
+    return passage_wording(str(path[-1] or ""), str(payload.get("text") or ""))
 
 
 class Retriever:
@@ -585,6 +591,7 @@ class Retriever:
                 defined_terms(str(found[id_].payload.get("text") or "")) if bodies else (),
                 refs.of(id_) if refs is not None else (),
                 *_place(found[id_].payload),
+                _wording(found[id_].payload),
             )
             for id_, score in fused.items()
         ]

@@ -163,7 +163,7 @@ def run_calibrate_order(args: argparse.Namespace) -> int:
         leads = [
             d
             for text, c, t, _, _, gov in part[:: len(depths)]
-            for d in lead_pairs(order.raw_scores(text, c, t), c, governing_passages(c, gov))
+            for d in lead_pairs(order.raw_scores(text, c, t), c, governing_passages(c, gov), text)
         ]
         return OrderModel(
             identity, order.weights, lead=fit_order(leads, args.l2) if leads else None

@@ -20,9 +20,11 @@ from indexing.learned_order import (
     document_pairs,
     features,
     fit_order,
+    held_shares,
     lead_first,
     lead_pairs,
     load_order,
+    passage_wording,
     title_words,
 )
 from indexing.relevance import CalibrationMismatch, packaged_path
@@ -134,6 +136,9 @@ def test_scores_reorder_and_stay_on_the_fusions_scale():
         OrderModel(IDENTITY, (1.0,))
 
 
+APPEAL = "How long do I have to file a notice of appeal in a civil case?"
+
+
 def _appeal() -> list[Candidate]:
     # "How long do I have to file a notice of appeal in a civil case?": Fed. R. App. P.
     # 4(c)(2), an inmate's notice "in a civil case", matches best; 4(a)(1)(A), the 30-day
@@ -153,20 +158,20 @@ def _appeal() -> list[Candidate]:
 def test_the_lead_puts_the_first_documents_opening_rule_first_and_moves_nothing_else():
     cands = _appeal()
     raw = {"c2": 16.5, "b1": 15.9, "a1": 15.8, "r3": 16.0}
-    led = lead_first(raw, cands, (0.44, 0.93))
+    led = lead_first(raw, cands, (0.44, 0.93, 0.0), APPEAL)
     # the rule's own scores, exchanged: 4(a)(1)(A) takes 4(c)(2)'s, the rest keep their order
     assert led == {"a1": 16.5, "c2": 15.9, "b1": 15.8, "r3": 16.0}
     assert sorted(led.values()) == sorted(raw.values())
     # a small score gap only: a passage far behind stays behind
-    assert lead_first({**raw, "a1": 10.0}, cands, (0.44, 0.93))["c2"] == 16.5
+    assert lead_first({**raw, "a1": 10.0}, cands, (0.44, 0.93, 0.0), APPEAL)["c2"] == 16.5
     # no lead weight on `first`: the order as scored; a document of one passage: unchanged
-    assert lead_first(raw, cands, (1.0, 0.0)) == raw
+    assert lead_first(raw, cands, (1.0, 0.0, 0.0), APPEAL) == raw
     assert lead_first({"r3": 17.0, **{k: v for k, v in raw.items() if k != "r3"}}, cands,
-                      (0.44, 0.93))["r3"] == 17.0  # fmt: skip
+                      (0.44, 0.93, 0.0), APPEAL)["r3"] == 17.0  # fmt: skip
     # through the model: scores on the fusion's scale, 4(a)(1)(A) first, Rule 3 not moved
     weights = tuple(1.0 if f == "fused" else 0.0 for f in FEATURES)
     plain = OrderModel(IDENTITY, weights).scores("notice of appeal", cands, 3)
-    led_scores = OrderModel(IDENTITY, weights, lead=(1.0, 0.05)).scores(
+    led_scores = OrderModel(IDENTITY, weights, lead=(1.0, 0.05, 0.0)).scores(
         "notice of appeal", cands, 3
     )
     assert max(plain, key=lambda k: plain[k]) == "c2"
@@ -179,21 +184,85 @@ def test_the_lead_puts_the_first_documents_opening_rule_first_and_moves_nothing_
 def test_lead_pairs_compare_the_governing_subdivision_with_its_siblings():
     cands = _appeal()
     raw = {"c2": 16.5, "b1": 15.9, "a1": 15.8, "r3": 16.0}
-    pairs = lead_pairs(raw, cands, ["a1"])
-    # the first document (Rule 4): 4(a)(1)(A) against 4(c)(2) and 4(b)(1); Rule 3 not read
-    assert pairs == [[15.8 - 16.5, 1.0], [15.8 - 15.9, 1.0]]
-    assert lead_pairs(raw, cands, ["r3"]) == []  # the first document does not govern
-    assert lead_pairs(raw, cands, ["a1", "b1", "c2"]) == []  # no sibling to learn against
+    pairs = lead_pairs(raw, cands, ["a1"], APPEAL)
+    # the first document (Rule 4): 4(a)(1)(A) against 4(c)(2) and 4(b)(1); Rule 3 not read;
+    # no wording read, so no share of the question's words tells them apart
+    assert pairs == [[15.8 - 16.5, 1.0, 0.0], [15.8 - 15.9, 1.0, 0.0]]
+    assert lead_pairs(raw, cands, ["r3"], APPEAL) == []  # the first document does not govern
+    assert lead_pairs(raw, cands, ["a1", "b1", "c2"], APPEAL) == []  # no sibling to learn against
     # many such questions: the opening subdivision is preferred at a small score cost
-    weights = fit_order(pairs * 20 + [[0.5, 0.0]] * 20)
+    weights = fit_order(pairs * 20 + [[0.5, 0.0, 0.0]] * 20)
     assert weights[0] > 0 and weights[1] > 0
+
+
+DAMAGES = "Can a copyright owner ask for statutory damages instead of actual damages?"
+_504_HEADING = "§ 504. Remedies for infringement: Damages and profits"
+
+
+def _damages() -> list[Candidate]:
+    # 17 U.S.C. § 504's passages as the index holds them (texts cut short); (a) opens it
+    def passage(id_: str, pinpoint: str, heading: str, text: str, first: bool = False):
+        return Candidate(id_, 0.7, 0.6, 10.0, "Remedies for infringement: Damages and profits",
+                         "usc:17/504", pinpoints=(pinpoint,), first=first,
+                         wording=passage_wording(heading, text))  # fmt: skip
+
+    return [
+        passage("a", "(a)", "In General",
+                "Except as otherwise provided by this title, an infringer of copyright is "
+                "liable for either—\n(1) the copyright owner’s actual damages and any "
+                "additional profits of the infringer, as provided by subsection (b); or\n"
+                "(2) statutory damages, as provided by subsection (c).", first=True),
+        passage("b", "(b)", "Actual Damages and Profits",
+                "The copyright owner is entitled to recover the actual damages suffered by "
+                "him or her as a result of the infringement, and any profits of the infringer"),
+        passage("c1", "(c)(1)", _504_HEADING,
+                "Except as provided by clause (2) of this subsection, the copyright owner may "
+                "elect, at any time before final judgment is rendered, to recover, instead of "
+                "actual damages and profits, an award of statutory damages"),
+    ]  # fmt: skip
+
+
+def test_held_shares_count_the_question_words_that_set_a_passage_apart():
+    own = _damages()
+    # asked: copyri, owner, ask, statut, instea, actual, damage; held by some passage: all
+    # but "ask" (6); (a) lacks "instead", (b) "instead" and "statutory"
+    assert held_shares(DAMAGES, own) == [5 / 6, 4 / 6, 1.0]
+    # the line labels "(1)" and "(2)" are not words; the heading is
+    assert held_shares("paragraph one", own) == [0.0, 0.0, 0.0]
+    assert held_shares("in general", own) == [1.0, 0.0, 0.0]
+    # passages read without their wording (an earlier build's candidates) are all alike
+    bare = [Candidate(c.id, c.fused, c.cosine, c.sparse, c.title, c.doc_id) for c in own]
+    assert held_shares(DAMAGES, bare) == [0.0, 0.0, 0.0]
+
+
+def test_the_lead_prefers_the_passage_that_holds_what_its_siblings_do_not():
+    own = _damages()[1:]  # (b) and (c)(1) are the document's candidates; (b) scores higher
+    raw = {"b": 16.0, "c1": 15.8}
+    shipped_then = (0.441, 0.925, 0.0)  # an order fitted before the third weight
+    assert lead_first(raw, own, shipped_then, DAMAGES) == raw
+    led = lead_first(raw, own, (0.285, 0.950, 2.495), DAMAGES)
+    assert led == {"c1": 16.0, "b": 15.8}
+    assert lead_pairs(raw, own, ["c1"], DAMAGES) == [[15.8 - 16.0, 0.0, 1.0 - 4 / 6]]
+
+
+def test_an_order_fitted_with_two_lead_weights_still_leads_as_it_did(tmp_path: Path):
+    weights = [float(n) for n in range(len(FEATURES))]
+    old = tmp_path / "two.json"
+    old.write_text(json.dumps({"format": FORMAT, "features": list(FEATURES),
+                               "embed_model": IDENTITY, "weights": weights,
+                               "lead": [0.44, 0.93]}))  # fmt: skip
+    assert OrderModel.load(old).lead == (0.44, 0.93, 0.0)
+    bad = tmp_path / "one.json"
+    bad.write_text(old.read_text().replace("[0.44, 0.93]", "[0.44]"))
+    with pytest.raises(ValueError, match=r"one\.json"):
+        OrderModel.load(bad)
 
 
 def test_file_round_trip_and_the_model_it_belongs_to(tmp_path: Path, caplog):
     model = OrderModel(IDENTITY, tuple(float(n) for n in range(len(FEATURES))), {"split": "dev"})
     model.save(tmp_path / ORDER_FILE)
     assert OrderModel.load(tmp_path / ORDER_FILE) == model
-    led = OrderModel(IDENTITY, model.weights, lead=(0.4, 0.9))
+    led = OrderModel(IDENTITY, model.weights, lead=(0.4, 0.9, 2.5))
     led.save(tmp_path / "led.json")
     assert OrderModel.load(tmp_path / "led.json") == led
     assert load_order(tmp_path, IDENTITY) == model  # the model directory's own file
