@@ -21,8 +21,8 @@ relevant against every one judged less, each represented by its best fused passa
 (`python -m indexing calibrate-order`, the evaluation lab). A second model of three weights
 then chooses which of the first document's passages leads (`lead_first`: its learned score,
 whether it opens its provision — the rule before its exceptions and procedure — and the share
-of the question's words its text and heading hold that its siblings' may not), fitted on the
-same questions' judged subdivisions. The dense features are the
+of the question's words its text and own heading hold, words its siblings may lack), fitted on
+the same questions' judged subdivisions. The dense features are the
 embedding model's cosines, so a fit belongs to one model, like the relevance calibration
 (`indexing.relevance`), and is refused for another. Measured figures: eval/README.md.
 
@@ -289,7 +289,7 @@ def passage_wording(heading: str, text: str) -> str:
     return f"{heading}\n{text}"
 
 
-@lru_cache(maxsize=4_096)  # the provisions asked about lately (about 35 µs a passage otherwise)
+@lru_cache(maxsize=4_096)  # the passages read lately (about 35 µs a passage otherwise)
 def wording_words(wording: str) -> frozenset[str]:
     """The `content_words` of a `passage_wording`, its text read without the subdivision
     labels its lines begin with, as the passage is embedded."""
