@@ -126,8 +126,9 @@ class Candidate:
             lead passage is judged by).
         first: the passage opens its statute, rule or article (`Chunk.order` 0; never for a
             court opinion, whose first passage is its caption).
-        wording: its own heading, a newline, then its text (`passage_wording`; what
-            `held_shares` reads).
+        heading: its own heading, the last of its heading path (`Issuing Without Notice`
+            for Fed. R. Civ. P. 65(b)(1)); with `text`, what `held_shares` reads.
+        text: its text.
     """
 
     id: str
@@ -141,7 +142,8 @@ class Candidate:
     cites: tuple[str, ...] = ()
     pinpoints: tuple[str, ...] = ()
     first: bool = False
-    wording: str = ""
+    heading: str = ""
+    text: str = ""
 
 
 def cited_by(ranked: Sequence[Candidate]) -> dict[str, float]:
@@ -283,17 +285,10 @@ def lead_document(raw: dict[str, float], candidates: Sequence[Candidate]) -> lis
     return [c for c in candidates if c.doc_id == top]
 
 
-def passage_wording(heading: str, text: str) -> str:
-    """What `Candidate.wording` holds: a passage's own heading (the last of its heading path,
-    `Issuing Without Notice` for Fed. R. Civ. P. 65(b)(1)), a newline, its text."""
-    return f"{heading}\n{text}"
-
-
 @lru_cache(maxsize=4_096)  # the passages read lately (about 35 µs a passage otherwise)
-def wording_words(wording: str) -> frozenset[str]:
-    """The `content_words` of a `passage_wording`, its text read without the subdivision
-    labels its lines begin with, as the passage is embedded."""
-    heading, _, text = wording.partition("\n")
+def passage_words(heading: str, text: str) -> frozenset[str]:
+    """The `content_words` of a passage's own heading and its text, the text read without the
+    subdivision labels its lines begin with, as the passage is embedded."""
     return content_words(f"{without_line_labels(text)} {heading}")
 
 
@@ -309,7 +304,7 @@ def held_shares(question: str, own: Sequence[Candidate]) -> list[float]:
     no passage holds ("ask") count for none of them.
     """
     asked = title_words(question)
-    held = [asked & wording_words(c.wording) for c in own]
+    held = [asked & passage_words(c.heading, c.text) for c in own]
     shared = len(frozenset().union(*held))
     return [len(h) / shared if shared else 0.0 for h in held]
 

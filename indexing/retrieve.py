@@ -47,7 +47,7 @@ from indexing.exact_citations import CitedProvision, best_pinpoint, cited_provis
 from indexing.fact_patterns import FactPatterns, FactPatternSettings
 from indexing.fusion import DENSE_SHARE, normalised_sum
 from indexing.integrity import verify_build
-from indexing.learned_order import Candidate, OrderModel, load_order, passage_wording
+from indexing.learned_order import Candidate, OrderModel, load_order
 from indexing.lexicon import Lexicon
 from indexing.model import Chunk, Passage, Relevance, SearchFilters
 from indexing.model_record import build_sparse_format, check_build_model
@@ -154,10 +154,11 @@ def _place(payload: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
     return tuple(str(p) for p in held if p), first
 
 
-def _wording(payload: dict[str, Any]) -> str:
-    """A passage's own heading and text, as `Candidate.wording` holds them."""
+def _heading(payload: dict[str, Any]) -> str:
+    """A passage's own heading (`Candidate.heading`): the last of its heading path, else its
+    document's title."""
     path = payload.get("heading_path") or [payload.get("title") or ""]
-    return passage_wording(str(path[-1] or ""), str(payload.get("text") or ""))
+    return str(path[-1] or "")
 
 
 class Retriever:
@@ -577,6 +578,7 @@ class Retriever:
             max(sparses.values(), default=0.0) / max(1, terms),
         )
         docs = {id_: str(found[id_].payload.get("doc_id") or "") for id_ in fused}
+        texts = {id_: str(found[id_].payload.get("text") or "") for id_ in fused}
         typical = self._bodies.get(store).typicality(query, docs.values()) if bodies else {}
         refs = self._cross_refs.get(store) if bodies else None
         candidates = [
@@ -588,10 +590,11 @@ class Retriever:
                 str(found[id_].payload.get("title") or ""),
                 docs[id_],
                 typical.get(docs[id_], 0.0),
-                defined_terms(str(found[id_].payload.get("text") or "")) if bodies else (),
+                defined_terms(texts[id_]) if bodies else (),
                 refs.of(id_) if refs is not None else (),
                 *_place(found[id_].payload),
-                _wording(found[id_].payload),
+                _heading(found[id_].payload),
+                texts[id_],
             )
             for id_, score in fused.items()
         ]

@@ -24,7 +24,6 @@ from indexing.learned_order import (
     lead_first,
     lead_pairs,
     load_order,
-    passage_wording,
     title_words,
 )
 from indexing.relevance import CalibrationMismatch, packaged_path
@@ -186,7 +185,7 @@ def test_lead_pairs_compare_the_governing_subdivision_with_its_siblings():
     raw = {"c2": 16.5, "b1": 15.9, "a1": 15.8, "r3": 16.0}
     pairs = lead_pairs(raw, cands, ["a1"], APPEAL)
     # the first document (Rule 4): 4(a)(1)(A) against 4(c)(2) and 4(b)(1); Rule 3 not read;
-    # no wording read, so no share of the question's words tells them apart
+    # no heading or text read, so no share of the question's words tells them apart
     assert pairs == [[15.8 - 16.5, 1.0, 0.0], [15.8 - 15.9, 1.0, 0.0]]
     assert lead_pairs(raw, cands, ["r3"], APPEAL) == []  # the first document does not govern
     assert lead_pairs(raw, cands, ["a1", "b1", "c2"], APPEAL) == []  # no sibling to learn against
@@ -204,7 +203,7 @@ def _damages() -> list[Candidate]:
     def passage(id_: str, pinpoint: str, heading: str, text: str, first: bool = False):
         return Candidate(id_, 0.7, 0.6, 10.0, "Remedies for infringement: Damages and profits",
                          "usc:17/504", pinpoints=(pinpoint,), first=first,
-                         wording=passage_wording(heading, text))  # fmt: skip
+                         heading=heading, text=text)  # fmt: skip
 
     return [
         passage("a", "(a)", "In General",
@@ -230,7 +229,7 @@ def test_held_shares_count_the_question_words_that_set_a_passage_apart():
     # the line labels "(1)" and "(2)" are not words; the heading is
     assert held_shares("paragraph one", own) == [0.0, 0.0, 0.0]
     assert held_shares("in general", own) == [1.0, 0.0, 0.0]
-    # passages read without their wording (an earlier build's candidates) are all alike
+    # passages read without heading or text are all alike
     bare = [Candidate(c.id, c.fused, c.cosine, c.sparse, c.title, c.doc_id) for c in own]
     assert held_shares(DAMAGES, bare) == [0.0, 0.0, 0.0]
 

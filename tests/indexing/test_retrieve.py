@@ -12,7 +12,6 @@ from indexing.cli import main
 from indexing.doc_ranking import OPINION_CHUNKS, place_opinions, rank_documents
 from indexing.exact_citations import cited_provisions
 from indexing.fusion import DENSE_SHARE, normalised_sum
-from indexing.learned_order import passage_wording
 from indexing.model import Chunk, Passage, SearchFilters
 from indexing.retrieve import QUESTION_CANDIDATES, Retriever, open_retriever
 from indexing.settings import IndexSettings
@@ -181,9 +180,9 @@ def test_the_lead_chooses_among_the_first_documents_passages_only(retriever, mon
             assert c.first == (chunk.order == 0 and chunk.kind != "opinion")
             held = chunk.pinpoints or (chunk.pinpoint,)
             assert c.pinpoints == tuple(p for p in held if p)  # an unlabelled opening: none
-            # and its wording: its own heading and text, whose words the lead compares
+            # and its own heading and text, whose words the lead compares
             heading = chunk.heading_path[-1] if chunk.heading_path else chunk.title
-            assert c.wording == passage_wording(heading, chunk.text)
+            assert (c.heading, c.text) == (heading, chunk.text)
     assert any(c.first for c in candidates) and not all(c.first for c in candidates)
     monkeypatch.setattr(retriever, "passages_per_document", None)
     unled = replace(retriever.order, lead=None)
