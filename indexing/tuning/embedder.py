@@ -5,9 +5,13 @@
     JURIS_EMBED_MODEL=var/models/juris-embedder python -m indexing build       # use it
 
 Pairs mined from the corpus (`indexing.tuning.pairs`: headings and captions, their question
-forms, defined terms, citing sentences) train the model with in-batch negatives
-(`MultipleNegativesRankingLoss` through sentence-transformers' `SentenceTransformerTrainer`):
-each query must score its own passage above the other passages of its batch. The run starts
+forms, defined terms, citing sentences) train the model with `MultipleNegativesRankingLoss`
+through sentence-transformers' `SentenceTransformerTrainer`: each query must score its own
+passage above its hard negative (a sibling passage of the same provision,
+`pairs.sibling_negatives`) and the other passages of its batch. The trained weights are saved
+averaged halfway with the base model's (`--base-weight`, `merge_with_base`): trained alone the
+model forgets part of what the base knew about plain questions (indexing/eval/README.md,
+"Sibling passages as hard negatives"). The run starts
 from a copy of the bundled model (never its installed files), is seeded, shows progress (a bar
 on a terminal, plain lines otherwise), checkpoints every `save_steps` steps, and stops after
 `--time-budget-min` minutes of `--threads` cores (default 55 minutes of 2 cores, counted in
@@ -28,9 +32,13 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from indexing.tuning.pairs import Pair
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +79,15 @@ class EmbedderTraining:
     )
     threads: int = field(default=2, metadata={"help": "torch CPU threads"})
     resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint"})
+    in_batch_only: bool = field(
+        default=False,
+        metadata={
+            "help": "train without each pair's hard negative (a sibling passage of the same "
+            "provision): in-batch negatives only"
+        },
+    )
     base_weight: float = field(
-        default=0.0,
+        default=0.5,
         metadata={
             "help": "share of the base model's weights averaged into the trained ones when "
             "saving (0: the trained model as is; 0.5: halfway, see merge_with_base)"
@@ -173,10 +188,9 @@ def train(cfg: EmbedderTraining, settings: Any) -> Path:
 
     work = checkpoints.parent
     base = copy_base(cfg.base or settings.model_dir(), work)
-    pairs = load_pairs(mined_pairs(cfg, settings))
-    data = Dataset.from_dict(
-        {"anchor": [p.query for p in pairs], "positive": [p.passage for p in pairs]}
-    )
+    pairs_file = mined_pairs(cfg, settings)
+    pairs = load_pairs(pairs_file)
+    data = Dataset.from_dict(training_columns(pairs, pairs_file, not cfg.in_batch_only))
     model = SentenceTransformer(str(base), device="cpu")
     # trained on short windows (speed), served with the base model's window: the chunker
     # sizes passages to the model's window, so a model saved with 128 tokens would index
@@ -241,6 +255,25 @@ def train(cfg: EmbedderTraining, settings: Any) -> Path:
         cpu_seconds,
     )
     return cfg.out
+
+
+def training_columns(pairs: Sequence[Pair], source: Path, negatives: bool) -> dict[str, list[str]]:
+    """The trainer's columns: anchor, positive and, with `negatives`, each pair's hard
+    negative (`MultipleNegativesRankingLoss` scores it beside the batch's other passages).
+
+    Raises:
+        ValueError: negatives are asked for and a pair of `source` has none (a pairs file
+            mined before they were).
+    """
+    columns = {"anchor": [p.query for p in pairs], "positive": [p.passage for p in pairs]}
+    if negatives:
+        if any(not p.negative for p in pairs):
+            raise ValueError(
+                f"{source} holds pairs without a hard negative (mined by an earlier release): "
+                "remove it to mine again, or pass --in-batch-only"
+            )
+        columns["negative"] = [p.negative for p in pairs]
+    return columns
 
 
 def merge_with_base(model: Any, base: Any, base_weight: float) -> None:

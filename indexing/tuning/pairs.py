@@ -14,6 +14,13 @@ text as the index embeds it, `indexing.chunking.embed_text`):
   ("the court may award a reasonable attorney's fee to the prevailing party as part of the
   costs"), and the cited provision's chunk at the cited pinpoint.
 
+Each pair also carries a hard negative (`Pair.negative`, `sibling_negatives`): another
+passage of the same provision, at a subdivision that neither holds nor sits inside the pair's
+own. A lawyer's misses are mostly a neighbour of the governing text (Fed. R. App. P. 4(c)
+before 4(a)(1)(A)); a negative from the same provision teaches the model what tells the
+siblings apart, which in-batch negatives (passages of other provisions) rarely do. A pair
+whose provision has no such passage gets a passage of another provision.
+
 Headings shared by many documents ("In General", "Definitions", "Effective date") name no
 doctrine and are left out: a heading is kept only if at most `GENERIC_DOCS` documents carry
 it — a threshold on the corpus's own counts, not a hand list. Only versions in force on the
@@ -84,6 +91,7 @@ class Pair:
     kind: str
     doc_id: str
     pinpoint: str
+    negative: str = ""  # a passage that does not answer it ("": none mined, pairs of old files)
 
 
 def heading_name(heading: str) -> str:
@@ -292,7 +300,45 @@ def mine_pairs(
         cap = (limits or {}).get(kind)
         out.extend(balanced(pairs, cap, rng))
     rng.shuffle(out)
+    return sibling_negatives(out, miner.chunks, rng)
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """Whether one pinpoint holds the other: `(a)` and `(a)(1)` do, `(a)` and `(b)` do not."""
+    return bool(a and b) and (a.startswith(b) or b.startswith(a))
+
+
+def sibling_negatives(
+    pairs: Sequence[Pair], chunks: dict[str, list[Chunk]], rng: random.Random
+) -> list[Pair]:
+    """`pairs`, each with a hard negative: a passage of the same provision whose pinpoints
+    neither hold nor sit inside the pair's pinpoint (seeded choice), else, where the provision
+    has none or the pair has no pinpoint, a passage of another provision."""
+    docs = sorted(d for d, held in chunks.items() if held)
+    out: list[Pair] = []
+    for p in pairs:
+        siblings = _siblings(p, chunks.get(p.doc_id, ()))
+        if siblings:
+            negative = embed_text(rng.choice(siblings))
+        else:
+            others = [d for d in rng.sample(docs, min(len(docs), 3)) if d != p.doc_id]
+            if not others:
+                out.append(p)
+                continue
+            negative = embed_text(rng.choice(chunks[others[0]]))
+        out.append(replace(p, negative=negative))
     return out
+
+
+def _siblings(pair: Pair, chunks: Iterable[Chunk]) -> list[Chunk]:
+    """The chunks of the pair's provision at none of the pair's subdivisions."""
+    if not pair.pinpoint:
+        return []
+    return [
+        c
+        for c in chunks
+        if not any(_overlaps(pair.pinpoint, x) for x in (c.pinpoints or (c.pinpoint,)))
+    ]
 
 
 def balanced(pairs: Sequence[Pair], cap: int | None, rng: random.Random) -> list[Pair]:

@@ -17,6 +17,7 @@ from indexing.tuning.pairs import (
     load_pairs,
     mine_pairs,
     save_pairs,
+    sibling_negatives,
 )
 from legal_corpus.adapters import make_adapter
 from legal_corpus.model import LegalDocument
@@ -113,6 +114,38 @@ def test_mining_is_seeded_and_files_round_trip(docs, pairs, tmp_path: Path):
     assert mine_pairs(docs, chunker, seed=7, day=TODAY) == pairs
     save_pairs(pairs, tmp_path / "pairs.jsonl")
     assert load_pairs(tmp_path / "pairs.jsonl") == pairs
+
+
+def test_each_pair_has_a_sibling_subdivision_as_its_negative(pairs: list[Pair]):
+    assert all(p.negative and p.negative != p.passage for p in pairs)
+    # Fed. R. Evid. 803(2)'s caption: its negative is another exception of Rule 803, not (2)
+    hit = next(p for p in pairs if p.kind == "heading" and p.query == "Excited Utterance")
+    assert hit.negative.startswith("Fed. R. Evid. 803")
+    assert "startling event" not in hit.negative
+
+
+def test_a_provision_of_one_passage_borrows_another_provisions_negative():
+    import random
+
+    from indexing.model import Chunk
+
+    def chunk(doc_id: str, pinpoint: str, text: str) -> Chunk:
+        cite = f"Fed. R. Evid. {doc_id.split(':')[1]}"
+        return Chunk(f"{doc_id}{pinpoint}", doc_id, "2024", cite + pinpoint, cite, pinpoint,
+                     "", (cite,), text, 0, "federal_rules", "rule", "US", cite,
+                     pinpoints=(pinpoint,) if pinpoint else ())  # fmt: skip
+
+    chunks = {
+        "fre:408": [chunk("fre:408", "(a)", "compromise"), chunk("fre:408", "(b)", "exceptions")],
+        "fre:409": [chunk("fre:409", "", "medical expenses")],
+    }
+    asked = [
+        Pair("settlement", "compromise", "heading", "fre:408", "(a)"),
+        Pair("medical bills", "medical expenses", "heading", "fre:409", ""),
+    ]
+    settled, paid = sibling_negatives(asked, chunks, random.Random(3))
+    assert settled.negative.endswith("exceptions")  # (b), the only sibling not at (a)
+    assert "408" in paid.negative  # no sibling: a passage of another provision
 
 
 def test_balanced_sample_shares_the_cap_between_families():

@@ -1,5 +1,6 @@
-"""`python -m indexing train-embedder` end to end on a few pairs: it trains, saves a model the
-index can load with the base model's window, records the run, and resumes."""
+"""`python -m indexing train-embedder` end to end on a few pairs: it trains (with each pair's
+hard negative), saves a model the index can load with the base model's window, records the
+run, and resumes."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from indexing.model_record import model_identity, same_model
 from indexing.settings import IndexSettings
 from indexing.tuning.embedder import merge_with_base
 from indexing.tuning.pairs import save_pairs
-from tests.support.doctrine_pairs import PAIRS
+from tests.support.doctrine_pairs import PAIRS, WITH_NEGATIVES
 
 pytestmark = pytest.mark.slow
 
 
 def test_trains_saves_with_the_base_window_and_resumes(tmp_path: Path):
     pairs = tmp_path / "pairs.jsonl"
-    save_pairs(PAIRS * 2, pairs)
+    save_pairs(WITH_NEGATIVES * 2, pairs)
     out = tmp_path / "embedder"
     args = ["train-embedder", "--out", str(out), "--pairs", str(pairs), "--batch-size", "4",
             "--save-steps", "1", "--bf16", "no"]  # fmt: skip
@@ -60,3 +61,13 @@ def test_refuses_to_overwrite_an_earlier_run(tmp_path: Path, capsys):
     (out / "work" / "checkpoints" / "checkpoint-1").mkdir(parents=True)
     assert main(["train-embedder", "--out", str(out), "--pairs", str(pairs)]) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_pairs_without_negatives_are_refused_unless_in_batch_only(tmp_path: Path, capsys):
+    pairs = tmp_path / "pairs.jsonl"
+    save_pairs(PAIRS, pairs)  # a file mined before pairs carried a negative
+    out = tmp_path / "embedder"
+    assert main(["train-embedder", "--out", str(out), "--pairs", str(pairs)]) == 2
+    err = capsys.readouterr().err
+    assert str(pairs) in err and "--in-batch-only" in err
+    assert not (out / "model.safetensors").exists()

@@ -3,6 +3,8 @@ embedder and reranker training tests."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from indexing.tuning.pairs import Pair
 
 EXCITED_UTTERANCE = Pair(
@@ -56,3 +58,10 @@ FAIR_USE = Pair(
 )
 # one provision each
 PAIRS = [EXCITED_UTTERANCE, SETTLEMENT, FORGOTTEN, FAIR_USE]
+# the same, each with a hard negative: a sibling subdivision where the rule has one
+WITH_NEGATIVES = [
+    replace(EXCITED_UTTERANCE, negative=PRESENT_SENSE.passage),
+    replace(SETTLEMENT, negative=MEDICAL_EXPENSES.passage),
+    replace(FORGOTTEN, negative=FAIR_USE.passage),
+    replace(FAIR_USE, negative=FORGOTTEN.passage),
+]
