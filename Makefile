@@ -36,7 +36,7 @@ export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean model adapter adapter-closed-book compare embedder
+.PHONY: help setup setup-vllm setup-browser demo test test-fast lint format bench eval clean model adapter adapter-closed-book compare embedder embedder-index
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
@@ -117,6 +117,14 @@ $(EMBEDDER_DIR)/juris_training.json: $(VENV)/.installed
 		$(if $(wildcard $(EMBEDDER_DIR)/work/checkpoints/checkpoint-*),--resume)
 
 embedder: $(EMBEDDER_DIR)/juris_training.json ## adapt the embedding model to the corpus's vocabulary (pairs mined from it; ≤ 60 min on 2 cores)
+
+# The adapted model needs its own index and its own calibrations (the relevance threshold and the
+# learned order are fitted per model on the bundled dev questions, so the bundled corpus must be
+# what is indexed); each step writes into the model's directory or a new build of the index.
+embedder-index: embedder ## index the corpus with the adapted model and fit its calibrations into its directory (then serve with JURIS_EMBED_MODEL=var/models/juris-embedder)
+	JURIS_EMBED_MODEL=$(EMBEDDER_DIR) $(PY) -m indexing build
+	JURIS_EMBED_MODEL=$(EMBEDDER_DIR) $(PY) -m indexing calibrate-relevance
+	JURIS_EMBED_MODEL=$(EMBEDDER_DIR) $(PY) -m indexing calibrate-order
 
 adapter-closed-book: $(CLOSED_BOOK_DIR)/adapter/adapter_config.json ## the same rows without sources: the closed-book (DSF) adapter
 

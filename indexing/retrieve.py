@@ -168,7 +168,8 @@ class Retriever:
         catalog: the builds and the alias.
         embedder: the query embedder (the same model as the index).
         sparse: the BM25 encoder (query side).
-        hnsw_ef: HNSW beam width at query time.
+        hnsw_ef: HNSW beam width at query time (wide enough for the 100-deep candidates
+            of `QUESTION_CANDIDATES` to be nearly exact search's; `IndexSettings.hnsw_ef`).
         window_tokens: a query longer than this is split into windows.
         count_tokens: token counter for the window split (default: words × 1.3).
         query_terms: a query with more distinct indexed terms than this (a pasted fact
@@ -214,7 +215,7 @@ class Retriever:
         catalog: Catalog,
         embedder: Embedder,
         sparse: Bm25Encoder | None = None,
-        hnsw_ef: int = 128,
+        hnsw_ef: int = 512,
         window_tokens: int = 200,
         count_tokens: Any = None,
         query_terms: int | None = 30,

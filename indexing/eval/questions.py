@@ -164,12 +164,15 @@ def first_passages(
     qrels: Qrels,
     pinpoints: dict[str, dict[str, tuple[str, ...]]] | None = None,
     k: int = CONTEXT,
+    rows: list[dict[str, Any]] | None = None,
 ) -> dict[str, float]:
     """What `Retriever.search`'s first `k` passages hold (what `/v1/ask` writes its answer
     from): the share of questions whose governing document (grade 2) is among them
     (`context@k`), is the first passage's (`doc@1`) and, with `pinpoints`, whose first
     passage is at a governing subdivision (`pinpoint@1`; a governing document without
-    judged subdivisions counts whole) or one of them is (`pinpoint@k`)."""
+    judged subdivisions counts whole) or one of them is (`pinpoint@k`). With `rows`, one
+    dict per question is appended there: its passages (document id, pinpoint) and those
+    four outcomes, named as `eval-doctrine --per-question` names them."""
     from indexing.eval.doctrine import holds_pinpoint
 
     context = doc1 = pin1 = pin_k = 0
@@ -185,6 +188,18 @@ def first_passages(
         doc1 += bool(passages) and passages[0].chunk.doc_id in governing
         pin1 += bool(at) and at[0]
         pin_k += any(at)
+        if rows is not None:
+            rows.append(
+                {
+                    "id": qid,
+                    "mode": mode,
+                    "passages": [[p.chunk.doc_id, p.chunk.pinpoint] for p in passages],
+                    "context": any(p.chunk.doc_id in governing for p in passages),
+                    "doc1": bool(passages) and passages[0].chunk.doc_id in governing,
+                    "pinpoint1": bool(at) and at[0],
+                    "pinpoint_context": any(at),
+                }
+            )
     n = max(1, len(queries))
     out = {f"context@{k}": context / n, "doc@1": doc1 / n}
     if pinpoints is not None:
@@ -207,6 +222,7 @@ def measure(
     modes: Sequence[str] = MODES,
     run_dir: Path | None = None,
     pinpoints: dict[str, dict[str, tuple[str, ...]]] | None = None,
+    rows: list[dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, float]]:
     """The measures of each mode; with the baseline among them, MAP and nDCG@10 ratios too.
 
@@ -217,6 +233,8 @@ def measure(
         modes: among `MODES`.
         run_dir: where to write one TREC run file per mode (None: not written).
         pinpoints: the governing subdivisions (`read_pinpoints`; None: no `pinpoint@1`).
+        rows: where each product mode's questions append their passages and outcomes
+            (`first_passages`; None: not kept).
     """
     results: dict[str, dict[str, float]] = {}
     for mode in modes:
@@ -227,7 +245,9 @@ def measure(
             write_run(run_dir / f"questions-{mode}.run", run, tag=f"juris-{mode}", depth=DEPTH)
         results[mode] = evaluate(qrels, run)
         if mode in QUERY_MODE:
-            results[mode].update(first_passages(retriever, mode, queries, qrels, pinpoints))
+            results[mode].update(
+                first_passages(retriever, mode, queries, qrels, pinpoints, rows=rows)
+            )
     base = results.get("bm25s")
     if base:
         for mode, m in results.items():
@@ -259,6 +279,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=(*MODES, "all"), default="all")
     p.add_argument("--run-out", type=Path, help="folder for one TREC run file per mode")
     p.add_argument("--json", action="store_true", help="print the measures as one JSON object")
+    p.add_argument(
+        "--per-question",
+        type=Path,
+        help="write one JSON line per question and product mode here: its first passages and "
+        "whether the governing provision and subdivision are among them",
+    )
     p.set_defaults(func=run_cli)
     return p
 
@@ -290,12 +316,18 @@ def run_cli(args: argparse.Namespace) -> int:
                 raise ValueError("--case-names must be at least 1")
             queries, qrels = case_name_queries(retriever, args.case_names)
             pinpoints = None
-        results = measure(retriever, queries, qrels, modes, args.run_out, pinpoints)
+        rows: list[dict[str, Any]] | None = [] if args.per_question else None
+        results = measure(retriever, queries, qrels, modes, args.run_out, pinpoints, rows)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
         retriever.close()
+    if args.per_question and rows is not None:
+        args.per_question.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.per_question, "w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row) + "\n")
     if args.json:
         print(json.dumps(results, sort_keys=True))
     else:

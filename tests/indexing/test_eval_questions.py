@@ -60,9 +60,10 @@ def test_eval_questions_cli_on_the_slice(index_slice, monkeypatch, capsys, tmp_p
         )
     monkeypatch.setenv("JURIS_QDRANT_PATH", str(index_slice.qdrant_path))
     monkeypatch.setenv("JURIS_EMBED_CACHE", str(index_slice.embed_cache))
-    runs = tmp_path / "runs"
+    runs, per_question = tmp_path / "runs", tmp_path / "out" / "per-question.jsonl"
     rc = main(["eval-questions", "--queries", str(qfile), "--qrels", str(rfile),
-               "--pinpoints", str(pfile), "--run-out", str(runs), "--json"])  # fmt: skip
+               "--pinpoints", str(pfile), "--run-out", str(runs), "--json",
+               "--per-question", str(per_question)])  # fmt: skip
     assert rc == 0
     results = json.loads(capsys.readouterr().out)
     assert set(results) == {"bm25s", "bm25", "dense", "hybrid"}
@@ -81,6 +82,20 @@ def test_eval_questions_cli_on_the_slice(index_slice, monkeypatch, capsys, tmp_p
     assert results["hybrid"]["map_vs_bm25s"] == pytest.approx(
         results["hybrid"]["map"] / results["bm25s"]["map"]
     )
+    # one line per question and product mode, adding up to the figures above
+    lines = [json.loads(ln) for ln in per_question.read_text().splitlines()]
+    assert sorted((r["id"], r["mode"]) for r in lines) == sorted(
+        (q, mode) for q in IN_SLICE for mode in ("bm25", "dense", "hybrid")
+    )
+    for mode in ("bm25", "dense", "hybrid"):
+        mine = [r for r in lines if r["mode"] == mode]
+        named = {"context": "context@6", "doc1": "doc@1", "pinpoint1": "pinpoint@1"}
+        for key, measure in {**named, "pinpoint_context": "pinpoint@6"}.items():
+            assert sum(r[key] for r in mine) / len(mine) == pytest.approx(results[mode][measure])
+        for r in mine:
+            assert 1 <= len(r["passages"]) <= 6
+            assert r["context"] >= r["doc1"] >= r["pinpoint1"]
+            assert r["pinpoint_context"] >= r["pinpoint1"]
 
 
 def test_eval_questions_reports_bad_files(tmp_path, capsys):
