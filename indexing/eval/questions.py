@@ -184,20 +184,23 @@ def first_passages(
             p.chunk.doc_id in governing and holds_pinpoint(p.chunk, judged.get(p.chunk.doc_id, ()))
             for p in passages
         ]
-        context += any(p.chunk.doc_id in governing for p in passages)
-        doc1 += bool(passages) and passages[0].chunk.doc_id in governing
-        pin1 += bool(at) and at[0]
-        pin_k += any(at)
+        outcome = {
+            "context": any(p.chunk.doc_id in governing for p in passages),
+            "doc1": bool(passages) and passages[0].chunk.doc_id in governing,
+            "pinpoint1": bool(at) and at[0],
+            "pinpoint_context": any(at),
+        }
+        context += outcome["context"]
+        doc1 += outcome["doc1"]
+        pin1 += outcome["pinpoint1"]
+        pin_k += outcome["pinpoint_context"]
         if rows is not None:
             rows.append(
                 {
                     "id": qid,
                     "mode": mode,
                     "passages": [[p.chunk.doc_id, p.chunk.pinpoint] for p in passages],
-                    "context": any(p.chunk.doc_id in governing for p in passages),
-                    "doc1": bool(passages) and passages[0].chunk.doc_id in governing,
-                    "pinpoint1": bool(at) and at[0],
-                    "pinpoint_context": any(at),
+                    **outcome,
                 }
             )
     n = max(1, len(queries))
