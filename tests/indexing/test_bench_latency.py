@@ -55,7 +55,6 @@ def test_hnsw_recall_is_measured_as_deep_as_the_order_reads(
     report = _markdown({"machine": "test", "started": "now", "hnsw": result})
     # the served beam is several times the depth the order reads (README, "HNSW vs exact"),
     # as the search path and the settings both default to
-
     assert IndexSettings().hnsw_ef >= 4 * QUESTION_CANDIDATES
     assert inspect.signature(Retriever).parameters["hnsw_ef"].default == IndexSettings().hnsw_ef
     assert "- 10 deep: ef16:" in report and "- 100 deep: ef16:" in report
