@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from indexing.eval.metrics import Qrels, Run, evaluate, trec_order
+from indexing.eval.metrics import Qrels, Run, evaluate, trec_order, write_jsonl
 from indexing.eval.paths import US_AND_EU_SOURCES, checked_index
 
 if TYPE_CHECKING:
@@ -379,10 +379,7 @@ def run_cli(args: argparse.Namespace) -> int:
         retriever.close()
     results["split"] = args.split
     if args.per_question:
-        args.per_question.parent.mkdir(parents=True, exist_ok=True)
-        with open(args.per_question, "w", encoding="utf-8") as fh:
-            for r in rows:
-                fh.write(json.dumps(r.__dict__) + "\n")
+        write_jsonl(args.per_question, (r.__dict__ for r in rows))
     if args.json:
         print(json.dumps(results, sort_keys=True))
     else:

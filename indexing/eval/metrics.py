@@ -19,8 +19,10 @@ Conventions, the ones `trec_eval` uses (its C code runs underneath `pytrec_eval`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import ir_measures
 from ir_measures import AP, RR, Bpref, P, R, nDCG
@@ -180,6 +182,15 @@ def write_run(path: Path, run: Run, tag: str, depth: int = 100) -> None:
         for qid, scores in run.items():
             for rank, (doc, score) in enumerate(trec_order(scores, depth), start=1):
                 fh.write(f"{qid} Q0 {doc} {rank} {score:.6f} {tag}\n")
+
+
+def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Write one JSON object per line (a benchmark's per-question outcomes; `--per-question`);
+    parent folders are created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
 
 
 def read_run(path: Path) -> Run:

@@ -51,6 +51,7 @@ from indexing.eval.metrics import (
     read_qrels,
     read_queries,
     trec_order,
+    write_jsonl,
     write_run,
 )
 from indexing.eval.paths import US_AND_EU_SOURCES, checked_index
@@ -327,10 +328,7 @@ def run_cli(args: argparse.Namespace) -> int:
     finally:
         retriever.close()
     if args.per_question and rows is not None:
-        args.per_question.parent.mkdir(parents=True, exist_ok=True)
-        with open(args.per_question, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row) + "\n")
+        write_jsonl(args.per_question, rows)
     if args.json:
         print(json.dumps(results, sort_keys=True))
     else:

@@ -89,8 +89,13 @@ def test_eval_questions_cli_on_the_slice(index_slice, monkeypatch, capsys, tmp_p
     )
     for mode in ("bm25", "dense", "hybrid"):
         mine = [r for r in lines if r["mode"] == mode]
-        named = {"context": "context@6", "doc1": "doc@1", "pinpoint1": "pinpoint@1"}
-        for key, measure in {**named, "pinpoint_context": "pinpoint@6"}.items():
+        named = {
+            "context": "context@6",
+            "doc1": "doc@1",
+            "pinpoint1": "pinpoint@1",
+            "pinpoint_context": "pinpoint@6",
+        }
+        for key, measure in named.items():
             assert sum(r[key] for r in mine) / len(mine) == pytest.approx(results[mode][measure])
         for r in mine:
             assert 1 <= len(r["passages"]) <= 6
