@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 DeclinedBy = Literal["retrieval", "model"]
 # the degraded reason of a model's decline that retrieval overruled (`Pipeline.overrule`)
 MODEL_DECLINED = "model_declined"
+# the degraded reason of a model's answer that cited none of its sources (`uncited`)
+MODEL_UNCITED = "model_uncited"
 
 
 def set_aside_because(reason: str) -> str:
@@ -50,6 +52,8 @@ def set_aside_because(reason: str) -> str:
             "the model said that its passages do not answer the question, but retrieval matched "
             "them to it closely"
         )
+    if reason == MODEL_UNCITED:
+        return "the model's answer cited none of its sources"
     return f"the model failed ({reason})"
 
 
@@ -145,6 +149,21 @@ def declined(
     if mode == "llm" and not verified and fmt.says_not_answered(answer):
         return "model"
     return None
+
+
+def uncited(answer: str, report: VerificationReport) -> bool:
+    """True when a model's `answer` cites none of its sources.
+
+    None of its sources: no `[n]` marker of a source it was given and no verbatim quote of
+    one (`Verifier.verify`), so that nothing it says can be checked against them; an empty
+    answer cites none. A legal citation alone does not count: the answer must say which
+    passage it rests on. A decline (`answer_format.says_not_answered`) is not uncited: it
+    claims nothing about the law, and `declined` and `Pipeline.overrule` judge it. An answer
+    that cites at least one source stands, any sentence of it without one marked unsupported.
+    """
+    if fmt.says_not_answered(answer):
+        return False
+    return not any(c.kind == "source" and c.status == "verified" for c in report.citations)
 
 
 class Pipeline:
@@ -304,6 +323,7 @@ class Pipeline:
         if prepared.prompt_tokens is not None:
             timings["prompt_tokens"] = float(prepared.prompt_tokens)
         degraded_reason: str | None = None
+        report: VerificationReport | None = None  # the model's answer's, once written
         pieces: list[str] = []
         given = prepared.passages
         mode, model = "extractive", "extractive"
@@ -340,6 +360,13 @@ class Pipeline:
                 overruled = self.overrule(prepared, "".join(pieces))
                 if overruled is not None:
                     raise overruled
+                report = await self._verify("".join(pieces), given, timings)
+                if self.settings.set_aside_uncited and uncited("".join(pieces), report):
+                    raise GeneratorError(
+                        MODEL_UNCITED,
+                        f"the model's answer cites none of the {len(given)} sources it was "
+                        f"given; unsupported claims: {len(report.unsupported)}",
+                    )
                 mode, model = "llm", prepared.model
                 card = self.vllm.served.get(model)
                 adapter = model if card is not None and card.parent else None
@@ -350,7 +377,7 @@ class Pipeline:
                     timings["first_token_s"] = stats.first_token_s
             except GeneratorError as err:
                 degraded_reason = err.reason
-                if err.reason == MODEL_DECLINED:
+                if err.reason in (MODEL_DECLINED, MODEL_UNCITED):
                     log.info("%s; quoting the passages", err)  # the model is not down
                 else:
                     # once per reason while the generator stays down (the metric counts each)
@@ -365,6 +392,7 @@ class Pipeline:
                 yield Event("degraded", reason=err.reason, text=str(err)[:300])
                 pieces = []
                 given = prepared.passages
+                report = None
         if mode == "extractive":
             with self.metrics.stage("generation", "extractive"):
                 async for piece in self.extractive.stream(
@@ -372,17 +400,16 @@ class Pipeline:
                 ):
                     pieces.append(piece)
                     yield Event("token", text=piece)
-        timings["generation_s"] = time.perf_counter() - start
+        # less the verification of a model's answer, timed inside that span
+        timings["generation_s"] = time.perf_counter() - start - timings.get("verification_s", 0.0)
         answer_raw = "".join(pieces)
-        start = time.perf_counter()
-        with self.metrics.stage("verification"):
-            if mode == "extractive" and not prepared.addressed:
-                # the product's own statement that the sources do not answer: no claim about
-                # the law in it, so nothing to support and nothing to mark unsupported
-                report = VerificationReport(())
-            else:
-                report = await to_thread.run_sync(lambda: self.verifier.verify(answer_raw, given))
-        timings["verification_s"] = time.perf_counter() - start
+        if report is None and not prepared.addressed:
+            # the product's own statement that the sources do not answer: no claim about the
+            # law in it, so nothing to support and nothing to mark unsupported
+            report = VerificationReport(())
+            timings["verification_s"] = 0.0
+        elif report is None:
+            report = await self._verify(answer_raw, given, timings)
         for c in report.citations:
             self.metrics.citations.labels(kind=c.kind, status=c.status).inc()
         self.metrics.unsupported.inc(len(report.unsupported))
@@ -418,6 +445,16 @@ class Pipeline:
                 weak_match=weak,
             ),
         )
+
+    async def _verify(
+        self, answer: str, given: Sequence[Passage], timings: dict[str, float]
+    ) -> VerificationReport:
+        """Verify `answer` against the sources `given` (in a worker thread), timed."""
+        start = time.perf_counter()
+        with self.metrics.stage("verification"):
+            report = await to_thread.run_sync(lambda: self.verifier.verify(answer, given))
+        timings["verification_s"] = time.perf_counter() - start
+        return report
 
     def overrule(self, prepared: Prepared, answer: str) -> GeneratorError | None:
         """Retrieval's overruling of the model's `answer` that its sources do not answer (the

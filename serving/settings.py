@@ -55,6 +55,12 @@ class GatewaySettings(BaseSettings):
         "overruled and the passages are quoted instead (degraded, reason `model_declined`); "
         "0: the model's decline always stands",
     )
+    set_aside_uncited: bool = Field(
+        True,
+        description="set aside a model's answer that cites none of its sources and quote "
+        "the passages instead (degraded, reason `model_uncited`); off: it is shown, each of "
+        "its claims marked unsupported",
+    )
     vllm_mixed_batches: bool = Field(
         False,
         description="let answers of different served models (base, adapters) run at the same "

@@ -120,6 +120,7 @@ def model_bench(out: Path, samples: int = 12, max_tokens: int = 96) -> dict[str,
             prompt_max_chars_per_source=PER_SOURCE, rate_limit_per_minute=1e9,
             rate_limit_burst=10_000, vllm_total_timeout_s=300, vllm_first_token_timeout_s=300,
             repetition_stop_chars=0,  # tokens/s over whole answers, loops included
+            set_aside_uncited=False,  # and uncited answers
         )  # fmt: skip
         cached: dict[str, list[Passage]] = {
             q: inner.search(q, settings.top_k, SearchFilters(), "hybrid") for q in QUESTIONS

@@ -34,6 +34,8 @@ def llm_settings(vllm_url: str, keys_file, **overrides) -> GatewaySettings:
         # these tests are about the plumbing, and the loop guard has its own
         # (tests/integration/test_faults.py, tests/serving/test_repetition.py)
         repetition_stop_chars=0,
+        # nor does its babble cite its sources (the set-aside: tests/serving/test_uncited.py)
+        set_aside_uncited=False,
     )
     values.update(overrides)
     return GatewaySettings(_env_file=None, **values)  # type: ignore[arg-type]

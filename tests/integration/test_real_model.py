@@ -25,6 +25,7 @@ from tests.integration.conftest import MODEL_TEST_RETRIEVAL_TIMEOUT_S, running_g
 pytestmark = pytest.mark.integration
 
 QUESTION = "When is the use of a copyrighted work a fair use rather than an infringement?"
+MODELS = ("base", "legal")  # the served base model and the trained adapter
 
 
 def real_settings(vllm_url: str, keys_file, **overrides: Any) -> GatewaySettings:
@@ -37,6 +38,9 @@ def real_settings(vllm_url: str, keys_file, **overrides: Any) -> GatewaySettings
         vllm_first_token_timeout_s=120,
         vllm_total_timeout_s=240,
         retrieval_timeout_s=MODEL_TEST_RETRIEVAL_TIMEOUT_S,
+        # what the model writes is what these tests check, so an answer citing no source is
+        # not set aside (the set-aside over the real model: the test that turns it on)
+        set_aside_uncited=False,
     )
     values.update(overrides)
     return GatewaySettings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -172,6 +176,25 @@ def test_base_asked_beside_the_adapter_answers_as_base_alone(real_gateway):
         assert body["model"] == model
         if model == "base":
             assert body["answer_raw"] == alone["answer_raw"]
+
+
+def test_an_answer_shown_as_the_models_cites_one_of_its_sources(
+    real_vllm, slice_retriever, gateway_keys
+):
+    """With the product's default (`JURIS_SET_ASIDE_UNCITED`), whatever the real model
+    writes, an answer shown as its answer cites a source it was given; one that cites none is
+    the passages quoted instead, and the stream says why."""
+    keys_file, user, _ = gateway_keys
+    settings = real_settings(real_vllm.url, keys_file, set_aside_uncited=True)
+    with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
+        answers = [stream(url, {"Authorization": f"Bearer {user}"}, model=m) for m in MODELS]
+    for events, final in answers:
+        cited = [c for c in final["citations"] if c["kind"] == "source"]
+        assert any(c["status"] == "verified" for c in cited), final
+        if final["mode"] == "extractive":
+            assert final["degraded_reason"] == "model_uncited"
+            assert [d["reason"] for k, d in events if k == "degraded"] == ["model_uncited"]
+        assert_verification_is_honest(final)
 
 
 def test_prompt_is_cut_to_the_token_budget_and_says_so(real_vllm, slice_retriever, gateway_keys):

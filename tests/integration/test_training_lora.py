@@ -93,6 +93,7 @@ def _gateway_settings(vllm_url: str, keys_file: Path) -> GatewaySettings:
         # about what the adapter changes, so they are not stopped (tests/serving/test_repetition
         # and test_faults check the stop)
         repetition_stop_chars=0,
+        set_aside_uncited=False,  # nor set aside for citing nothing (tests/serving/test_uncited)
     )
 
 

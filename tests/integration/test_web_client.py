@@ -544,6 +544,7 @@ def test_the_model_menu_lists_served_models_and_the_answer_names_its_writer(
         api_keys_file=web_keys["path"], vllm_url=real_vllm.url, vllm_max_tokens=24,
         prompt_max_chars_per_source=700, vllm_first_token_timeout_s=120,
         vllm_total_timeout_s=240,
+        set_aside_uncited=False,  # 24 tokens may cite nothing; the writer is what is checked
     )  # fmt: skip
     with running_gateway(create_app(settings, retriever=slice_retriever)) as url:
         page = open_page(url)
@@ -657,18 +658,19 @@ def test_an_answer_from_weakly_matched_passages_says_so_above_the_answer(
 
 
 @contextmanager
-def declined_on_a_page(
-    retriever: Any, open_page: Any, web_keys: dict[str, Any], question: str, overrule: float
+def model_on_a_page(
+    retriever: Any,
+    open_page: Any,
+    web_keys: dict[str, Any],
+    question: str,
+    said: str,
+    **settings: Any,
 ) -> Iterator[Any]:
-    """A page that asked `question` of a gateway over `retriever` whose model says that its
-    sources do not answer (`JURIS_OVERRULE_DECLINE_FROM` = `overrule`), the answer done."""
-    from serving.answer_format import NOT_ANSWERED
-
-    with FakeModelServer("say", text=NOT_ANSWERED) as model:
-        settings = GatewaySettings(
-            api_keys_file=web_keys["path"], vllm_url=model.url, overrule_decline_from=overrule
-        )
-        with running_gateway(create_app(settings, retriever=retriever)) as url:
+    """A page that asked `question` of a gateway over `retriever` whose model answers `said`
+    (with further `settings`), the answer done."""
+    with FakeModelServer("say", text=said) as model:
+        config = GatewaySettings(api_keys_file=web_keys["path"], vllm_url=model.url, **settings)
+        with running_gateway(create_app(config, retriever=retriever)) as url:
             page = open_page(url)
             save_key(page, web_keys["user"])
             ask(page, question)
@@ -681,8 +683,12 @@ def test_a_model_that_says_the_sources_do_not_answer_is_shown_as_not_answered(
 ) -> None:
     """The model, given the passages, says that they do not answer the question: the page
     shows it as not answered, by the model, with its words checked like any answer's."""
+    from serving.answer_format import NOT_ANSWERED
+
     # its decline stands whatever retrieval's relevance
-    with declined_on_a_page(slice_retriever, open_page, web_keys, QUESTION, 0) as page:
+    with model_on_a_page(
+        slice_retriever, open_page, web_keys, QUESTION, NOT_ANSWERED, overrule_decline_from=0
+    ) as page:
         banner = page.locator("#not-addressed")
         assert banner.is_visible(), "no banner"
         assert "the model found that the passages it was given do not answer" in (
@@ -701,12 +707,15 @@ def test_a_decline_retrieval_overrules_is_shown_as_the_quoted_passages(
 ) -> None:
     """The model says that the passages do not answer a question retrieval matched them to
     closely: the page shows the passages quoted instead, and a banner that says why."""
+    from serving.answer_format import NOT_ANSWERED
     from tests.serving.test_not_addressed import ADDRESSED
 
     # the calibrated question's relevance is above one half
     with (
         calibrated(slice_retriever) as retriever,
-        declined_on_a_page(retriever, open_page, web_keys, ADDRESSED, 0.5) as page,
+        model_on_a_page(
+            retriever, open_page, web_keys, ADDRESSED, NOT_ANSWERED, overrule_decline_from=0.5
+        ) as page,
     ):
         banner = page.locator("#degraded")
         assert banner.is_visible(), "no banner"
@@ -716,6 +725,22 @@ def test_a_decline_retrieval_overrules_is_shown_as_the_quoted_passages(
         assert "do not answer this question" not in page.inner_text("#answer")
         assert page.locator("#answer a.cite-ref").count() >= 1  # the quoted passages
         shot(page, "laptop-decline-overruled")
+
+
+def test_an_answer_that_cites_no_source_is_set_aside_for_the_quoted_passages(
+    slice_retriever: Any, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    """The model answers without citing any of its sources: the page replaces its words with
+    the passages quoted, and a banner says why."""
+    said = "Fair use is a defence to copyright infringement in every case."
+    with model_on_a_page(slice_retriever, open_page, web_keys, QUESTION, said) as page:
+        banner = page.locator("#degraded")
+        assert banner.is_visible(), "no banner"
+        assert "answer cited none of its sources, so it was set aside" in banner.inner_text()
+        assert "in every case" not in page.inner_text("#answer")
+        assert page.locator("#answer a.cite-ref").count() >= 1  # the quoted passages
+        assert page.inner_text("#answer-meta").startswith("Extractive answer")
+        shot(page, "laptop-uncited-set-aside")
 
 
 def test_an_incomplete_index_says_so_in_a_banner(

@@ -1,9 +1,9 @@
 """A real gateway in this process, for measuring what served models answer through it.
 
 Its retrieval, prompt, token budget and verifier are the product's; the waits are long (a CPU
-model answers slowly under load) and the loop stop is off, so that an answer is measured as
-the model wrote it. A key for it is written to a keys file of its own and removed after. It
-is handed over once its index is open.
+model answers slowly under load), and the loop stop and the set-aside of uncited answers are
+off, so that an answer is measured as the model wrote it. A key for it is written to a keys
+file of its own and removed after. It is handed over once its index is open.
 
     with measuring_gateway(retriever, vllm_url, out_dir, max_tokens=160) as (url, key):
         httpx.post(f"{url}/v1/ask", headers={"Authorization": f"Bearer {key}"}, json=...)
@@ -45,6 +45,7 @@ def measuring_gateway(
         vllm_first_token_timeout_s=600, vllm_read_timeout_s=120, vllm_total_timeout_s=900,
         vllm_retries=0, max_question_chars=20000,
         repetition_stop_chars=0,  # the model's own answer is measured, loops and all
+        set_aside_uncited=False,  # and uncited
         **settings,
     )  # fmt: skip
     try:

@@ -320,6 +320,8 @@ function degradedCause(reason) {
       "the language model said that its passages do not answer this question, but retrieval " +
       "matched them to it closely, so they are quoted instead: check that they govern"
     );
+  if (reason === "model_uncited")
+    return "the language model's answer cited none of its sources, so it was set aside";
   return `the language model is unavailable (${reason})`;
 }
 
