@@ -31,7 +31,7 @@ from serving.metrics import Metrics
 from serving.prompt import Prompt, build_messages
 from serving.repetition import RepetitionGuard
 from serving.settings import GatewaySettings
-from serving.verify import VerificationReport, Verifier
+from serving.verify import CheckedCitation, VerificationReport, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +151,9 @@ def declined(
     return None
 
 
-def uncited(answer: str, report: VerificationReport) -> bool:
-    """True when a model's `answer` cites none of its sources.
+def uncited(answer: str, citations: Sequence[CheckedCitation]) -> bool:
+    """True when a model's `answer`, whose checked citations are `citations`, cites none of
+    its sources.
 
     None of its sources: no `[n]` marker of a source it was given and no verbatim quote of
     one (`Verifier.verify`), so that nothing it says can be checked against them; an empty
@@ -163,7 +164,7 @@ def uncited(answer: str, report: VerificationReport) -> bool:
     """
     if fmt.says_not_answered(answer):
         return False
-    return not any(c.kind == "source" and c.status == "verified" for c in report.citations)
+    return not any(c.kind == "source" and c.status == "verified" for c in citations)
 
 
 class Pipeline:
@@ -361,7 +362,7 @@ class Pipeline:
                 if overruled is not None:
                     raise overruled
                 report = await self._verify("".join(pieces), given, timings)
-                if self.settings.set_aside_uncited and uncited("".join(pieces), report):
+                if self.settings.set_aside_uncited and uncited("".join(pieces), report.citations):
                     raise GeneratorError(
                         MODEL_UNCITED,
                         f"the model's answer cites none of the {len(given)} sources it was "

@@ -58,6 +58,7 @@ def test_compare_writes_the_report_of_five_configurations(vllm_server, slice_ret
         closed = a["config"].endswith("closed")
         assert (a["passages"] == []) == closed
         assert a["counts"]["citations"] == len(a["citations"])
+        assert a["counts"]["sourced"] == (not closed)  # only these can cite a passage
         if closed:  # nothing was given, so nothing can be verified against it
             assert a["counts"]["citations_verified"] == 0
     # the lawyers' questions went through the gateway: its retrieval found the passages

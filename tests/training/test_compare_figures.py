@@ -59,6 +59,24 @@ def test_counts_of_one_answer() -> None:
     assert said["no_oracle"] == 1 and said["abstained"] == 1 and said["has_oracle"] == 0
 
 
+def test_an_answer_from_passages_citing_none_counts_as_uncited() -> None:
+    """What the gateway sets aside (`serving.answering.uncited`): counted for answers written
+    from passages; a closed-book answer has none to cite, and a decline is not uncited."""
+    item = Item("q1", "lawyers", "Is fair use an infringement?", frozenset({"usc:17/107"}))
+    named = "Fair use is governed by 17 U.S.C. § 107 in every case."
+    legal_only = [cite("legal", "verified", "usc:17/107")]
+    got = counts(named, legal_only, 1, item, sourced=True)
+    assert (got["sourced"], got["uncited"]) == (1, 1)
+    assert counts(named, legal_only, 1, item)["sourced"] == 0  # closed book
+    assert counts(named, legal_only, 1, item)["uncited"] == 0
+    cited = counts(
+        "Fair use [1].", [cite("source", "verified", "usc:17/107")], 0, item, sourced=True
+    )
+    assert cited["uncited"] == 0
+    declined = counts("The sources given do not answer this question.", [], 0, item, sourced=True)
+    assert declined["uncited"] == 0
+
+
 def test_summary_rates_are_ratios_of_sums() -> None:
     def rec(v: int, c: int) -> dict:
         keys = (
@@ -71,6 +89,8 @@ def test_summary_rates_are_ratios_of_sums() -> None:
 
     s = summarise("raft-rag", "lawyers", [rec(3, 3), rec(0, 1), {"error": "x"}])
     assert s.rates["citation_precision"][0] == 0.75
+    # recorded before answers citing no source were counted: no weight, no rate
+    assert s.rates["uncited_rate"] == (None, None, None)
     assert s.answers == 2 and s.errors == 1 and s.tokens_per_s == 20.0
     assert s.rates["governing_verified"] == (None, None, None)
 

@@ -38,6 +38,7 @@ import httpx
 
 from indexing.model import Passage
 from serving import answer_format as fmt
+from serving.answering import uncited
 from serving.prompt import build_closed_book_messages
 from serving.verify import CheckedCitation, Verifier
 from training.jsonl import json_lines
@@ -169,8 +170,10 @@ def counts(
     unsupported: int,
     item: Item,
     verbatim_override: int | None = None,
+    sourced: bool = False,
 ) -> dict[str, int]:
-    """The per-answer numbers every measure is a ratio of (see `compare_report.MEASURES`)."""
+    """The per-answer numbers every measure is a ratio of (see `compare_report.MEASURES`);
+    `sourced`: the answer was written from passages given in its prompt."""
     written = [c for c in citations if c.kind in ("source", "legal")]
     quotes = len(fmt.quotes(answer))
     bad = sum(len(c.quotes) or 1 for c in written if c.status == "misquoted")
@@ -203,6 +206,9 @@ def counts(
         "sentences": sentences,
         "unsupported": min(unsupported, sentences),
         "abstained": int(not item.has_oracle and fmt.says_not_answered(answer)),
+        "sourced": int(sourced),
+        # what the gateway sets aside for the passages quoted (`JURIS_SET_ASIDE_UNCITED`)
+        "uncited": int(sourced and uncited(answer, citations)),
     }
 
 
@@ -304,7 +310,9 @@ class Runner:
             "latency_s": took,
             "generation_s": body["timings"].get("generation_s", took),
             "completion_tokens": self._token_count(setup.model, answer),
-            "counts": counts(answer, cited, body["verification"]["unsupported_claims"], item),
+            "counts": counts(
+                answer, cited, body["verification"]["unsupported_claims"], item, sourced=True
+            ),
         }
 
     def _with_row_sources(self, setup: Setup, item: Item) -> dict[str, Any]:
@@ -349,7 +357,7 @@ class Runner:
             "latency_s": took,
             "generation_s": took,
             "completion_tokens": tokens,
-            "counts": counts(answer, citations, unsupported, item, verbatim),
+            "counts": counts(answer, citations, unsupported, item, verbatim, bool(passages)),
         }
 
 

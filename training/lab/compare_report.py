@@ -35,6 +35,12 @@ MEASURES: dict[str, tuple[str, str, str, bool]] = {
     "quotes_verbatim": ("quotes verbatim", "quotes_verbatim", "quotes", True),
     "unsupported_rate": ("unsupported-claim rate", "unsupported", "sentences", False),
     "abstention": ("abstains when the oracle is absent", "abstained", "no_oracle", True),
+    "uncited_rate": (
+        "answers citing none of their sources (set aside by default)",
+        "uncited",
+        "sourced",
+        False,
+    ),
 }
 
 
@@ -100,7 +106,8 @@ def summarise(
     ok = [r for r in records if not r.get("error")]
     rates = {}
     for key, (_, num, den, _) in MEASURES.items():
-        pairs = [(float(r["counts"][num]), float(r["counts"][den])) for r in ok]
+        # an answer recorded before a measure existed has none of its counts: it weighs 0
+        pairs = [(float(r["counts"].get(num, 0)), float(r["counts"].get(den, 0))) for r in ok]
         rates[key] = bootstrap_ratio(pairs, seed=seed) if pairs else (None, None, None)
     latencies = sorted(r["latency_s"] for r in ok)
     tokens = sum(r.get("completion_tokens") or 0 for r in ok)
