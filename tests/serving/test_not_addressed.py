@@ -221,6 +221,16 @@ def test_a_claim_the_model_adds_to_its_statement_stays_unsupported(
     assert body["verification"]["unsupported"] == ["Copying a whole work is always fair use."]
 
 
+def assert_passages_quoted_instead(body: dict, reason: str) -> None:
+    """The model's words were set aside (`reason`) for the passages quoted, the governing
+    provision's first; the question is answered."""
+    assert body["mode"] == "extractive" and body["model"] == "extractive"
+    assert body["degraded"] is True and body["degraded_reason"] == reason
+    assert body["answered"] is True and body["declined_by"] is None
+    verified = [c for c in body["citations"] if c["status"] == "verified"]
+    assert verified and verified[0]["doc_id"] == "usc:17/107"
+
+
 def test_retrieval_overrules_a_decline_of_passages_it_matched_closely(
     calibrated, keys_file, user_key, tmp_path
 ):
@@ -233,12 +243,8 @@ def test_retrieval_overrules_a_decline_of_passages_it_matched_closely(
         overrule_decline_from=relevance,
     )  # fmt: skip
     assert len(asked) == 2, "the model was asked"
-    assert body["mode"] == "extractive" and body["model"] == "extractive"
-    assert body["degraded"] is True and body["degraded_reason"] == "model_declined"
-    assert body["answered"] is True and body["declined_by"] is None
+    assert_passages_quoted_instead(body, "model_declined")
     assert "do not answer" not in body["answer"]
-    verified = [c for c in body["citations"] if c["status"] == "verified"]
-    assert verified and verified[0]["doc_id"] == "usc:17/107"
     kinds = [k for k, _ in stream]
     degraded = next(d for k, d in stream if k == "degraded")
     assert degraded["reason"] == "model_declined" and "0." in degraded["message"]

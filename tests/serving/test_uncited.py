@@ -5,6 +5,8 @@ marked unsupported; a decline is judged as a decline."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,12 @@ from serving.answer_format import NOT_ANSWERED
 from serving.answering import MODEL_UNCITED
 from tests.serving.conftest import gateway_client
 from tests.serving.test_app import auth
-from tests.serving.test_not_addressed import ADDRESSED, calibrated, model_saying  # noqa: F401
+from tests.serving.test_not_addressed import (  # noqa: F401  (calibrated: the fixture)
+    ADDRESSED,
+    assert_passages_quoted_instead,
+    calibrated,
+    model_saying,
+)
 from tests.support.fake_vllm import FakeModelServer
 from tests.support.index_slice import index_slice  # noqa: F401  (the fixture)
 
@@ -21,25 +28,25 @@ pytestmark = pytest.mark.unit
 UNCITED = "Fair use is a defence to copyright infringement in every case. Courts agree."
 
 
-def test_an_answer_that_cites_no_source_is_set_aside_for_the_quoted_passages(
-    calibrated,  # noqa: F811
-    keys_file,
-    user_key,
-    tmp_path,
-):
-    body, stream, metrics, asked = model_saying(
-        UNCITED, calibrated, keys_file, user_key, tmp_path, stream=True
-    )
+@pytest.fixture
+def model_said(calibrated, keys_file, user_key, tmp_path) -> Callable[..., Any]:  # noqa: F811
+    """Ask `ADDRESSED` of a gateway over the calibrated slice whose model answers `said`
+    (`model_saying`, with further settings)."""
+
+    def ask(said: str, **settings: Any) -> Any:
+        return model_saying(said, calibrated, keys_file, user_key, tmp_path, **settings)
+
+    return ask
+
+
+def test_an_answer_that_cites_no_source_is_set_aside_for_the_quoted_passages(model_said, tmp_path):
+    body, stream, metrics, asked = model_said(UNCITED, stream=True)
     assert len(asked) == 2, "the model was asked"
-    assert body["mode"] == "extractive" and body["model"] == "extractive"
-    assert body["degraded"] is True and body["degraded_reason"] == "model_uncited"
-    assert body["answered"] is True and body["declined_by"] is None
+    assert_passages_quoted_instead(body, MODEL_UNCITED)
     assert "in every case" not in body["answer"]
-    verified = [c for c in body["citations"] if c["status"] == "verified"]
-    assert verified and verified[0]["doc_id"] == "usc:17/107"
     assert body["verification"]["unsupported_claims"] == 0  # the quotes' sentences are cited
     degraded = next(d for k, d in stream if k == "degraded")
-    assert degraded["reason"] == "model_uncited"
+    assert degraded["reason"] == MODEL_UNCITED
     # "Courts agree." is too short to count as a claim
     said_why = "cites none of the 6 sources it was given; unsupported claims: 1"
     assert degraded["message"].endswith(said_why)
@@ -54,65 +61,39 @@ def test_an_answer_that_cites_no_source_is_set_aside_for_the_quoted_passages(
     assert [(a["mode"], a["degraded_reason"]) for a in audit] == [("extractive", MODEL_UNCITED)] * 2
 
 
-@pytest.mark.parametrize("said", ["", "Yes.", "See 17 U.S.C. § 107 on fair use."])
-def test_an_empty_a_bare_or_a_legal_citation_only_answer_cites_no_source(
-    calibrated,  # noqa: F811
-    keys_file,
-    user_key,
-    tmp_path,
-    said,
+@pytest.mark.parametrize(
+    "said",
+    [
+        "",
+        "Yes.",
+        "See 17 U.S.C. § 107 on fair use.",
+        "Fair use is not an infringement of copyright [40].",
+    ],
+)
+def test_an_empty_a_bare_a_statute_only_or_a_wrongly_numbered_answer_cites_no_source(
+    model_said, said
 ):
     """None of these says which passage it rests on: a legal citation names the law, not the
-    passage a reader checks it against."""
-    body, _, _, _ = model_saying(said, calibrated, keys_file, user_key, tmp_path)
-    assert body["mode"] == "extractive" and body["degraded_reason"] == "model_uncited"
+    passage a reader checks it against, and a marker of a source never given names none."""
+    body = model_said(said)[0]
+    assert body["mode"] == "extractive" and body["degraded_reason"] == MODEL_UNCITED
 
 
-def test_an_answer_citing_one_source_stands_with_its_other_claims_unsupported(
-    calibrated,  # noqa: F811
-    keys_file,
-    user_key,
-    tmp_path,
-):
+def test_an_answer_citing_one_source_stands_with_its_other_claims_unsupported(model_said):
     said = "Fair use is not an infringement of copyright [1]. Courts always agree on it."
-    body, _, _, _ = model_saying(said, calibrated, keys_file, user_key, tmp_path)
+    body = model_said(said)[0]
     assert body["mode"] == "llm" and body["degraded"] is False and body["answer"] == said
     assert body["verification"]["unsupported"] == ["Courts always agree on it."]
 
 
-def test_a_marker_of_a_source_never_given_does_not_count_as_citing(
-    calibrated,  # noqa: F811
-    keys_file,
-    user_key,
-    tmp_path,
-):
-    said = "Fair use is not an infringement of copyright [40]."
-    body, _, _, _ = model_saying(said, calibrated, keys_file, user_key, tmp_path)
-    assert body["mode"] == "extractive" and body["degraded_reason"] == "model_uncited"
-
-
-def test_a_decline_is_not_set_aside_as_uncited(
-    calibrated,  # noqa: F811
-    keys_file,
-    user_key,
-    tmp_path,
-):
-    body, _, _, _ = model_saying(
-        NOT_ANSWERED, calibrated, keys_file, user_key, tmp_path, overrule_decline_from=0
-    )
+def test_a_decline_is_not_set_aside_as_uncited(model_said):
+    body = model_said(NOT_ANSWERED, overrule_decline_from=0)[0]
     assert body["mode"] == "llm" and body["degraded"] is False
     assert body["answered"] is False and body["declined_by"] == "model"
 
 
-def test_with_the_set_aside_off_an_uncited_answer_is_shown_all_unsupported(
-    calibrated,  # noqa: F811
-    keys_file,
-    user_key,
-    tmp_path,
-):
-    body, _, metrics, _ = model_saying(
-        UNCITED, calibrated, keys_file, user_key, tmp_path, set_aside_uncited=False
-    )
+def test_with_the_set_aside_off_an_uncited_answer_is_shown_all_unsupported(model_said):
+    body, _, metrics, _ = model_said(UNCITED, set_aside_uncited=False)
     assert body["mode"] == "llm" and body["degraded"] is False and body["answer"] == UNCITED
     assert body["verification"]["unsupported_claims"] == 1  # "Courts agree." is too short
     assert "model_uncited" not in metrics
@@ -141,4 +122,4 @@ def test_the_chat_route_says_that_an_uncited_answer_is_set_aside(
     )
     assert note and said.split() == UNCITED.split()
     assert "17 U.S.C. § 107" in quoted and "in every case" not in quoted
-    assert chunks[-1]["juris"]["degraded_reason"] == "model_uncited"
+    assert chunks[-1]["juris"]["degraded_reason"] == MODEL_UNCITED
