@@ -47,15 +47,29 @@ _NOT_ANSWERED_WORDS = re.compile(
 )
 # An answer's sentence ends at . ! ? (with the `[n]` markers after it) before whitespace or the
 # end, or at a blank line; abbreviations common in legal citations (U.S.C., Fed. R. Civ. P.,
-# Art.) do not end one. Quoted spans are protected (`sentences`).
+# Art., N.J. Super.) do not end one, nor does a reporter's abbreviation after a citation's
+# volume ("In D.G. v. K.S. (444 N.J. Super. 423, ¶ 8), the court stated"). Quoted spans are
+# protected (`sentences`).
 _ABBREVIATIONS = re.compile(
     r"(?:\b(?:U\.S\.C|U\.S|Fed|R|Civ|Crim|Evid|App|Bankr|P|Art|Arts|No|Nos|v|Inc|Co|Corp|"
-    r"Cir|Ct|Supp|F|Stat|Pub|L|e\.g|i\.e|cf|Id|id|para|et al|seq|Reg|Dist|St|Mr|Ms|Dr|Jr)"
+    r"Cir|Ct|Supp|Super|F|Stat|Pub|L|e\.g|i\.e|cf|Id|id|para|et al|seq|Reg|Dist|St|Mr|Ms|Dr|Jr)"
     r"|\b[A-Z])\.$"
 )
+
+
+# a reporter citation's volume and abbreviations: "(444 N.J. Super.", "(12 So."
+_OPEN_CITATION = re.compile(r"\(\d{1,4} [^()\[\]]{0,19}[A-Za-z]\.$")
+
+
+def _no_sentence_end(through_stop: str) -> bool:
+    """True when the full stop ending `through_stop` (a sentence so far) ends no sentence."""
+    if not through_stop.endswith("."):
+        return False
+    return bool(_ABBREVIATIONS.search(through_stop) or _OPEN_CITATION.search(through_stop))
+
+
 ANSWER_SENTENCES = SentenceRule(
-    re.compile(r"(?P<stop>[.!?])(?:\s*\[\d{1,3}\])*(?=\s+|$)|\n\s*\n"),
-    lambda through_stop: through_stop.endswith(".") and bool(_ABBREVIATIONS.search(through_stop)),
+    re.compile(r"(?P<stop>[.!?])(?:\s*\[\d{1,3}\])*(?=\s+|$)|\n\s*\n"), _no_sentence_end
 )
 
 

@@ -77,6 +77,16 @@ def test_answer_format_helpers():
     assert fmt.render(answer).startswith("Fair use “is not an infringement” [1].")
     assert len(fmt.sentences(answer)) == 2
     assert len(fmt.sentences("Under 17 U.S.C. § 107 it is fair [1]. Fed. R. Civ. P. 12 too.")) == 2
+    # a reporter's abbreviations inside the citation of an opinion (the extractive lead-in)
+    opinion = (
+        "In D.G. v. K.S. (444 N.J. Super. 423, ¶ 8), the court stated: "
+        "##begin_quote##Lastly, plaintiffs requested counsel fees and costs.##end_quote## [4]. "
+        "In Smith v. Jones (12 So. 3d 45, ¶ 2), it held so. It did (see above)."
+    )
+    assert len(fmt.sentences(opinion)) == 3
+    # a parenthesis a model leaves open does not join its claims into one
+    assert len(fmt.sentences("Fair use (see [1]. Copying is always fine.")) == 2
+    assert len(fmt.sentences("It is fair use (17 U.S.C. 107. Copying is fine.")) == 2
     regex = fmt.constrain_citations_regex(2)
     import re
 
