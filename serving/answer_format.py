@@ -139,16 +139,22 @@ def quoted_in(quote: str, source: str) -> bool:
     return wanted in normalize_ws(source) or wanted in normalize_ws(without_line_labels(source))
 
 
-def sentences(answer: str) -> list[tuple[int, int]]:
-    """Sentence spans `(start, end)` of `answer`; quoted spans never split a sentence.
+def sentences(answer: str, whole: Sequence[str] = ()) -> list[tuple[int, int]]:
+    """Sentence spans `(start, end)` of `answer`; quoted spans never split a sentence, nor do
+    the strings `whole` where the answer writes them.
 
     Args:
         answer: the answer text in this format.
+        whole: text no sentence ends inside, such as the citations and case names of the
+            sources given (`State of Haryana and Others v Charanjit Singh and Others., Etc.`).
 
     Returns:
         Offsets of each non-empty sentence, in order.
     """
-    return sentence_spans(answer, ANSWER_SENTENCES, [(q.start, q.end) for q in quotes(answer)])
+    protected = [(q.start, q.end) for q in quotes(answer)]
+    for text in dict.fromkeys(t for t in whole if t):
+        protected += [(m.start(), m.end()) for m in re.finditer(re.escape(text), answer)]
+    return sentence_spans(answer, ANSWER_SENTENCES, protected)
 
 
 def constrain_citations_regex(n_sources: int) -> str:

@@ -101,6 +101,26 @@ def pinpoints_compatible(cited: str, given: str) -> bool:
     return not a or not b or a.startswith(b) or b.startswith(a)
 
 
+def _named(passages: Sequence[Passage]) -> list[str]:
+    """How an answer names the sources given, where a full stop is part of the name: their
+    citations and titles (case names), which no sentence ends inside
+    (`answer_format.sentences`)."""
+    names = (t for p in passages for t in (p.chunk.citation, p.chunk.doc_citation, p.chunk.title))
+    return [t for t in names if len(t) > 3 and "." in t]
+
+
+def _names(cit: Citation, doc_citation: str) -> bool:
+    """True when `cit`, as written or in its canonical form, is in `doc_citation`, in whole
+    words (`Pub. L. 95-452, § 5` in `Pub. L. 95-452, § 5 (5 U.S.C. App.)`, a reporter
+    citation in an opinion's `Name, 444 N.J. Super. 423`)."""
+    have = _norm_cite(doc_citation)
+    for form in (cit.canonical, cit.raw):
+        want = _norm_cite(form)
+        if len(want) >= 6 and re.search(r"(?<![\w-])" + re.escape(want) + r"(?![\w-])", have):
+            return True
+    return False
+
+
 def _norm_cite(text: str) -> str:
     return re.sub(r"[\s.,§]+", " ", text).strip().lower()
 
@@ -133,7 +153,7 @@ class Verifier:
             c.start for c in checked if c.kind == "source" and c.status == "verified"
         }
         unsupported = []
-        for start, end in fmt.sentences(answer):
+        for start, end in fmt.sentences(answer, _named(passages)):
             sentence = answer[start:end]
             words = fmt.CITE_PATTERN.sub(" ", sentence).split()
             if len(words) < 3:
@@ -147,7 +167,7 @@ class Verifier:
         marks = fmt.markers(answer)
         attributed: dict[int, list[str]] = {}  # marker start -> quotes
         unattributed: list[fmt.Quote] = []
-        spans = fmt.sentences(answer)
+        spans = fmt.sentences(answer, _named(passages))
         for q in fmt.quotes(answer):
             sent = next(((a, b) for a, b in spans if a <= q.start < b), (0, len(answer)))
             after = [m for m in marks if q.end <= m.start < sent[1]]
@@ -228,11 +248,14 @@ class Verifier:
                 message=message,
             )  # fmt: skip
 
+        if cit.doc_id is None:
+            # a citation the parser cannot map to a document id may still be how a source
+            # given is cited (`Pub. L. 95-452, § 5 (5 U.S.C. App.)`, a reporter citation)
+            for i, p in enumerate(passages, 1):
+                if _names(cit, p.chunk.doc_citation):
+                    return result("verified", i, p.chunk.doc_id)
         if cit.doc_id is None and cit.kind == CitationKind.CASE:
             want = _norm_cite(cit.canonical)
-            for i, p in enumerate(passages, 1):
-                if want and want in _norm_cite(p.chunk.doc_citation):
-                    return result("verified", i, p.chunk.doc_id)
             for p in self._search(cit.canonical):
                 if want and want in _norm_cite(p.chunk.doc_citation):
                     return result(

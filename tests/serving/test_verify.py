@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from indexing.model import Passage
 from serving.answer_format import quote, quoted_in
 from serving.verify import pinpoints_compatible
 from tests.serving.corpus_slice import USC_107_1
@@ -130,3 +133,36 @@ def test_citations_inside_quotes_are_not_resolved_again(verifier, passages):
 )
 def test_pinpoints_compatible(cited, given, ok):
     assert pinpoints_compatible(cited, given) is ok
+
+
+def test_a_source_cited_as_it_names_itself_verifies(verifier, passages):
+    """A citation the parser maps to no document id (a Public Law section printed in the US
+    Code's appendix) verifies when it is how a source given names itself, as the extractive
+    answer writes it; the same citation with no such source stays unknown."""
+    act = dataclasses.replace(
+        passages[0].chunk,
+        doc_id="usc:5a/ig-act-5",
+        citation="Pub. L. 95-452, § 5 (5 U.S.C. App.)(e)(1)",
+        doc_citation="Pub. L. 95-452, § 5 (5 U.S.C. App.)",
+    )
+    answer = f"Under Pub. L. 95-452, § 5 (5 U.S.C. App.)(e)(1): {quote('fair use')} [2]."
+    legal = [c for c in verifier.verify(answer, [passages[0], Passage(act, 1.0)]).citations
+             if c.kind == "legal"]  # fmt: skip
+    assert ("usc:5a/ig-act-5", "verified", 2) in [(c.doc_id, c.status, c.n) for c in legal]
+    alone = [c for c in verifier.verify(answer, passages).citations if c.kind == "legal"]
+    assert "verified" not in [c.status for c in alone]
+
+
+def test_a_case_name_with_full_stops_ends_no_sentence(verifier, passages):
+    """The extractive lead-in names an opinion by its title and citation; an Indian
+    judgment's title may hold full stops (`And Others., Etc. Etc.`), which end no sentence."""
+    name = "State Of Haryana And Others v Charanjit Singh And Others., Etc. Etc."
+    judgment = dataclasses.replace(
+        passages[0].chunk, title=name, citation=f"{name}, ¶ 29", doc_citation=name
+    )
+    answer = (
+        f"In {name} ({name}, ¶ 29), the court stated: {quote('fair use')} [1]. "
+        "Copying a whole work is never a fair use."
+    )
+    report = verifier.verify(answer, [Passage(judgment, 1.0)])
+    assert report.unsupported == ("Copying a whole work is never a fair use.",)
