@@ -334,6 +334,33 @@ def _declines(args: argparse.Namespace, settings: TrainingSettings) -> int:
     return 0
 
 
+def _check_answers(args: argparse.Namespace, settings: TrainingSettings) -> int:
+    from serving.answering import EXTRACTIVE
+    from training.lab.answer_check import benchmark_questions, run_answer_check
+    from training.lab.compare import check_models
+    from training.lab.gateway import measuring_gateway
+
+    out = Path(args.out)
+    with ExitStack() as stack:
+        url = ""  # the extractive backend needs no model server
+        if args.model != EXTRACTIVE:
+            url = _model_server(stack, args, args.vllm_url or settings.vllm_url)
+            check_models(url, [args.model])
+        questions = benchmark_questions(args.every)
+        with measuring_gateway(_index(stack), url, out, args.max_tokens) as (gateway, key):
+            summary = run_answer_check(gateway, key, args.model, questions, out, args.concurrency)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _add_model_server_args(parser: argparse.ArgumentParser) -> None:
+    """The model server a command asks: a running one, or one it starts (`_model_server`)."""
+    parser.add_argument("--vllm-url", help="OpenAI-compatible server (default JURIS_VLLM_URL)")
+    parser.add_argument("--model-dir", help="no server given: start vLLM here with this model")
+    parser.add_argument("--adapter", action="append", default=[],
+                        help="NAME=DIR adapter for the vLLM started here (repeat)")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m training` argument parser (one sub-command per pipeline step)."""
     parser = argparse.ArgumentParser(
@@ -413,10 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
         "declines",
         help="who says that the sources do not answer: retrieval or the model, per split",
     )
-    dec.add_argument("--vllm-url", help="OpenAI-compatible server (default JURIS_VLLM_URL)")
-    dec.add_argument("--model-dir", help="no server given: start vLLM here with this model")
-    dec.add_argument("--adapter", action="append", default=[],
-                     help="NAME=DIR adapter for the vLLM started here (repeat)")  # fmt: skip
+    _add_model_server_args(dec)
     dec.add_argument("--model", default="legal", help="served name of the model that answers")
     dec.add_argument("--out", required=True, help="answers and counts directory")
     dec.add_argument(
@@ -436,15 +460,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dec.set_defaults(func=_declines)
 
-    cmp_ = sub.add_parser("compare", help="RAG vs fine-tuning vs RAFT on held-out questions")
-    cmp_.add_argument("--vllm-url", help="OpenAI-compatible server (default JURIS_VLLM_URL)")
-    cmp_.add_argument("--model-dir", help="no server given: start vLLM here with this model")
-    cmp_.add_argument(
-        "--adapter",
-        action="append",
-        default=[],
-        help="NAME=DIR adapter for the vLLM started here (repeat)",
+    chk = sub.add_parser(
+        "check-answers",
+        help="what the verifier flags in one model's answers to every benchmark question",
     )
+    _add_model_server_args(chk)
+    chk.add_argument("--model", default="extractive",
+                     help="served name of the model that answers, or extractive")  # fmt: skip
+    chk.add_argument("--out", required=True, help="answers and counts directory")
+    chk.add_argument("--every", type=int, default=1, help="every n-th question only")
+    chk.add_argument("--max-tokens", type=int, default=160)
+    chk.add_argument("--concurrency", type=int, default=4, help="requests in flight (a model)")
+    chk.set_defaults(func=_check_answers)
+
+    cmp_ = sub.add_parser("compare", help="RAG vs fine-tuning vs RAFT on held-out questions")
+    _add_model_server_args(cmp_)
     cmp_.add_argument("--base-model", default="base", help="served name of the base model")
     cmp_.add_argument(
         "--ft-model",

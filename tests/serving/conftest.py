@@ -64,15 +64,15 @@ def make_client(retriever, **overrides) -> TestClient:
 
 def gateway_client(retriever, keys_file: Path, tmp_path: Path, **overrides) -> TestClient:
     """A test client of the gateway over `retriever`: the keys of `keys_file`, an audit log
-    under `tmp_path`, a rate limit no test reaches, and any other settings `overrides` (which
-    may replace these)."""
-    settings = {
-        "api_keys_file": keys_file,
-        "audit_log": tmp_path / "audit.jsonl",
-        "rate_limit_per_minute": 600,
-        "rate_limit_burst": 50,
-    }
-    return make_client(retriever, **{**settings, **overrides})
+    under `tmp_path`, a rate limit no test reaches, and any other settings `overrides`."""
+    return make_client(
+        retriever,
+        api_keys_file=keys_file,
+        audit_log=tmp_path / "audit.jsonl",
+        rate_limit_per_minute=600,
+        rate_limit_burst=50,
+        **overrides,
+    )
 
 
 @pytest.fixture

@@ -212,7 +212,8 @@ def counts(
     }
 
 
-def _citation_of(data: dict[str, Any]) -> CheckedCitation:
+def citation_of(data: dict[str, Any]) -> CheckedCitation:
+    """A citation of a `/v1/ask` answer (its JSON) as the verifier's `CheckedCitation`."""
     return CheckedCitation(
         n=data.get("n"), kind=data["kind"], doc_id=data.get("doc_id"),
         citation=data.get("citation", ""), pinpoint=data.get("pinpoint", ""),
@@ -301,7 +302,7 @@ class Runner:
                 f"the gateway answered {body['mode']} ({body.get('degraded_reason')})"
             )
         answer = body["answer_raw"]
-        cited = [_citation_of(c) for c in body["citations"]]
+        cited = [citation_of(c) for c in body["citations"]]
         return {
             "answer_raw": answer,
             "passages": [p["citation"] for p in body["passages"]],
