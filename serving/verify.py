@@ -147,27 +147,35 @@ class Verifier:
         Returns:
             The checked citations, in text order, and the unsupported sentences.
         """
-        checked = self._check_markers(answer, passages) + self._check_legal(answer, passages)
+        spans = fmt.sentences(answer, _named(passages))
+        marks = fmt.markers(answer)
+        checked = self._check_markers(answer, passages, spans, marks)
+        checked += self._check_legal(answer, passages)
         checked.sort(key=lambda c: c.start)
         verified_marker_at = {
             c.start for c in checked if c.kind == "source" and c.status == "verified"
         }
         unsupported = []
-        for start, end in fmt.sentences(answer, _named(passages)):
+        for start, end in spans:
             sentence = answer[start:end]
             words = fmt.CITE_PATTERN.sub(" ", sentence).split()
             if len(words) < 3:
                 continue
-            if not any(start <= m.start < end and m.start in verified_marker_at
-                       for m in fmt.markers(answer)):  # fmt: skip
+            if not any(start <= m.start < end and m.start in verified_marker_at for m in marks):
                 unsupported.append(fmt.normalize_ws(fmt.render(sentence)))
         return VerificationReport(tuple(checked), tuple(unsupported))
 
-    def _check_markers(self, answer: str, passages: Sequence[Passage]) -> list[CheckedCitation]:
-        marks = fmt.markers(answer)
+    def _check_markers(
+        self,
+        answer: str,
+        passages: Sequence[Passage],
+        spans: Sequence[tuple[int, int]],
+        marks: Sequence[fmt.Marker],
+    ) -> list[CheckedCitation]:
+        """The `[n]` markers and quotes of `answer` checked (`spans`: its sentences, `marks`:
+        its markers, as `verify` found them)."""
         attributed: dict[int, list[str]] = {}  # marker start -> quotes
         unattributed: list[fmt.Quote] = []
-        spans = fmt.sentences(answer, _named(passages))
         for q in fmt.quotes(answer):
             sent = next(((a, b) for a, b in spans if a <= q.start < b), (0, len(answer)))
             after = [m for m in marks if q.end <= m.start < sent[1]]

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from indexing.eval.doctrine import BENCHMARKS, FRESH, QUESTIONS, read_questions
+from indexing.eval.metrics import write_jsonl
 from legal_corpus.progress import progress
 from serving.answering import EXTRACTIVE, uncited
 from training.lab.compare import citation_of, lawyers_items
@@ -113,9 +114,7 @@ def run_answer_check(
                 enabled=show_progress,
             )  # fmt: skip
             records = list(bar)
-    with (out / f"{model}.jsonl").open("w") as f:
-        for r in records:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    write_jsonl(out / f"{model}.jsonl", records)
     summary = summarize(model, records)
     (out / f"{model}.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
