@@ -93,6 +93,9 @@ class Relevance:
         weak: answered, but `probability` is below the calibration's caution cut: the
             passages match the question only weakly, and a reader should check that they
             govern it before relying on an answer written from them.
+        not_held: places the question names whose law the index holds none of
+            (`indexing.places`); a question the signal doubts that names one is not
+            answered.
     """
 
     probability: float | None
@@ -100,6 +103,7 @@ class Relevance:
     cosine: float = 0.0
     bm25: float = 0.0
     weak: bool = False
+    not_held: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

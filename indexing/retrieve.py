@@ -53,6 +53,7 @@ from indexing.model import Chunk, Passage, Relevance, SearchFilters
 from indexing.model_record import build_sparse_format, check_build_model
 from indexing.opener import BuildOpener, IndexUnavailable
 from indexing.per_build import PerBuild
+from indexing.places import PlaceFinder, not_held
 from indexing.relevance import RelevanceModel, load_relevance
 from indexing.rerank import CrossEncoderReranker, configured_reranker
 from indexing.settings import IndexSettings
@@ -208,6 +209,9 @@ class Retriever:
             document's second passage among a question's passages (`LEAD_SECOND_RANK`; a
             question, not a text longer than one window); None: it waits with the other
             documents' second passages.
+        places: reads the places a question names (`indexing.places`): one the relevance
+            signal doubts that names a place whose law the build holds none of is not
+            answered. None: places are not read.
     """
 
     def __init__(
@@ -232,8 +236,11 @@ class Retriever:
         order: OrderModel | None = None,
         passages_per_document: int | None = None,
         lead_second_rank: int | None = LEAD_SECOND_RANK,
+        places: PlaceFinder | None = None,
     ) -> None:
         self.status_root = status_root
+        self.places = places
+        self._held: dict[tuple[str, str], bool] = {}  # (build, jurisdiction) -> has passages
         self.dense_share = dense_share
         self.catalog = catalog
         self.embed_model = embed_model
@@ -387,6 +394,8 @@ class Retriever:
         return tables
 
     def _start_per_build(self, store: VectorStore) -> list[threading.Event]:
+        if self.places is not None:
+            self.places.warm()
         return [table.start(store) for table in self._per_build_tables()]
 
     def index_status(self) -> dict[str, Any] | None:
@@ -725,7 +734,33 @@ class Retriever:
             taken = {p.chunk.chunk_id for p in out}
             for p in [p for p in crowded if p.chunk.chunk_id not in taken][: top_k - len(out)]:
                 out.append(Passage(p.chunk, min(p.score, out[-1].score)))  # rank order kept
-        return out, self._assess(matched, bool(exact))
+        return out, self._placed(query, out, self._assess(matched, bool(exact)))
+
+    def _placed(
+        self, query: str, passages: Sequence[Passage], relevance: Relevance | None
+    ) -> Relevance | None:
+        """`relevance`, not answered when the signal doubts the question (declined, or in
+        its caution band) and the question names a place whose law the build holds none of
+        and no passage names (`indexing.places`)."""
+        if relevance is None or self.places is None:
+            return relevance
+        if relevance.answered and not relevance.weak:
+            return relevance
+        places = self.places.places(query)
+        if not places:
+            return relevance
+        store = self._current()
+
+        def holds(jurisdiction: str) -> bool:
+            key = (store.name, jurisdiction)
+            if key not in self._held:
+                self._held[key] = store.count(Where((Match("jurisdiction", jurisdiction),))) > 0
+            return self._held[key]
+
+        missing = not_held(places, passages, holds)
+        if not missing:
+            return relevance
+        return replace(relevance, answered=False, weak=False, not_held=missing)
 
     def _lead_second(
         self, out: list[Passage], rest: Sequence[Passage], top_k: int
@@ -1000,6 +1035,7 @@ def open_retriever(settings: IndexSettings, embedder: Embedder | None = None) ->
         order=configured_order(settings, identity),
         passages_per_document=settings.passages_per_document,
         lead_second_rank=settings.lead_second_rank,
+        places=PlaceFinder() if settings.read_places else None,
     )
 
 

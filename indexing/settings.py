@@ -57,6 +57,12 @@ class IndexSettings(BaseSettings):
         description="relevance calibration (default: the embedding model dir's "
         "juris_relevance.json, else a packaged one for the bundled model)",
     )
+    read_places: bool = Field(
+        True,
+        description="read the places a question names: one the relevance signal doubts "
+        "that names a place whose law the index holds none of is not answered "
+        "(indexing.places)",
+    )
     learned_order: bool = Field(
         True,
         description="re-score a question's fused passages by the learned order "

@@ -119,6 +119,8 @@ class Final:
     # relevance calibration's caution cut, `Relevance.weak`): the reader should check that
     # they govern it
     weak_match: bool = False
+    # places the question names whose law the index holds none of (`indexing.places`)
+    not_held: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,7 +399,10 @@ class Pipeline:
         if mode == "extractive":
             with self.metrics.stage("generation", "extractive"):
                 async for piece in self.extractive.stream(
-                    prepared.question.question, prepared.passages, prepared.addressed
+                    prepared.question.question,
+                    prepared.passages,
+                    prepared.addressed,
+                    prepared.relevance.not_held if prepared.relevance else (),
                 ):
                     pieces.append(piece)
                     yield Event("token", text=piece)
@@ -444,6 +449,7 @@ class Pipeline:
                 relevance=prepared.relevance.probability if prepared.relevance else None,
                 declined_by=declined_by,
                 weak_match=weak,
+                not_held=prepared.relevance.not_held if prepared.relevance else (),
             ),
         )
 

@@ -215,6 +215,13 @@ class AskResponse(BaseModel):
         "passages match the question only weakly, and may not govern it (check them before "
         "relying on the answer); false when declined or not assessed",
     )
+    not_held: list[str] = Field(
+        default_factory=list,
+        description="places the question names whose law the index holds none of (no "
+        "passage of their jurisdiction, none of the enacted law found headed by their name); "
+        "a question retrieval doubts that names one is not answered (`declined_by`: "
+        "`retrieval`)",
+    )
     timings: dict[str, float] = Field(
         default_factory=dict,
         description="seconds per stage: retrieval_s, first_token_s, generation_s, verification_s",

@@ -37,29 +37,13 @@ from lxml import etree
 
 from legal_corpus.adapters._text import normalize_ws
 from legal_corpus.adapters.base import ParseError, SourceUnit
+from legal_corpus.jurisdictions import US_STATES
 from legal_corpus.model import Kind, LegalDocument, Section, Version
 
 SOURCE = "opinions/cap"
 FOLDER = "opinions/cap_json"
 VERSION_LABEL = "CAP"
 
-# fmt: off
-_STATES = {
-    "Alabama": "al", "Alaska": "ak", "Arizona": "az", "Arkansas": "ar", "California": "ca",
-    "Colorado": "co", "Connecticut": "ct", "Delaware": "de", "District of Columbia": "dc",
-    "Florida": "fl", "Georgia": "ga", "Hawaii": "hi", "Idaho": "id", "Illinois": "il",
-    "Indiana": "in", "Iowa": "ia", "Kansas": "ks", "Kentucky": "ky", "Louisiana": "la",
-    "Maine": "me", "Maryland": "md", "Massachusetts": "ma", "Michigan": "mi", "Minnesota": "mn",
-    "Mississippi": "ms", "Missouri": "mo", "Montana": "mt", "Nebraska": "ne", "Nevada": "nv",
-    "New Hampshire": "nh", "New Jersey": "nj", "New Mexico": "nm", "New York": "ny",
-    "North Carolina": "nc", "North Dakota": "nd", "Ohio": "oh", "Oklahoma": "ok", "Oregon": "or",
-    "Pennsylvania": "pa", "Rhode Island": "ri", "South Carolina": "sc", "South Dakota": "sd",
-    "Tennessee": "tn", "Texas": "tx", "Utah": "ut", "Vermont": "vt", "Virginia": "va",
-    "Washington": "wa", "West Virginia": "wv", "Wisconsin": "wi", "Wyoming": "wy",
-    "Guam": "gu", "Puerto Rico": "pr", "Virgin Islands": "vi", "American Samoa": "as",
-    "Northern Mariana Islands": "mp",
-}
-# fmt: on
 _HEAD_FIELDS = (
     "parties",
     "attorneys",
@@ -90,7 +74,7 @@ def jurisdiction_code(jurisdiction: dict[str, Any] | None) -> str:
     name = str(jurisdiction.get("name_long") or jurisdiction.get("name") or "")
     if slug == "us" or name == "United States":
         return "us"
-    code = _STATES.get(name)
+    code = US_STATES.get(name)
     return f"us-{code or slug or 'unknown'}"
 
 

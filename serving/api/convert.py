@@ -55,6 +55,7 @@ def ask_response(final: Final) -> AskResponse:
         declined_by=final.declined_by,
         relevance=None if final.relevance is None else round(final.relevance, 4),
         weak_match=final.weak_match,
+        not_held=list(final.not_held),
         timings={k: round(v, 6) for k, v in final.timings.items()},
     )
 

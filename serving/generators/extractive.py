@@ -42,6 +42,14 @@ NOT_ADDRESSED = (
 )
 
 
+def not_held_statement(places: Sequence[str]) -> str:
+    """ "The question names Ontario; the indexed sources hold no law of it." (`places`: at
+    least one name)."""
+    names = places[0] if len(places) == 1 else ", ".join(places[:-1]) + f" and {places[-1]}"
+    them = "it" if len(places) == 1 else "them"
+    return f"The question names {names}; the indexed sources hold no law of {them}."
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased content words of `text` (stopwords dropped, crude plural folding)."""
     out = []
@@ -148,17 +156,30 @@ class ExtractiveGenerator:
         return f"{lead} {quoted} {fmt.cite(pick.n)}."
 
     @staticmethod
-    def not_addressed(passages: Sequence[Passage]) -> str:
+    def not_addressed(passages: Sequence[Passage], not_held: Sequence[str] = ()) -> str:
         """What is said instead of an answer when the retrieved passages do not appear to
         address the question (`indexing.relevance`): no quote, no citation, so nothing in it
-        can verify and read as support; the passages go with it as the nearest ones."""
-        return NOT_ADDRESSED if passages else NO_SOURCES
+        can verify and read as support; the passages go with it as the nearest ones. With
+        `not_held`, the places the question names whose law the index holds none of
+        (`indexing.places`), it says so first."""
+        said = NOT_ADDRESSED if passages else NO_SOURCES
+        if not not_held:
+            return said
+        return f"{not_held_statement(not_held)} {said}"
 
     async def stream(
-        self, question: str, passages: Sequence[Passage], addressed: bool = True
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        addressed: bool = True,
+        not_held: Sequence[str] = (),
     ) -> AsyncIterator[str]:
         """`compose`'s answer in word-sized pieces, as a model would stream it (with
         `addressed` False, `not_addressed`'s statement instead)."""
-        answer = self.compose(question, passages) if addressed else self.not_addressed(passages)
+        answer = (
+            self.compose(question, passages)
+            if addressed
+            else self.not_addressed(passages, not_held)
+        )
         for piece in re.findall(r"\S+\s*", answer):
             yield piece

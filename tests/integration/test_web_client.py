@@ -655,6 +655,12 @@ def test_an_answer_from_weakly_matched_passages_says_so_above_the_answer(
         page.wait_for_selector("#answer[data-state='done']")
         assert not banner.is_visible()
         assert page.locator("#not-addressed").is_visible()
+        # doubted, and about a place the slice holds no law of: declined, the place named
+        ask(page, ADDRESSED.removesuffix("?") + " in Ontario?")
+        page.wait_for_selector("#answer[data-state='done']")
+        said = page.inner_text("#not-addressed")
+        assert "the question names Ontario, and the indexed sources hold no law of it" in said
+        assert not banner.is_visible()
 
 
 @contextmanager

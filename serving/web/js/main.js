@@ -431,11 +431,21 @@ function showIndexNote(box, note) {
   box.hidden = !note;
 }
 
-/** Why the question was not answered, by who found so (`declined_by`). */
+/** Why the question was not answered, by who found so (`declined_by`), and the places it
+ * names whose law the index holds none of (`not_held`). */
 function notAddressedReason(response) {
-  return response.declined_by === "model"
-    ? "the model found that the passages it was given do not answer this question"
-    : "the indexed sources do not appear to address this question";
+  if (response.declined_by === "model") {
+    return "the model found that the passages it was given do not answer this question";
+  }
+  const places = response.not_held || [];
+  if (places.length) {
+    const names =
+      places.length === 1
+        ? places[0]
+        : `${places.slice(0, -1).join(", ")} and ${places[places.length - 1]}`;
+    return `the question names ${names}, and the indexed sources hold no law of ${places.length === 1 ? "it" : "them"}`;
+  }
+  return "the indexed sources do not appear to address this question";
 }
 
 function showNotAddressed(response) {

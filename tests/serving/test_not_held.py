@@ -1,0 +1,76 @@
+"""A question the relevance signal doubts that names a place whose law the index holds none of
+is not answered, and the gateway says which place (`indexing.places`); a place the index
+holds, or one named in a question the signal trusts, changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from indexing.retrieve import Retriever
+from serving.generators.extractive import NOT_ADDRESSED
+from tests.serving.conftest import gateway_client
+from tests.serving.test_app import auth, sse_events
+from tests.serving.test_not_addressed import ADDRESSED, calibrated, cautious  # noqa: F401
+from tests.support.index_slice import index_slice  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.unit
+
+# the slice holds United States federal law and the GDPR, no law of Ontario
+IN_ONTARIO = ADDRESSED.removesuffix("?") + " in Ontario?"
+IN_THE_US = ADDRESSED.removesuffix("?") + " in the United States?"
+
+
+@pytest.fixture
+def doubting(calibrated) -> Iterator[Retriever]:  # noqa: F811
+    """`calibrated`, with a caution cut above both place questions' relevance: the signal
+    answers them but doubts them (a weak match)."""
+    probabilities = []
+    for question in (IN_ONTARIO, IN_THE_US):
+        relevance = calibrated.search_assessed(question, top_k=6)[1]
+        assert relevance is not None and relevance.probability is not None
+        probabilities.append(relevance.probability)
+    assert min(probabilities) > 0.5  # both answered without the caution cut
+    with cautious(calibrated, (max(probabilities) + 1.0) / 2) as retriever:
+        yield retriever
+
+
+def test_a_doubted_question_naming_a_place_not_held_is_declined(doubting):
+    passages, ontario = doubting.search_assessed(IN_ONTARIO, top_k=6)
+    assert ontario is not None and not ontario.answered and not ontario.weak
+    assert ontario.not_held == ("Ontario",)
+    assert passages and passages[0].chunk.doc_id == "usc:17/107"  # the nearest still come
+    us = doubting.search_assessed(IN_THE_US, top_k=6)[1]
+    assert us is not None and us.answered and us.weak and us.not_held == ()
+
+
+def test_a_place_named_in_a_question_the_signal_trusts_changes_nothing(calibrated):  # noqa: F811
+    relevance = calibrated.search_assessed(IN_ONTARIO, top_k=6)[1]
+    assert relevance is not None and relevance.answered and relevance.not_held == ()
+
+
+def test_places_are_not_read_when_turned_off(doubting):
+    kept, doubting.places = doubting.places, None
+    try:
+        relevance = doubting.search_assessed(IN_ONTARIO, top_k=6)[1]
+    finally:
+        doubting.places = kept
+    assert relevance is not None and relevance.answered and relevance.weak
+
+
+def test_the_answer_says_which_place_the_index_holds_no_law_of(
+    doubting, keys_file, user_key, tmp_path
+):
+    with gateway_client(doubting, keys_file, tmp_path) as client:
+        body = client.post("/v1/ask", json={"question": IN_ONTARIO}, headers=auth(user_key)).json()
+        streamed = client.post(
+            "/v1/ask", json={"question": IN_ONTARIO, "stream": True}, headers=auth(user_key)
+        )
+    said = "The question names Ontario; the indexed sources hold no law of it."
+    assert body["answered"] is False and body["declined_by"] == "retrieval"
+    assert body["not_held"] == ["Ontario"] and body["weak_match"] is False
+    assert body["answer"] == f"{said} {NOT_ADDRESSED}"
+    assert body["citations"] == [] and body["passages"]  # nothing to verify; nearest shown
+    final = next(d for k, d in sse_events(streamed.text) if k == "citations")
+    assert final["not_held"] == ["Ontario"] and final["answered"] is False
