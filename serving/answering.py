@@ -157,12 +157,14 @@ def uncited(answer: str, citations: Sequence[CheckedCitation]) -> bool:
     """True when a model's `answer`, whose checked citations are `citations`, cites none of
     its sources.
 
-    None of its sources: no `[n]` marker of a source it was given and no verbatim quote of
-    one (`Verifier.verify`), so that nothing it says can be checked against them; an empty
-    answer cites none. A legal citation alone does not count: the answer must say which
-    passage it rests on. A decline (`answer_format.says_not_answered`) is not uncited: it
-    claims nothing about the law, and `declined` and `Pipeline.overrule` judge it. An answer
-    that cites at least one source stands, any sentence of it without one marked unsupported.
+    None of its sources: no verified `[n]` marker — none of a source it was given, its quotes
+    verbatim, not following a legal citation of another document (`misattributed`) — and no
+    verbatim quote of one (`Verifier.verify`), so that nothing it says can be checked
+    against them; an empty answer cites none. A legal citation alone does not count: the
+    answer must say which passage it rests on. A decline (`answer_format.says_not_answered`)
+    is not uncited: it claims nothing about the law, and `declined` and `Pipeline.overrule`
+    judge it. An answer that cites at least one source stands, any sentence of it without
+    one marked unsupported.
     """
     if fmt.says_not_answered(answer):
         return False

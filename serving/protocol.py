@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from indexing.model import Passage
 
 KindName = Literal["statute", "rule", "regulation", "opinion"]
-CitationStatus = Literal["verified", "in_corpus", "unknown", "not_in_sources", "misquoted"]
+CitationStatus = Literal[
+    "verified", "in_corpus", "unknown", "not_in_sources", "misquoted", "misattributed"
+]
 
 
 class _Request(BaseModel):
@@ -106,7 +108,8 @@ class PassageOut(BaseModel):
 class CitationOut(BaseModel):
     """A citation in the answer and the result of checking it.
 
-    `kind=source`: an `[n]` marker (status `verified`, `misquoted` or `not_in_sources`).
+    `kind=source`: an `[n]` marker (status `verified`, `misquoted`, `misattributed` or
+    `not_in_sources`).
     `kind=legal`: a legal citation written in the text (status `verified`, `in_corpus`,
     `unknown`).
     """

@@ -1,11 +1,14 @@
 """Citation verification: nothing unverified is presented as verified.
 
-Three checks over an answer in `serving.answer_format`:
+Four checks over an answer in `serving.answer_format`:
 
 1. every `[n]` names a source that was given (else `not_in_sources`);
 2. every quoted span appears verbatim, modulo whitespace, in the source it is attributed to
    (else `misquoted`);
-3. every legal citation written in the text (U.S.C., Federal Rules, GDPR, case reporters — parsed
+3. an `[n]` written right after a legal citation (`17 U.S.C. § 302(b) [4]`) points at a source
+   that is that document, at a compatible pinpoint (else `misattributed`: the reader who
+   follows [4] would read another provision than the one named);
+4. every legal citation written in the text (U.S.C., Federal Rules, GDPR, case reporters — parsed
    by `legal_corpus.citations`) is resolved: `verified` (a given source is that document, at a
    compatible pinpoint), `in_corpus` (the index holds it, but it was not given), `unknown`.
 
@@ -23,7 +26,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from indexing.exact_citations import fold_pinpoint, is_label_chain, pinpoint_in_document
 from indexing.model import Passage, SearchFilters
@@ -48,8 +51,8 @@ class CheckedCitation:
         pinpoint: the pinpoint inside the document.
         anchor: the section anchor in the document view, when it points at a given source.
         quotes: the quoted words attributed to it (verbatim as the answer has them).
-        status: `verified`, `misquoted`, `not_in_sources` (markers); `verified`, `in_corpus`,
-            `unknown` (legal citations).
+        status: `verified`, `misquoted`, `misattributed`, `not_in_sources` (markers);
+            `verified`, `in_corpus`, `unknown` (legal citations).
         text: the marker or citation as written.
         start: offset in the raw answer.
         message: why it is not verified.
@@ -121,6 +124,54 @@ def _names(cit: Citation, doc_citation: str) -> bool:
     return False
 
 
+# what may stand between a legal citation and the `[n]` that names its source: "§ 302(b) [4]",
+# "(17 U.S.C. § 302(b)) [4]", "§ 302(b), [4]"; and between the markers of one run, "[1][4]"
+_BEFORE_MARKER = re.compile(r"[\s),]*")
+
+
+def _misattributed(
+    answer: str,
+    passages: Sequence[Passage],
+    markers: list[CheckedCitation],
+    legal: Sequence[CheckedCitation],
+) -> list[CheckedCitation]:
+    """`markers`, those written right after a legal citation whose document none of them is
+    (at a compatible pinpoint) marked `misattributed`: "17 U.S.C. § 302(b) [4]" where source
+    4 is § 1201. A run of markers ("§ 107 [1][3]") holds the citation when one of its sources
+    does; a citation that names no document of the corpus is not judged; a marker already
+    `misquoted` or `not_in_sources` keeps that status."""
+    # the `[n]` markers (not the entries of quotes written with none)
+    by_start = {m.start: i for i, m in enumerate(markers) if fmt.CITE_PATTERN.fullmatch(m.text)}
+    ordered = sorted(by_start)
+    out = list(markers)
+    for cit in legal:
+        if cit.doc_id is None:
+            continue
+        at = cit.start + len(cit.text)
+        run: list[int] = []
+        for start in ordered:
+            if start < at:
+                continue
+            if not _BEFORE_MARKER.fullmatch(answer[at:start]):
+                break
+            run.append(by_start[start])
+            at = start + len(markers[by_start[start]].text)
+        chunks = [passages[n - 1].chunk for i in run if (n := out[i].n) and 1 <= n <= len(passages)]
+        if not chunks or any(
+            c.doc_id == cit.doc_id and pinpoints_compatible(cit.pinpoint, c.pinpoint)
+            for c in chunks
+        ):
+            continue
+        for i in run:
+            m = out[i]
+            if m.status == "verified" and m.n is not None:  # a misquote stays one
+                named = passages[m.n - 1].chunk.citation
+                out[i] = replace(
+                    m, status="misattributed", message=f"[{m.n}] is {named}, not {cit.citation}"
+                )
+    return out
+
+
 def _norm_cite(text: str) -> str:
     return re.sub(r"[\s.,§]+", " ", text).strip().lower()
 
@@ -149,8 +200,11 @@ class Verifier:
         """
         spans = fmt.sentences(answer, _named(passages))
         marks = fmt.markers(answer)
-        checked = self._check_markers(answer, passages, spans, marks)
-        checked += self._check_legal(answer, passages)
+        legal = self._check_legal(answer, passages)
+        checked = _misattributed(
+            answer, passages, self._check_markers(answer, passages, spans, marks), legal
+        )
+        checked += legal
         checked.sort(key=lambda c: c.start)
         verified_marker_at = {
             c.start for c in checked if c.kind == "source" and c.status == "verified"

@@ -80,6 +80,9 @@ def assert_verification_is_honest(body: dict) -> None:
                 assert fmt.normalize_ws(q) in fmt.normalize_ws(passage["text"]), (q, c)
         if c["kind"] == "source" and c["status"] == "not_in_sources":
             assert c["n"] not in passages
+        if c["kind"] == "source" and c["status"] == "misattributed":
+            # a legal citation right before it names another document than source n
+            assert c["message"].startswith(f"[{c['n']}] is {passages[c['n']]['citation']}, not")
         if c["kind"] == "legal" and c["status"] == "verified":
             assert c["doc_id"] in {p["doc_id"] for p in passages.values()}, c
         if c["kind"] == "legal" and c["status"] in ("in_corpus", "unknown"):

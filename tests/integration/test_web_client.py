@@ -749,6 +749,24 @@ def test_an_answer_that_cites_no_source_is_set_aside_for_the_quoted_passages(
         shot(page, "laptop-uncited-set-aside")
 
 
+def test_a_marker_after_a_citation_of_other_law_is_shown_as_the_wrong_source(
+    slice_retriever: Any, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    """The model names one rule and points at the passage of another: the marker is shown
+    as the wrong source, and the card says which law it is instead."""
+    said = (
+        "Fed. R. Civ. P. 56(a) [1] governs this question. An expert may testify in the form "
+        "of an opinion [1]."
+    )
+    with model_on_a_page(slice_retriever, open_page, web_keys, QUESTION, said) as page:
+        wrong = page.locator("#answer a.cite-ref.ref-misattributed")
+        assert wrong.count() >= 1, page.inner_text("#answer")
+        assert wrong.first.get_attribute("title") == "Citation 1: wrong source"
+        note = page.inner_text("#cards .note.warn")
+        assert note.startswith("[1] is Fed. R. Evid. 702") and "not Fed. R. Civ. P. 56(a)" in note
+        shot(page, "laptop-misattributed")
+
+
 def test_an_incomplete_index_says_so_in_a_banner(
     gateway: str, slice_retriever: Any, open_page: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

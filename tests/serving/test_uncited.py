@@ -68,13 +68,16 @@ def test_an_answer_that_cites_no_source_is_set_aside_for_the_quoted_passages(mod
         "Yes.",
         "See 17 U.S.C. § 107 on fair use.",
         "Fair use is not an infringement of copyright [40].",
+        # [1] is 17 U.S.C. § 107: the law named is not the source the marker points at
+        "17 U.S.C. § 504(c) [1] allows statutory damages instead of actual damages.",
     ],
 )
 def test_an_empty_a_bare_a_statute_only_or_a_wrongly_numbered_answer_cites_no_source(
     model_said, said
 ):
     """None of these says which passage it rests on: a legal citation names the law, not the
-    passage a reader checks it against, and a marker of a source never given names none."""
+    passage a reader checks it against, a marker of a source never given names none, and a
+    marker right after a citation of other law names the wrong one (`misattributed`)."""
     body = model_said(said)[0]
     assert body["mode"] == "extractive" and body["degraded_reason"] == MODEL_UNCITED
 

@@ -166,3 +166,49 @@ def test_a_case_name_with_full_stops_ends_no_sentence(verifier, passages):
     )
     report = verifier.verify(answer, [Passage(judgment, 1.0)])
     assert report.unsupported == ("Copying a whole work is never a fair use.",)
+
+
+def test_a_marker_after_a_citation_of_other_law_is_misattributed(verifier, passages):
+    # [1] is § 107's opening words, [2] is § 107(1): neither is § 504(c)
+    report = verifier.verify("17 U.S.C. § 504(c) [1] allows statutory damages.", passages)
+    marker = next(c for c in report.citations if c.kind == "source")
+    assert (marker.n, marker.status) == (1, "misattributed")
+    assert marker.message == "[1] is 17 U.S.C. § 107, not 17 U.S.C. § 504(c)"
+    assert report.unsupported  # its only marker failed, so the claim is unsupported
+    assert not report.all_verified
+
+
+def test_a_marker_at_another_subdivision_of_the_cited_law_is_misattributed(verifier, passages):
+    report = verifier.verify("17 U.S.C. § 107(2) [2] weighs the nature of the work.", passages)
+    assert [(c.kind, c.n, c.status) for c in report.citations if c.kind == "source"] == [
+        ("source", 2, "misattributed")
+    ]
+    marker = next(c for c in report.citations if c.kind == "source")
+    assert marker.message == "[2] is 17 U.S.C. § 107(1), not 17 U.S.C. § 107(2)"
+
+
+def test_a_marker_holding_the_cited_law_or_apart_from_it_stays_verified(verifier, passages):
+    for answer in (
+        "Under 17 U.S.C. § 107(1) [2], the purpose of the use matters.",
+        "Under 17 U.S.C. § 107(1), the purpose of the use matters [2].",  # not right after
+        "17 U.S.C. § 504(c) is not among them; fair use is a defence [1].",
+    ):
+        markers = [c for c in verifier.verify(answer, passages).citations if c.kind == "source"]
+        assert [c.status for c in markers] == ["verified"], answer
+
+
+def test_one_source_of_a_run_holding_the_cited_law_is_enough(verifier, passages):
+    other = dataclasses.replace(
+        passages[1].chunk, doc_id="usc:17/504", citation="17 U.S.C. § 504(c)", pinpoint="(c)"
+    )
+    given = [*passages, Passage(other, 0.5)]
+    held = verifier.verify("Under 17 U.S.C. § 107(1) [3][2], purpose matters.", given)
+    assert [c.status for c in held.citations if c.kind == "source"] == ["verified"] * 2
+    held_by_none = verifier.verify("17 U.S.C. § 412 [3][2] bars statutory damages.", given)
+    assert [c.status for c in held_by_none.citations if c.kind == "source"] == ["misattributed"] * 2
+
+
+def test_a_misquote_after_a_citation_of_other_law_stays_a_misquote(verifier, passages):
+    answer = f"17 U.S.C. § 504(c) [1] says {quote('statutory damages may be elected')}."
+    markers = [c for c in verifier.verify(answer, passages).citations if c.kind == "source"]
+    assert [c.status for c in markers] == ["misquoted"]

@@ -6,6 +6,10 @@ import { findLoose, highlighted } from "./text.js";
 export const STATUS = {
   verified: ["verified", "Verified: the cited source was given and the quoted words are in it"],
   misquoted: ["misquoted", "The quoted words are not in the cited source"],
+  misattributed: [
+    "wrong source",
+    "The law named just before this marker is not the source it points to",
+  ],
   not_in_sources: ["not among the sources", "No such source was given for this answer"],
   in_corpus: [
     "not among the sources",
@@ -14,7 +18,14 @@ export const STATUS = {
   unknown: ["not in the corpus", "This citation does not resolve to a document in the corpus"],
 };
 
-const SEVERITY = ["verified", "in_corpus", "misquoted", "not_in_sources", "unknown"];
+const SEVERITY = [
+  "verified",
+  "in_corpus",
+  "misquoted",
+  "misattributed",
+  "not_in_sources",
+  "unknown",
+];
 
 /** The badge element of a status. */
 export function badge(status) {
@@ -150,15 +161,24 @@ export function renderCards(list, response, onOpen) {
   for (const p of response.passages) {
     const status = statuses.get(p.n);
     const quotes = quotesOf(p.n);
-    const misquoted = response.citations.filter(
-      (c) => c.kind === "source" && c.n === p.n && c.status === "misquoted",
+    const failed = response.citations.filter(
+      (c) =>
+        c.kind === "source" &&
+        c.n === p.n &&
+        (c.status === "misquoted" || c.status === "misattributed"),
     );
     list.append(
       passageCard(p, {
         status,
         quotes,
         onOpen,
-        notes: misquoted.map((c) => c.message || "A quoted span is not in this source."),
+        notes: failed.map(
+          (c) =>
+            c.message ||
+            (c.status === "misquoted"
+              ? "A quoted span is not in this source."
+              : "The law named before this marker is not this source."),
+        ),
         cited: statuses.has(p.n),
       }),
     );
