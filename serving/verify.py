@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from indexing.exact_citations import fold_pinpoint, is_label_chain, pinpoint_in_document
-from indexing.model import Passage, SearchFilters
+from indexing.model import Chunk, Passage, SearchFilters
 from legal_corpus.model import Citation, CitationKind
 from serving import answer_format as fmt
 from serving.index_protocol import RetrieverLike
@@ -104,6 +104,15 @@ def pinpoints_compatible(cited: str, given: str) -> bool:
     return not a or not b or a.startswith(b) or b.startswith(a)
 
 
+def holds(chunk: Chunk, doc_id: str, pinpoint: str) -> bool:
+    """True when `chunk` is of `doc_id` at a pinpoint compatible with `pinpoint`: its own, or
+    one of those whose text it holds (a merged passage, `(a)(1)(C)–(a)(1)(C)(ii)`, holds
+    `(a)(1)(C)(i)`)."""
+    return chunk.doc_id == doc_id and any(
+        pinpoints_compatible(pinpoint, given) for given in (chunk.pinpoint, *chunk.pinpoints)
+    )
+
+
 def _named(passages: Sequence[Passage]) -> list[str]:
     """How an answer names the sources given, where a full stop is part of the name: their
     citations and titles (case names), which no sentence ends inside
@@ -157,10 +166,7 @@ def _misattributed(
             run.append(by_start[start])
             at = start + len(markers[by_start[start]].text)
         chunks = [passages[n - 1].chunk for i in run if (n := out[i].n) and 1 <= n <= len(passages)]
-        if not chunks or any(
-            c.doc_id == cit.doc_id and pinpoints_compatible(cit.pinpoint, c.pinpoint)
-            for c in chunks
-        ):
+        if not chunks or any(holds(c, cit.doc_id, cit.pinpoint) for c in chunks):
             continue
         for i in run:
             m = out[i]
@@ -334,9 +340,7 @@ class Verifier:
             )  # fmt: skip
 
         same_doc = [
-            (i, p)
-            for i, p in enumerate(passages, 1)
-            if p.chunk.doc_id == cit.doc_id and pinpoints_compatible(cit.pinpoint, p.chunk.pinpoint)
+            (i, p) for i, p in enumerate(passages, 1) if holds(p.chunk, cit.doc_id, cit.pinpoint)
         ]
         if same_doc:
             # the passage at exactly the cited pinpoint, else the most specific one around it

@@ -212,3 +212,17 @@ def test_a_misquote_after_a_citation_of_other_law_stays_a_misquote(verifier, pas
     answer = f"17 U.S.C. § 504(c) [1] says {quote('statutory damages may be elected')}."
     markers = [c for c in verifier.verify(answer, passages).citations if c.kind == "source"]
     assert [c.status for c in markers] == ["misquoted"]
+
+
+def test_a_merged_passage_holds_each_pinpoint_whose_text_it_holds(verifier, passages):
+    merged = dataclasses.replace(
+        passages[1].chunk, doc_id="usc:17/504", citation="17 U.S.C. § 504(a)–(b)",
+        pinpoint="(a)–(b)", pinpoints=("(a)", "(b)"),
+    )  # fmt: skip
+    given = [*passages, Passage(merged, 0.5)]
+    report = verifier.verify("17 U.S.C. § 504(b) [3] awards actual damages.", given)
+    assert [(c.kind, c.n, c.status) for c in report.citations] == [
+        ("legal", 3, "verified"), ("source", 3, "verified")
+    ]  # fmt: skip
+    other = verifier.verify("17 U.S.C. § 504(c) [3] awards statutory damages.", given)
+    assert [c.status for c in other.citations if c.kind == "source"] == ["misattributed"]
