@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -169,6 +170,15 @@ def uncited(answer: str, citations: Sequence[CheckedCitation]) -> bool:
     if fmt.says_not_answered(answer):
         return False
     return not any(c.kind == "source" and c.status == "verified" for c in citations)
+
+
+def failed_markers(citations: Sequence[CheckedCitation]) -> str:
+    """ " (its [n] markers: 1 misattributed, 2 misquoted)" for the source markers of an answer
+    that failed verification, by status; "" when there are none."""
+    failed = Counter(c.status for c in citations if c.kind == "source" and c.status != "verified")
+    if not failed:
+        return ""
+    return " (its [n] markers: " + ", ".join(f"{n} {s}" for s, n in sorted(failed.items())) + ")"
 
 
 class Pipeline:
@@ -370,7 +380,8 @@ class Pipeline:
                     raise GeneratorError(
                         MODEL_UNCITED,
                         f"the model's answer cites none of the {len(given)} sources it was "
-                        f"given; unsupported claims: {len(report.unsupported)}",
+                        f"given{failed_markers(report.citations)}; unsupported claims: "
+                        f"{len(report.unsupported)}",
                     )
                 mode, model = "llm", prepared.model
                 card = self.vllm.served.get(model)

@@ -78,8 +78,15 @@ def test_an_empty_a_bare_a_statute_only_or_a_wrongly_numbered_answer_cites_no_so
     """None of these says which passage it rests on: a legal citation names the law, not the
     passage a reader checks it against, a marker of a source never given names none, and a
     marker right after a citation of other law names the wrong one (`misattributed`)."""
-    body = model_said(said)[0]
+    body, stream, _, _ = model_said(said, stream=True)
     assert body["mode"] == "extractive" and body["degraded_reason"] == MODEL_UNCITED
+    message = next(d for k, d in stream if k == "degraded")["message"]
+    if "[40]" in said:
+        assert "(its [n] markers: 1 not_in_sources)" in message
+    elif "[1]" in said:
+        assert "(its [n] markers: 1 misattributed)" in message
+    else:
+        assert "markers" not in message
 
 
 def test_an_answer_citing_one_source_stands_with_its_other_claims_unsupported(model_said):
