@@ -86,15 +86,16 @@ class PlaceFinder:
             threading.Thread(target=self._pipeline, name="places", daemon=True).start()
 
     def places(self, text: str) -> tuple[Place, ...]:
-        """The places `text` names, in order, each once. A lower-case "place" is the
-        model's error ("in absentia"), not a name, and is left out."""
+        """The places `text` names, in order, each once, as written ("the United Kingdom",
+        less a possessive's "'s"). A lower-case "place" is the model's error ("in
+        absentia"), not a name, and is left out."""
         nlp = self._pipeline()
         if nlp is None:
             return ()
         out: dict[str, Place] = {}
         for ent in nlp(text).ents:
-            name = ent.text.strip().removeprefix("the ").removesuffix("'s").removesuffix("’s")
-            if ent.label_ != _PLACE or not name[:1].isupper():
+            name = ent.text.strip().removesuffix("'s").removesuffix("’s")
+            if ent.label_ != _PLACE or not name.removeprefix("the ")[:1].isupper():
                 continue
             out.setdefault(name, Place(name, jurisdiction_of(name)))
         return tuple(out.values())
@@ -121,5 +122,5 @@ def not_held(
         place.name
         for place in places
         if not (place.jurisdiction is not None and holds(place.jurisdiction))
-        and not any(place.name.lower() in text for text in texts)
+        and not any(place.name.lower().removeprefix("the ") in text for text in texts)
     )

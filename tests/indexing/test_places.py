@@ -46,7 +46,7 @@ def test_the_places_a_question_names_are_found(finder):
         "What is the limitation period for a negligence claim in New York and in Ontario?"
     ) == (Place("New York", "us-ny"), Place("Ontario", None))
     assert finder.places("Must the United States be joined as a party?") == (
-        Place("United States", "us"),
+        Place("the United States", "us"),
     )
     assert finder.places("Is copying for criticism fair use?") == ()
 
