@@ -147,8 +147,8 @@ def _misattributed(
     """`markers`, those written right after a legal citation whose document none of them is
     (at a compatible pinpoint) marked `misattributed`: "17 U.S.C. § 302(b) [4]" where source
     4 is § 1201. A run of markers ("§ 107 [1][3]") holds the citation when one of its sources
-    does; a citation that names no document of the corpus is not judged; a marker already
-    `misquoted` or `not_in_sources` keeps that status."""
+    does; a citation the parser maps to no document id (a reporter citation) is not judged;
+    a marker already `misquoted` or `not_in_sources` keeps that status."""
     # the `[n]` markers (not the entries of quotes written with none)
     by_start = {m.start: i for i, m in enumerate(markers) if fmt.CITE_PATTERN.fullmatch(m.text)}
     ordered = sorted(by_start)
