@@ -394,6 +394,11 @@ def not_answered_reason(body: dict) -> str:
     """Why an answer was marked not answered, by who found so (`declined_by`)."""
     if body.get("declined_by") == "model":
         return "the model found that the passages it was given do not answer the question"
+    places = body.get("not_held") or []
+    if places:
+        them = "it" if len(places) == 1 else "them"
+        names = " and ".join(places)
+        return f"the question names {names}, and the indexed sources hold no law of {them}"
     return "the indexed sources do not appear to address the question"
 
 

@@ -74,3 +74,17 @@ def test_the_answer_says_which_place_the_index_holds_no_law_of(
     assert body["citations"] == [] and body["passages"]  # nothing to verify; nearest shown
     final = next(d for k, d in sse_events(streamed.text) if k == "citations")
     assert final["not_held"] == ["Ontario"] and final["answered"] is False
+
+
+def test_the_audit_log_and_the_demo_name_the_place(doubting, keys_file, user_key, tmp_path, capsys):
+    import json
+
+    from serving.lab.demo import print_answer
+
+    with gateway_client(doubting, keys_file, tmp_path) as client:
+        body = client.post("/v1/ask", json={"question": IN_ONTARIO}, headers=auth(user_key)).json()
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(a["answered"], a["not_held"]) for a in audit] == [(False, ["Ontario"])]
+    print_answer(body)
+    said = "NOT ANSWERED: the question names Ontario, and the indexed sources hold no law of it"
+    assert said in capsys.readouterr().out

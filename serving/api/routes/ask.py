@@ -117,6 +117,7 @@ def _audit(audit: AuditDep, key_name: str, inp: AskInput, response: AskResponse)
         answered=response.answered,
         declined_by=response.declined_by,
         weak_match=response.weak_match,
+        not_held=response.not_held,
         citations=response.verification.citations_by_status,
         unsupported=response.verification.unsupported_claims,
     )
