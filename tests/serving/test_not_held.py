@@ -4,12 +4,14 @@ holds, or one named in a question the signal trusts, changes nothing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
 from indexing.retrieve import Retriever
 from serving.generators.extractive import NOT_ADDRESSED
+from serving.lab.demo import print_answer
 from tests.serving.conftest import gateway_client
 from tests.serving.test_app import auth, sse_events
 from tests.serving.test_not_addressed import ADDRESSED, calibrated, cautious  # noqa: F401
@@ -77,10 +79,6 @@ def test_the_answer_says_which_place_the_index_holds_no_law_of(
 
 
 def test_the_audit_log_and_the_demo_name_the_place(doubting, keys_file, user_key, tmp_path, capsys):
-    import json
-
-    from serving.lab.demo import print_answer
-
     with gateway_client(doubting, keys_file, tmp_path) as client:
         body = client.post("/v1/ask", json={"question": IN_ONTARIO}, headers=auth(user_key)).json()
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
