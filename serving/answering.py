@@ -94,6 +94,11 @@ class Prepared:
         """False when retrieval judged that the index does not hold the governing law."""
         return self.relevance is None or self.relevance.answered
 
+    @property
+    def not_held(self) -> tuple[str, ...]:
+        """Places the question names whose law the index holds none of (`indexing.places`)."""
+        return self.relevance.not_held if self.relevance is not None else ()
+
 
 @dataclass(frozen=True, slots=True)
 class Final:
@@ -415,7 +420,7 @@ class Pipeline:
                     prepared.question.question,
                     prepared.passages,
                     prepared.addressed,
-                    prepared.relevance.not_held if prepared.relevance else (),
+                    prepared.not_held,
                 ):
                     pieces.append(piece)
                     yield Event("token", text=piece)
@@ -462,7 +467,7 @@ class Pipeline:
                 relevance=prepared.relevance.probability if prepared.relevance else None,
                 declined_by=declined_by,
                 weak_match=weak,
-                not_held=prepared.relevance.not_held if prepared.relevance else (),
+                not_held=prepared.not_held,
             ),
         )
 

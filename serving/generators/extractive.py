@@ -42,11 +42,18 @@ NOT_ADDRESSED = (
 )
 
 
+def place_names(places: Sequence[str]) -> tuple[str, str]:
+    """`places` (at least one) as a sentence names them, and the pronoun for them:
+    ("Ontario", "it"), ("Texas, Ohio and Ontario", "them")."""
+    if len(places) == 1:
+        return places[0], "it"
+    return ", ".join(places[:-1]) + f" and {places[-1]}", "them"
+
+
 def not_held_statement(places: Sequence[str]) -> str:
     """ "The question names Ontario; the indexed sources hold no law of it." (`places`: at
     least one name)."""
-    names = places[0] if len(places) == 1 else ", ".join(places[:-1]) + f" and {places[-1]}"
-    them = "it" if len(places) == 1 else "them"
+    names, them = place_names(places)
     return f"The question names {names}; the indexed sources hold no law of {them}."
 
 

@@ -39,6 +39,7 @@ import httpx
 
 from serving import answer_format as fmt
 from serving.answering import set_aside_because
+from serving.generators.extractive import place_names
 
 log = logging.getLogger(__name__)
 
@@ -396,8 +397,7 @@ def not_answered_reason(body: dict) -> str:
         return "the model found that the passages it was given do not answer the question"
     places = body.get("not_held") or []
     if places:
-        them = "it" if len(places) == 1 else "them"
-        names = " and ".join(places)
+        names, them = place_names(places)
         return f"the question names {names}, and the indexed sources hold no law of {them}"
     return "the indexed sources do not appear to address the question"
 
