@@ -5,9 +5,10 @@ Four checks over an answer in `serving.answer_format`:
 1. every `[n]` names a source that was given (else `not_in_sources`);
 2. every quoted span appears verbatim, modulo whitespace, in the source it is attributed to
    (else `misquoted`);
-3. an `[n]` written right after a legal citation (`17 U.S.C. § 302(b) [4]`) points at a source
-   that is that document, at a compatible pinpoint (else `misattributed`: the reader who
-   follows [4] would read another provision than the one named);
+3. an `[n]` written right after a legal citation (`17 U.S.C. § 302(b) [4]`), or opening a
+   sentence right before one (`[4] 17 U.S.C. § 302(b) governs`), points at a source that is
+   that document, at a compatible pinpoint (else `misattributed`: the reader who follows [4]
+   would read another provision than the one named);
 4. every legal citation written in the text (U.S.C., Federal Rules, GDPR, case reporters — parsed
    by `legal_corpus.citations`) is resolved: `verified` (a given source is that document, at a
    compatible pinpoint), `in_corpus` (the index holds it, but it was not given), `unknown`.
@@ -136,6 +137,44 @@ def _names(cit: Citation, doc_citation: str) -> bool:
 # what may stand between a legal citation and the `[n]` that names its source: "§ 302(b) [4]",
 # "(17 U.S.C. § 302(b)) [4]", "§ 302(b), [4]"; and between the markers of one run, "[1][4]"
 _BEFORE_MARKER = re.compile(r"[\s),]*")
+# what may stand between a run of markers that opens a sentence and the citation it introduces:
+# "[4] 17 U.S.C. § 302(b) governs", "[4]: 17 U.S.C. …", "[4] (17 U.S.C. § 302(b))"
+_AFTER_MARKER = re.compile(r"[\s:(]*")
+# what a run of markers that opens a sentence follows: nothing, a line break (a list's bullet
+# too), or the end of a sentence or clause
+_OPENS = re.compile(r"(?:\A|\n[ \t]*(?:[-*•])?|[.!?;:][\s\"'”’)]*)\Z")
+
+
+def _run_after(answer: str, at: int, starts: Sequence[int], lengths: dict[int, int]) -> list[int]:
+    """The starts of the markers written right after offset `at`, one run ("[1][4]")."""
+    run: list[int] = []
+    for start in starts:
+        if start < at:
+            continue
+        if not _BEFORE_MARKER.fullmatch(answer[at:start]):
+            break
+        run.append(start)
+        at = start + lengths[start]
+    return run
+
+
+def _run_before(answer: str, at: int, starts: Sequence[int], lengths: dict[int, int]) -> list[int]:
+    """The starts of the run of markers that opens a sentence or a line and is followed by
+    offset `at` ("[4] 17 U.S.C. § 302(b) governs"); none when the run follows words of its
+    sentence ("… held [4] 17 U.S.C. …" says nothing certain about which source is which)."""
+    run: list[int] = []
+    gap = _AFTER_MARKER
+    for start in reversed(starts):
+        end = start + lengths[start]
+        if end > at:
+            continue
+        if not gap.fullmatch(answer[end:at]):
+            break
+        run.insert(0, start)
+        at, gap = start, _BEFORE_MARKER
+    if run and not _OPENS.search(answer[: run[0]].rstrip(" \t")):
+        return []
+    return run
 
 
 def _misattributed(
@@ -144,37 +183,39 @@ def _misattributed(
     markers: list[CheckedCitation],
     legal: Sequence[CheckedCitation],
 ) -> list[CheckedCitation]:
-    """`markers`, those written right after a legal citation whose document none of them is
-    (at a compatible pinpoint) marked `misattributed`: "17 U.S.C. § 302(b) [4]" where source
-    4 is § 1201. A run of markers ("§ 107 [1][3]") holds the citation when one of its sources
-    does; a citation the parser maps to no document id (a reporter citation) is not judged;
-    a marker already `misquoted` or `not_in_sources` keeps that status."""
+    """`markers`, those that name a legal citation whose document none of them is (at a
+    compatible pinpoint) marked `misattributed`. A marker names the citation it is written
+    right after ("17 U.S.C. § 302(b) [4]" where source 4 is § 1201), or the citation right
+    after it when it opens a sentence or a line ("[4] 17 U.S.C. § 302(b) governs"). A run of
+    markers ("§ 107 [1][3]") holds the citation when one of its sources does; a citation the
+    parser maps to no document id (a reporter citation) is not judged; a marker already
+    `misquoted` or `not_in_sources` keeps that status."""
     # the `[n]` markers (not the entries of quotes written with none)
     by_start = {m.start: i for i, m in enumerate(markers) if fmt.CITE_PATTERN.fullmatch(m.text)}
+    lengths = {start: len(markers[i].text) for start, i in by_start.items()}
     ordered = sorted(by_start)
     out = list(markers)
     for cit in legal:
         if cit.doc_id is None:
             continue
-        at = cit.start + len(cit.text)
-        run: list[int] = []
-        for start in ordered:
-            if start < at:
+        after = _run_after(answer, cit.start + len(cit.text), ordered, lengths)
+        before = _run_before(answer, cit.start, ordered, lengths)
+        for run in (after, before):
+            idx = [by_start[start] for start in run]
+            chunks = [
+                passages[n - 1].chunk for i in idx if (n := out[i].n) and 1 <= n <= len(passages)
+            ]
+            if not chunks or any(holds(c, cit.doc_id, cit.pinpoint) for c in chunks):
                 continue
-            if not _BEFORE_MARKER.fullmatch(answer[at:start]):
-                break
-            run.append(by_start[start])
-            at = start + len(markers[by_start[start]].text)
-        chunks = [passages[n - 1].chunk for i in run if (n := out[i].n) and 1 <= n <= len(passages)]
-        if not chunks or any(holds(c, cit.doc_id, cit.pinpoint) for c in chunks):
-            continue
-        for i in run:
-            m = out[i]
-            if m.status == "verified" and m.n is not None:  # a misquote stays one
-                named = passages[m.n - 1].chunk.citation
-                out[i] = replace(
-                    m, status="misattributed", message=f"[{m.n}] is {named}, not {cit.citation}"
-                )
+            for i in idx:
+                m = out[i]
+                if m.status == "verified" and m.n is not None:  # a misquote stays one
+                    named = passages[m.n - 1].chunk.citation
+                    out[i] = replace(
+                        m,
+                        status="misattributed",
+                        message=f"[{m.n}] is {named}, not {cit.citation}",
+                    )
     return out
 
 

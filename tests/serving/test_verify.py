@@ -208,6 +208,28 @@ def test_one_source_of_a_run_holding_the_cited_law_is_enough(verifier, passages)
     assert [c.status for c in held_by_none.citations if c.kind == "source"] == ["misattributed"] * 2
 
 
+def test_a_marker_opening_a_sentence_names_the_citation_after_it(verifier, passages):
+    # the lead the `legal` adapter is trained to write: the source's number, then its citation
+    wrong = verifier.verify("[1] 17 U.S.C. § 504(c) governs this question.", passages)
+    marker = next(c for c in wrong.citations if c.kind == "source")
+    assert (marker.n, marker.status) == (1, "misattributed")
+    assert marker.message == "[1] is 17 U.S.C. § 107, not 17 U.S.C. § 504(c)"
+    for answer in (
+        "Fair use is a defence [1]. [2]: 17 U.S.C. § 504(c) allows statutory damages.",
+        "A defence:\n- [1][2] (17 U.S.C. § 504(c)) allows statutory damages.",
+    ):
+        markers = [c for c in verifier.verify(answer, passages).citations if c.kind == "source"]
+        assert markers[-1].status == "misattributed", answer
+    for answer in (
+        "[2] 17 U.S.C. § 107(1) governs this question.",  # the source is that law
+        "[2][1] 17 U.S.C. § 107 governs this question.",  # one source of the run is
+        "Fair use is a defence [1] 17 U.S.C. § 504(c) aside.",  # after words of its sentence
+        "Fair use is a defence [1]. Then 17 U.S.C. § 504(c) allows damages [2] too.",
+    ):
+        markers = [c for c in verifier.verify(answer, passages).citations if c.kind == "source"]
+        assert {c.status for c in markers} == {"verified"}, answer
+
+
 def test_a_misquote_after_a_citation_of_other_law_stays_a_misquote(verifier, passages):
     answer = f"17 U.S.C. § 504(c) [1] says {quote('statutory damages may be elected')}."
     markers = [c for c in verifier.verify(answer, passages).citations if c.kind == "source"]
