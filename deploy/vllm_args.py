@@ -38,6 +38,7 @@ for args in json.loads(sys.argv[1]):
         "lora": {m.name: m.path for m in ns.lora_modules or []},
         "max_loras": ns.max_loras, "max_lora_rank": ns.max_lora_rank,
         "tp": ns.tensor_parallel_size, "port": ns.port,
+        "structured_backend": ns.structured_outputs_config.backend,
     })
 print(json.dumps(out))
 """

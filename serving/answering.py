@@ -26,6 +26,7 @@ from serving import answer_format as fmt
 from serving.errors import GeneratorError, LogOnce
 from serving.generators.extractive import ExtractiveGenerator
 from serving.generators.vllm import StreamStats, VllmGenerator
+from serving.grounding import answer_grammar
 from serving.index_calls import call_index
 from serving.index_protocol import RetrieverLike
 from serving.metrics import Metrics
@@ -367,6 +368,11 @@ class Pipeline:
                         else self.settings.vllm_temperature
                     ),
                     n_sources=prepared.prompt.n_sources,
+                    grammar=(
+                        answer_grammar(given, prepared.prompt.shown)
+                        if self.settings.vllm_grounded_answers
+                        else None
+                    ),
                     stats=stats,
                 )
                 # closed at once when the answer loops: vLLM aborts the request

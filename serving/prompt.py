@@ -34,6 +34,15 @@ CLOSED_BOOK_SYSTEM_PROMPT = (
 CUT_MARK = " … (cut to fit)"
 
 
+def shown_text(passage: Passage, max_chars: int) -> str:
+    """A passage's text as the prompt shows it: whitespace folded, cut at a word boundary to
+    `max_chars` (without `CUT_MARK`)."""
+    text = " ".join(passage.chunk.text.split())
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(" ", 1)[0]
+    return text
+
+
 def source_block(n: int, passage: Passage, max_chars: int) -> str:
     """One numbered source as the model sees it.
 
@@ -46,22 +55,23 @@ def source_block(n: int, passage: Passage, max_chars: int) -> str:
         `[n] <citation> — <title> (version …)` and the passage text.
     """
     c = passage.chunk
-    text = " ".join(c.text.split())
-    if len(text) > max_chars:
-        cut = text[:max_chars].rsplit(" ", 1)[0]
-        text = cut + CUT_MARK
+    text = shown_text(passage, max_chars)
+    if len(text) < len(" ".join(c.text.split())):
+        text += CUT_MARK
     version = f" (version {c.version})" if c.version else ""
     return f"[{n}] {c.citation} — {c.title}{version}\n{text}"
 
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """Chat messages, how many sources (the first `n_sources` passages) they carry, and the
-    numbers of the sources whose text was cut to fit the budget."""
+    """Chat messages, how many sources (the first `n_sources` passages) they carry, the
+    numbers of the sources whose text was cut to fit the budget, and each source's text as
+    shown (`shown_text`: what a grounded answer may quote, `serving.grounding`)."""
 
     messages: tuple[dict[str, str], ...]
     n_sources: int
     cut: tuple[int, ...] = ()
+    shown: tuple[str, ...] = ()
 
 
 def build_messages(
@@ -85,6 +95,7 @@ def build_messages(
     """
     blocks = []
     cut = []
+    shown = []
     left = max_chars_total
     for n, passage in enumerate(passages, start=1):
         budget = min(max_chars_per_source, left)
@@ -92,13 +103,14 @@ def build_messages(
             break
         block = source_block(n, passage, budget)
         blocks.append(block)
+        shown.append(shown_text(passage, budget))
         if block.endswith(CUT_MARK):
             cut.append(n)
         left -= len(block)
     sources = "\n\n".join(blocks) if blocks else "(no sources were found)"
     user = f"Sources:\n\n{sources}\n\nQuestion: {question.strip()}\n\nAnswer with citations:"
     messages = ({"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user})
-    return Prompt(messages, len(blocks), tuple(cut))
+    return Prompt(messages, len(blocks), tuple(cut), tuple(shown))
 
 
 def build_closed_book_messages(question: str) -> Prompt:

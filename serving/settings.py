@@ -41,6 +41,12 @@ class GatewaySettings(BaseSettings):
     vllm_constrain_citations: bool = Field(
         True, description="ask vLLM to constrain [n] to the sources given (structured output)"
     )
+    vllm_grounded_answers: bool = Field(
+        True,
+        description="decode the answer under a grammar of the sources' own citations, numbers "
+        "and words (serving.grounding; vLLM's llguidance backend); false: free text with the "
+        "[n] constraint",
+    )
     repetition_stop_chars: int = Field(
         100,
         ge=0,

@@ -35,6 +35,7 @@ from typing import Any
 
 from indexing.model import Chunk, Passage, SearchFilters
 from serving import answer_format as fmt
+from serving.grounding import GOVERNS, PROVIDES, pinpoint_citation
 from serving.prompt import build_closed_book_messages, build_messages, source_block
 from training.questions import (
     Question,
@@ -235,19 +236,6 @@ def split_of(doc_id: str, seed: int, eval_fraction: float, held_out: Sequence[st
     return "eval" if int.from_bytes(h[:8], "big") / 2**64 < eval_fraction else "train"
 
 
-def pinpoint_citation(chunk: Chunk, at_start: bool = True) -> str:
-    """The citation an answer gives for words of `chunk`: its first pinpoint when they open it.
-
-    A chunk may span several subdivisions (`17 U.S.C. § 507(a)–(b)`); words from its opening
-    sentence sit at the first one (`17 U.S.C. § 507(a)`), which a lawyer would cite. Words from
-    further in keep the chunk's whole span; opinions keep their paragraph citation.
-    """
-    pin = chunk.pinpoint
-    if not at_start or chunk.kind == "opinion" or not pin.startswith("("):
-        return chunk.citation or chunk.doc_citation
-    return f"{chunk.doc_citation}{pin.split('–')[0]}"
-
-
 def oracle_answer(oracle: Chunk, n: int, quote: str, at_start: bool = False) -> str:
     """A careful short answer from the oracle: which provision governs, then its own words.
 
@@ -266,8 +254,8 @@ def oracle_answer(oracle: Chunk, n: int, quote: str, at_start: bool = False) -> 
     """
     about = subject(oracle)
     about = f" ({about})" if about and oracle.kind != "opinion" else ""
-    lead = f"{pinpoint_citation(oracle, at_start)} {fmt.cite(n)} governs this question{about}."
-    return f"{lead} " + fmt.training_answer([("It provides:", quote, n)])
+    lead = f"{pinpoint_citation(oracle, at_start)} {fmt.cite(n)} {GOVERNS}{about}."
+    return f"{lead} " + fmt.training_answer([(PROVIDES, quote, n)])
 
 
 def quote_in_prompt(quote: str, chunk: Chunk, n: int, cfg: RaftConfig) -> bool:

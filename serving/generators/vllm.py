@@ -3,8 +3,10 @@
 Streaming chat completions with a connect timeout, a first-token timeout, a between-tokens
 timeout and a total deadline; bounded retries before the first token (connection refused, 5xx,
 429); the model name selects the base model or a LoRA adapter (`--lora-modules legal=DIR`
-serves `legal`). Where the server supports structured output (vLLM's `structured_outputs`,
-xgrammar), the `[n]` markers are constrained to the sources given.
+serves `legal`). Where the server supports structured output (vLLM's `structured_outputs`),
+the answer is decoded under the grounded-answer grammar the caller gives (`serving.grounding`,
+llguidance), else its `[n]` markers are constrained to the sources given (a regex); a server
+that rejects the one falls back to the other, then to none.
 
 The total deadline bounds everything — the wait for a server that accepts the connection and
 never answers, the retries —, and a caller that stops iterating (a client that left) closes
@@ -189,6 +191,7 @@ class StreamStats:
     completion_tokens: int | None = None
     first_token_s: float | None = None
     constrained: bool = False
+    grounded: bool = False
 
 
 class VllmGenerator:
@@ -207,6 +210,7 @@ class VllmGenerator:
         self.known_models: set[str] = set()
         self.served: dict[str, ServedModel] = {}
         self._structured_ok = config.constrain_citations
+        self._grammar_ok = config.constrain_citations
         self.gate = ModelGate() if config.one_model_at_a_time else None
         # when a generation last failed / succeeded (monotonic; readiness re-checks after one)
         self.last_failure = 0.0
@@ -321,6 +325,7 @@ class VllmGenerator:
         max_tokens: int,
         temperature: float = 0.0,
         n_sources: int = 0,
+        grammar: str | None = None,
         stats: StreamStats | None = None,
     ) -> AsyncGenerator[str, None]:
         """Stream the answer's text pieces.
@@ -331,6 +336,8 @@ class VllmGenerator:
             max_tokens: generation budget.
             temperature: sampling temperature.
             n_sources: sources in the prompt (for the `[n]` constraint; 0: none).
+            grammar: the grounded-answer grammar (`serving.grounding.answer_grammar`), asked
+                for instead of the `[n]` constraint while the server accepts it.
             stats: filled in as the stream goes.
 
         Yields:
@@ -354,13 +361,14 @@ class VllmGenerator:
         }
         turn = self.gate.hold(model, deadline - time.monotonic()) if self.gate else nullcontext()
         async with turn:
-            async for piece in self._attempts(body, n_sources, deadline, stats, start):
+            async for piece in self._attempts(body, n_sources, grammar, deadline, stats, start):
                 yield piece
 
     async def _attempts(
         self,
         body: dict[str, object],
         n_sources: int,
+        grammar: str | None,
         deadline: float,
         stats: StreamStats,
         start: float,
@@ -369,12 +377,16 @@ class VllmGenerator:
         cfg = self.config
         attempt = 0
         while True:
+            grounded = self._grammar_ok and grammar is not None and n_sources > 0
             constrained = self._structured_ok and n_sources > 0
-            if constrained:
+            if grounded:
+                body["structured_outputs"] = {"grammar": grammar}
+            elif constrained:
                 body["structured_outputs"] = {"regex": constrain_citations_regex(n_sources)}
             else:
                 body.pop("structured_outputs", None)
-            stats.constrained = constrained
+            stats.constrained = constrained or grounded
+            stats.grounded = grounded
             try:
                 attempt_start = time.monotonic()
                 async for piece in self._one_attempt(body, deadline, stats, start, attempt_start):
@@ -385,6 +397,14 @@ class VllmGenerator:
                 self.last_failure = time.monotonic()
                 raise
             except _Retryable as err:
+                if err.unsupported_constraint and grounded:
+                    log.warning(
+                        "vLLM rejected the grounded-answer grammar (it needs the llguidance "
+                        "backend: --structured-outputs-config.backend guidance); continuing "
+                        "with the [n] constraint"
+                    )
+                    self._grammar_ok = False
+                    continue
                 if err.unsupported_constraint and constrained:
                     log.warning("vLLM rejected the citation constraint; continuing without it")
                     self._structured_ok = False
@@ -426,7 +446,9 @@ class VllmGenerator:
                         detail = (await resp.aread()).decode("utf-8", "replace")[:500]
                 except TimeoutError:
                     detail = ""
-                self._raise_for_status(resp.status_code, detail, str(body["model"]))
+                asked = body.get("structured_outputs")
+                grammar = isinstance(asked, dict) and "grammar" in asked
+                self._raise_for_status(resp.status_code, detail, str(body["model"]), grammar)
             lines = resp.aiter_lines()
             done = False
             while not done:
@@ -472,10 +494,11 @@ class VllmGenerator:
                 await resp.aclose()
 
     @staticmethod
-    def _raise_for_status(status: int, detail: str, model: str) -> None:
+    def _raise_for_status(status: int, detail: str, model: str, grammar: bool = False) -> None:
         if status == 404 or (status == 400 and "does not exist" in detail and model in detail):
             raise UnknownModel(f"model {model!r} is not served by the generator")
-        if status == 400 and "structured_outputs" in detail:
+        # a grammar the server's backend cannot compile is refused in the backend's own words
+        if status == 400 and ("structured_outputs" in detail or grammar):
             raise _Retryable("http_400", detail, unsupported_constraint=True)
         if status >= 500 or status == 429:
             raise _Retryable(f"http_{status}", detail)

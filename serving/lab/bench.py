@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from indexing.model import Chunk, Passage, SearchFilters
-from serving.answer_format import constrain_citations_regex
+from serving.grounding import structured_output
 from serving.index_protocol import RetrieverLike
 from serving.prompt import build_messages
 
@@ -236,8 +236,9 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
                 "max_tokens": settings.vllm_max_tokens, "temperature": 0.0, "stream": True,
                 "stream_options": {"include_usage": True},
             }  # fmt: skip
-            if prompt.n_sources:
-                body["structured_outputs"] = {"regex": constrain_citations_regex(prompt.n_sources)}
+            asked = structured_output(cached[q], prompt, settings.vllm_grounded_answers)
+            if asked is not None:
+                body["structured_outputs"] = asked
             bodies[q] = body
         headers = {"Authorization": f"Bearer {key}"}
         with running_server(app) as gw:

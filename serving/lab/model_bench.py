@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from indexing.model import Passage, SearchFilters
-from serving.answer_format import constrain_citations_regex
+from serving.grounding import structured_output
 from serving.lab.bench import QUESTIONS, FixedRetriever, percentile, via_gateway
 from serving.prompt import build_messages
 
@@ -57,15 +57,18 @@ def _rate(tokens: float, total: float, ttft: float) -> float:
 
 def _body(model: str, question: str, passages: list[Passage], max_tokens: int) -> dict[str, Any]:
     prompt = build_messages(question, passages, max_chars_per_source=PER_SOURCE)
-    return {
+    body: dict[str, Any] = {
         "model": model,
         "messages": list(prompt.messages),
         "max_tokens": max_tokens,
         "temperature": 0.0,
         "stream": True,
         "stream_options": {"include_usage": True},
-        "structured_outputs": {"regex": constrain_citations_regex(prompt.n_sources)},
     }
+    asked = structured_output(passages, prompt)  # as the gateway asks, grounded by default
+    if asked is not None:
+        body["structured_outputs"] = asked
+    return body
 
 
 async def _measure(

@@ -110,6 +110,8 @@ def start_vllm(
         "--model", str(model_dir), "--served-model-name", "base",
         "--max-model-len", str(max_model_len), "--enforce-eager", "--dtype", dtype,
         "--host", "127.0.0.1", "--port", str(port), "--disable-log-stats",
+        # the grounded-answer grammar (`serving.grounding`) is llguidance's Lark
+        "--structured-outputs-config.backend", "guidance",
     ]  # fmt: skip
     if adapters:
         modules = [f"{name}={path}" for name, path in adapters.items()]

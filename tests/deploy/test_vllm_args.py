@@ -35,6 +35,7 @@ def test_vllm_parses_the_deployment_args(parsed: tuple[list[dict], str]) -> None
     assert good["lora"] == {"legal": "/models/adapters/legal"}
     assert good["max_loras"] >= 1 and good["max_lora_rank"] >= 8
     assert good["tp"] == 1 and good["port"] == 8000
+    assert good["structured_backend"] == "guidance"  # the grounded-answer grammar's backend
 
 
 def test_vllm_rejects_an_unknown_flag(parsed: tuple[list[dict], str]) -> None:

@@ -185,6 +185,25 @@ def test_a_generation_cut_at_its_deadline_is_logged_as_that_not_as_a_stall():
     assert "exceeded its deadline (1 s)" in str(err.value)  # it was "no output for 0.1 s"
 
 
+def test_a_model_server_refusing_the_grounded_grammar_is_asked_with_the_regex(key, caplog):
+    # a vLLM started without the llguidance backend cannot compile the grounded-answer grammar
+    keys, _, headers = key
+    text = "Fair use is not an infringement of copyright [1]."
+    with FakeModelServer("say", text=text, refuse_grammar=True) as model:
+        app = create_app(_settings(keys, vllm_url=model.url), retriever=SliceRetriever())
+        with running_gateway(app) as url, caplog.at_level(logging.WARNING):
+            first, _ = _timed_ask(url, headers)
+            second, _ = _timed_ask(url, headers)
+        asked = [json.loads(r.body)["structured_outputs"] for r in model.chat_requests()]
+    assert [first.status_code, second.status_code] == [200, 200]
+    for r in (first, second):
+        assert r.json()["mode"] == "llm" and r.json()["answer_raw"] == text, r.json()
+    # refused once, then the [n] regex, and the gateway stays on it
+    assert [next(iter(a)) for a in asked] == ["grammar", "regex", "regex"], asked
+    warned = [m for m in caplog.messages if "rejected the grounded-answer grammar" in m]
+    assert len(warned) == 1
+
+
 def test_a_model_that_loops_is_stopped_and_answered_extractively(key):
     keys, _, headers = key
     with FakeModelServer("trickle", interval_s=0.01) as model:  # "word word word …", forever

@@ -9,7 +9,9 @@ that speaks just enough HTTP/1.1:
   that sends one token every `interval_s` and never ends;
 - `mode="say"` answers `GET /v1/models`, and answers a chat completion with a stream of
   `text`, word by word, then ends it as vLLM does (`data: [DONE]`): a model whose answer a
-  test fixes, for what the gateway makes of an answer.
+  test fixes, for what the gateway makes of an answer; with `refuse_grammar=True` a chat
+  completion that asks for a structured-output grammar is refused with HTTP 400, as a vLLM
+  whose structured-output backend cannot compile it refuses it.
 
 Each answers `POST /tokenize` at once, as vLLM does while its engine is stuck (its API server
 tokenizes in its own process), so a test's ask reaches the chat completion it is about; with
@@ -41,6 +43,7 @@ class Seen:
     path: str
     arrived: float
     closed: float | None = None  # when the peer closed the connection (monotonic)
+    body: bytes = b""  # the request's body, once whole (`say`)
 
 
 @dataclass
@@ -52,12 +55,14 @@ class FakeModelServer:
         interval_s: seconds between tokens (`trickle`).
         text: the answer (`say`).
         drop_tokenize: `POST /tokenize` connections closed unanswered before one is answered.
+        refuse_grammar: refuse a chat completion that asks for a grammar (`say`).
     """
 
     mode: str = "hung"
     interval_s: float = 0.2
     drop_tokenize: int = 0
     text: str = ""
+    refuse_grammar: bool = False
     requests: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -133,8 +138,11 @@ class FakeModelServer:
                     and not seen.path.endswith("/tokenize")
                     and _complete(buf)
                 ):
+                    seen.body = buf.partition(b"\r\n\r\n")[2]
                     if seen.path.endswith("/models"):
                         self._respond(conn, seen, {"data": [{"id": "base"}]})
+                    elif self.refuse_grammar and b'"grammar"' in seen.body:
+                        self._respond(conn, seen, {"error": "grammar: unknown directive"}, 400)
                     else:
                         self._say(conn, seen)
                     return
@@ -160,10 +168,12 @@ class FakeModelServer:
             conn.close()
 
     @staticmethod
-    def _respond(conn: socket.socket, seen: Seen, payload: dict) -> None:
+    def _respond(conn: socket.socket, seen: Seen, payload: dict, status: int = 200) -> None:
         body = json.dumps(payload).encode()
+        reason = b"OK" if status == 200 else b"Bad Request"
         conn.sendall(
-            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            % (status, reason)
             + f"content-length: {len(body)}\r\n\r\n".encode()
             + body
         )

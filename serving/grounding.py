@@ -1,0 +1,114 @@
+"""Grounded answers: a grammar that lets a model write only what the verifier will verify.
+
+A small model trained on the answer format (`training.raft`) writes it faithfully but pairs a
+provision with the wrong source number and quotes words no source holds ("17 U.S.C. § 302(b)
+[4] governs …" where source 4 is § 1201): over the lawyers' questions most of the `legal`
+adapter's answers are set aside for the quoted passages (serving/README.md, "Degraded mode").
+The gateway can instead ask vLLM to decode under a grammar (structured output, the llguidance
+backend's Lark syntax) whose every sentence is one of the sources' own:
+
+    <citation of source n> [n] governs this question[ (<title of source n>)]. It provides:
+    ##begin_quote##<words of source n, whole words, as the prompt shows them>##end_quote## [n].
+
+The model still chooses which source governs, where its quote begins and where it ends; it
+can no longer give that source another number, cite it at a pinpoint it does not hold, or
+quote words it does not contain. The verifier checks the answer as it checks any other.
+
+The grammar has no decline. Decoding picks the likeliest token the grammar allows, one at a
+time: a model whose answer would begin "The answer to …" or "[1] …" (not allowed) was pushed
+onto the likeliest allowed start, and with the trained decline ("The sources given do not
+answer …") among the alternatives, that was the decline, which then read as the model's
+judgement (measured: the base model "declined" 2 of 4 lawyers' questions it answers in free
+text). Whether the sources answer a question is the relevance signal's call, made before any
+model is asked (`indexing.relevance`; a model's decline was already overruled above 0.93).
+
+    >>> grammar = answer_grammar(passages, prompt.shown)
+    >>> body["structured_outputs"] = {"grammar": grammar}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from indexing.model import Chunk, Passage
+from serving import answer_format as fmt
+from serving.prompt import Prompt
+
+# the sentence between a source's citation and its quote, as training writes it
+GOVERNS = "governs this question"
+PROVIDES = "It provides:"
+# the fewest and most words a quote may have: without a floor a model may "quote" a
+# subdivision's label, `(1)`; without a ceiling it may copy the whole source and run out of
+# tokens before the quote is closed (training quotes 4 to 25 words)
+MIN_QUOTE_WORDS = 4
+MAX_QUOTE_WORDS = 30
+
+
+def pinpoint_citation(chunk: Chunk, at_start: bool = True) -> str:
+    """The citation an answer gives for words of `chunk`: its first pinpoint when they open it.
+
+    A chunk may span several subdivisions (`17 U.S.C. § 507(a)–(b)`); words from its opening
+    sentence sit at the first one (`17 U.S.C. § 507(a)`), which a lawyer would cite. Words from
+    further in keep the chunk's whole span; opinions keep their paragraph citation.
+    """
+    pin = chunk.pinpoint
+    if not at_start or chunk.kind == "opinion" or not pin.startswith("("):
+        return chunk.citation or chunk.doc_citation
+    return f"{chunk.doc_citation}{pin.split('–')[0]}"
+
+
+def _literal(text: str) -> str:
+    """A Lark string literal (JSON's escapes are Lark's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def answer_grammar(passages: Sequence[Passage], shown: Sequence[str]) -> str | None:
+    """The Lark grammar (llguidance) of a grounded answer over the sources of a prompt.
+
+    Args:
+        passages: the sources, in prompt order (source n = passages[n-1]).
+        shown: each source's text as the prompt shows it (`Prompt.shown`); only its first
+            `len(shown)` passages are sources.
+
+    Returns:
+        The grammar: one alternative per source (its citation or first pinpoint, its number,
+        optionally its title, a quote of `MIN_QUOTE_WORDS` to `MAX_QUOTE_WORDS` of its whole
+        words); None when no source has a word to quote.
+    """
+    rules = []
+    alternatives = []
+    for n, (passage, text) in enumerate(zip(passages, shown, strict=False), start=1):
+        chunk = passage.chunk
+        citations = sorted({chunk.citation or chunk.doc_citation, pinpoint_citation(chunk)})
+        lead = _literal(f" {fmt.cite(n)} {GOVERNS}")
+        title = f"({_literal(f' ({chunk.title})')})?" if chunk.title else ""
+        opening = _literal(f". {PROVIDES} {fmt.QUOTE_BEGIN}")
+        closing = _literal(f"{fmt.QUOTE_END} {fmt.cite(n)}.")
+        least = min(MIN_QUOTE_WORDS, len(text.split()))
+        if not least:
+            continue
+        words = json.dumps({"substring_words": text}, ensure_ascii=False)
+        rules += [
+            f"cite{n}: " + " | ".join(_literal(c) for c in citations),
+            f"QUOTE{n}: /[^ ]+( [^ ]+){{{least - 1},{MAX_QUOTE_WORDS - 1}}}/ & %regex {words}",
+            f"source{n}: cite{n} {lead} {title} {opening} QUOTE{n} {closing}",
+        ]
+        alternatives.append(f"source{n}")
+    if not alternatives:
+        return None
+    return "\n".join([f"start: {' | '.join(alternatives)}", *rules]) + "\n"
+
+
+def structured_output(
+    passages: Sequence[Passage], prompt: Prompt, grounded: bool = True
+) -> dict[str, str] | None:
+    """What a request for an answer over `prompt` asks vLLM for, as the gateway asks it (for
+    measurements that send the same request directly): the grounded grammar, else the `[n]`
+    regex; None when the prompt has no sources."""
+    if not prompt.n_sources:
+        return None
+    grammar = answer_grammar(passages, prompt.shown) if grounded else None
+    if grammar is not None:
+        return {"grammar": grammar}
+    return {"regex": fmt.constrain_citations_regex(prompt.n_sources)}

@@ -1,0 +1,77 @@
+"""The grounded-answer grammar as vLLM's llguidance backend reads it, over the real model's
+tokenizer: the trained format with a source's own number, citation and words passes; another
+number, words the source lacks, a label for a quote, or a decline do not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from serving import answer_format as fmt
+from serving.grounding import answer_grammar
+from serving.lab.vllm_process import VLLM_PYTHON
+from serving.prompt import build_messages
+
+pytestmark = pytest.mark.integration
+
+# run in vLLM's environment, which has llguidance: is each answer a whole sentence of the grammar?
+MATCH = """
+import json, sys
+import llguidance, llguidance.hf
+from transformers import AutoTokenizer
+job = json.load(sys.stdin)
+tok = AutoTokenizer.from_pretrained(job["tokenizer"])
+ll = llguidance.hf.from_tokenizer(tok)
+grammar = llguidance.LLMatcher.grammar_from_lark(job["grammar"])
+out = []
+for answer in job["answers"]:
+    m = llguidance.LLMatcher(ll, grammar)
+    assert not m.get_error(), m.get_error()
+    ok = m.consume_tokens(tok.encode(answer, add_special_tokens=False))
+    out.append(bool(ok and m.is_accepting()))
+print(json.dumps(out))
+"""
+
+
+def accepted(model_dir: Path, grammar: str, answers: list[str]) -> list[bool]:
+    if not VLLM_PYTHON.is_file():
+        pytest.skip(f"vLLM environment missing at {VLLM_PYTHON} (run `make setup-vllm`)")
+    job = json.dumps({"tokenizer": str(model_dir), "grammar": grammar, "answers": answers})
+    run = subprocess.run(
+        [str(VLLM_PYTHON), "-c", MATCH], input=job, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_only_a_sources_own_number_citation_and_words_pass(real_model_dir, slice_retriever):
+    passages = slice_retriever.search("fair use of a copyrighted work for teaching", 3)
+    prompt = build_messages("Is teaching a fair use?", passages, max_chars_per_source=700)
+    grammar = answer_grammar(passages, prompt.shown)
+    assert grammar is not None
+    c = passages[1].chunk
+    words = prompt.shown[1].split()[:8]
+    other = next(w for w in ("unicorn", "zebra") if w not in prompt.shown[1])
+
+    def answer(n: int, quote: list[str], title: str = f" ({c.title})") -> str:
+        return (
+            f"{c.citation} [{n}] governs this question{title}. It provides: "
+            f"{fmt.QUOTE_BEGIN}{' '.join(quote)}{fmt.QUOTE_END} [{n}]."
+        )
+
+    verdicts = accepted(
+        real_model_dir,
+        grammar,
+        [
+            answer(2, words),
+            answer(2, words, title=""),
+            answer(1, words) if passages[0].chunk.citation != c.citation else answer(4, words),
+            answer(2, [*words[:4], other, *words[5:]]),
+            answer(2, words[:2]),
+            fmt.NOT_ANSWERED,
+        ],
+    )
+    assert verdicts == [True, True, False, False, False, False]

@@ -1,0 +1,60 @@
+"""The grounded-answer grammar: one alternative per source shown, in the trained format."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import pytest
+
+from indexing.model import Passage
+from serving.grounding import MAX_QUOTE_WORDS, answer_grammar, pinpoint_citation
+from serving.prompt import build_messages
+
+pytestmark = pytest.mark.unit
+
+
+def rules(grammar: str) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in grammar.splitlines() if line)
+
+
+def test_one_alternative_per_source_shown(passages):
+    prompt = build_messages("Is teaching a fair use?", passages, max_chars_per_source=700)
+    grammar = rules(answer_grammar(passages, prompt.shown) or "")
+    assert grammar["start"] == "source1 | source2"  # no decline: the relevance signal's call
+    assert grammar["cite2"] == '"17 U.S.C. § 107(1)"'
+    assert grammar["source2"] == (
+        'cite2 " [2] governs this question" (" (Limitations on exclusive rights: Fair use)")? '
+        '". It provides: ##begin_quote##" QUOTE2 "##end_quote## [2]."'
+    )
+    words = json.loads(grammar["QUOTE2"].split(" & %regex ", 1)[1])["substring_words"]
+    assert words == " ".join(passages[1].chunk.text.split())
+    # a source the prompt had no room for is not one to cite
+    only_one = rules(answer_grammar(passages, prompt.shown[:1]) or "")
+    assert only_one["start"] == "source1" and "source2" not in only_one
+    assert answer_grammar(passages, ["", ""]) is None
+
+
+def test_a_merged_passage_is_cited_whole_or_at_its_first_pinpoint(passages):
+    merged = dataclasses.replace(
+        passages[1].chunk, citation="17 U.S.C. § 107(1)–(2)", pinpoint="(1)–(2)"
+    )
+    assert pinpoint_citation(merged) == "17 U.S.C. § 107(1)"
+    grammar = rules(answer_grammar([Passage(merged, 1.0)], ["the purpose and character"]) or "")
+    assert grammar["cite1"] == '"17 U.S.C. § 107(1)" | "17 U.S.C. § 107(1)–(2)"'
+
+
+def test_quotes_are_bounded_and_text_is_escaped(passages):
+    chunk = dataclasses.replace(passages[0].chunk, title='The "fair use" rule')
+    grammar = rules(answer_grammar([Passage(chunk, 1.0)], ['a "quoted" word and \\ more']) or "")
+    bound = re.match(r"/\[\^ \]\+\( \[\^ \]\+\)\{(\d+),(\d+)\}/", grammar["QUOTE1"])
+    assert bound and (int(bound[1]), int(bound[2])) == (3, MAX_QUOTE_WORDS - 1)
+    assert json.loads(grammar["QUOTE1"].split(" & %regex ", 1)[1]) == {
+        "substring_words": 'a "quoted" word and \\ more'
+    }
+    assert '(" (The \\"fair use\\" rule)")?' in grammar["source1"]
+    # a source of two words may be quoted whole; one with none offers no alternative
+    two = rules(answer_grammar([Passage(chunk, 1.0)] * 2, ["[Reserved.]", ""]) or "")
+    assert two["QUOTE1"].startswith("/[^ ]+( [^ ]+){0,")
+    assert "source2" not in two
