@@ -18,9 +18,10 @@ The grammar has no decline. Decoding picks the likeliest token the grammar allow
 time: a model whose answer would begin "The answer to …" or "[1] …" (not allowed) was pushed
 onto the likeliest allowed start, and with the trained decline ("The sources given do not
 answer …") among the alternatives, that was the decline, which then read as the model's
-judgement (measured: the base model "declined" 2 of 4 lawyers' questions it answers in free
-text). Whether the sources answer a question is the relevance signal's call, made before any
-model is asked (`indexing.relevance`; a model's decline was already overruled above 0.93).
+judgement (a lab run: the base model "declined" 2 of 4 questions it answers in free text, on
+notices of appeal and settlement offers). Whether the sources answer a question is the
+relevance signal's call, made before any model is asked (`indexing.relevance`; a model's
+decline was already overruled above 0.93).
 
     >>> grammar = answer_grammar(passages, prompt.shown)
     >>> body["structured_outputs"] = {"grammar": grammar}
