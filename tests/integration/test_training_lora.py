@@ -94,6 +94,10 @@ def _gateway_settings(vllm_url: str, keys_file: Path) -> GatewaySettings:
         # and test_faults check the stop)
         repetition_stop_chars=0,
         set_aside_uncited=False,  # nor set aside for citing nothing (tests/serving/test_uncited)
+        # what the adapter learned is seen in what it writes free: under the grounded-answer
+        # grammar the random base model's answers quote their sources verbatim too
+        # (tests/integration/test_grounding_grammar.py checks the grammar)
+        vllm_grounded_answers=False,
     )
 
 
