@@ -34,13 +34,19 @@ CLOSED_BOOK_SYSTEM_PROMPT = (
 CUT_MARK = " … (cut to fit)"
 
 
-def shown_text(passage: Passage, max_chars: int) -> str:
-    """A passage's text as the prompt shows it: whitespace folded, cut at a word boundary to
-    `max_chars` (without `CUT_MARK`)."""
+def _shown(passage: Passage, max_chars: int) -> tuple[str, bool]:
+    """A passage's text as the prompt shows it (whitespace folded, cut at a word boundary to
+    `max_chars`, without `CUT_MARK`), and whether it was cut."""
     text = " ".join(passage.chunk.text.split())
-    if len(text) > max_chars:
-        text = text[:max_chars].rsplit(" ", 1)[0]
-    return text
+    if len(text) <= max_chars:
+        return text, False
+    return text[:max_chars].rsplit(" ", 1)[0], True
+
+
+def _block(n: int, passage: Passage, text: str, cut: bool) -> str:
+    c = passage.chunk
+    version = f" (version {c.version})" if c.version else ""
+    return f"[{n}] {c.citation} — {c.title}{version}\n{text}{CUT_MARK if cut else ''}"
 
 
 def source_block(n: int, passage: Passage, max_chars: int) -> str:
@@ -54,19 +60,14 @@ def source_block(n: int, passage: Passage, max_chars: int) -> str:
     Returns:
         `[n] <citation> — <title> (version …)` and the passage text.
     """
-    c = passage.chunk
-    text = shown_text(passage, max_chars)
-    if len(text) < len(" ".join(c.text.split())):
-        text += CUT_MARK
-    version = f" (version {c.version})" if c.version else ""
-    return f"[{n}] {c.citation} — {c.title}{version}\n{text}"
+    return _block(n, passage, *_shown(passage, max_chars))
 
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
     """Chat messages, how many sources (the first `n_sources` passages) they carry, the
     numbers of the sources whose text was cut to fit the budget, and each source's text as
-    shown (`shown_text`: what a grounded answer may quote, `serving.grounding`)."""
+    shown, without `CUT_MARK` (what a grounded answer may quote, `serving.grounding`)."""
 
     messages: tuple[dict[str, str], ...]
     n_sources: int
@@ -101,10 +102,11 @@ def build_messages(
         budget = min(max_chars_per_source, left)
         if budget < 40:
             break
-        block = source_block(n, passage, budget)
+        text, was_cut = _shown(passage, budget)
+        block = _block(n, passage, text, was_cut)
         blocks.append(block)
-        shown.append(shown_text(passage, budget))
-        if block.endswith(CUT_MARK):
+        shown.append(text)
+        if was_cut:
             cut.append(n)
         left -= len(block)
     sources = "\n\n".join(blocks) if blocks else "(no sources were found)"

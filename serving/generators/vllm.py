@@ -191,7 +191,6 @@ class StreamStats:
     completion_tokens: int | None = None
     first_token_s: float | None = None
     constrained: bool = False
-    grounded: bool = False
 
 
 class VllmGenerator:
@@ -386,7 +385,6 @@ class VllmGenerator:
             else:
                 body.pop("structured_outputs", None)
             stats.constrained = constrained or grounded
-            stats.grounded = grounded
             try:
                 attempt_start = time.monotonic()
                 async for piece in self._one_attempt(body, deadline, stats, start, attempt_start):
