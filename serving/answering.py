@@ -369,7 +369,11 @@ class Pipeline:
                     ),
                     n_sources=prepared.prompt.n_sources,
                     grammar=(
-                        answer_grammar(given, prepared.prompt.shown)
+                        answer_grammar(
+                            given,
+                            prepared.prompt.shown,
+                            source=self.settings.vllm_grounded_source,
+                        )
                         if self.settings.vllm_grounded_answers
                         else None
                     ),

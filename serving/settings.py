@@ -47,6 +47,13 @@ class GatewaySettings(BaseSettings):
         "and words (serving.grounding; vLLM's llguidance backend); false: free text with the "
         "[n] constraint",
     )
+    vllm_grounded_source: Literal["first", "any"] = Field(
+        "first",
+        description="which source a grounded answer rests on: first, the passage retrieval "
+        "ranks first (the model chooses the words it quotes); any, the source the model "
+        'chooses (serving/README.md, "Grounded answers": the 135M models choose the '
+        "governing provision less often than retrieval ranks it first)",
+    )
     repetition_stop_chars: int = Field(
         100,
         ge=0,

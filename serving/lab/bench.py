@@ -236,7 +236,9 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
                 "max_tokens": settings.vllm_max_tokens, "temperature": 0.0, "stream": True,
                 "stream_options": {"include_usage": True},
             }  # fmt: skip
-            asked = structured_output(cached[q], prompt, settings.vllm_grounded_answers)
+            asked = structured_output(
+                cached[q], prompt, settings.vllm_grounded_answers, settings.vllm_grounded_source
+            )
             if asked is not None:
                 body["structured_outputs"] = asked
             bodies[q] = body

@@ -1,6 +1,7 @@
 """The grounded-answer grammar as vLLM's llguidance backend reads it, over the real model's
 tokenizer: the trained format with a source's own number, citation and words passes; another
-number, words the source lacks, a label for a quote, or a decline do not."""
+number, words the source lacks, a label for a quote, a quote opening on a comma or on the rest of
+a label, or a decline do not; by default only the first source may be cited."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def accepted(model_dir: Path, grammar: str, answers: list[str]) -> list[bool]:
 def test_only_a_sources_own_number_citation_and_words_pass(real_model_dir, slice_retriever):
     passages = slice_retriever.search("fair use of a copyrighted work for teaching", 3)
     prompt = build_messages("Is teaching a fair use?", passages, max_chars_per_source=700)
-    grammar = answer_grammar(passages, prompt.shown)
+    grammar = answer_grammar(passages, prompt.shown, source="any")
     assert grammar is not None
     c = passages[1].chunk
     words = prompt.shown[1].split()[:8]
@@ -75,3 +76,35 @@ def test_only_a_sources_own_number_citation_and_words_pass(real_model_dir, slice
         ],
     )
     assert verdicts == [True, True, False, False, False, False]
+
+
+def test_the_default_grammar_cites_the_first_source_from_a_whole_word(
+    real_model_dir, slice_retriever
+):
+    passages = slice_retriever.search("fair use of a copyrighted work for teaching", 3)
+    prompt = build_messages("Is teaching a fair use?", passages, max_chars_per_source=700)
+    grammar = answer_grammar(passages, prompt.shown)
+    assert grammar is not None
+    words = prompt.shown[0].split()
+    labelled = next(i for i, w in enumerate(words) if w.startswith("(") and w.endswith(")"))
+    comma = next(i for i, w in enumerate(words) if w.endswith(","))
+
+    def answer(n: int, quote: str) -> str:
+        c = passages[n - 1].chunk
+        return (
+            f"{c.citation} [{n}] governs this question. It provides: "
+            f"{fmt.QUOTE_BEGIN}{quote}{fmt.QUOTE_END} [{n}]."
+        )
+
+    verdicts = accepted(
+        real_model_dir,
+        grammar,
+        [
+            answer(1, " ".join(words[:6])),
+            answer(1, " ".join(words[labelled : labelled + 6])),
+            answer(1, " ".join([words[labelled][1:], *words[labelled + 1 : labelled + 6]])),
+            answer(1, ", " + " ".join(words[comma + 1 : comma + 6])),
+            answer(2, " ".join(prompt.shown[1].split()[:6])),
+        ],
+    )
+    assert verdicts == [True, True, False, False, False]

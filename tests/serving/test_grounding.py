@@ -1,4 +1,5 @@
-"""The grounded-answer grammar: one alternative per source shown, in the trained format."""
+"""The grounded-answer grammar: the trained format over the first source, or over any source
+shown when the model is to choose."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def rules(grammar: str) -> dict[str, str]:
 
 def test_one_alternative_per_source_shown(passages):
     prompt = build_messages("Is teaching a fair use?", passages, max_chars_per_source=700)
-    grammar = rules(answer_grammar(passages, prompt.shown) or "")
+    grammar = rules(answer_grammar(passages, prompt.shown, source="any") or "")
     assert grammar["start"] == "source1 | source2"  # no decline: the relevance signal's call
     assert grammar["cite2"] == '"17 U.S.C. § 107(1)"'
     assert grammar["source2"] == (
@@ -31,9 +32,21 @@ def test_one_alternative_per_source_shown(passages):
     words = json.loads(grammar["QUOTE2"].split(" & %regex ", 1)[1])["substring_words"]
     assert words == " ".join(passages[1].chunk.text.split())
     # a source the prompt had no room for is not one to cite
-    only_one = rules(answer_grammar(passages, prompt.shown[:1]) or "")
+    only_one = rules(answer_grammar(passages, prompt.shown[:1], source="any") or "")
     assert only_one["start"] == "source1" and "source2" not in only_one
+    assert answer_grammar(passages, ["", ""], source="any") is None
+
+
+def test_by_default_the_answer_rests_on_the_first_source_with_words(passages):
+    prompt = build_messages("Is teaching a fair use?", passages, max_chars_per_source=700)
+    first = rules(answer_grammar(passages, prompt.shown) or "")
+    assert first["start"] == "source1" and "source2" not in first and "cite2" not in first
+    # a first source with no words to quote gives way to the next
+    second = rules(answer_grammar(passages, ["", prompt.shown[1]]) or "")
+    assert second["start"] == "source2" and "source1" not in second
     assert answer_grammar(passages, ["", ""]) is None
+    with pytest.raises(ValueError, match="first"):
+        answer_grammar(passages, prompt.shown, source="best")
 
 
 def test_a_merged_passage_is_cited_whole_or_at_its_first_pinpoint(passages):
@@ -48,13 +61,13 @@ def test_a_merged_passage_is_cited_whole_or_at_its_first_pinpoint(passages):
 def test_quotes_are_bounded_and_text_is_escaped(passages):
     chunk = dataclasses.replace(passages[0].chunk, title='The "fair use" rule')
     grammar = rules(answer_grammar([Passage(chunk, 1.0)], ['a "quoted" word and \\ more']) or "")
-    bound = re.match(r"/\[\^ \]\+\( \[\^ \]\+\)\{(\d+),(\d+)\}/", grammar["QUOTE1"])
+    bound = re.match(r"/.*\( \[\^ \]\+\)\{(\d+),(\d+)\}/ ", grammar["QUOTE1"])
     assert bound and (int(bound[1]), int(bound[2])) == (3, MAX_QUOTE_WORDS - 1)
     assert json.loads(grammar["QUOTE1"].split(" & %regex ", 1)[1]) == {
         "substring_words": 'a "quoted" word and \\ more'
     }
     assert '(" (The \\"fair use\\" rule)")?' in grammar["source1"]
     # a source of two words may be quoted whole; one with none offers no alternative
-    two = rules(answer_grammar([Passage(chunk, 1.0)] * 2, ["[Reserved.]", ""]) or "")
-    assert two["QUOTE1"].startswith("/[^ ]+( [^ ]+){0,")
+    two = rules(answer_grammar([Passage(chunk, 1.0)] * 2, ["[Reserved.]", ""], source="any") or "")
+    assert "( [^ ]+){0," in two["QUOTE1"]
     assert "source2" not in two
