@@ -37,6 +37,7 @@ decline was already overruled above 0.93).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 
 from indexing.model import Chunk, Passage
@@ -51,10 +52,11 @@ PROVIDES = "It provides:"
 # tokens before the quote is closed (training quotes 4 to 25 words)
 MIN_QUOTE_WORDS = 4
 MAX_QUOTE_WORDS = 30
-# a quote's first word: a word (not the rest of a label such as "1)" of "(1)"), or one that
-# opens with a bracket, a quotation mark, § or $ — never a bare comma or full stop, which
+# a quote's first word: a word (not the rest of a label or citation, "1)" of "(1)", "1)(B),"
+# of "4(a)(1)(B),"), whole labels ("(1)", "(1)(A)"), a bracketed word ("(including"), or one
+# that opens with a bracket, a quotation mark, § or $ — never a bare comma or full stop, which
 # llguidance's word boundaries would otherwise allow (", the fair use …")
-_FIRST_WORD = r"""(\w+([^ \w)][^ ]*|\)[^ ]+)?|[(\[§¶$“‘"'][^ ]*)"""
+_FIRST_WORD = r"""(\w+([^ \w)][^ ]*)?|(\(\w{1,6}\))+|\(\w[^ )]*|[\[§¶$“‘"'][^ ]*)"""
 # which source a grounded answer may rest on (`JURIS_VLLM_GROUNDED_SOURCE`)
 SOURCES = ("first", "any")
 
@@ -70,6 +72,24 @@ def pinpoint_citation(chunk: Chunk, at_start: bool = True) -> str:
     if not at_start or chunk.kind == "opinion" or not pin.startswith("("):
         return chunk.citation or chunk.doc_citation
     return f"{chunk.doc_citation}{pin.split('–')[0]}"
+
+
+def first_subdivision(chunk: Chunk, text: str) -> str:
+    """The words of a merged chunk's `text` that are surely its first subdivision's.
+
+    `Fed. R. Civ. P. 60(a)–(b)(4)` holds (a), then (b) and its items; words of (b)(1) cited as
+    60(a) would send a lawyer to the wrong subdivision. The text is cut before the first
+    label of the next pinpoint outside the first one standing as a word (" (b) "): a
+    cross-reference written so ("subsection (b) of") only cuts sooner, and one written
+    onto a citation ("Rules 4(a)(1)(B), …") does not cut.
+    """
+    first = chunk.pinpoint.split("–")[0]
+    later = [p for p in chunk.pinpoints if not p.startswith(first)]
+    if not first.startswith("(") or not later:
+        return text
+    label = "(" + later[0].rsplit("(", 1)[1]
+    found = re.search(rf"(?<=\s){re.escape(label)}(?=\s|$)", text)
+    return text if found is None else text[: found.start()].strip()
 
 
 def _literal(text: str) -> str:
@@ -90,30 +110,37 @@ def answer_grammar(
             retrieval ranks (that has words to quote); "any", the model's choice.
 
     Returns:
-        The grammar: one alternative per source allowed (its citation or first pinpoint, its
-        number, optionally its title, a quote of `MIN_QUOTE_WORDS` to `MAX_QUOTE_WORDS` of its
-        whole words); None when no source has a word to quote.
+        The grammar: one alternative per source allowed (its citation with a quote of its
+        words, or a merged chunk's first pinpoint with a quote of that subdivision's words
+        (`first_subdivision`); its number; optionally its title; `MIN_QUOTE_WORDS` to
+        `MAX_QUOTE_WORDS` whole words); None when no source has a word to quote.
     """
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
     alternatives: list[tuple[str, list[str]]] = []
     for n, (passage, text) in enumerate(zip(passages, shown, strict=False), start=1):
         chunk = passage.chunk
-        citations = sorted({chunk.citation or chunk.doc_citation, pinpoint_citation(chunk)})
         lead = _literal(f" {fmt.cite(n)} {GOVERNS}")
         title = f"({_literal(f' ({chunk.title})')})?" if chunk.title else ""
-        opening = _literal(f". {PROVIDES} {fmt.QUOTE_BEGIN}")
+        middle = f"{lead} {title} {_literal(f'. {PROVIDES} {fmt.QUOTE_BEGIN}')}"
         closing = _literal(f"{fmt.QUOTE_END} {fmt.cite(n)}.")
-        least = min(MIN_QUOTE_WORDS, len(text.split()))
-        if not least:
-            continue
-        words = json.dumps({"substring_words": text}, ensure_ascii=False)
-        quote = f"/{_FIRST_WORD}( [^ ]+){{{least - 1},{MAX_QUOTE_WORDS - 1}}}/"
-        alternatives.append((f"source{n}", [
-            f"cite{n}: " + " | ".join(_literal(c) for c in citations),
-            f"QUOTE{n}: {quote} & %regex {words}",
-            f"source{n}: cite{n} {lead} {title} {opening} QUOTE{n} {closing}",
-        ]))  # fmt: skip
+        # (citation rule, quote lexeme, the words it may quote): the chunk's citation with any
+        # of its words; a merged chunk's first pinpoint with the words of that subdivision only
+        claims = [(f"cite{n}", f"QUOTE{n}", chunk.citation or chunk.doc_citation, text)]
+        first = pinpoint_citation(chunk)
+        if first != claims[0][2]:
+            claims.append((f"pin{n}", f"PINQUOTE{n}", first, first_subdivision(chunk, text)))
+        rules, bodies = [], []
+        for cite, quote, citation, words in claims:
+            least = min(MIN_QUOTE_WORDS, len(words.split()))
+            if not least:
+                continue
+            pattern = f"/{_FIRST_WORD}( [^ ]+){{{least - 1},{MAX_QUOTE_WORDS - 1}}}/"
+            lexeme = json.dumps({"substring_words": words}, ensure_ascii=False)
+            rules += [f"{cite}: {_literal(citation)}", f"{quote}: {pattern} & %regex {lexeme}"]
+            bodies.append(f"{cite} {middle} {quote} {closing}")
+        if bodies:
+            alternatives.append((f"source{n}", [*rules, f"source{n}: " + " | ".join(bodies)]))
     if source == "first":
         alternatives = alternatives[:1]
     if not alternatives:

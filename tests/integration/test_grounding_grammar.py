@@ -1,16 +1,19 @@
 """The grounded-answer grammar as vLLM's llguidance backend reads it, over the real model's
 tokenizer: the trained format with a source's own number, citation and words passes; another
 number, words the source lacks, a label for a quote, a quote opening on a comma or on the rest of
-a label, or a decline do not; by default only the first source may be cited."""
+a label, or a decline do not; by default only the first source may be cited, and a merged
+passage's first pinpoint only with words of that subdivision."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from indexing.model import Passage
 from serving import answer_format as fmt
 from serving.grounding import answer_grammar
 from serving.lab.vllm_process import VLLM_PYTHON
@@ -108,3 +111,42 @@ def test_the_default_grammar_cites_the_first_source_from_a_whole_word(
         ],
     )
     assert verdicts == [True, True, False, False, False]
+
+
+def test_a_merged_passages_first_pinpoint_quotes_only_its_own_words(
+    real_model_dir, slice_retriever
+):
+    chunk = slice_retriever.search("fair use of a copyrighted work for teaching", 1)[0].chunk
+    merged = dataclasses.replace(
+        chunk,
+        citation=f"{chunk.doc_citation}(a)–(b)",
+        pinpoint="(a)–(b)",
+        pinpoints=("(a)", "(b)"),
+        title="",
+    )
+    text = (
+        "(a) A party may move for summary judgment at any time until the close of discovery. "
+        "(b) The court should state on the record the reasons for granting or denying it."
+    )
+    grammar = answer_grammar([Passage(merged, 1.0)], [text])
+    assert grammar is not None
+
+    def answer(citation: str, quote: str) -> str:
+        return (
+            f"{citation} [1] governs this question. It provides: "
+            f"{fmt.QUOTE_BEGIN}{quote}{fmt.QUOTE_END} [1]."
+        )
+
+    span, first = merged.citation, f"{chunk.doc_citation}(a)"
+    verdicts = accepted(
+        real_model_dir,
+        grammar,
+        [
+            answer(first, "A party may move for summary judgment"),
+            answer(span, "The court should state on the record"),
+            answer(span, "close of discovery. (b) The court should"),
+            answer(first, "The court should state on the record"),
+            answer(first, "close of discovery. (b) The court should"),
+        ],
+    )
+    assert verdicts == [True, True, True, False, False]

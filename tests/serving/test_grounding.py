@@ -10,7 +10,12 @@ import re
 import pytest
 
 from indexing.model import Passage
-from serving.grounding import MAX_QUOTE_WORDS, answer_grammar, pinpoint_citation
+from serving.grounding import (
+    MAX_QUOTE_WORDS,
+    answer_grammar,
+    first_subdivision,
+    pinpoint_citation,
+)
 from serving.prompt import build_messages
 
 pytestmark = pytest.mark.unit
@@ -51,11 +56,35 @@ def test_by_default_the_answer_rests_on_the_first_source_with_words(passages):
 
 def test_a_merged_passage_is_cited_whole_or_at_its_first_pinpoint(passages):
     merged = dataclasses.replace(
-        passages[1].chunk, citation="17 U.S.C. § 107(1)–(2)", pinpoint="(1)–(2)"
+        passages[1].chunk,
+        citation="17 U.S.C. § 107(1)–(2)",
+        pinpoint="(1)–(2)",
+        pinpoints=("(1)", "(2)"),
     )
     assert pinpoint_citation(merged) == "17 U.S.C. § 107(1)"
-    grammar = rules(answer_grammar([Passage(merged, 1.0)], ["the purpose and character"]) or "")
-    assert grammar["cite1"] == '"17 U.S.C. § 107(1)" | "17 U.S.C. § 107(1)–(2)"'
+    text = "(1) the purpose and character of the use, see clause (2) here; (2) the nature of work"
+    grammar = rules(answer_grammar([Passage(merged, 1.0)], [text]) or "")
+    assert grammar["cite1"] == '"17 U.S.C. § 107(1)–(2)"'
+    assert grammar["pin1"] == '"17 U.S.C. § 107(1)"'
+    assert grammar["source1"].startswith("cite1 ") and " | pin1 " in grammar["source1"]
+    quoted = {
+        name: json.loads(grammar[name].split(" & %regex ", 1)[1])["substring_words"]
+        for name in ("QUOTE1", "PINQUOTE1")
+    }
+    # the whole span may be quoted under the span's citation; under (1), only the words before
+    # the first " (2) " (here a cross-reference, which cuts sooner than the subdivision does)
+    assert quoted == {
+        "QUOTE1": text,
+        "PINQUOTE1": "(1) the purpose and character of the use, see clause",
+    }
+    assert first_subdivision(merged, "(1) whole words (2)") == "(1) whole words"
+    cross = "(1) under Rule 41(2), see (2)(A) and (2) more"
+    assert first_subdivision(merged, cross) == "(1) under Rule 41(2), see (2)(A) and"
+    assert first_subdivision(merged, "(1) no second label here") == "(1) no second label here"
+    nested = dataclasses.replace(merged, pinpoints=("(1)", "(1)(A)", "(1)(B)"))
+    assert (
+        first_subdivision(nested, "(1) a rule: (A) one; (B) two") == "(1) a rule: (A) one; (B) two"
+    )
 
 
 def test_quotes_are_bounded_and_text_is_escaped(passages):
