@@ -84,7 +84,7 @@ def first_subdivision(chunk: Chunk, text: str) -> str:
     onto a citation ("Rules 4(a)(1)(B), …") does not cut.
     """
     first = chunk.pinpoint.split("–")[0]
-    later = [p for p in chunk.pinpoints if not p.startswith(first)]
+    later = [p for p in chunk.pinpoints if p != first and not p.startswith(f"{first}(")]
     if not first.startswith("(") or not later:
         return text
     label = "(" + later[0].rsplit("(", 1)[1]

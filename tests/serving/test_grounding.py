@@ -81,6 +81,8 @@ def test_a_merged_passage_is_cited_whole_or_at_its_first_pinpoint(passages):
     cross = "(1) under Rule 41(2), see (2)(A) and (2) more"
     assert first_subdivision(merged, cross) == "(1) under Rule 41(2), see (2)(A) and"
     assert first_subdivision(merged, "(1) no second label here") == "(1) no second label here"
+    tenth = dataclasses.replace(merged, pinpoints=("(1)", "(1)(A)", "(10)"))
+    assert first_subdivision(tenth, "(1) one: (A) a; (10) ten") == "(1) one: (A) a;"
     nested = dataclasses.replace(merged, pinpoints=("(1)", "(1)(A)", "(1)(B)"))
     assert (
         first_subdivision(nested, "(1) a rule: (A) one; (B) two") == "(1) a rule: (A) one; (B) two"
