@@ -119,6 +119,8 @@ def answer_grammar(
         raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
     alternatives: list[tuple[str, list[str]]] = []
     for n, (passage, text) in enumerate(zip(passages, shown, strict=False), start=1):
+        if source == "first" and alternatives:
+            break
         chunk = passage.chunk
         lead = _literal(f" {fmt.cite(n)} {GOVERNS}")
         title = f"({_literal(f' ({chunk.title})')})?" if chunk.title else ""
@@ -141,8 +143,6 @@ def answer_grammar(
             bodies.append(f"{cite} {middle} {quote} {closing}")
         if bodies:
             alternatives.append((f"source{n}", [*rules, f"source{n}: " + " | ".join(bodies)]))
-    if source == "first":
-        alternatives = alternatives[:1]
     if not alternatives:
         return None
     start = "start: " + " | ".join(name for name, _ in alternatives)
