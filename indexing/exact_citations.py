@@ -48,12 +48,23 @@ def cited_provisions(text: str) -> list[CitedProvision]:
     return out
 
 
+# where a merged chunk's pinpoint span (`(a)–(b)(4)`, chunking) divides its two ends: at the
+# dash between labels, never inside one (`(a–1)` is one label of 45 U.S.C. § 354)
+_SPAN_DASH = re.compile(r"(?:(?<=\))|^)–(?=\()")
+
+
+def span_ends(pinpoint: str) -> list[str]:
+    """The first and last pinpoint of a chunk's span (`(a)–(b)(4)` → `(a)`, `(b)(4)`); one
+    pinpoint for a chunk at one (`(a–1)` stays whole)."""
+    return _SPAN_DASH.split(pinpoint)
+
+
 def pin_match(chunk: Chunk, wanted: str) -> int:
     """How well a chunk answers a requested pinpoint (0: not at all, 3: exactly)."""
     chunk_pin = chunk.pinpoint
     if chunk_pin == wanted or wanted in chunk.pinpoints:
         return 3
-    first = chunk_pin.split("–")[0]
+    first = span_ends(chunk_pin)[0]
     if any(p and wanted.startswith(p) for p in chunk.pinpoints):
         return 2
     if first == wanted or (first and wanted.startswith(first)):
@@ -81,7 +92,7 @@ _LABEL = re.compile(r"\([^()\s]+\)")
 def _pins_of(chunk: Chunk) -> set[str]:
     """The pinpoints a chunk holds: its own (both ends of a range such as `(5)–(6)`) and those
     merged into it."""
-    own = [p.strip() for p in chunk.pinpoint.split("–")]
+    own = [p.strip() for p in span_ends(chunk.pinpoint)]
     return {fold_pinpoint(p) for p in (*own, *chunk.pinpoints) if p.strip()}
 
 

@@ -40,9 +40,11 @@ import json
 import re
 from collections.abc import Sequence
 
+from indexing.exact_citations import span_ends
 from indexing.model import Chunk, Passage
 from serving import answer_format as fmt
 from serving.prompt import Prompt
+from serving.subdivisions import lead
 
 # the sentence between a source's citation and its quote, as training writes it
 GOVERNS = "governs this question"
@@ -71,22 +73,28 @@ def pinpoint_citation(chunk: Chunk, at_start: bool = True) -> str:
     pin = chunk.pinpoint
     if not at_start or chunk.kind == "opinion" or not pin.startswith("("):
         return chunk.citation or chunk.doc_citation
-    return f"{chunk.doc_citation}{pin.split('–')[0]}"
+    return f"{chunk.doc_citation}{span_ends(pin)[0]}"
 
 
 def first_subdivision(chunk: Chunk, text: str) -> str:
-    """The words of a merged chunk's `text` that are surely its first subdivision's.
+    """The words of a merged chunk's `text` (as the prompt shows it) that are surely its first
+    subdivision's.
 
     `Fed. R. Civ. P. 60(a)–(b)(4)` holds (a), then (b) and its items; words of (b)(1) cited as
-    60(a) would send a lawyer to the wrong subdivision. The text is cut before the first
-    label of the next pinpoint outside the first one standing as a word (" (b) "): a
-    cross-reference written so ("subsection (b) of") only cuts sooner, and one written
-    onto a citation ("Rules 4(a)(1)(B), …") does not cut.
+    60(a) would send a lawyer to the wrong subdivision. The chunk's lines say where its first
+    subdivision ends (`subdivisions.lead`), and a cross-reference inside it ("as provided by
+    subsection (b)") is read as the words it is. Where they cannot (a chunk that prints its
+    subdivisions inline), the text is cut before the first label of the next pinpoint outside
+    the first one standing as a word (" (b) "): a cross-reference written so then cuts
+    sooner, and one written onto a citation ("Rules 4(a)(1)(B), …") does not cut.
     """
-    first = chunk.pinpoint.split("–")[0]
+    first = span_ends(chunk.pinpoint)[0]
     later = [p for p in chunk.pinpoints if p != first and not p.startswith(f"{first}(")]
     if not first.startswith("(") or not later:
         return text
+    words = lead(chunk)
+    if words is not None and text.startswith(words[: len(text)]):
+        return text[: len(words)]
     label = "(" + later[0].rsplit("(", 1)[1]
     found = re.search(rf"(?<=\s){re.escape(label)}(?=\s|$)", text)
     return text if found is None else text[: found.start()].strip()

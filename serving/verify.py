@@ -8,7 +8,10 @@ Four checks over an answer in `serving.answer_format`:
 3. an `[n]` written right after a legal citation (`17 U.S.C. § 302(b) [4]`), or opening a
    sentence right before one (`[4] 17 U.S.C. § 302(b) governs`), points at a source that is
    that document, at a compatible pinpoint (else `misattributed`: the reader who follows [4]
-   would read another provision than the one named);
+   would read another provision than the one named); and a quote read under a citation at a
+   pinpoint ("Fed. R. Civ. P. 60(a) [1] … “mistake, inadvertence, surprise” [1]") is in that
+   subdivision's words, not another's of the same passage (else `misattributed` too:
+   `serving.subdivisions`);
 4. every legal citation written in the text (U.S.C., Federal Rules, GDPR, case reporters — parsed
    by `legal_corpus.citations`) is resolved: `verified` (a given source is that document, at a
    compatible pinpoint), `in_corpus` (the index holds it, but it was not given), `unknown`.
@@ -34,6 +37,7 @@ from indexing.model import Chunk, Passage, SearchFilters
 from legal_corpus.model import Citation, CitationKind
 from serving import answer_format as fmt
 from serving.index_protocol import RetrieverLike
+from serving.subdivisions import words_at
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +181,21 @@ def _run_before(answer: str, at: int, starts: Sequence[int], lengths: dict[int, 
     return run
 
 
+def _named_sources(
+    answer: str, markers: Sequence[CheckedCitation], cit: CheckedCitation
+) -> tuple[list[int], list[int]]:
+    """The markers (indices into `markers`) a legal citation is written with: the run right
+    after it ("17 U.S.C. § 302(b) [4]"), and the run that opens its sentence or line right
+    before it ("[4] 17 U.S.C. § 302(b) governs"); `[n]` markers only (not the entries of
+    quotes written with none)."""
+    by_start = {m.start: i for i, m in enumerate(markers) if fmt.CITE_PATTERN.fullmatch(m.text)}
+    lengths = {start: len(markers[i].text) for start, i in by_start.items()}
+    ordered = sorted(by_start)
+    after = _run_after(answer, cit.start + len(cit.text), ordered, lengths)
+    before = _run_before(answer, cit.start, ordered, lengths)
+    return [by_start[s] for s in after], [by_start[s] for s in before]
+
+
 def _misattributed(
     answer: str,
     passages: Sequence[Passage],
@@ -190,18 +209,11 @@ def _misattributed(
     markers ("§ 107 [1][3]") holds the citation when one of its sources does; a citation the
     parser maps to no document id (a reporter citation) is not judged; a marker already
     `misquoted` or `not_in_sources` keeps that status."""
-    # the `[n]` markers (not the entries of quotes written with none)
-    by_start = {m.start: i for i, m in enumerate(markers) if fmt.CITE_PATTERN.fullmatch(m.text)}
-    lengths = {start: len(markers[i].text) for start, i in by_start.items()}
-    ordered = sorted(by_start)
     out = list(markers)
     for cit in legal:
         if cit.doc_id is None:
             continue
-        after = _run_after(answer, cit.start + len(cit.text), ordered, lengths)
-        before = _run_before(answer, cit.start, ordered, lengths)
-        for run in (after, before):
-            idx = [by_start[start] for start in run]
+        for idx in _named_sources(answer, out, cit):
             chunks = [
                 passages[n - 1].chunk for i in idx if (n := out[i].n) and 1 <= n <= len(passages)
             ]
@@ -216,6 +228,56 @@ def _misattributed(
                         status="misattributed",
                         message=f"[{m.n}] is {named}, not {cit.citation}",
                     )
+    return out
+
+
+def _quoted_elsewhere(
+    answer: str,
+    passages: Sequence[Passage],
+    markers: list[CheckedCitation],
+    legal: Sequence[CheckedCitation],
+) -> list[CheckedCitation]:
+    """`markers`, those whose quotes lie outside the subdivision they are cited at marked
+    `misattributed`.
+
+    A source's quote is read under the last legal citation written before it with that
+    source's marker: "Fed. R. Civ. P. 60(a) [1] governs … It provides: “mistake,
+    inadvertence, surprise” [1]." cites (a) for words of (b)(1), which source 1 (60(a)–(b)(4))
+    holds. The words a pinpoint may be quoted for are its own, those of the subdivisions under
+    it, and the lead-in of those above it (`subdivisions.words_at`); a passage whose lines do
+    not show its subdivisions, a citation without a pinpoint or at one the passage has no line
+    of, is not judged.
+    """
+    # (start, source number, citation) for every legal citation written with a source's marker
+    named: list[tuple[int, int, CheckedCitation]] = []
+    for cit in legal:
+        if cit.doc_id is None:
+            continue
+        for idx in _named_sources(answer, markers, cit):
+            for i in idx:
+                n = markers[i].n
+                if (
+                    n
+                    and 1 <= n <= len(passages)
+                    and holds(passages[n - 1].chunk, cit.doc_id, cit.pinpoint)
+                ):
+                    named.append((cit.start, n, cit))
+    out = list(markers)
+    for i, m in enumerate(markers):
+        if m.status != "verified" or m.n is None or not m.quotes or m.kind != "source":
+            continue
+        under = [cit for start, n, cit in named if n == m.n and start < m.start]
+        if not under or not is_label_chain(under[-1].pinpoint):
+            continue
+        cit, chunk = under[-1], passages[m.n - 1].chunk
+        allowed = words_at(chunk, cit.pinpoint)
+        bad = [q for q in m.quotes if allowed is not None and not fmt.quoted_in(q, allowed)]
+        if bad:
+            out[i] = replace(
+                m,
+                status="misattributed",
+                message=f"not in {cit.citation} (source [{m.n}] is {chunk.citation}): {bad[0]!r}",
+            )
     return out
 
 
@@ -248,9 +310,9 @@ class Verifier:
         spans = fmt.sentences(answer, _named(passages))
         marks = fmt.markers(answer)
         legal = self._check_legal(answer, passages)
-        checked = _misattributed(
-            answer, passages, self._check_markers(answer, passages, spans, marks), legal
-        )
+        checked = self._check_markers(answer, passages, spans, marks)
+        checked = _misattributed(answer, passages, checked, legal)
+        checked = _quoted_elsewhere(answer, passages, checked, legal)
         checked += legal
         checked.sort(key=lambda c: c.start)
         verified_marker_at = {

@@ -35,7 +35,7 @@ from typing import Any
 
 from indexing.model import Chunk, Passage, SearchFilters
 from serving import answer_format as fmt
-from serving.grounding import GOVERNS, PROVIDES, pinpoint_citation
+from serving.grounding import GOVERNS, PROVIDES, first_subdivision, pinpoint_citation
 from serving.prompt import build_closed_book_messages, build_messages, source_block
 from training.questions import (
     Question,
@@ -247,13 +247,18 @@ def oracle_answer(oracle: Chunk, n: int, quote: str, at_start: bool = False) -> 
         oracle: the oracle chunk.
         n: its source number in the prompt.
         quote: verbatim words of the oracle.
-        at_start: the words open the chunk (cite its first pinpoint; see `pinpoint_citation`).
+        at_start: the words open the chunk (cite its first pinpoint when they are its first
+            subdivision's: `pinpoint_citation`, `first_subdivision`).
 
     Returns:
         The answer in `serving.answer_format`.
     """
     about = subject(oracle)
     about = f" ({about})" if about and oracle.kind != "opinion" else ""
+    # words that open a merged chunk and run on past its first subdivision are the span's
+    at_start = at_start and fmt.quoted_in(
+        quote, first_subdivision(oracle, fmt.normalize_ws(oracle.text))
+    )
     lead = f"{pinpoint_citation(oracle, at_start)} {fmt.cite(n)} {GOVERNS}{about}."
     return f"{lead} " + fmt.training_answer([(PROVIDES, quote, n)])
 

@@ -89,6 +89,27 @@ def test_a_merged_passage_is_cited_whole_or_at_its_first_pinpoint(passages):
     )
 
 
+def test_a_merged_passage_s_lines_say_where_its_first_subdivision_ends(passages):
+    # 39 U.S.C. § 410(a)–(b): read by its labels alone, (a) would end at its own
+    # cross-reference, "(a) Except as provided by subsection"
+    text = (
+        "(a) Except as provided by subsection (b) of this section, no Federal law shall apply "
+        "to the exercise of the powers of the Postal Service.\n(b) The following provisions "
+        "shall apply to the Postal Service: section 552 of title 5."
+    )
+    merged = dataclasses.replace(
+        passages[1].chunk, citation="39 U.S.C. § 410(a)–(b)", doc_citation="39 U.S.C. § 410",
+        pinpoint="(a)–(b)", pinpoints=("(a)", "(b)"), text=text,
+    )  # fmt: skip
+    shown = " ".join(text.split())
+    assert first_subdivision(merged, shown) == text.split("\n")[0]
+    # the prompt's cut of a long passage: what it shows of (a)
+    assert first_subdivision(merged, shown[:40]) == shown[:40]
+    grammar = rules(answer_grammar([Passage(merged, 1.0)], [shown]) or "")
+    quoted = json.loads(grammar["PINQUOTE1"].split(" & %regex ", 1)[1])["substring_words"]
+    assert grammar["pin1"] == '"39 U.S.C. § 410(a)"' and quoted.endswith("the Postal Service.")
+
+
 def test_quotes_are_bounded_and_text_is_escaped(passages):
     chunk = dataclasses.replace(passages[0].chunk, title='The "fair use" rule')
     grammar = rules(answer_grammar([Passage(chunk, 1.0)], ['a "quoted" word and \\ more']) or "")

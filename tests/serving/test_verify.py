@@ -248,3 +248,54 @@ def test_a_merged_passage_holds_each_pinpoint_whose_text_it_holds(verifier, pass
     ]  # fmt: skip
     other = verifier.verify("17 U.S.C. § 504(c) [3] awards statutory damages.", given)
     assert [c.status for c in other.citations if c.kind == "source"] == ["misattributed"]
+
+
+def test_a_quote_read_under_one_subdivision_of_a_merged_passage_is_in_its_words(verifier, passages):
+    # the answer the `legal` adapter wrote over Fed. R. Civ. P. 60(a)–(b)(4): (a) cited, the
+    # words of (b)(1) quoted; the passage holds both, a lawyer would cite the wrong subdivision
+    text = (
+        "(a) The court may correct a clerical mistake whenever one is found in a judgment.\n"
+        "(b) On motion, the court may relieve a party from a final judgment for the following "
+        "reasons:\n(1) mistake, inadvertence, surprise, or excusable neglect;"
+    )
+    rule = dataclasses.replace(
+        passages[1].chunk, doc_id="frcp:60", doc_citation="Fed. R. Civ. P. 60",
+        citation="Fed. R. Civ. P. 60(a)–(b)(1)", pinpoint="(a)–(b)(1)",
+        pinpoints=("(a)", "(b)", "(b)(1)"), text=text,
+    )  # fmt: skip
+    given = [Passage(rule, 1.0)]
+
+    def markers(answer):
+        return [
+            (c.n, c.status) for c in verifier.verify(answer, given).citations if c.kind == "source"
+        ]
+
+    lead = "Fed. R. Civ. P. 60({}) [1] governs this question. It provides: {} [1]."
+    wrong = verifier.verify(lead.format("a", quote("mistake, inadvertence, surprise")), given)
+    marker = [c for c in wrong.citations if c.kind == "source"][-1]
+    assert marker.status == "misattributed" and not wrong.all_verified
+    assert marker.message.startswith("not in Fed. R. Civ. P. 60(a) (source [1] is Fed. R. Civ.")
+    # crossing from (a) into (b) is not (a)'s words either
+    assert markers(lead.format("a", quote("in a judgment. (b) On motion, the court"))) == [
+        (1, "verified"), (1, "misattributed")
+    ]  # fmt: skip
+    for pin, words in (
+        ("a", "The court may correct a clerical mistake"),  # (a)'s own
+        ("b)(1", "mistake, inadvertence, surprise"),  # (1) of (b)
+        ("b)(1", "the court may relieve a party"),  # (b)'s lead-in, above (1)
+        ("b", "mistake, inadvertence, surprise"),  # under (b)
+    ):
+        assert markers(lead.format(pin, quote(words))) == [(1, "verified")] * 2, pin
+    # the whole rule, or no citation at all: any of its words
+    assert markers(f"Under Fed. R. Civ. P. 60 [1], {quote('excusable neglect')} [1].") == [
+        (1, "verified"), (1, "verified")
+    ]  # fmt: skip
+    assert markers(f"Relief is available for {quote('excusable neglect')} [1].") == [
+        (1, "verified")
+    ]
+    # a later citation of the source resets what its quotes are read under
+    later = (
+        "Fed. R. Civ. P. 60(a) [1] covers clerical mistakes. Fed. R. Civ. P. 60(b)(1) [1] "
+        f"covers {quote('excusable neglect')} [1]."
+    )
+    assert markers(later) == [(1, "verified")] * 3

@@ -1,0 +1,112 @@
+"""Which words of a passage are which subdivision's.
+
+A passage may hold several subdivisions of one provision (`Fed. R. Civ. P. 60(a)–(b)(4)`
+holds (a), then (b) and its items, `Chunk.pinpoints` lists them in order). Its text prints
+each subdivision on its own line, opening with its label, as the law prints it:
+
+    (a) The court may correct a clerical mistake …
+    (b) On motion and just terms, the court may relieve a party … for the following reasons:
+    (1) mistake, inadvertence, surprise, or excusable neglect;
+
+An answer that cites `60(a)` and quotes "mistake, inadvertence, surprise" quotes the passage,
+and sends the lawyer to the wrong subdivision.
+
+- `lines` walks the text's lines beside the pinpoints and says which subdivision each is.
+- `lead` gives the first subdivision's words: what a grounded answer may quote under the
+  passage's first pinpoint (`serving.grounding`).
+- `words_at` gives the words a citation of one pinpoint may quote (what `serving.verify`
+  checks): its own lines, those of the subdivisions under it, and the lead-in of those above
+  it (a lawyer citing `60(b)(1)` may quote (b)'s "the court may relieve a party … for the
+  following reasons").
+
+Where the lines and the labels do not agree (a label written inside a line, a pinpoint with no
+line of its own), nothing is said: None. Over the whole-corpus build the lines read for every
+merged passage of the Federal Rules and the GDPR and all but 33 of 11,857 of the US Code.
+
+    >>> words_at(rule_60, "(a)")
+    '(a) The court may correct a clerical mistake …'
+"""
+
+from __future__ import annotations
+
+import re
+
+from indexing.exact_citations import fold_pinpoint, span_ends
+from indexing.model import Chunk
+
+# the label(s) a line opens with: `(b) `, `(1)(A) `
+_LINE_LABEL = re.compile(r"(?:\([^()\s]{1,8}\))+(?=\s|$)")
+
+
+def _nests(inner: str, outer: str) -> bool:
+    """Whether folded pinpoint `inner` is `outer` or a part of it (`(b)(1)` of `(b)`; every
+    pinpoint of the whole document, `''`)."""
+    return inner == outer or inner.startswith(f"{outer}(") or not outer
+
+
+def lines(
+    chunk: Chunk, text: str | None = None, *, whole: bool = True
+) -> list[tuple[str, str]] | None:
+    """The lines of a passage's text, each with the pinpoint (folded) it is the text of.
+
+    Args:
+        chunk: the passage; its `pinpoints` say which subdivisions it holds, in order.
+        text: the text to read (default the chunk's own; a prompt's cut of it).
+        whole: whether `text` must reach the last of the pinpoints (False for a cut text).
+
+    Returns:
+        `(pinpoint, line)` in order; None when the chunk holds one subdivision only or its
+        lines do not open with its labels in order (nothing can be said of which is which).
+    """
+    pins = [fold_pinpoint(p) for p in chunk.pinpoints]
+    if len(set(pins)) < 2:
+        return None
+    text = chunk.text if text is None else text
+    k = 0
+    out: list[tuple[str, str]] = []
+    for i, line in enumerate(text.split("\n")):
+        opens = _LINE_LABEL.match(line.lstrip())
+        label = fold_pinpoint(opens.group(0)) if opens else ""
+        nxt = pins[k + 1] if k + 1 < len(pins) else None
+        if i == 0:
+            pass  # the passage's first line is its first pinpoint's, labelled or continued
+        elif nxt is not None and label and nxt.endswith(label):
+            k += 1
+        elif label:
+            return None  # a label where the next pinpoint's was expected
+        elif nxt is not None and nxt in pins[: k + 1] and _nests(pins[k], nxt):
+            k += 1  # text after a list, back in a subdivision already open (`''` of § 107)
+        out.append((pins[k], line))
+    if whole and k != len(pins) - 1:
+        return None
+    return out
+
+
+def words_at(chunk: Chunk, pinpoint: str, text: str | None = None) -> str | None:
+    """The words of the passage a citation of it at `pinpoint` may quote.
+
+    Those of the pinpoint's own lines, of the subdivisions under it, and of the lead-in lines
+    of the subdivisions it is under, joined by line breaks in the passage's order. None when
+    `lines` cannot tell the subdivisions apart or the passage has no line at `pinpoint`.
+    """
+    want = fold_pinpoint(pinpoint)
+    walked = lines(chunk, text)
+    if walked is None or not any(_nests(pin, want) for pin, _ in walked):
+        return None
+    return "\n".join(line for pin, line in walked if _nests(pin, want) or _nests(want, pin))
+
+
+def lead(chunk: Chunk) -> str | None:
+    """The words of a passage's first subdivision, whitespace folded as a prompt shows them:
+    the lines of its first pinpoint and of those under it, up to the first line of another
+    (`(a)` of `60(a)–(b)(4)`). None when `lines` cannot tell the subdivisions apart."""
+    walked = lines(chunk)
+    if walked is None:
+        return None
+    first = fold_pinpoint(span_ends(chunk.pinpoint)[0])
+    words: list[str] = []
+    for pin, line in walked:
+        if not _nests(pin, first):
+            break
+        words += line.split()
+    return " ".join(words)
