@@ -10,9 +10,10 @@ backend's Lark syntax) whose every sentence is one of the sources' own:
     <citation of source n> [n] governs this question[ (<title of source n>)]. It provides:
     ##begin_quote##<words of source n, whole words, as the prompt shows them>##end_quote## [n].
 
-The model chooses where its quote begins and where it ends; it can no longer give a source
-another number, cite it at a pinpoint it does not hold, or quote words it does not contain. The
-verifier checks the answer as it checks any other.
+The model chooses where its quote begins and where it ends, and, for a passage that holds
+several subdivisions, which of them it cites (each with its own words only); it can no longer
+give a source another number, cite it at a pinpoint it does not hold, or quote words it does
+not contain. The verifier checks the answer as it checks any other.
 
 Which source: by default the first one, the passage retrieval ranks first. Given the choice
 (`source="any"`, `JURIS_VLLM_GROUNDED_SOURCE=any`), the 135M models chose the governing
@@ -44,7 +45,7 @@ from indexing.exact_citations import span_ends
 from indexing.model import Chunk, Passage
 from serving import answer_format as fmt
 from serving.prompt import Prompt
-from serving.subdivisions import lead
+from serving.subdivisions import blocks, lead
 
 # the sentence between a source's citation and its quote, as training writes it
 GOVERNS = "governs this question"
@@ -100,6 +101,29 @@ def first_subdivision(chunk: Chunk, text: str) -> str:
     return text if found is None else text[: found.start()].strip()
 
 
+def subdivision_claims(chunk: Chunk, text: str) -> list[tuple[str, str]]:
+    """The pinpoint citations a grounded answer may give for words of a merged chunk, each with
+    the words of `text` (the chunk as the prompt shows it) it may quote.
+
+    Every subdivision the chunk shows (`subdivisions.blocks`): `Fed. R. Civ. P. 60(b)(1)` with
+    "(1) mistake, inadvertence, surprise, or excusable neglect;", so an answer can cite the
+    subdivision that governs, not only the span or its first pinpoint. Where the chunk's lines
+    do not show its subdivisions, its first pinpoint with `first_subdivision`'s words.
+    """
+    if chunk.kind == "opinion":
+        return []
+    folded = " ".join(chunk.text.split())
+    found = blocks(chunk) if folded.startswith(text) else None
+    if found is None:
+        first = pinpoint_citation(chunk)
+        return [(first, first_subdivision(chunk, text))] if first != chunk.citation else []
+    return [
+        (f"{chunk.doc_citation}{pinpoint}", text[start:end].strip())
+        for pinpoint, start, end in found
+        if start < len(text)
+    ]
+
+
 def _literal(text: str) -> str:
     """A Lark string literal (JSON's escapes are Lark's)."""
     return json.dumps(text, ensure_ascii=False)
@@ -119,9 +143,10 @@ def answer_grammar(
 
     Returns:
         The grammar: one alternative per source allowed (its citation with a quote of its
-        words, or a merged chunk's first pinpoint with a quote of that subdivision's words
-        (`first_subdivision`); its number; optionally its title; `MIN_QUOTE_WORDS` to
-        `MAX_QUOTE_WORDS` whole words); None when no source has a word to quote.
+        words, or, for a merged chunk, one of its subdivisions with a quote of that
+        subdivision's words (`subdivision_claims`); its number; optionally its title;
+        `MIN_QUOTE_WORDS` to `MAX_QUOTE_WORDS` whole words); None when no source has a word to
+        quote.
     """
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
@@ -130,16 +155,16 @@ def answer_grammar(
         if source == "first" and alternatives:
             break
         chunk = passage.chunk
-        lead = _literal(f" {fmt.cite(n)} {GOVERNS}")
+        governs = _literal(f" {fmt.cite(n)} {GOVERNS}")
         title = f"({_literal(f' ({chunk.title})')})?" if chunk.title else ""
-        middle = f"{lead} {title} {_literal(f'. {PROVIDES} {fmt.QUOTE_BEGIN}')}"
+        middle = f"{governs} {title} {_literal(f'. {PROVIDES} {fmt.QUOTE_BEGIN}')}"
         closing = _literal(f"{fmt.QUOTE_END} {fmt.cite(n)}.")
         # (citation rule, quote lexeme, the words it may quote): the chunk's citation with any
-        # of its words; a merged chunk's first pinpoint with the words of that subdivision only
+        # of its words; each subdivision of a merged chunk with the words of that subdivision
         claims = [(f"cite{n}", f"QUOTE{n}", chunk.citation or chunk.doc_citation, text)]
-        first = pinpoint_citation(chunk)
-        if first != claims[0][2]:
-            claims.append((f"pin{n}", f"PINQUOTE{n}", first, first_subdivision(chunk, text)))
+        for k, (citation, words) in enumerate(subdivision_claims(chunk, text), start=1):
+            if citation != claims[0][2]:
+                claims.append((f"pin{n}_{k}", f"PINQUOTE{n}_{k}", citation, words))
         rules, bodies = [], []
         for cite, quote, citation, words in claims:
             least = min(MIN_QUOTE_WORDS, len(words.split()))

@@ -96,17 +96,47 @@ def words_at(chunk: Chunk, pinpoint: str, text: str | None = None) -> str | None
     return "\n".join(line for pin, line in walked if _nests(pin, want) or _nests(want, pin))
 
 
-def lead(chunk: Chunk) -> str | None:
-    """The words of a passage's first subdivision, whitespace folded as a prompt shows them:
-    the lines of its first pinpoint and of those under it, up to the first line of another
-    (`(a)` of `60(a)–(b)(4)`). None when `lines` cannot tell the subdivisions apart."""
+def blocks(chunk: Chunk) -> list[tuple[str, int, int]] | None:
+    """Where each subdivision of a passage stands in its text as a prompt shows it (whitespace
+    folded): `(pinpoint, start, end)` for each of its label pinpoints (as `Chunk.pinpoints`
+    writes them), in order, its words running from its own line through the lines of those
+    under it. What a grounded answer citing the passage at that pinpoint may quote
+    (`serving.grounding`). None when `lines` cannot tell the subdivisions apart."""
     walked = lines(chunk)
     if walked is None:
         return None
-    first = fold_pinpoint(span_ends(chunk.pinpoint)[0])
-    words: list[str] = []
+    spans: list[tuple[str, int, int]] = []  # (folded pinpoint, start, end) of each line
+    at = 0
     for pin, line in walked:
-        if not _nests(pin, first):
-            break
-        words += line.split()
-    return " ".join(words)
+        words = " ".join(line.split())
+        if words:
+            spans.append((pin, at, at + len(words)))
+            at += len(words) + 1
+    out: list[tuple[str, int, int]] = []
+    seen: set[str] = set()
+    for pinpoint in chunk.pinpoints:
+        pin = fold_pinpoint(pinpoint)
+        if not pin or pin in seen:
+            continue
+        seen.add(pin)
+        first = next((i for i, (p, _, _) in enumerate(spans) if p == pin), None)
+        if first is None:
+            continue
+        last = first
+        while last + 1 < len(spans) and _nests(spans[last + 1][0], pin):
+            last += 1
+        out.append((pinpoint, spans[first][1], spans[last][2]))
+    return out
+
+
+def lead(chunk: Chunk) -> str | None:
+    """The words of a passage's first subdivision, whitespace folded as a prompt shows them:
+    the lines of its first pinpoint and of those under it, up to the first line of another
+    (`(a)` of `60(a)–(b)(4)`). None when `blocks` cannot tell."""
+    found = blocks(chunk)
+    if not found:
+        return None
+    pinpoint, start, end = found[0]
+    if start or fold_pinpoint(pinpoint) != fold_pinpoint(span_ends(chunk.pinpoint)[0]):
+        return None
+    return " ".join(chunk.text.split())[:end]

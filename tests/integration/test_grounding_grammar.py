@@ -2,7 +2,7 @@
 tokenizer: the trained format with a source's own number, citation and words passes; another
 number, words the source lacks, a label for a quote, a quote opening on a comma or on the rest of
 a label, or a decline do not; by default only the first source may be cited, and a merged
-passage's first pinpoint only with words of that subdivision."""
+passage's subdivisions only with words of their own."""
 
 from __future__ import annotations
 
@@ -113,9 +113,7 @@ def test_the_default_grammar_cites_the_first_source_from_a_whole_word(
     assert verdicts == [True, True, False, False, False]
 
 
-def test_a_merged_passages_first_pinpoint_quotes_only_its_own_words(
-    real_model_dir, slice_retriever
-):
+def test_a_merged_passages_subdivisions_quote_only_their_own_words(real_model_dir, slice_retriever):
     chunk = slice_retriever.search("fair use of a copyrighted work for teaching", 1)[0].chunk
     merged = dataclasses.replace(
         chunk,
@@ -150,3 +148,19 @@ def test_a_merged_passages_first_pinpoint_quotes_only_its_own_words(
         ],
     )
     assert verdicts == [True, True, True, False, False]
+
+    # a passage printed as the corpus prints it, a subdivision a line: each may be cited
+    lined = dataclasses.replace(merged, text=text.replace(" (b) ", "\n(b) "))
+    shown = " ".join(lined.text.split())
+    second = f"{chunk.doc_citation}(b)"
+    verdicts = accepted(
+        real_model_dir,
+        answer_grammar([Passage(lined, 1.0)], [shown]) or "",
+        [
+            answer(second, "The court should state on the record"),
+            answer(first, "A party may move for summary judgment"),
+            answer(second, "A party may move for summary judgment"),
+            answer(second, "close of discovery. (b) The court should"),
+        ],
+    )
+    assert verdicts == [True, True, False, False]

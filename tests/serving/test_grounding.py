@@ -65,17 +65,17 @@ def test_a_merged_passage_is_cited_whole_or_at_its_first_pinpoint(passages):
     text = "(1) the purpose and character of the use, see clause (2) here; (2) the nature of work"
     grammar = rules(answer_grammar([Passage(merged, 1.0)], [text]) or "")
     assert grammar["cite1"] == '"17 U.S.C. § 107(1)–(2)"'
-    assert grammar["pin1"] == '"17 U.S.C. § 107(1)"'
-    assert grammar["source1"].startswith("cite1 ") and " | pin1 " in grammar["source1"]
+    assert grammar["pin1_1"] == '"17 U.S.C. § 107(1)"'
+    assert grammar["source1"].startswith("cite1 ") and " | pin1_1 " in grammar["source1"]
     quoted = {
         name: json.loads(grammar[name].split(" & %regex ", 1)[1])["substring_words"]
-        for name in ("QUOTE1", "PINQUOTE1")
+        for name in ("QUOTE1", "PINQUOTE1_1")
     }
     # the whole span may be quoted under the span's citation; under (1), only the words before
     # the first " (2) " (here a cross-reference, which cuts sooner than the subdivision does)
     assert quoted == {
         "QUOTE1": text,
-        "PINQUOTE1": "(1) the purpose and character of the use, see clause",
+        "PINQUOTE1_1": "(1) the purpose and character of the use, see clause",
     }
     assert first_subdivision(merged, "(1) whole words (2)") == "(1) whole words"
     cross = "(1) under Rule 41(2), see (2)(A) and (2) more"
@@ -89,7 +89,7 @@ def test_a_merged_passage_is_cited_whole_or_at_its_first_pinpoint(passages):
     )
 
 
-def test_a_merged_passage_s_lines_say_where_its_first_subdivision_ends(passages):
+def test_a_merged_passage_s_lines_say_where_each_subdivision_stands(passages):
     # 39 U.S.C. § 410(a)–(b): read by its labels alone, (a) would end at its own
     # cross-reference, "(a) Except as provided by subsection"
     text = (
@@ -106,8 +106,17 @@ def test_a_merged_passage_s_lines_say_where_its_first_subdivision_ends(passages)
     # the prompt's cut of a long passage: what it shows of (a)
     assert first_subdivision(merged, shown[:40]) == shown[:40]
     grammar = rules(answer_grammar([Passage(merged, 1.0)], [shown]) or "")
-    quoted = json.loads(grammar["PINQUOTE1"].split(" & %regex ", 1)[1])["substring_words"]
-    assert grammar["pin1"] == '"39 U.S.C. § 410(a)"' and quoted.endswith("the Postal Service.")
+    quoted = {
+        grammar[f"pin1_{k}"]: json.loads(grammar[f"PINQUOTE1_{k}"].split(" & %regex ", 1)[1])
+        for k in (1, 2)
+    }
+    # each subdivision the passage shows may be cited with its own words
+    assert quoted == {
+        '"39 U.S.C. § 410(a)"': {"substring_words": text.split("\n")[0]},
+        '"39 U.S.C. § 410(b)"': {"substring_words": text.split("\n")[1]},
+    }
+    cut = rules(answer_grammar([Passage(merged, 1.0)], [shown[:40]]) or "")
+    assert cut["pin1_1"] == '"39 U.S.C. § 410(a)"' and "pin1_2" not in cut  # (b) not shown
 
 
 def test_quotes_are_bounded_and_text_is_escaped(passages):
