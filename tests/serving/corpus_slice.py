@@ -8,6 +8,7 @@ the integration tests use the real index (`tests/support/index_slice.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -145,6 +146,19 @@ def slice_chunks() -> list[Chunk]:
             "gdpr:art17", "2016", "GDPR Art. 17(1)", "GDPR Art. 17", "(1)", GDPR_17_1, 0, **gdpr
         ),  # type: ignore[arg-type]
     ]
+
+
+def merged_passage(
+    chunk: Chunk, text: str, pinpoints: Sequence[str], doc_citation: str = "", doc_id: str = ""
+) -> Chunk:
+    """`chunk` made a passage that holds several subdivisions, as the chunker merges them:
+    its `text` (a subdivision a line), its `pinpoints` in order, its span and citation."""
+    doc_citation = doc_citation or chunk.doc_citation
+    span = f"{pinpoints[0]}–{pinpoints[-1]}"
+    return dataclasses.replace(
+        chunk, doc_id=doc_id or chunk.doc_id, doc_citation=doc_citation, pinpoint=span,
+        citation=f"{doc_citation}{span}", pinpoints=tuple(pinpoints), text=text,
+    )  # fmt: skip
 
 
 def _terms(text: str) -> set[str]:

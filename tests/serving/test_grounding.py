@@ -17,6 +17,7 @@ from serving.grounding import (
     pinpoint_citation,
 )
 from serving.prompt import build_messages
+from tests.serving.corpus_slice import merged_passage
 
 pytestmark = pytest.mark.unit
 
@@ -97,10 +98,7 @@ def test_a_merged_passage_s_lines_say_where_each_subdivision_stands(passages):
         "to the exercise of the powers of the Postal Service.\n(b) The following provisions "
         "shall apply to the Postal Service: section 552 of title 5."
     )
-    merged = dataclasses.replace(
-        passages[1].chunk, citation="39 U.S.C. § 410(a)–(b)", doc_citation="39 U.S.C. § 410",
-        pinpoint="(a)–(b)", pinpoints=("(a)", "(b)"), text=text,
-    )  # fmt: skip
+    merged = merged_passage(passages[1].chunk, text, ("(a)", "(b)"), "39 U.S.C. § 410")
     shown = " ".join(text.split())
     assert first_subdivision(merged, shown) == text.split("\n")[0]
     # the prompt's cut of a long passage: what it shows of (a)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from indexing.chunking import Chunker
 from legal_corpus.adapters import make_adapter
 from serving.grounding import first_subdivision, pinpoint_citation
 from serving.subdivisions import lead, lines, words_at
+from tests.serving.corpus_slice import merged_passage
 
 # Fed. R. Civ. P. 60(a)–(b)(4), as the whole-corpus build stores it (shortened)
 RULE_60 = (
@@ -21,9 +21,7 @@ RULE_60 = (
 
 
 def merged(chunk, text=RULE_60, pinpoints=("(a)", "(b)", "(b)(1)", "(b)(2)")):
-    return dataclasses.replace(
-        chunk, text=text, pinpoint=f"{pinpoints[0]}–{pinpoints[-1]}", pinpoints=pinpoints
-    )
+    return merged_passage(chunk, text, pinpoints)
 
 
 def test_each_line_is_the_subdivision_its_label_opens(passages):

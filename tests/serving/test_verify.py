@@ -9,7 +9,7 @@ import pytest
 from indexing.model import Passage
 from serving.answer_format import quote, quoted_in
 from serving.verify import pinpoints_compatible
-from tests.serving.corpus_slice import USC_107_1
+from tests.serving.corpus_slice import USC_107_1, merged_passage
 
 pytestmark = pytest.mark.unit
 
@@ -258,11 +258,9 @@ def test_a_quote_read_under_one_subdivision_of_a_merged_passage_is_in_its_words(
         "(b) On motion, the court may relieve a party from a final judgment for the following "
         "reasons:\n(1) mistake, inadvertence, surprise, or excusable neglect;"
     )
-    rule = dataclasses.replace(
-        passages[1].chunk, doc_id="frcp:60", doc_citation="Fed. R. Civ. P. 60",
-        citation="Fed. R. Civ. P. 60(a)–(b)(1)", pinpoint="(a)–(b)(1)",
-        pinpoints=("(a)", "(b)", "(b)(1)"), text=text,
-    )  # fmt: skip
+    rule = merged_passage(
+        passages[1].chunk, text, ("(a)", "(b)", "(b)(1)"), "Fed. R. Civ. P. 60", "frcp:60"
+    )
     given = [Passage(rule, 1.0)]
 
     def markers(answer):
