@@ -12,8 +12,9 @@ An answer that cites `60(a)` and quotes "mistake, inadvertence, surprise" quotes
 and sends the lawyer to the wrong subdivision.
 
 - `lines` walks the text's lines beside the pinpoints and says which subdivision each is.
-- `lead` gives the first subdivision's words: what a grounded answer may quote under the
-  passage's first pinpoint (`serving.grounding`).
+- `blocks` says where each subdivision's words stand in the text as a prompt shows it: what
+  a grounded answer may quote under that subdivision's pinpoint (`serving.grounding`); `lead`
+  gives the first one's words.
 - `words_at` gives the words a citation of one pinpoint may quote (what `serving.verify`
   checks): its own lines, those of the subdivisions under it, and the lead-in of those above
   it (a lawyer citing `60(b)(1)` may quote (b)'s "the court may relieve a party … for the
@@ -82,7 +83,7 @@ def lines(
     return out
 
 
-def words_at(chunk: Chunk, pinpoint: str, text: str | None = None) -> str | None:
+def words_at(chunk: Chunk, pinpoint: str) -> str | None:
     """The words of the passage a citation of it at `pinpoint` may quote.
 
     Those of the pinpoint's own lines, of the subdivisions under it, and of the lead-in lines
@@ -90,7 +91,7 @@ def words_at(chunk: Chunk, pinpoint: str, text: str | None = None) -> str | None
     `lines` cannot tell the subdivisions apart or the passage has no line at `pinpoint`.
     """
     want = fold_pinpoint(pinpoint)
-    walked = lines(chunk, text)
+    walked = lines(chunk)
     if walked is None or not any(_nests(pin, want) for pin, _ in walked):
         return None
     return "\n".join(line for pin, line in walked if _nests(pin, want) or _nests(want, pin))

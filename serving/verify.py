@@ -262,6 +262,7 @@ def _quoted_elsewhere(
                     and holds(passages[n - 1].chunk, cit.doc_id, cit.pinpoint)
                 ):
                     named.append((cit.start, n, cit))
+    named.sort(key=lambda item: item[0])
     out = list(markers)
     for i, m in enumerate(markers):
         if m.status != "verified" or m.n is None or not m.quotes or m.kind != "source":
