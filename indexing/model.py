@@ -95,7 +95,8 @@ class Relevance:
             govern it before relying on an answer written from them.
         not_held: places the question names whose law the index holds none of
             (`indexing.places`); a question the signal doubts that names one is not
-            answered.
+            answered, and one it trusts that names only other countries is answered and
+            `weak`.
     """
 
     probability: float | None

@@ -53,7 +53,7 @@ from indexing.model import Chunk, Passage, Relevance, SearchFilters
 from indexing.model_record import build_sparse_format, check_build_model
 from indexing.opener import BuildOpener, IndexUnavailable
 from indexing.per_build import PerBuild
-from indexing.places import PlaceFinder, not_held
+from indexing.places import PlaceFinder, abroad, not_held
 from indexing.relevance import RelevanceModel, load_relevance
 from indexing.rerank import CrossEncoderReranker, configured_reranker
 from indexing.settings import IndexSettings
@@ -739,13 +739,14 @@ class Retriever:
     def _placed(
         self, query: str, passages: Sequence[Passage], relevance: Relevance | None
     ) -> Relevance | None:
-        """`relevance`, not answered when the signal doubts the question (declined, or in
-        its caution band) and the question names a place whose law the build holds none of
-        and no passage names (`indexing.places`)."""
+        """`relevance` with the places the question names whose law the build holds none of
+        and no passage names (`indexing.places`): when the signal doubts the question
+        (declined, or in its caution band), any such place, and the question is not
+        answered; when it trusts it, places that are all another country's (`abroad`), and
+        the question stays answered, marked a weak match."""
         if relevance is None or self.places is None:
             return relevance
-        if relevance.answered and not relevance.weak:
-            return relevance
+        trusted = relevance.answered and not relevance.weak
         places = self.places.places(query)
         if not places:
             return relevance
@@ -757,6 +758,9 @@ class Retriever:
                 self._held[key] = store.count(Where((Match("jurisdiction", jurisdiction),))) > 0
             return self._held[key]
 
+        if trusted:
+            foreign = abroad(places, passages, holds)
+            return replace(relevance, weak=True, not_held=foreign) if foreign else relevance
         missing = not_held(places, passages, holds)
         if not missing:
             return relevance

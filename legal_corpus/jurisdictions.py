@@ -12,11 +12,14 @@ law of the place a question is about (`indexing.places`).
     'us'
     >>> jurisdiction_of("Ontario") is None
     True
+    >>> country_of("Ontario"), law_applying("Ontario"), law_applying("Texas")
+    ('CA', (), ('us-tx', 'us'))
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # fmt: off
 US_STATES = {
@@ -52,6 +55,16 @@ _NAMED = {
     "republic of india": "in",
 }
 _BY_NAME = {name.lower(): f"us-{code}" for name, code in US_STATES.items()}
+# the countries (ISO 3166-1 alpha-2) where EU law applies: the member states, and the EEA
+# states that take in the GDPR (Iceland, Liechtenstein, Norway)
+# fmt: off
+EU_LAW_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+})
+# fmt: on
+# a country -> the jurisdiction whose law applies throughout it
+_COUNTRY_LAW = {"US": "us", "IN": "in", **{c: "eu" for c in EU_LAW_COUNTRIES}}
 _BY_POSTAL = {code.upper(): f"us-{code}" for code in US_STATES.values()}
 
 
@@ -70,3 +83,48 @@ def jurisdiction_of(place: str) -> str | None:
     if found is None and re.fullmatch(r"[A-Z]{2}", place.strip()):
         found = _BY_POSTAL.get(place.strip())
     return found
+
+
+def country_of(place: str) -> str | None:
+    """The ISO 3166-1 code of the country a place is ("Japan": `JP`), or lies in when ISO
+    3166-2 names it as a country's first-level subdivision ("Ontario": `CA`, "England": `GB`,
+    "New York": `US`), by pycountry's tables; None for a city, a region ISO does not name
+    that way, a union ("the EU"), or without pycountry installed. A state's name is the
+    state's ("Georgia": `US`)."""
+    if (jurisdiction_of(place) or "").startswith("us"):
+        return "US"
+    name = re.sub(r"[’']s$", "", place.strip())
+    name = re.sub(r"^the\s+", "", name, flags=re.IGNORECASE)
+    if not name:
+        return None
+    try:
+        import pycountry
+    except ImportError:
+        return None
+    try:
+        return str(pycountry.countries.lookup(name).alpha_2)
+    except LookupError:
+        return _subdivisions().get(name.lower())
+
+
+@lru_cache(maxsize=1)
+def _subdivisions() -> dict[str, str]:
+    """First-level subdivision name (lower case) -> its country's code; a name two countries
+    share is left out."""
+    import pycountry
+
+    found: dict[str, set[str]] = {}
+    for sub in pycountry.subdivisions:
+        if getattr(sub, "parent_code", None) is None:
+            found.setdefault(str(sub.name).lower(), set()).add(str(sub.country_code))
+    return {name: next(iter(codes)) for name, codes in found.items() if len(codes) == 1}
+
+
+def law_applying(place: str) -> tuple[str, ...]:
+    """The jurisdiction codes whose law applies in a place: its own (`jurisdiction_of`) and
+    that of the country or union it lies in (federal law in a state, EU law in a member
+    state); () for another country, its provinces, or a place neither names."""
+    codes = [jurisdiction_of(place)]
+    country = country_of(place)
+    codes.append(_COUNTRY_LAW.get(country) if country else None)
+    return tuple(dict.fromkeys(c for c in codes if c))

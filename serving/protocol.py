@@ -223,7 +223,8 @@ class AskResponse(BaseModel):
         description="places the question names whose law the index holds none of (no "
         "passage of their jurisdiction, none of the enacted law found headed by their name); "
         "a question retrieval doubts that names one is not answered (`declined_by`: "
-        "`retrieval`)",
+        "`retrieval`); one it trusts that names only other countries is answered with "
+        "`weak_match`",
     )
     timings: dict[str, float] = Field(
         default_factory=dict,

@@ -383,6 +383,12 @@ def print_answer(body: dict, streamed: bool = False) -> None:
     if body.get("answered") is False:
         reason = not_answered_reason(body)
         print(f"NOT ANSWERED: {reason}; the passages are the nearest ones, not an answer")
+    elif body.get("weak_match") and body.get("not_held"):
+        names, them = place_names(body["not_held"])
+        print(
+            f"WEAK MATCH: the question names {names}, and the indexed sources hold no law of "
+            f"{them}; the passages may not govern it: check them before relying on the answer"
+        )
     elif body.get("weak_match"):
         print(
             f"WEAK MATCH: retrieval matched these passages to the question only weakly "

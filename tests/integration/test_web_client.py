@@ -623,6 +623,30 @@ def test_a_question_the_sources_do_not_address_is_shown_as_not_answered(
     assert page.locator("#answer a.cite-ref").count() >= 1
 
 
+def test_a_trusted_answer_naming_another_country_says_so_above_the_answer(
+    declining_gateway: str, open_page: Any, web_keys: dict[str, Any]
+) -> None:
+    """Trusted by the signal, but the only place it names is a province of Canada, whose law
+    the slice holds none of: answered, under a banner that names the place."""
+    from tests.serving.test_not_addressed import ADDRESSED
+
+    page = open_page(declining_gateway)
+    save_key(page, web_keys["user"])
+    ask(page, ADDRESSED.removesuffix("?") + " in Ontario?")
+    page.wait_for_selector("#answer[data-state='done']")
+    banner = page.locator("#weak-match")
+    assert banner.is_visible(), "no banner"
+    said = banner.inner_text()
+    assert "The question names Ontario, and the indexed sources hold no law of it" in said, said
+    assert not page.locator("#not-addressed").is_visible()
+    assert page.locator("#answer a.cite-ref").count() >= 1  # answered all the same
+    page.click("#copy")  # a copied answer names the place too
+    page.wait_for_selector("#status[data-state='copied']")
+    assert "Weak match: the question names Ontario" in page.evaluate(
+        "navigator.clipboard.readText()"
+    )
+
+
 def test_an_answer_from_weakly_matched_passages_says_so_above_the_answer(
     slice_retriever: Any, open_page: Any, web_keys: dict[str, Any]
 ) -> None:

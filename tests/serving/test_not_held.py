@@ -1,6 +1,8 @@
 """A question the relevance signal doubts that names a place whose law the index holds none of
-is not answered, and the gateway says which place (`indexing.places`); a place the index
-holds, or one named in a question the signal trusts, changes nothing."""
+is not answered, and the gateway says which place (`indexing.places`); one the signal trusts
+that names only another country's place (a province of Canada) is answered, marked a weak
+match naming it; a place the index holds, and a city, a state or an EU member state named in
+a trusted question, change nothing."""
 
 from __future__ import annotations
 
@@ -47,9 +49,45 @@ def test_a_doubted_question_naming_a_place_not_held_is_declined(doubting):
     assert us is not None and us.answered and us.weak and us.not_held == ()
 
 
-def test_a_place_named_in_a_question_the_signal_trusts_changes_nothing(calibrated):  # noqa: F811
-    relevance = calibrated.search_assessed(IN_ONTARIO, top_k=6)[1]
-    assert relevance is not None and relevance.answered and relevance.not_held == ()
+@pytest.mark.parametrize("place", ["London", "France", "New York"])
+def test_a_city_a_member_state_or_a_state_named_in_a_trusted_question_changes_nothing(
+    calibrated,  # noqa: F811
+    place,
+):
+    # a city is not known to be a country; EU law applies in France, federal law in New York
+    question = ADDRESSED.removesuffix("?") + f" in {place}?"
+    relevance = calibrated.search_assessed(question, top_k=6)[1]
+    assert relevance is not None and relevance.answered and not relevance.weak
+    assert relevance.not_held == ()
+
+
+def test_a_trusted_question_naming_only_another_country_is_answered_as_a_weak_match(
+    calibrated,  # noqa: F811
+):
+    # trusted without the place; events abroad may still be under the law the index holds
+    plain = calibrated.search_assessed(ADDRESSED, top_k=6)[1]
+    assert plain is not None and plain.answered and not plain.weak
+    passages, ontario = calibrated.search_assessed(IN_ONTARIO, top_k=6)
+    assert ontario is not None and ontario.answered and ontario.weak
+    assert ontario.not_held == ("Ontario",)
+    assert passages and passages[0].chunk.doc_id == "usc:17/107"
+
+
+def test_the_api_and_the_demo_name_the_country_of_a_weak_match(
+    calibrated,  # noqa: F811
+    keys_file,
+    user_key,
+    tmp_path,
+    capsys,
+):
+    with gateway_client(calibrated, keys_file, tmp_path) as client:
+        body = client.post("/v1/ask", json={"question": IN_ONTARIO}, headers=auth(user_key)).json()
+    assert body["answered"] is True and body["declined_by"] is None
+    assert body["weak_match"] is True and body["not_held"] == ["Ontario"]
+    assert body["citations"]  # answered from the passages, verified as ever
+    print_answer(body)
+    said = "WEAK MATCH: the question names Ontario, and the indexed sources hold no law of it"
+    assert said in capsys.readouterr().out
 
 
 def test_places_are_not_read_when_turned_off(doubting):

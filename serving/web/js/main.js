@@ -431,21 +431,25 @@ function showIndexNote(box, note) {
   box.hidden = !note;
 }
 
+/** "the question names X, and the indexed sources hold no law of it" for the places a
+ * question names whose law the index holds none of (`not_held`); "" for none. */
+function placesNotHeld(response) {
+  const places = response.not_held || [];
+  if (!places.length) return "";
+  const names =
+    places.length === 1
+      ? places[0]
+      : `${places.slice(0, -1).join(", ")} and ${places[places.length - 1]}`;
+  return `the question names ${names}, and the indexed sources hold no law of ${places.length === 1 ? "it" : "them"}`;
+}
+
 /** Why the question was not answered, by who found so (`declined_by`), and the places it
  * names whose law the index holds none of (`not_held`). */
 function notAddressedReason(response) {
   if (response.declined_by === "model") {
     return "the model found that the passages it was given do not answer this question";
   }
-  const places = response.not_held || [];
-  if (places.length) {
-    const names =
-      places.length === 1
-        ? places[0]
-        : `${places.slice(0, -1).join(", ")} and ${places[places.length - 1]}`;
-    return `the question names ${names}, and the indexed sources hold no law of ${places.length === 1 ? "it" : "them"}`;
-  }
-  return "the indexed sources do not appear to address this question";
+  return placesNotHeld(response) || "the indexed sources do not appear to address this question";
 }
 
 function showNotAddressed(response) {
@@ -462,16 +466,21 @@ function showNotAddressed(response) {
   $("cards-heading").textContent = "Nearest passages (not an answer)";
 }
 
-/** An answer written from passages retrieval matched only weakly (`weak_match`). */
+/** An answer written from passages retrieval matched only weakly (`weak_match`), or that
+ * names only places abroad whose law the index holds none of (`not_held`). */
 function showWeakMatch(response) {
   const box = $("weak-match");
   clear(box);
   const relevance =
     response.relevance == null ? "" : ` (relevance ${response.relevance.toFixed(2)})`;
+  const places = placesNotHeld(response);
   append(
     box,
     el("strong", { text: "Weak match: " }),
-    `retrieval matched these passages to the question only weakly${relevance}. ` +
+    (places
+      ? `${places[0].toUpperCase()}${places.slice(1)}; the passages are the indexed law ` +
+        "nearest the question. "
+      : `retrieval matched these passages to the question only weakly${relevance}. `) +
       "They may not govern it, even where every citation is verified: check them before " +
       "relying on this answer.",
   );

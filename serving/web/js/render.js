@@ -257,7 +257,10 @@ export function renderLegal(list, response, onOpen) {
 export function answerAsText(response) {
   const lines = [response.answer.trim(), "", "Sources:"];
   if (response.weak_match) {
-    const note = "Weak match: retrieval matched these sources to the question only weakly; check that they govern it.";
+    const places = response.not_held || [];
+    const note = places.length
+      ? `Weak match: the question names ${places.join(", ")}, and the indexed sources hold no law of ${places.length === 1 ? "it" : "them"}; check that these sources govern it.`
+      : "Weak match: retrieval matched these sources to the question only weakly; check that they govern it.";
     lines.splice(1, 0, "", note);
   }
   const statuses = statusByNumber(response);
