@@ -7,6 +7,7 @@ import { watchIndex } from "./indexbanner.js";
 import {
   answerAsText,
   passageCard,
+  placesNotHeld,
   renderAnswer,
   renderCards,
   renderLegal,
@@ -429,18 +430,6 @@ async function loadModels() {
 function showIndexNote(box, note) {
   box.textContent = note ? note.message : "";
   box.hidden = !note;
-}
-
-/** "the question names X, and the indexed sources hold no law of it" for the places a
- * question names whose law the index holds none of (`not_held`); "" for none. */
-function placesNotHeld(response) {
-  const places = response.not_held || [];
-  if (!places.length) return "";
-  const names =
-    places.length === 1
-      ? places[0]
-      : `${places.slice(0, -1).join(", ")} and ${places[places.length - 1]}`;
-  return `the question names ${names}, and the indexed sources hold no law of ${places.length === 1 ? "it" : "them"}`;
 }
 
 /** Why the question was not answered, by who found so (`declined_by`), and the places it

@@ -253,13 +253,25 @@ export function renderLegal(list, response, onOpen) {
   }
 }
 
+/** "the question names X, and the indexed sources hold no law of it" for the places a
+ * question names whose law the index holds none of (`not_held`); "" for none. */
+export function placesNotHeld(response) {
+  const places = response.not_held || [];
+  if (!places.length) return "";
+  const names =
+    places.length === 1
+      ? places[0]
+      : `${places.slice(0, -1).join(", ")} and ${places[places.length - 1]}`;
+  return `the question names ${names}, and the indexed sources hold no law of ${places.length === 1 ? "it" : "them"}`;
+}
+
 /** Plain text of the answer with its citations, for the clipboard. */
 export function answerAsText(response) {
   const lines = [response.answer.trim(), "", "Sources:"];
   if (response.weak_match) {
-    const places = response.not_held || [];
-    const note = places.length
-      ? `Weak match: the question names ${places.join(", ")}, and the indexed sources hold no law of ${places.length === 1 ? "it" : "them"}; check that these sources govern it.`
+    const places = placesNotHeld(response);
+    const note = places
+      ? `Weak match: ${places}; check that these sources govern it.`
       : "Weak match: retrieval matched these sources to the question only weakly; check that they govern it.";
     lines.splice(1, 0, "", note);
   }
