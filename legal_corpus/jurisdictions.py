@@ -63,6 +63,15 @@ EU_LAW_COUNTRIES = frozenset({
     "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
 })
 # fmt: on
+# common English names of countries that ISO 3166 (and so pycountry) spells otherwise
+# fmt: off
+_COUNTRY_NAMES = {
+    "uk": "GB", "britain": "GB", "great britain": "GB", "wales": "GB", "russia": "RU",
+    "turkey": "TR", "uae": "AE", "korea": "KR", "holland": "NL", "burma": "MM",
+    "ivory coast": "CI", "swaziland": "SZ", "cape verde": "CV", "macedonia": "MK",
+    "brunei": "BN", "vatican": "VA", "palestine": "PS",
+}
+# fmt: on
 # a country -> the jurisdiction whose law applies throughout it
 _COUNTRY_LAW = {"US": "us", "IN": "in", **{c: "eu" for c in EU_LAW_COUNTRIES}}
 _BY_POSTAL = {code.upper(): f"us-{code}" for code in US_STATES.values()}
@@ -97,6 +106,8 @@ def country_of(place: str) -> str | None:
     name = re.sub(r"^the\s+", "", name, flags=re.IGNORECASE)
     if not name:
         return None
+    if _key(name) in _COUNTRY_NAMES:
+        return _COUNTRY_NAMES[_key(name)]
     try:
         import pycountry
     except ImportError:

@@ -40,6 +40,8 @@ def test_a_place_maps_to_its_jurisdiction_code(place, code):
     [
         ("Japan", "JP", ()),
         ("the United Kingdom", "GB", ()),
+        ("the U.K.", "GB", ()),  # a name ISO spells otherwise
+        ("Russia", "RU", ()),
         ("Ontario", "CA", ()),  # a province: ISO 3166-2
         ("England", "GB", ()),
         ("Texas", "US", ("us-tx", "us")),  # federal law applies in a state
