@@ -44,7 +44,7 @@ from typing import Any
 
 from indexing.model import Passage
 from legal_corpus.adapters.rulings import SPACY_MODEL
-from legal_corpus.jurisdictions import country_of, jurisdiction_of, law_applying
+from legal_corpus.jurisdictions import country_of, jurisdiction_of, laws_of
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ def abroad(
     places: Sequence[Place], passages: Sequence[Passage], holds: Callable[[str], bool]
 ) -> tuple[str, ...]:
     """The names of `places` when every one is a country, or lies in one, whose law the index
-    holds none of (`law_applying`: a state is under federal law, a member state under EU law)
+    holds none of (`laws_of`: a state is under federal law, a member state under EU law)
     and no passage names (as `not_held`); () when the question names any other place.
 
     What marks a question the relevance signal trusts a weak match: "copyright in Japan" may
@@ -195,7 +195,8 @@ def abroad(
     foreign = [
         p
         for p in places
-        if p.country is not None and not any(holds(code) for code in law_applying(p.name))
+        if p.country is not None
+        and not any(holds(code) for code in laws_of(p.jurisdiction, p.country))
     ]
     if not foreign or len(foreign) < len(places):
         return ()

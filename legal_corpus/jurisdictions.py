@@ -106,8 +106,9 @@ def country_of(place: str) -> str | None:
     name = re.sub(r"^the\s+", "", name, flags=re.IGNORECASE)
     if not name:
         return None
-    if _key(name) in _COUNTRY_NAMES:
-        return _COUNTRY_NAMES[_key(name)]
+    known = _COUNTRY_NAMES.get(_key(name))
+    if known:
+        return known
     try:
         import pycountry
     except ImportError:
@@ -135,7 +136,10 @@ def law_applying(place: str) -> tuple[str, ...]:
     """The jurisdiction codes whose law applies in a place: its own (`jurisdiction_of`) and
     that of the country or union it lies in (federal law in a state, EU law in a member
     state); () for another country, its provinces, or a place neither names."""
-    codes = [jurisdiction_of(place)]
-    country = country_of(place)
-    codes.append(_COUNTRY_LAW.get(country) if country else None)
+    return laws_of(jurisdiction_of(place), country_of(place))
+
+
+def laws_of(jurisdiction: str | None, country: str | None) -> tuple[str, ...]:
+    """`law_applying` for a place already read: its jurisdiction code and its country's."""
+    codes = (jurisdiction, _COUNTRY_LAW.get(country) if country else None)
     return tuple(dict.fromkeys(c for c in codes if c))

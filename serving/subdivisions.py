@@ -45,15 +45,13 @@ def _nests(inner: str, outer: str) -> bool:
     return inner == outer or inner.startswith(f"{outer}(") or not outer
 
 
-def lines(
-    chunk: Chunk, text: str | None = None, *, whole: bool = True
-) -> list[tuple[str, str]] | None:
+def lines(chunk: Chunk, *, whole: bool = True) -> list[tuple[str, str]] | None:
     """The lines of a passage's text, each with the pinpoint (folded) it is the text of.
 
     Args:
         chunk: the passage; its `pinpoints` say which subdivisions it holds, in order.
-        text: the text to read (default the chunk's own; a prompt's cut of it).
-        whole: whether `text` must reach the last of the pinpoints (False for a cut text).
+        whole: whether its text must reach the last of the pinpoints (False for a text cut
+            short).
 
     Returns:
         `(pinpoint, line)` in order; None when the chunk holds one subdivision only or its
@@ -62,10 +60,9 @@ def lines(
     pins = [fold_pinpoint(p) for p in chunk.pinpoints]
     if len(set(pins)) < 2:
         return None
-    text = chunk.text if text is None else text
     k = 0
     out: list[tuple[str, str]] = []
-    for i, line in enumerate(text.split("\n")):
+    for i, line in enumerate(chunk.text.split("\n")):
         opens = _LINE_LABEL.match(line.lstrip())
         label = fold_pinpoint(opens.group(0)) if opens else ""
         nxt = pins[k + 1] if k + 1 < len(pins) else None

@@ -272,7 +272,9 @@ def _quoted_elsewhere(
             continue
         cit, chunk = under[-1], passages[m.n - 1].chunk
         allowed = words_at(chunk, cit.pinpoint)
-        bad = [q for q in m.quotes if allowed is not None and not fmt.quoted_in(q, allowed)]
+        if allowed is None:
+            continue
+        bad = [q for q in m.quotes if not fmt.quoted_in(q, allowed)]
         if bad:
             out[i] = replace(
                 m,
