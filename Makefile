@@ -172,6 +172,7 @@ eval: setup ## retrieval evaluation (AILA 2019, cited precedents; lawyers' quest
 		$(PY) -m indexing eval-doctrine --split dev > var/eval/doctrine-dev.txt && cat var/eval/doctrine-dev.txt && \
 		$(PY) -m indexing eval-doctrine --split test > var/eval/doctrine-test.txt && cat var/eval/doctrine-test.txt && \
 		$(PY) -m indexing eval-doctrine --questions indexing/eval/benchmarks/doctrine_fresh.jsonl --split test > var/eval/doctrine-fresh.txt && cat var/eval/doctrine-fresh.txt && \
+		$(PY) -m indexing eval-doctrine --questions indexing/eval/benchmarks/places_questions.jsonl --split test > var/eval/doctrine-places.txt && cat var/eval/doctrine-places.txt && \
 		$(PY) -m indexing answer-context > var/eval/answer-context.txt && cat var/eval/answer-context.txt; \
 	else echo "eval-questions skipped: no complete build (make demo, or python -m indexing build)"; fi
 

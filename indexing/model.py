@@ -95,8 +95,9 @@ class Relevance:
             govern it before relying on an answer written from them.
         not_held: places the question names whose law the index holds none of
             (`indexing.places`); a question the signal doubts that names one is not
-            answered, and one it trusts that names only other countries is answered and
-            `weak`.
+            answered, unless it names held law or a held place beside it (then answered and
+            `weak`), and one it trusts that names only other countries, and no held law, is
+            answered and `weak`.
     """
 
     probability: float | None

@@ -76,6 +76,7 @@ from indexing.store import (
 )
 from indexing.text import pack, split_sentences
 from legal_corpus.citation_graph import CitationGraph
+from legal_corpus.jurisdictions import laws_named
 
 log = logging.getLogger(__name__)
 
@@ -740,10 +741,16 @@ class Retriever:
         self, query: str, passages: Sequence[Passage], relevance: Relevance | None
     ) -> Relevance | None:
         """`relevance` with the places the question names whose law the build holds none of
-        and no passage names (`indexing.places`): when the signal doubts the question
-        (declined, or in its caution band), any such place, and the question is not
-        answered; when it trusts it, places that are all another country's (`abroad`), and
-        the question stays answered, marked a weak match."""
+        and no passage names (`indexing.places`).
+
+        When the signal trusts the question: places that are all another country's
+        (`abroad`), and the question stays answered, marked a weak match — unless it also
+        names law the build holds by its courts or instruments (`laws_named`: "a federal
+        court", "the GDPR"), when it asks how that law reaches abroad and nothing is marked.
+        When the signal doubts it (its caution band): any place not held, and the question is
+        declined — unless it names a held place or held law beside them, when it stays
+        answered, a weak match naming them. A question below the threshold stays declined,
+        naming them."""
         if relevance is None or self.places is None:
             return relevance
         trusted = relevance.answered and not relevance.weak
@@ -758,12 +765,15 @@ class Retriever:
                 self._held[key] = store.count(Where((Match("jurisdiction", jurisdiction),))) > 0
             return self._held[key]
 
+        law_named = any(holds(code) for code in laws_named(query))
         if trusted:
-            foreign = abroad(places, passages, holds)
+            foreign = () if law_named else abroad(places, passages, holds)
             return replace(relevance, weak=True, not_held=foreign) if foreign else relevance
         missing = not_held(places, passages, holds)
         if not missing:
             return relevance
+        if relevance.answered and (law_named or len(missing) < len(places)):
+            return replace(relevance, not_held=missing)
         return replace(relevance, answered=False, weak=False, not_held=missing)
 
     def _lead_second(

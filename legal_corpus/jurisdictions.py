@@ -14,6 +14,8 @@ law of the place a question is about (`indexing.places`).
     True
     >>> country_of("Ontario"), law_applying("Ontario"), law_applying("Texas")
     ('CA', (), ('us-tx', 'us'))
+    >>> laws_named("Can a federal court confirm an award made in Chile?")
+    ('us',)
 """
 
 from __future__ import annotations
@@ -75,6 +77,13 @@ _COUNTRY_NAMES = {
 # a country -> the jurisdiction whose law applies throughout it
 _COUNTRY_LAW = {"US": "us", "IN": "in", **{c: "eu" for c in EU_LAW_COUNTRIES}}
 _BY_POSTAL = {code.upper(): f"us-{code}" for code in US_STATES.values()}
+# words that name a jurisdiction's law by its courts or its instruments rather than by a place
+# ("a federal court", "under the GDPR", "an EU company", "in the Union"); an entity model
+# reads none of them as a place
+_LAW_WORDS = {
+    "us": re.compile(r"\bfederal\b", re.IGNORECASE),
+    "eu": re.compile(r"\b(?:EU|E\.U\.|European Union|GDPR|Member States?)(?!\w)|\bthe Union\b"),
+}
 
 
 def _key(name: str) -> str:
@@ -143,3 +152,11 @@ def laws_of(jurisdiction: str | None, country: str | None) -> tuple[str, ...]:
     """`law_applying` for a place already read: its jurisdiction code and its country's."""
     codes = (jurisdiction, _COUNTRY_LAW.get(country) if country else None)
     return tuple(dict.fromkeys(c for c in codes if c))
+
+
+def laws_named(text: str) -> tuple[str, ...]:
+    """The jurisdictions whose law `text` names by its courts or instruments rather than by a
+    place: "in federal court" (`us`), "under the GDPR", "an EU company", "a representative in
+    the Union" (`eu`). A question that names them beside another country asks how that law
+    reaches there ("Can a federal court confirm an award made in Chile?")."""
+    return tuple(code for code, words in _LAW_WORDS.items() if words.search(text))

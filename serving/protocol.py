@@ -223,7 +223,9 @@ class AskResponse(BaseModel):
         description="places the question names whose law the index holds none of (no "
         "passage of their jurisdiction, none of the enacted law found headed by their name); "
         "a question retrieval doubts that names one is not answered (`declined_by`: "
-        "`retrieval`); one it trusts that names only other countries is answered with "
+        "`retrieval`) unless it names held law or a held place beside it ('a federal court', "
+        "'the GDPR', 'the United States'), when it is answered with `weak_match`; one it "
+        "trusts that names only other countries, and no held law, is answered with "
         "`weak_match`",
     )
     timings: dict[str, float] = Field(

@@ -6,7 +6,8 @@ the governing provision and its subdivision, with questions the corpus cannot an
     python -m indexing calibrate-relevance --split dev               # fit the abstention signal
     python -m indexing eval-doctrine --split test --questions FRESH  # the second frozen set
 
-(`FRESH`: `indexing/eval/benchmarks/doctrine_fresh.jsonl`; `make eval` runs all three.)
+(`FRESH`: `indexing/eval/benchmarks/doctrine_fresh.jsonl`; `make eval` runs all three, and
+`PLACES`, `places_questions.jsonl`: questions naming another country.)
 
 Lawyers name the law by its doctrines ("excited utterance", "work product", "on-sale bar",
 "right to be forgotten") or ask in plain words ("Can the jury be told the driver was
@@ -67,6 +68,10 @@ QUESTIONS = BENCHMARKS / "doctrine_questions.jsonl"
 # "A second frozen set"): new provisions asked in their own words, and doctrines by names
 # their provisions never use, and questions the corpus cannot answer; never tuned on
 FRESH = BENCHMARKS / "doctrine_fresh.jsonl"
+# questions that name another country, half of them answerable from the law the corpus holds
+# (an award made in Chile confirmed in a federal court), half about that country's own law
+# (README, "Held law named beside another country"): what reading places declines and marks
+PLACES = BENCHMARKS / "places_questions.jsonl"
 SPLITS = ("dev", "test", "all")
 STYLES = ("doctrine", "plain", "unanswerable")
 DEPTH = 100

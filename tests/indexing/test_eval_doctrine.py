@@ -13,6 +13,7 @@ import pytest
 from indexing.cli import main
 from indexing.eval.doctrine import (
     FRESH,
+    PLACES,
     QUESTIONS,
     Judgment,
     Question,
@@ -61,11 +62,24 @@ def test_the_second_frozen_set_is_all_test_and_asks_nothing_the_first_asks():
     assert len({q.id for q in fresh}) == len(fresh)
 
 
+def test_the_places_set_names_another_country_in_every_question_and_asks_nothing_new_twice():
+    places = read_questions(PLACES)
+    assert Counter((q.split, q.style) for q in places) == {
+        ("test", "doctrine"): 28,
+        ("test", "unanswerable"): 26,
+    }
+    assert all(q.governing_law and not q.judgments for q in places if not q.answerable)
+    asked = {q.question.lower() for q in [*read_questions(QUESTIONS), *read_questions(FRESH)]}
+    asked |= {t.strip().lower() for t in read_queries(LAWYERS).values()}
+    assert not [q.id for q in places if q.question.lower() in asked]
+    assert len({q.id for q in places}) == len(places)
+
+
 @pytest.mark.slow
 def test_every_judged_provision_and_pinpoint_is_in_the_corpus(corpus_dir: Path):
     from legal_corpus.adapters import iter_documents
 
-    questions = [*read_questions(QUESTIONS), *read_questions(FRESH)]
+    questions = [*read_questions(QUESTIONS), *read_questions(FRESH), *read_questions(PLACES)]
     judged = {(j.doc_id, p) for q in questions for j in q.judgments for p in j.pinpoints}
     docs = {j.doc_id for q in questions for j in q.judgments}
     today = date.today()

@@ -9,7 +9,7 @@ import pytest
 
 from indexing.model import Chunk, Passage
 from indexing.places import Place, PlaceFinder, abroad, may_name_a_place, not_held, only_entities
-from legal_corpus.jurisdictions import country_of, jurisdiction_of, law_applying
+from legal_corpus.jurisdictions import country_of, jurisdiction_of, law_applying, laws_named
 
 pytestmark = pytest.mark.unit
 
@@ -57,6 +57,25 @@ def test_a_place_maps_to_its_jurisdiction_code(place, code):
 def test_a_place_lies_in_a_country_under_the_law_that_applies_there(place, country, law):
     assert country_of(place) == country
     assert law_applying(place) == law
+
+
+@pytest.mark.parametrize(
+    ("question", "laws"),
+    [
+        ("Can a federal court confirm an arbitral award made in Chile?", ("us",)),
+        ("Is an official record from Mexico self-authenticating in Federal court?", ("us",)),
+        ("Under the GDPR, may a controller transfer personal data to Israel?", ("eu",)),
+        ("Can an EU company send customer data to a processor in Brazil?", ("eu",)),
+        ("Must a controller in Australia appoint a representative in the Union?", ("eu",)),
+        ("May Member States restrict the right to erasure?", ("eu",)),
+        ("Does the GDPR apply in a federal agency?", ("us", "eu")),
+        # another country's own law; words that only look alike
+        ("How long does copyright last in Japan?", ()),
+        ("Is a price in EUR binding on the Unionist party?", ()),
+    ],
+)
+def test_law_named_by_its_courts_or_instruments_is_read(question, laws):
+    assert laws_named(question) == laws
 
 
 @pytest.fixture(scope="module")

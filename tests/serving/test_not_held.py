@@ -2,7 +2,9 @@
 is not answered, and the gateway says which place (`indexing.places`); one the signal trusts
 that names only another country's place (a province of Canada) is answered, marked a weak
 match naming it; a place the index holds, and a city, a state or an EU member state named in
-a trusted question, change nothing."""
+a trusted question, change nothing. A question that names held law beside the place (a
+federal court, the United States) asks how that law reaches there: a doubted one is answered,
+a weak match naming the place, and a trusted one is not marked."""
 
 from __future__ import annotations
 
@@ -24,18 +26,22 @@ pytestmark = pytest.mark.unit
 # the slice holds United States federal law and the GDPR, no law of Ontario
 IN_ONTARIO = ADDRESSED.removesuffix("?") + " in Ontario?"
 IN_THE_US = ADDRESSED.removesuffix("?") + " in the United States?"
+# the held law named beside the place: by its courts, and by a held place
+IN_ONTARIO_FEDERAL_COURT = ADDRESSED.removesuffix("?") + " in Ontario, in a federal court?"
+IN_ONTARIO_AND_THE_US = ADDRESSED.removesuffix("?") + " in Ontario and in the United States?"
+BESIDE = (IN_ONTARIO_FEDERAL_COURT, IN_ONTARIO_AND_THE_US)
 
 
 @pytest.fixture
 def doubting(calibrated) -> Iterator[Retriever]:  # noqa: F811
-    """`calibrated`, with a caution cut above both place questions' relevance: the signal
+    """`calibrated`, with a caution cut above every place question's relevance: the signal
     answers them but doubts them (a weak match)."""
     probabilities = []
-    for question in (IN_ONTARIO, IN_THE_US):
+    for question in (IN_ONTARIO, IN_THE_US, *BESIDE):
         relevance = calibrated.search_assessed(question, top_k=6)[1]
         assert relevance is not None and relevance.probability is not None
         probabilities.append(relevance.probability)
-    assert min(probabilities) > 0.5  # both answered without the caution cut
+    assert min(probabilities) > 0.5  # all answered without the caution cut
     with cautious(calibrated, (max(probabilities) + 1.0) / 2) as retriever:
         yield retriever
 
@@ -47,6 +53,26 @@ def test_a_doubted_question_naming_a_place_not_held_is_declined(doubting):
     assert passages and passages[0].chunk.doc_id == "usc:17/107"  # the nearest still come
     us = doubting.search_assessed(IN_THE_US, top_k=6)[1]
     assert us is not None and us.answered and us.weak and us.not_held == ()
+
+
+@pytest.mark.parametrize("question", BESIDE)
+def test_a_doubted_question_naming_held_law_beside_the_place_is_answered_naming_it(
+    doubting, question
+):
+    passages, relevance = doubting.search_assessed(question, top_k=6)
+    assert relevance is not None and relevance.answered and relevance.weak
+    assert relevance.not_held == ("Ontario",)
+    assert passages and passages[0].chunk.doc_id == "usc:17/107"
+
+
+@pytest.mark.parametrize("question", BESIDE)
+def test_a_trusted_question_naming_held_law_beside_another_country_is_not_marked(
+    calibrated,  # noqa: F811
+    question,
+):
+    relevance = calibrated.search_assessed(question, top_k=6)[1]
+    assert relevance is not None and relevance.answered and not relevance.weak
+    assert relevance.not_held == ()
 
 
 @pytest.mark.parametrize("place", ["London", "France", "New York"])
