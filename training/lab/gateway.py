@@ -3,7 +3,9 @@
 Its retrieval, prompt, token budget and verifier are the product's; the waits are long (a CPU
 model answers slowly under load), and the loop stop and the set-aside of uncited answers are
 off, so that an answer is measured as the model wrote it. A key for it is written to a keys
-file of its own and removed after. It is handed over once its index is open.
+file of its own and removed after. It is handed over once its index is open and the tables a
+question reads are computed (`Retriever.settle`): before that a question may be refused with
+`503 index_warming_up`, which a measurement would count as a failure.
 
     with measuring_gateway(retriever, vllm_url, out_dir, max_tokens=160) as (url, key):
         httpx.post(f"{url}/v1/ask", headers={"Authorization": f"Bearer {key}"}, json=...)
@@ -54,6 +56,9 @@ def measuring_gateway(
             not_open = wait_until_serving(url)
             if not_open is not None:
                 raise RuntimeError(f"the index did not open: {not_open}")
+            settle = getattr(retriever, "settle", None)
+            if callable(settle) and not settle():
+                raise RuntimeError("the index's per-build tables were not in after 10 minutes")
             yield url, key
     finally:
         keys.unlink(missing_ok=True)
