@@ -373,6 +373,7 @@ class Pipeline:
                             given,
                             prepared.prompt.shown,
                             source=self.settings.vllm_grounded_source,
+                            question=prepared.question.question,
                         )
                         if self.settings.vllm_grounded_answers
                         else None

@@ -31,6 +31,7 @@ merged passage of the Federal Rules and the GDPR and all but 33 of 11,857 of the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from indexing.exact_citations import fold_pinpoint, span_ends
 from indexing.model import Chunk
@@ -138,3 +139,20 @@ def lead(chunk: Chunk) -> str | None:
     if start or fold_pinpoint(pinpoint) != fold_pinpoint(span_ends(chunk.pinpoint)[0]):
         return None
     return " ".join(chunk.text.split())[:end]
+
+
+def narrowest_citation(chunk: Chunk, quoted: Sequence[str]) -> str:
+    """The citation of the innermost subdivision of a passage whose words (`blocks`) hold
+    every one of `quoted` (sentences of its text): `Fed. R. Evid. 201(f)` for a sentence of
+    (f) quoted from `201(e)–(f)`. The passage's own citation when none holds them all (words of
+    its opening, or of two subdivisions apart) or its lines do not say which is which."""
+    own = chunk.citation or chunk.doc_citation
+    found = blocks(chunk) if quoted else None
+    if not found:
+        return own
+    folded = " ".join(chunk.text.split())
+    wanted = [" ".join(words.split()) for words in quoted]
+    holding = [pin for pin, start, end in found if all(w in folded[start:end] for w in wanted)]
+    if not holding:
+        return own
+    return f"{chunk.doc_citation}{max(holding, key=lambda pin: len(fold_pinpoint(pin)))}"

@@ -1,12 +1,14 @@
 """The extractive backend: an answer composed from the retrieved passages, no model needed.
 
 Of the passages, the four whose best clause matches the question best, discounted by their
-retrieval rank, are quoted; governing provisions come first (statutes, regulations, rules,
-then opinions); from each the sentences most relevant to the question are quoted verbatim
-with the passage's pinpoint citation and its `[n]`, so every claim is cited and every quote
-verifies. A sentence that defines a term the question asks about ("'personal data' means …"
-for "What counts as personal data?") counts that term's words twice, so a long definition is
-not passed over for a short list item that merely mentions the term (`indexing.definitions`).
+retrieval rank, are quoted; governing provisions come first (statutes, regulations, rules, then
+opinions); from each the sentences most relevant to the question are quoted verbatim with the
+passage's pinpoint citation and its `[n]` — of a passage holding several subdivisions, the
+innermost one whose words hold the sentences quoted (`Fed. R. Evid. 201(f)` rather than
+`201(e)–(f)`) — so every claim is cited and every quote verifies. A sentence that defines a
+term the question asks about ("'personal data' means …" for "What counts as personal data?")
+counts that term's words twice, so a long definition is not passed over for a short list item
+that merely mentions the term (`indexing.definitions`).
 
     >>> ExtractiveGenerator().compose("Is fair use an infringement?", passages)
     'Under 17 U.S.C. § 107: ##begin_quote##… the fair use of a copyrighted work …##end_quote## [1].'
@@ -24,6 +26,7 @@ from indexing.definitions import asked_terms, defined_terms
 from indexing.model import Passage
 from indexing.text import CLAUSES, STOPWORDS, split_sentences
 from serving import answer_format as fmt
+from serving.subdivisions import narrowest_citation
 
 KIND_ORDER = {"statute": 0, "regulation": 1, "rule": 2, "opinion": 3}
 # The scorer's stopwords: the shared list with twelve words it keeps and six question words it
@@ -159,7 +162,7 @@ class ExtractiveGenerator:
             lead = f"In {c.title} ({c.citation})," if c.title else f"In {c.citation},"
             lead += " the court stated:"
         else:
-            lead = f"Under {c.citation}:"
+            lead = f"Under {narrowest_citation(c, pick.sentences)}:"
         return f"{lead} {quoted} {fmt.cite(pick.n)}."
 
     @staticmethod

@@ -237,7 +237,11 @@ def overhead(out: Path, samples: int) -> dict[str, Any]:
                 "stream_options": {"include_usage": True},
             }  # fmt: skip
             asked = structured_output(
-                cached[q], prompt, settings.vllm_grounded_answers, settings.vllm_grounded_source
+                cached[q],
+                prompt,
+                settings.vllm_grounded_answers,
+                settings.vllm_grounded_source,
+                question=q,
             )
             if asked is not None:
                 body["structured_outputs"] = asked

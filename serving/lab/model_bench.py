@@ -65,7 +65,8 @@ def _body(model: str, question: str, passages: list[Passage], max_tokens: int) -
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    asked = structured_output(passages, prompt)  # as the gateway asks, grounded by default
+    # as the gateway asks, grounded by default
+    asked = structured_output(passages, prompt, question=question)
     if asked is not None:
         body["structured_outputs"] = asked
     return body

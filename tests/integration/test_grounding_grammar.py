@@ -164,3 +164,16 @@ def test_a_merged_passages_subdivisions_quote_only_their_own_words(real_model_di
         ],
     )
     assert verdicts == [True, True, False, False]
+
+    # a question pointing to (b): (b) alone, with its words; neither the span nor (a)
+    asked = "Must the court state on the record its reasons for granting summary judgment?"
+    verdicts = accepted(
+        real_model_dir,
+        answer_grammar([Passage(lined, 1.0)], [shown], question=asked) or "",
+        [
+            answer(second, "The court should state on the record"),
+            answer(first, "A party may move for summary judgment"),
+            answer(merged.citation, "The court should state on the record"),
+        ],
+    )
+    assert verdicts == [True, False, False]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -10,6 +11,8 @@ from indexing.model import Passage, SearchFilters
 from serving import answer_format as fmt
 from serving.generators.extractive import NO_SOURCES, ExtractiveGenerator
 from serving.prompt import SYSTEM_PROMPT, build_messages
+from serving.subdivisions import narrowest_citation
+from tests.serving.corpus_slice import merged_passage
 
 pytestmark = pytest.mark.unit
 
@@ -40,6 +43,32 @@ def test_extractive_puts_governing_provisions_before_opinions(retriever, verifie
     assert answer.index("[2]") < answer.index("[1]")
     assert "the court stated" in answer
     assert verifier.verify(answer, passages).by_status.get("misquoted", 0) == 0
+
+
+def test_extractive_cites_the_subdivision_whose_words_it_quotes(passages, verifier):
+    opening = "Judicial notice may be taken of a fact not subject to reasonable dispute."
+    text = (
+        f"{opening}\n"
+        "(e) On timely request, a party is entitled to be heard on the propriety of taking "
+        "judicial notice.\n"
+        "(f) In a civil case, the court must instruct the jury to accept the noticed fact as "
+        "conclusive. In a criminal case, the court must instruct the jury that it may or may "
+        "not accept the noticed fact as conclusive."
+    )
+    merged = merged_passage(passages[1].chunk, text, ("", "(e)", "(f)"))
+    rule = dataclasses.replace(merged, citation=merged.doc_citation, pinpoint="")
+    sentences = text.split("\n")[2].split(". ")
+    assert narrowest_citation(rule, sentences) == f"{rule.doc_citation}(f)"
+    # words of two subdivisions, of the opening, or none: the passage's own citation
+    assert narrowest_citation(rule, [text.split("\n")[1], sentences[0]]) == rule.citation
+    assert narrowest_citation(rule, [opening]) == rule.citation
+    assert narrowest_citation(rule, []) == rule.citation
+    answer = ExtractiveGenerator().compose(
+        "Must the jury accept a noticed fact as conclusive?", [Passage(rule, 1.0)]
+    )
+    assert answer.startswith(f"Under {rule.doc_citation}(f): "), answer
+    report = verifier.verify(answer, [Passage(rule, 1.0)])
+    assert report.all_verified, report
 
 
 def test_extractive_without_passages_says_so():

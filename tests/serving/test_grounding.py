@@ -15,6 +15,7 @@ from serving.grounding import (
     answer_grammar,
     first_subdivision,
     pinpoint_citation,
+    pointed_claim,
 )
 from serving.prompt import build_messages
 from tests.serving.corpus_slice import merged_passage
@@ -115,6 +116,86 @@ def test_a_merged_passage_s_lines_say_where_each_subdivision_stands(passages):
     }
     cut = rules(answer_grammar([Passage(merged, 1.0)], [shown[:40]]) or "")
     assert cut["pin1_1"] == '"39 U.S.C. § 410(a)"' and "pin1_2" not in cut  # (b) not shown
+
+
+# Fed. R. Evid. 201(e)–(f), as the chunker merges it: a subdivision a line
+JUDICIAL_NOTICE = (
+    "(e) Opportunity to Be Heard. On timely request, a party is entitled to be heard on the "
+    "propriety of taking judicial notice and the nature of the fact to be noticed.\n"
+    "(f) Instructing the Jury. In a civil case, the court must instruct the jury to accept the "
+    "noticed fact as conclusive. In a criminal case, the court must instruct the jury that it "
+    "may or may not accept the noticed fact as conclusive."
+)
+
+
+def test_an_answer_cites_the_subdivision_the_question_points_to(passages):
+    merged = merged_passage(
+        passages[1].chunk, JUDICIAL_NOTICE, ("(e)", "(f)"), "Fed. R. Evid. 201", "fre:201"
+    )
+    shown = " ".join(JUDICIAL_NOTICE.split())
+    asked = "Must a jury accept a judicially noticed fact as conclusive?"
+    assert pointed_claim(merged, shown, asked) == (
+        "Fed. R. Evid. 201(f)",
+        JUDICIAL_NOTICE.split("\n")[1],
+    )
+    grammar = rules(answer_grammar([Passage(merged, 1.0)], [shown], question=asked) or "")
+    # that subdivision alone, with its own words: not the span, not (e)
+    assert grammar["source1"].startswith("pin1_1 ") and " | " not in grammar["source1"]
+    assert grammar["pin1_1"] == '"Fed. R. Evid. 201(f)"' and "cite1" not in grammar
+    words = json.loads(grammar["PINQUOTE1_1"].split(" & %regex ", 1)[1])["substring_words"]
+    assert words == JUDICIAL_NOTICE.split("\n")[1]
+    # words both subdivisions hold as much of, or none of: the model chooses, as without one
+    for unclear in ("What does the rule provide about notice?", "Who pays the costs?"):
+        assert pointed_claim(merged, shown, unclear) is None
+        either = rules(answer_grammar([Passage(merged, 1.0)], [shown], question=unclear) or "")
+        assert either == rules(answer_grammar([Passage(merged, 1.0)], [shown]) or "")
+        assert {"cite1", "pin1_1", "pin1_2"} <= set(either)
+
+
+def test_of_subdivisions_holding_as_many_of_the_question_s_words_the_outermost_is_cited(
+    passages,
+):
+    text = (
+        "(b) The court may relieve a party from a final judgment for the following reasons:\n"
+        "(1) mistake, inadvertence, surprise, or excusable neglect;\n"
+        "(2) newly discovered evidence."
+    )
+    merged = merged_passage(passages[1].chunk, text, ("(b)", "(b)(1)", "(b)(2)"),
+                            "Fed. R. Civ. P. 60", "frcp:60")  # fmt: skip
+    shown = " ".join(text.split())
+    # (b)'s words hold its items': "excusable neglect" is as much in (b) as in (b)(1)
+    cited, _ = pointed_claim(merged, shown, "Does excusable neglect count?") or ("", "")
+    assert cited == "Fed. R. Civ. P. 60(b)"
+    cited, _ = pointed_claim(merged, shown, "Is newly discovered evidence enough?") or ("", "")
+    assert cited == "Fed. R. Civ. P. 60(b)"
+    # a passage that shows one subdivision only points nowhere
+    single = merged_passage(passages[1].chunk, "(b) one line", ("(b)",), "Fed. R. Civ. P. 60")
+    assert pointed_claim(single, "(b) one line", "one line") is None
+
+
+def test_a_question_the_opening_words_answer_is_cited_to_the_whole_section(passages):
+    opening = (
+        "Notwithstanding the provisions of section 106, the fair use of a copyrighted work for "
+        "purposes such as criticism, comment or teaching is not an infringement of copyright. "
+        "The factors to be considered shall include—"
+    )
+    text = f"{opening}\n(1) the purpose and character of the use;\n(2) the nature of the work."
+    section = dataclasses.replace(
+        passages[1].chunk, citation="17 U.S.C. § 107", pinpoint="", pinpoints=("", "(1)", "(2)"),
+        text=text,
+    )  # fmt: skip
+    shown = " ".join(text.split())
+    asked = "When is the use of a copyrighted work a fair use rather than an infringement?"
+    assert pointed_claim(section, shown, asked) == ("17 U.S.C. § 107", opening)
+    grammar = rules(answer_grammar([Passage(section, 1.0)], [shown], question=asked) or "")
+    assert grammar["pin1_1"] == '"17 U.S.C. § 107"' and "pin1_2" not in grammar
+    words = json.loads(grammar["PINQUOTE1_1"].split(" & %regex ", 1)[1])["substring_words"]
+    assert words == opening  # the opening sentence, not a factor
+    # a question one factor answers better is cited there
+    assert pointed_claim(section, shown, "Does the nature of the work matter?") == (
+        "17 U.S.C. § 107(2)",
+        "(2) the nature of the work.",
+    )
 
 
 def test_quotes_are_bounded_and_text_is_escaped(passages):
