@@ -16,12 +16,12 @@ The verifier checks the answer as it checks any other.
 
 Which subdivision: a passage may hold several (`Fed. R. Evid. 201(e)–(f)`). Where the
 question's words point to one of them (`pointed_claim`: the subdivision holding the most of
-them, or the words opening the passage before its first subdivision), the answer cites that
-one with its words: "Must a jury accept a judicially noticed fact as conclusive?" cites
-201(f), not the span. Otherwise the model chooses among the whole passage and each of its
-subdivisions. Left to choose, the bundled model cited the whole span
-where it held the governing subdivision in 24 of 45 such answers (serving/README.md, "Which
-subdivision an answer cites").
+them, or the words opening the passage before its first subdivision, quoted from where one of
+their sentences opens), the answer cites that one with its words: "Must a jury accept a
+judicially noticed fact as conclusive?" cites 201(f), not the span. Otherwise the model chooses
+among the whole passage and each of its subdivisions. Left to choose, the bundled model cited
+the whole span where it held the governing subdivision in 24 of 45 such answers
+(serving/README.md, "Which subdivision an answer cites").
 
 Which source: by default the first one, the passage retrieval ranks first. Given the choice
 (`source="any"`, `JURIS_VLLM_GROUNDED_SOURCE=any`), the 135M models chose the governing
@@ -52,6 +52,7 @@ from collections.abc import Sequence
 from indexing.exact_citations import fold_pinpoint, span_ends
 from indexing.model import Chunk, Passage
 from indexing.sparse import stemmed, tokenize
+from indexing.text import split_sentences
 from serving import answer_format as fmt
 from serving.prompt import Prompt
 from serving.subdivisions import blocks, lead
@@ -174,6 +175,22 @@ def _opening(chunk: Chunk, text: str) -> str:
     return text[: found[0][1]].strip() if found else ""
 
 
+def _sentence_openings(text: str) -> str:
+    """A Lark regex of the quotes of `text` that open where one of its sentences opens: the
+    first `MIN_QUOTE_WORDS` to `MAX_QUOTE_WORDS` words of a sentence, whole words."""
+    chains = []
+    for sentence in split_sentences(text):
+        words = [re.sub(r"([\\.+*?()|\[\]{}^$/])", r"\\\1", w) for w in sentence.split()]
+        words = words[:MAX_QUOTE_WORDS]
+        least = min(MIN_QUOTE_WORDS, len(words))
+        if least:
+            rest = words[least:]
+            chains.append(
+                " ".join(words[:least]) + "".join(f"( {w}" for w in rest) + ")?" * len(rest)
+            )
+    return "/(" + "|".join(chains) + ")/"
+
+
 def _literal(text: str) -> str:
     """A Lark string literal (JSON's escapes are Lark's)."""
     return json.dumps(text, ensure_ascii=False)
@@ -222,14 +239,23 @@ def answer_grammar(
             for k, (citation, words) in enumerate(subdivision_claims(chunk, text), start=1):
                 if citation != claims[0][2]:
                     claims.append((f"pin{n}_{k}", f"PINQUOTE{n}_{k}", citation, words))
+        # a passage's opening words, pointed to, are quoted from where a sentence opens: a
+        # model trained to open a quote on a bracket would quote a parenthesis of them
+        opening = pointed is not None and pointed[0] == claims[0][2] == (
+            chunk.citation or chunk.doc_citation
+        )
         rules, bodies = [], []
         for cite, quote, citation, words in claims:
             least = min(MIN_QUOTE_WORDS, len(words.split()))
             if not least:
                 continue
-            pattern = f"/{_FIRST_WORD}( [^ ]+){{{least - 1},{MAX_QUOTE_WORDS - 1}}}/"
-            lexeme = json.dumps({"substring_words": words}, ensure_ascii=False)
-            rules += [f"{cite}: {_literal(citation)}", f"{quote}: {pattern} & %regex {lexeme}"]
+            if opening:
+                lexeme = _sentence_openings(words)
+            else:
+                pattern = f"/{_FIRST_WORD}( [^ ]+){{{least - 1},{MAX_QUOTE_WORDS - 1}}}/"
+                within = json.dumps({"substring_words": words}, ensure_ascii=False)
+                lexeme = f"{pattern} & %regex {within}"
+            rules += [f"{cite}: {_literal(citation)}", f"{quote}: {lexeme}"]
             bodies.append(f"{cite} {middle} {quote} {closing}")
         if bodies:
             alternatives.append((f"source{n}", [*rules, f"source{n}: " + " | ".join(bodies)]))

@@ -177,3 +177,41 @@ def test_a_merged_passages_subdivisions_quote_only_their_own_words(real_model_di
         ],
     )
     assert verdicts == [True, False, False]
+
+
+def test_a_sections_opening_words_are_quoted_from_where_a_sentence_opens(
+    real_model_dir, slice_retriever
+):
+    chunk = slice_retriever.search("fair use of a copyrighted work for teaching", 1)[0].chunk
+    opening = (
+        "Notwithstanding section 106, the fair use of a work (including copies for classroom "
+        "use), is not an infringement of copyright. The factors shall include—"
+    )
+    text = f"{opening}\n(1) the purpose and character of the use;\n(2) the nature of the work."
+    section = dataclasses.replace(
+        chunk, citation="17 U.S.C. § 107", pinpoint="", pinpoints=("", "(1)", "(2)"), text=text,
+        title="",
+    )  # fmt: skip
+    shown = " ".join(text.split())
+    asked = "When is the fair use of a work not an infringement of copyright?"
+    grammar = answer_grammar([Passage(section, 1.0)], [shown], question=asked)
+    assert grammar is not None
+
+    def answer(quote: str, citation: str = "17 U.S.C. § 107") -> str:
+        return (
+            f"{citation} [1] governs this question. It provides: "
+            f"{fmt.QUOTE_BEGIN}{quote}{fmt.QUOTE_END} [1]."
+        )
+
+    verdicts = accepted(
+        real_model_dir,
+        grammar,
+        [
+            answer("Notwithstanding section 106, the fair use of a work (including copies"),
+            answer("The factors shall include—"),
+            answer("(including copies for classroom use), is not"),
+            answer("the fair use of a work"),
+            answer("(1) the purpose and character", "17 U.S.C. § 107(1)"),
+        ],
+    )
+    assert verdicts == [True, True, False, False, False]

@@ -189,8 +189,14 @@ def test_a_question_the_opening_words_answer_is_cited_to_the_whole_section(passa
     assert pointed_claim(section, shown, asked) == ("17 U.S.C. § 107", opening)
     grammar = rules(answer_grammar([Passage(section, 1.0)], [shown], question=asked) or "")
     assert grammar["pin1_1"] == '"17 U.S.C. § 107"' and "pin1_2" not in grammar
-    words = json.loads(grammar["PINQUOTE1_1"].split(" & %regex ", 1)[1])["substring_words"]
-    assert words == opening  # the opening sentence, not a factor
+    # the opening sentences' words, not a factor's, quoted from where a sentence opens
+    quotes = re.compile(grammar["PINQUOTE1_1"].removeprefix("/").removesuffix("/"))
+    assert quotes.fullmatch("Notwithstanding the provisions of section 106, the fair use")
+    assert quotes.fullmatch("The factors to be considered shall include—")
+    assert not quotes.fullmatch("the fair use of a copyrighted work")  # inside a sentence
+    assert not quotes.fullmatch("(1) the purpose and character")
+    assert not quotes.fullmatch("Notwithstanding the provisions")  # fewer than four words
+    assert not quotes.fullmatch(" ".join(opening.split()[:31]))  # more than thirty
     # a question one factor answers better is cited there
     assert pointed_claim(section, shown, "Does the nature of the work matter?") == (
         "17 U.S.C. § 107(2)",
