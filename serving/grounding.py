@@ -175,9 +175,10 @@ def _opening(chunk: Chunk, text: str) -> str:
     return text[: found[0][1]].strip() if found else ""
 
 
-def _sentence_openings(text: str) -> str:
+def _sentence_openings(text: str) -> str | None:
     """A Lark regex of the quotes of `text` that open where one of its sentences opens: the
-    first `MIN_QUOTE_WORDS` to `MAX_QUOTE_WORDS` words of a sentence, whole words."""
+    first `MIN_QUOTE_WORDS` to `MAX_QUOTE_WORDS` words of a sentence, whole words (None for
+    a text without a word)."""
     chains = []
     for sentence in split_sentences(text):
         words = [re.sub(r"([\\.+*?()|\[\]{}^$/])", r"\\\1", w) for w in sentence.split()]
@@ -188,7 +189,7 @@ def _sentence_openings(text: str) -> str:
             chains.append(
                 " ".join(words[:least]) + "".join(f"( {w}" for w in rest) + ")?" * len(rest)
             )
-    return "/(" + "|".join(chains) + ")/"
+    return "/(" + "|".join(chains) + ")/" if chains else None
 
 
 def _literal(text: str) -> str:
@@ -241,17 +242,14 @@ def answer_grammar(
                     claims.append((f"pin{n}_{k}", f"PINQUOTE{n}_{k}", citation, words))
         # a passage's opening words, pointed to, are quoted from where a sentence opens: a
         # model trained to open a quote on a bracket would quote a parenthesis of them
-        opening = pointed is not None and pointed[0] == claims[0][2] == (
-            chunk.citation or chunk.doc_citation
-        )
+        opening = pointed is not None and pointed[1] == _opening(chunk, text)
         rules, bodies = [], []
         for cite, quote, citation, words in claims:
             least = min(MIN_QUOTE_WORDS, len(words.split()))
             if not least:
                 continue
-            if opening:
-                lexeme = _sentence_openings(words)
-            else:
+            lexeme = _sentence_openings(words) if opening else None
+            if lexeme is None:
                 pattern = f"/{_FIRST_WORD}( [^ ]+){{{least - 1},{MAX_QUOTE_WORDS - 1}}}/"
                 within = json.dumps({"substring_words": words}, ensure_ascii=False)
                 lexeme = f"{pattern} & %regex {within}"
