@@ -16,24 +16,24 @@ places are facts a reader can check, so a search also reads them:
 
 The retriever declines a question the relevance signal doubts (below the caution cut) when
 it names a place not held and no held place or held law beside it
-(`Retriever.search_assessed`). A question the signal trusts is
-never declined for a place: a lawyer asks about events abroad under the law the index holds
-("How is a defendant served with process in Mexico?", Fed. R. Civ. P. 4(f)) in the same
-words as about another country's law ("How long does copyright last in Japan?", which 17
-U.S.C. § 302 matches just as well). When every place it names is another country, or a
-province of one, under none of the build's law, and no passage names it (`abroad`), the
-answer is marked a weak match naming those places, so the reader is told what the index does
-not hold and judges which kind of question it is. A city ("an arbitration in London"), a
-state (federal law applies there) and a member state of the EU (so does EU law) never mark
-it. Nor does naming the held law beside the place, by its courts or instruments ("Can a
-federal court confirm an award made in Chile?", "Under the GDPR, may a controller transfer
-personal data to Israel?": `legal_corpus.jurisdictions.laws_named`): the question asks how
-that law reaches abroad. Such a question, and one naming a held place beside ("a US national
-living in Brazil"), is not declined when the signal doubts it either: it stays a weak match
-that names the places not held. Countries and their first-level subdivisions are read from
-pycountry's ISO 3166 tables (`legal_corpus.jurisdictions.country_of`). Measured on the
-doctrine questions and on questions written about places (`indexing/eval/README.md`,
-"Places the index holds no law of", "Held law named beside another country").
+(`Retriever.search_assessed`). A question the signal trusts is never declined for a place: a
+lawyer asks about events abroad under the law the index holds ("How is a defendant served
+with process in Mexico?", Fed. R. Civ. P. 4(f)) in the same words as about another country's
+law ("How long does copyright last in Japan?", which 17 U.S.C. § 302 matches just as well).
+When every place it names is another country, or a province of one, under none of the
+build's law, and no passage names it (`abroad`), the answer is marked a weak match naming
+those places, so the reader is told what the index does not hold and judges which kind of
+question it is. A city ("an arbitration in London"), a state (federal law applies there) and
+a member state of the EU (so does EU law) never mark it. Nor does naming the held law beside
+the place, by its courts or instruments ("Can a federal court confirm an award made in
+Chile?", "Under the GDPR, may a controller transfer personal data to Israel?":
+`legal_corpus.jurisdictions.laws_named`): the question asks how that law reaches abroad.
+Such a question, and one naming a held place beside ("a US national living in Brazil"), is
+not declined when the signal doubts it either: it stays a weak match that names the places
+not held. Countries and their first-level subdivisions are read from pycountry's ISO 3166
+tables (`legal_corpus.jurisdictions.country_of`). Measured on the doctrine questions and on
+questions written about places (`indexing/eval/README.md`, "Places the index holds no law
+of", "Held law named beside another country").
 
     >>> finder = PlaceFinder()
     >>> finder.places("How long is the limitation period for a contract claim in Ontario?")

@@ -455,8 +455,9 @@ function showNotAddressed(response) {
   $("cards-heading").textContent = "Nearest passages (not an answer)";
 }
 
-/** An answer written from passages retrieval matched only weakly (`weak_match`), or that
- * names only places abroad whose law the index holds none of (`not_held`). */
+/** An answer written from passages retrieval matched only weakly (`weak_match`); when the
+ * question names places whose law the index holds none of (`not_held`), the banner names
+ * them. */
 function showWeakMatch(response) {
   const box = $("weak-match");
   clear(box);
